@@ -1,0 +1,43 @@
+#!/bin/sh
+# Idempotent set-up for a fresh Debian/Ubuntu machine with Node.js >= 20: system packages,
+# npm dependencies and the TypeScript build. `--for-tests` adds what the test suite needs.
+set -eu
+cd "$(dirname "$0")/.."
+
+say() { printf 'lamina setup: %s\n' "$*" >&2; }
+
+major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$major" -lt 20 ]; then
+  say "Node.js >= 20 is required (found: $(node --version 2>/dev/null || echo none))."
+  exit 1
+fi
+
+# System packages: bubblewrap (the sandbox); the AWS CLI v2 (awscli) only for the tests.
+need=""
+command -v bwrap >/dev/null 2>&1 || need="$need bubblewrap"
+if [ "${1:-}" = "--for-tests" ] && [ ! -x /usr/bin/aws ]; then need="$need awscli"; fi
+if [ -n "$need" ]; then
+  if [ "$(id -u)" -eq 0 ]; then as_root=""; elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then as_root="sudo -n"; else as_root="none"; fi
+  if [ "$as_root" = "none" ]; then
+    say "missing Debian packages:$need. Install them with: sudo apt-get install -y$need"
+    exit 1
+  fi
+  say "installing Debian packages:$need"
+  export DEBIAN_FRONTEND=noninteractive
+  # shellcheck disable=SC2086
+  $as_root apt-get install -y -q $need >/dev/null 2>&1 || {
+    $as_root apt-get update -q >/dev/null
+    $as_root apt-get install -y -q $need >/dev/null
+  }
+fi
+
+# npm dependencies, reinstalled whenever package-lock.json changes.
+lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -d node_modules ] || [ "$(cat node_modules/.lamina-lock 2>/dev/null)" != "$lock_sum" ]; then
+  say "installing npm dependencies"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_sum" > node_modules/.lamina-lock
+fi
+
+say "building"
+npx --no-install tsc -p tsconfig.json

@@ -1,0 +1,55 @@
+/** The shapes shared by the route table, the handlers and the HTTP adapter. */
+import type { Readable } from 'node:stream';
+import type { FunctionService } from '../functions/function-service.js';
+import type { Scope } from '../core/arn.js';
+
+/** What every handler may use. */
+export interface ApiContext {
+  readonly scope: Scope;
+  readonly functions: FunctionService;
+  /** `RuntimeVersionArn` of a runtime on this host. */
+  readonly runtimeVersionArn: (runtime: string) => string;
+  /** A URL, valid for a while, from which the stored zip can be downloaded. */
+  readonly codeLocation: (sha256Hex: string, host: string) => Promise<string>;
+  /** Opens a stored zip, or undefined when it does not exist. */
+  readonly openCode: (sha256Hex: string) => Promise<Readable | undefined>;
+  /** Account concurrency limit (for GetAccountSettings). */
+  readonly concurrencyLimit: number;
+}
+
+/** A request as handlers see it: decoded path labels, decoded query, raw body. */
+export interface ApiRequest {
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: Readonly<Record<string, string | string[] | undefined>>;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: Buffer;
+  readonly host: string;
+}
+
+/** A handler's answer: JSON (object), a stream, or nothing. */
+export interface ApiResponse {
+  readonly status: number;
+  readonly json?: unknown;
+  readonly stream?: Readable;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export type Handler = (ctx: ApiContext, req: ApiRequest) => Promise<ApiResponse>;
+
+/** First value of a query parameter. */
+export function queryValue(req: ApiRequest, name: string): string | undefined {
+  const value = req.query[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** All values of a repeated query parameter. */
+export function queryValues(req: ApiRequest, name: string): string[] {
+  const value = req.query[name];
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+/** A path label that the route guarantees. */
+export function param(req: ApiRequest, name: string): string {
+  return req.params[name] ?? '';
+}

@@ -1,0 +1,20 @@
+/** GetAccountSettings: `GET /2016-08-19/account-settings`. */
+import { LIMITS } from '../../core/limits.js';
+import type { Handler } from '../api-types.js';
+
+export const getAccountSettings: Handler = async (ctx) => {
+  const usage = await ctx.functions.usage();
+  return {
+    status: 200,
+    json: {
+      AccountLimit: {
+        TotalCodeSize: LIMITS.totalCodeSizeBytes,
+        CodeSizeUnzipped: LIMITS.unzippedCodeBytes,
+        CodeSizeZipped: LIMITS.zippedCodeBytes,
+        ConcurrentExecutions: ctx.concurrencyLimit,
+        UnreservedConcurrentExecutions: ctx.concurrencyLimit,
+      },
+      AccountUsage: { TotalCodeSize: usage.totalCodeBytes, FunctionCount: usage.functionCount },
+    },
+  };
+};

@@ -1,0 +1,110 @@
+/** The Lambda control API as one readable table: method + path → operation and handler. */
+import { LIMITS } from '../core/limits.js';
+import type { Handler } from './api-types.js';
+import { createFunction } from './handlers/create-function.js';
+import { deleteFunction } from './handlers/delete-function.js';
+import { downloadCode } from './handlers/download-code.js';
+import { getAccountSettings } from './handlers/get-account-settings.js';
+import { getFunction } from './handlers/get-function.js';
+import { getFunctionConfiguration } from './handlers/get-function-configuration.js';
+import { listFunctions } from './handlers/list-functions.js';
+import { listTags } from './handlers/list-tags.js';
+import { tagResource } from './handlers/tag-resource.js';
+import { untagResource } from './handlers/untag-resource.js';
+import { updateFunctionCode } from './handlers/update-function-code.js';
+import { updateFunctionConfiguration } from './handlers/update-function-configuration.js';
+
+export interface Route {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** Fastify path syntax; trailing-slash variants are matched too. */
+  readonly path: string;
+  readonly operation: string;
+  readonly handler: Handler;
+  /** Largest accepted body in bytes. */
+  readonly bodyLimit: number;
+}
+
+const small = LIMITS.controlRequestBytes;
+const code = LIMITS.codeRequestBytes;
+const fn = '/2015-03-31/functions/:FunctionName';
+
+export const ROUTES: readonly Route[] = [
+  {
+    method: 'POST',
+    path: '/2015-03-31/functions',
+    operation: 'CreateFunction',
+    handler: createFunction,
+    bodyLimit: code,
+  },
+  {
+    method: 'GET',
+    path: '/2015-03-31/functions',
+    operation: 'ListFunctions',
+    handler: listFunctions,
+    bodyLimit: small,
+  },
+  { method: 'GET', path: fn, operation: 'GetFunction', handler: getFunction, bodyLimit: small },
+  {
+    method: 'DELETE',
+    path: fn,
+    operation: 'DeleteFunction',
+    handler: deleteFunction,
+    bodyLimit: small,
+  },
+  {
+    method: 'GET',
+    path: `${fn}/configuration`,
+    operation: 'GetFunctionConfiguration',
+    handler: getFunctionConfiguration,
+    bodyLimit: small,
+  },
+  {
+    method: 'PUT',
+    path: `${fn}/configuration`,
+    operation: 'UpdateFunctionConfiguration',
+    handler: updateFunctionConfiguration,
+    bodyLimit: small,
+  },
+  {
+    method: 'PUT',
+    path: `${fn}/code`,
+    operation: 'UpdateFunctionCode',
+    handler: updateFunctionCode,
+    bodyLimit: code,
+  },
+  {
+    method: 'POST',
+    path: '/2017-03-31/tags/:ARN',
+    operation: 'TagResource',
+    handler: tagResource,
+    bodyLimit: small,
+  },
+  {
+    method: 'DELETE',
+    path: '/2017-03-31/tags/:ARN',
+    operation: 'UntagResource',
+    handler: untagResource,
+    bodyLimit: small,
+  },
+  {
+    method: 'GET',
+    path: '/2017-03-31/tags/:ARN',
+    operation: 'ListTags',
+    handler: listTags,
+    bodyLimit: small,
+  },
+  {
+    method: 'GET',
+    path: '/2016-08-19/account-settings',
+    operation: 'GetAccountSettings',
+    handler: getAccountSettings,
+    bodyLimit: small,
+  },
+  {
+    method: 'GET',
+    path: '/lamina/2026-11-01/code/:CodeSha256Hex',
+    operation: 'DownloadCode',
+    handler: downloadCode,
+    bodyLimit: small,
+  },
+];

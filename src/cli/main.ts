@@ -1,0 +1,85 @@
+/** The `lamina` command. */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { LaminaServer } from '../server/lamina-server.js';
+import { DEFAULT_CONFIG, type ServerConfig } from '../server/server-config.js';
+import { startupBanner } from './startup-banner.js';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535)
+    throw new InvalidArgumentError('not a port number');
+  return n;
+}
+
+function accountId(value: string): string {
+  if (!/^\d{12}$/.test(value)) throw new InvalidArgumentError('must be 12 digits');
+  return value;
+}
+
+function region(value: string): string {
+  if (!/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/.test(value)) {
+    throw new InvalidArgumentError('not an AWS region name such as us-east-1');
+  }
+  return value;
+}
+
+/** Runs the CLI with `process.argv`-style arguments. */
+export async function main(argv: readonly string[]): Promise<void> {
+  const program = new Command('lamina').description(
+    'Self-hosted serverless compute, wire-compatible with AWS Lambda.',
+  );
+  program
+    .command('server')
+    .description('Start the Lamina API server on the embedded store.')
+    .option('--host <host>', 'address to listen on', DEFAULT_CONFIG.host)
+    .option('--port <port>', 'port to listen on (0 picks a free one)', port, DEFAULT_CONFIG.port)
+    .option(
+      '--data-dir <dir>',
+      'where metadata and code are kept',
+      process.env['LAMINA_DATA_DIR'] ?? DEFAULT_CONFIG.dataDir,
+    )
+    .option('--region <region>', 'region Lamina presents itself as', region, DEFAULT_CONFIG.region)
+    .option('--account-id <id>', 'account id in ARNs', accountId, DEFAULT_CONFIG.accountId)
+    .addOption(
+      new Option('--auth <mode>', 'request authentication')
+        .choices(['sigv4', 'none'])
+        .default('sigv4'),
+    )
+    .option(
+      '--log-level <level>',
+      'fatal, error, warn, info, debug or trace',
+      DEFAULT_CONFIG.logLevel,
+    )
+    .action(async (options: Record<string, unknown>) => {
+      const config: ServerConfig = {
+        ...DEFAULT_CONFIG,
+        host: options['host'] as string,
+        port: options['port'] as number,
+        dataDir: options['dataDir'] as string,
+        region: options['region'] as string,
+        accountId: options['accountId'] as string,
+        auth: options['auth'] as 'sigv4' | 'none',
+        logLevel: options['logLevel'] as string,
+      };
+      await runServer(config);
+    });
+  await program.parseAsync(argv);
+}
+
+async function runServer(config: ServerConfig): Promise<void> {
+  const server = new LaminaServer(config);
+  await server.start();
+  process.stdout.write(startupBanner(server));
+  const stop = (signal: string) => {
+    process.stdout.write(`Lamina: ${signal} received, finishing in-flight requests…\n`);
+    server.stop().then(
+      () => process.stdout.write('Lamina: stopped.\n'),
+      (error: unknown) => {
+        process.stderr.write(`Lamina: stop failed: ${String(error)}\n`);
+        process.exitCode = 1;
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}

@@ -1,0 +1,76 @@
+/** Lamina's internal model of a function (camelCase, units in names); the wire shape is in api/. */
+
+export type Architecture = 'x86_64' | 'arm64';
+export type TracingMode = 'Active' | 'PassThrough';
+export type LogFormat = 'Text' | 'JSON';
+export type ApplicationLogLevel = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'FATAL';
+export type SystemLogLevel = 'DEBUG' | 'INFO' | 'WARN';
+
+/** `LoggingConfig`; the levels exist only with the JSON format, as on AWS. */
+export interface LoggingSettings {
+  readonly format: LogFormat;
+  readonly applicationLogLevel?: ApplicationLogLevel;
+  readonly systemLogLevel?: SystemLogLevel;
+  readonly logGroup: string;
+}
+
+/** The configuration a caller controls. */
+export interface FunctionSettings {
+  readonly runtime: string;
+  readonly handler: string;
+  readonly role: string;
+  readonly description: string;
+  readonly timeoutSeconds: number;
+  readonly memoryMiB: number;
+  readonly ephemeralStorageMiB: number;
+  /** Undefined when the caller never sent `Environment` (AWS then omits it). */
+  readonly environment: Readonly<Record<string, string>> | undefined;
+  readonly architecture: Architecture;
+  readonly tracingMode: TracingMode;
+  readonly logging: LoggingSettings;
+  readonly layers: readonly string[];
+  readonly deadLetterTargetArn: string | undefined;
+  readonly kmsKeyArn: string | undefined;
+}
+
+/** A stored deployment package: the zip's SHA-256 (hex) and size in bytes. */
+export interface CodeRef {
+  readonly sha256Hex: string;
+  readonly sizeBytes: number;
+}
+
+export type FunctionStateName = 'Pending' | 'Active' | 'Inactive' | 'Failed';
+export type LastUpdateStatus = 'InProgress' | 'Successful' | 'Failed';
+
+/** The lifecycle fields clients poll (`State*`, `LastUpdateStatus*`). */
+export interface FunctionStatus {
+  readonly state: FunctionStateName;
+  readonly stateReason?: string;
+  readonly stateReasonCode?: string;
+  readonly lastUpdateStatus?: LastUpdateStatus;
+  readonly lastUpdateStatusReason?: string;
+  readonly lastUpdateStatusReasonCode?: string;
+}
+
+/** One version of a function (only `$LATEST` until versions are published). */
+export interface FunctionVersion {
+  readonly version: string;
+  readonly settings: FunctionSettings;
+  readonly code: CodeRef;
+  /** Code last prepared successfully; what an invoke runs while an update is in progress. */
+  readonly readyCode: CodeRef | undefined;
+  readonly revisionId: string;
+  readonly lastModifiedMs: number;
+  readonly status: FunctionStatus;
+}
+
+/** A function: its name, tags, and its `$LATEST` version. */
+export interface FunctionRecord {
+  readonly name: string;
+  readonly createdMs: number;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly reservedConcurrency: number | undefined;
+  readonly latest: FunctionVersion;
+}
+
+export const LATEST = '$LATEST';

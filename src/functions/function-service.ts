@@ -1,0 +1,375 @@
+/**
+ * The control-plane rules for functions: create, read, update, delete and list, with Lambda's
+ * lifecycle (Pending → Active, InProgress → Successful), RevisionId preconditions and conflicts.
+ * Mutations are durable before they resolve; code preparation continues in the background.
+ */
+import type { Scope } from '../core/arn.js';
+import { functionArn } from '../core/arn.js';
+import type { Clock } from '../core/clock.js';
+import { LambdaError, lambdaErrors } from '../core/errors.js';
+import { CREATED, transition } from '../core/function-lifecycle.js';
+import type { FunctionRecord, FunctionVersion } from '../core/function-model.js';
+import { LATEST } from '../core/function-model.js';
+import { parseFunctionName, parseNameForCreate, type FunctionRef } from '../core/function-name.js';
+import type { IdSource } from '../core/ids.js';
+import { LIMITS } from '../core/limits.js';
+import { constraint, validationMessage } from '../core/validation-message.js';
+import type { CodeCollector } from './code-collector.js';
+import type { CodeStore } from './code-store.js';
+import type { FunctionRepository } from './function-repository.js';
+import type { PreparationQueue } from './preparation-queue.js';
+import type { RuntimeCatalog } from './runtime-catalog.js';
+import {
+  architectureForCode,
+  settingsForCreate,
+  settingsForUpdate,
+  type SettingsInput,
+} from './settings-input.js';
+import { checkTags } from './tag-rules.js';
+
+/** Where the code of a create or code update comes from. */
+export interface CodeInput {
+  readonly zipFile?: Buffer | undefined;
+  readonly s3Bucket?: string | undefined;
+  readonly s3Key?: string | undefined;
+  readonly imageUri?: string | undefined;
+}
+
+/** CreateFunction's fields. */
+export interface CreateFunctionInput {
+  readonly functionName: unknown;
+  readonly settings: SettingsInput;
+  readonly code: CodeInput | undefined;
+  readonly tags: Readonly<Record<string, string>> | undefined;
+}
+
+/** UpdateFunctionCode's fields. */
+export interface UpdateCodeInput {
+  readonly code: CodeInput;
+  readonly architectures: readonly string[] | undefined;
+  readonly revisionId: string | undefined;
+  readonly dryRun: boolean;
+}
+
+/** A page of ListFunctions. */
+export interface FunctionPage {
+  readonly functions: readonly FunctionRecord[];
+  readonly nextMarker: string | undefined;
+}
+
+/** The collaborators and settings of a FunctionService. */
+export interface FunctionServiceDeps {
+  readonly scope: Scope;
+  readonly repository: FunctionRepository;
+  readonly code: CodeStore;
+  readonly collector: CodeCollector;
+  readonly preparation: PreparationQueue;
+  readonly runtimes: RuntimeCatalog;
+  readonly clock: Clock;
+  readonly ids: IdSource;
+}
+
+export class FunctionService {
+  readonly #d: FunctionServiceDeps;
+
+  constructor(deps: FunctionServiceDeps) {
+    this.#d = deps;
+  }
+
+  get scope(): Scope {
+    return this.#d.scope;
+  }
+
+  /** CreateFunction: validates everything, stores the zip and the record, answers Pending. */
+  async create(input: CreateFunctionInput): Promise<FunctionRecord> {
+    const { name } = parseNameForCreate(input.functionName, this.#d.scope);
+    const settings = settingsForCreate(name, input.settings, this.#d.scope, this.#d.runtimes);
+    const tags = input.tags ?? {};
+    checkTags(tags);
+    const zip = requireZip(input.code);
+    const inspected = await this.#d.code.inspect(zip);
+    const code = { sha256Hex: inspected.sha256Hex, sizeBytes: inspected.sizeBytes };
+    if ((await this.#d.repository.get(name)) !== undefined) throw alreadyExists(name);
+    const now = this.#d.clock.now();
+    const record: FunctionRecord = {
+      name,
+      createdMs: now,
+      tags,
+      reservedConcurrency: undefined,
+      latest: {
+        version: LATEST,
+        settings,
+        code,
+        readyCode: undefined,
+        revisionId: this.#d.ids.uuid(),
+        lastModifiedMs: now,
+        status: CREATED,
+      },
+    };
+    await this.#d.collector.withPinned(code.sha256Hex, async () => {
+      await this.#d.code.put(zip, code);
+      if ((await this.#d.repository.insert(record)) === 'exists') throw alreadyExists(name);
+    });
+    this.#d.preparation.schedule(name);
+    return record;
+  }
+
+  /** GetFunction / GetFunctionConfiguration: the function and the version addressed. */
+  async get(
+    functionName: string,
+    qualifier: string | undefined,
+  ): Promise<{ record: FunctionRecord; version: FunctionVersion; ref: FunctionRef }> {
+    const ref = parseFunctionName(functionName, qualifier, this.#d.scope);
+    const record = await this.#d.repository.get(ref.name);
+    if (record === undefined) throw lambdaErrors.functionNotFound(this.#arn(ref));
+    return { record, version: this.#version(record, ref), ref };
+  }
+
+  /** UpdateFunctionCode: a new zip (and optionally architecture) for `$LATEST`. */
+  async updateCode(functionName: string, input: UpdateCodeInput): Promise<FunctionRecord> {
+    const ref = this.#unqualified(functionName);
+    const zip = requireZip(input.code);
+    const current = await this.#require(ref);
+    const architecture = architectureForCode(
+      current.latest.settings.architecture,
+      input.architectures,
+    );
+    const inspected = await this.#d.code.inspect(zip);
+    const code = { sha256Hex: inspected.sha256Hex, sizeBytes: inspected.sizeBytes };
+    if (input.dryRun) {
+      this.#checkUpdatable(current, input.revisionId);
+      return withLatest(current, { code, settings: { ...current.latest.settings, architecture } });
+    }
+    const updated = await this.#d.collector.withPinned(code.sha256Hex, async () => {
+      await this.#d.code.put(zip, code);
+      return this.#mutate(ref, input.revisionId, (latest) => ({
+        ...latest,
+        code,
+        settings: { ...latest.settings, architecture },
+      }));
+    });
+    this.#d.preparation.schedule(ref.name);
+    return updated;
+  }
+
+  /** UpdateFunctionConfiguration. */
+  async updateConfiguration(
+    functionName: string,
+    input: SettingsInput,
+    revisionId: string | undefined,
+  ): Promise<FunctionRecord> {
+    const ref = this.#unqualified(functionName);
+    const current = await this.#require(ref);
+    const settings = settingsForUpdate(
+      current.latest.settings,
+      input,
+      this.#d.scope,
+      this.#d.runtimes,
+    );
+    const updated = await this.#mutate(ref, revisionId, (latest) => ({ ...latest, settings }));
+    this.#d.preparation.schedule(ref.name);
+    return updated;
+  }
+
+  /** DeleteFunction; deleting an unpublished version number succeeds as on AWS. */
+  async delete(functionName: string, qualifier: string | undefined): Promise<void> {
+    const ref = parseFunctionName(functionName, qualifier, this.#d.scope);
+    if (ref.qualifier === LATEST) {
+      throw lambdaErrors.invalidParameter(
+        '$LATEST version cannot be deleted without deleting the function.',
+      );
+    }
+    if (ref.qualifier !== undefined && !/^\d+$/.test(ref.qualifier)) {
+      const record = await this.#d.repository.get(ref.name);
+      if (record === undefined)
+        throw lambdaErrors.functionNotFound(this.#arn({ ...ref, qualifier: undefined }));
+      throw lambdaErrors.invalidParameter('Deletion of aliases is not currently supported.');
+    }
+    if (ref.qualifier !== undefined) {
+      if ((await this.#d.repository.get(ref.name)) === undefined) {
+        throw lambdaErrors.functionNotFound(this.#arn({ ...ref, qualifier: undefined }));
+      }
+      return;
+    }
+    const record = await this.#d.repository.get(ref.name);
+    if (record === undefined || !(await this.#d.repository.delete(ref.name))) {
+      throw lambdaErrors.functionNotFound(this.#arn(ref));
+    }
+    await this.#d.collector.collect(record.latest.code.sha256Hex);
+    await this.#d.collector.collect(record.latest.readyCode?.sha256Hex);
+  }
+
+  /** ListFunctions, in name order; `marker` is the opaque token of the previous page. */
+  async list(marker: string | undefined, maxItems: number | undefined): Promise<FunctionPage> {
+    if (maxItems !== undefined && (maxItems < 1 || maxItems > 10_000)) {
+      throw lambdaErrors.validation(
+        validationMessage([
+          {
+            field: 'maxItems',
+            value: maxItems,
+            constraint: maxItems < 1 ? constraint.min(1) : constraint.max(10_000),
+          },
+        ]),
+      );
+    }
+    const limit = Math.min(maxItems ?? LIMITS.listMaxItems, LIMITS.listMaxItems);
+    const after = marker === undefined ? undefined : decodeMarker(marker);
+    const rows = await this.#d.repository.list(after, limit + 1);
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      functions: page,
+      nextMarker: rows.length > limit && last !== undefined ? encodeMarker(last.name) : undefined,
+    };
+  }
+
+  /** Reads the function a tag operation names (unqualified ARN only). */
+  async require(ref: FunctionRef): Promise<FunctionRecord> {
+    return this.#require(ref);
+  }
+
+  /** Replaces a function's tags, bumping its RevisionId. */
+  async setTags(
+    ref: FunctionRef,
+    change: (tags: Readonly<Record<string, string>>) => Record<string, string>,
+  ): Promise<void> {
+    const updated = await this.#d.repository.update(ref.name, (current) => {
+      const tags = change(current.tags);
+      checkTags(tags);
+      return { ...current, tags, latest: { ...current.latest, revisionId: this.#d.ids.uuid() } };
+    });
+    if (updated === undefined) throw lambdaErrors.functionNotFound(this.#arn(ref));
+  }
+
+  /** Numbers for GetAccountSettings. */
+  async usage(): Promise<{ functionCount: number; totalCodeBytes: number }> {
+    return this.#d.repository.usage();
+  }
+
+  #unqualified(functionName: string): FunctionRef {
+    const ref = parseFunctionName(functionName, undefined, this.#d.scope);
+    if (ref.qualifier !== undefined && ref.qualifier !== LATEST) {
+      throw lambdaErrors.invalidParameter(
+        'Only the unpublished version ($LATEST) of a function can be updated; remove the qualifier.',
+      );
+    }
+    return { name: ref.name, qualifier: undefined };
+  }
+
+  async #require(ref: FunctionRef): Promise<FunctionRecord> {
+    const record = await this.#d.repository.get(ref.name);
+    if (record === undefined) throw lambdaErrors.functionNotFound(this.#arn(ref));
+    return record;
+  }
+
+  #version(record: FunctionRecord, ref: FunctionRef): FunctionVersion {
+    if (ref.qualifier === undefined || ref.qualifier === LATEST) return record.latest;
+    throw lambdaErrors.functionNotFound(this.#arn(ref));
+  }
+
+  #checkUpdatable(record: FunctionRecord, revisionId: string | undefined): void {
+    if (revisionId !== undefined && revisionId !== record.latest.revisionId) {
+      throw new LambdaError(
+        'PreconditionFailedException',
+        'The Revision Id provided does not match the latest Revision Id. ' +
+          'Call the GetFunction/GetAlias API to retrieve the latest Revision Id',
+      );
+    }
+    const result = transition(record.latest.status, { kind: 'update-started' });
+    if (!result.ok) throw this.#conflict(record, result.refusal);
+  }
+
+  async #mutate(
+    ref: FunctionRef,
+    revisionId: string | undefined,
+    change: (latest: FunctionVersion) => FunctionVersion,
+  ): Promise<FunctionRecord> {
+    let replacedCode: string | undefined;
+    const updated = await this.#d.repository.update(ref.name, (current) => {
+      this.#checkUpdatable(current, revisionId);
+      const result = transition(current.latest.status, { kind: 'update-started' });
+      if (!result.ok) throw this.#conflict(current, result.refusal);
+      const next = change(current.latest);
+      replacedCode = current.latest.code.sha256Hex;
+      return withLatest(current, {
+        ...next,
+        status: result.status,
+        revisionId: this.#d.ids.uuid(),
+        lastModifiedMs: this.#d.clock.now(),
+      });
+    });
+    if (updated === undefined) throw lambdaErrors.functionNotFound(this.#arn(ref));
+    await this.#d.collector.collect(replacedCode);
+    return updated;
+  }
+
+  #conflict(record: FunctionRecord, refusal: string): LambdaError {
+    const prefix = 'The operation cannot be performed at this time.';
+    if (refusal === 'pending') {
+      return lambdaErrors.conflict(
+        `${prefix} The function is currently in the following state: Pending`,
+      );
+    }
+    return lambdaErrors.conflict(
+      `${prefix} An update is in progress for resource: ${functionArn(this.#d.scope, record.name)}`,
+    );
+  }
+
+  #arn(ref: FunctionRef): string {
+    return functionArn(this.#d.scope, ref.name, ref.qualifier);
+  }
+}
+
+function withLatest(record: FunctionRecord, latest: Partial<FunctionVersion>): FunctionRecord {
+  return { ...record, latest: { ...record.latest, ...latest } };
+}
+
+function alreadyExists(name: string): LambdaError {
+  return lambdaErrors.conflict(`Function already exist: ${name}`);
+}
+
+function requireZip(code: CodeInput | undefined): Buffer {
+  if (code === undefined) {
+    throw lambdaErrors.validation(
+      validationMessage([{ field: 'code', value: null, constraint: constraint.notNull() }]),
+    );
+  }
+  if (code.s3Bucket !== undefined || code.s3Key !== undefined) {
+    throw lambdaErrors.invalidParameter(
+      'Lamina does not support S3 code locations (S3Bucket, S3Key, S3ObjectVersion): upload the ' +
+        'zip inline as Code.ZipFile (with the AWS CLI: --zip-file fileb://function.zip).',
+    );
+  }
+  if (code.imageUri !== undefined) {
+    throw lambdaErrors.invalidParameter(
+      "Please don't provide ImageUri when updating a function with packageType Zip.",
+    );
+  }
+  if (code.zipFile === undefined) {
+    throw lambdaErrors.invalidParameter('Please provide the function code as a ZipFile.');
+  }
+  if (code.zipFile.length > LIMITS.zippedCodeBytes) {
+    throw new LambdaError(
+      'RequestEntityTooLargeException',
+      `Zipped size must be smaller than ${LIMITS.zippedCodeBytes} bytes`,
+    );
+  }
+  return code.zipFile;
+}
+
+function encodeMarker(afterName: string): string {
+  return Buffer.from(JSON.stringify({ after: afterName })).toString('base64url');
+}
+
+function decodeMarker(marker: string): string {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(marker, 'base64url').toString('utf8'));
+    if (typeof parsed === 'object' && parsed !== null && 'after' in parsed) {
+      const after = parsed.after;
+      if (typeof after === 'string') return after;
+    }
+  } catch {
+    // fall through to the error below
+  }
+  throw lambdaErrors.invalidParameter(`Invalid Marker: ${marker}`);
+}

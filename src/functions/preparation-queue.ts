@@ -1,0 +1,124 @@
+/**
+ * Prepares code in the background after a create or update has been acknowledged: extracts the
+ * zip once per hash, then moves the function from Pending/InProgress to Active/Successful (or to
+ * Failed with the reason). Jobs are keyed by function name, so a burst of requests for one
+ * function prepares it once; on restart, unfinished preparations are scheduled again.
+ */
+import type { IdSource } from '../core/ids.js';
+import type { FunctionRecord } from '../core/function-model.js';
+import { awaitsPreparation, transition } from '../core/function-lifecycle.js';
+import { LambdaError } from '../core/errors.js';
+import type { CodeCollector } from './code-collector.js';
+import type { CodeStore } from './code-store.js';
+import type { FunctionRepository } from './function-repository.js';
+
+/** Receives failures the queue could not record (logged by the composition root). */
+export type PreparationErrorSink = (name: string, error: unknown) => void;
+
+export class PreparationQueue {
+  readonly #repository: FunctionRepository;
+  readonly #code: CodeStore;
+  readonly #collector: CodeCollector;
+  readonly #ids: IdSource;
+  readonly #onError: PreparationErrorSink;
+  readonly #running = new Map<string, Promise<void>>();
+  readonly #again = new Set<string>();
+  #stopped = false;
+
+  constructor(
+    repository: FunctionRepository,
+    code: CodeStore,
+    collector: CodeCollector,
+    ids: IdSource,
+    onError: PreparationErrorSink,
+  ) {
+    this.#repository = repository;
+    this.#code = code;
+    this.#collector = collector;
+    this.#ids = ids;
+    this.#onError = onError;
+  }
+
+  /** Schedules the preparation of a function; a no-op if it is already prepared. */
+  schedule(name: string): void {
+    if (this.#stopped) return;
+    if (this.#running.has(name)) {
+      this.#again.add(name);
+      return;
+    }
+    const job = this.#run(name).finally(() => {
+      this.#running.delete(name);
+      if (this.#again.delete(name)) this.schedule(name);
+    });
+    this.#running.set(name, job);
+  }
+
+  /** Schedules every function left Pending or InProgress by an earlier run. */
+  async recover(): Promise<number> {
+    const owed = await this.#repository.listAwaitingPreparation();
+    for (const record of owed) this.schedule(record.name);
+    return owed.length;
+  }
+
+  /** Resolves when no preparation is running (used by shutdown and tests). */
+  async idle(): Promise<void> {
+    while (this.#running.size > 0) await Promise.allSettled([...this.#running.values()]);
+  }
+
+  /** Stops accepting work and waits for running jobs. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.idle();
+  }
+
+  async #run(name: string): Promise<void> {
+    try {
+      const record = await this.#repository.get(name);
+      if (record === undefined || !awaitsPreparation(record.latest.status)) return;
+      const code = record.latest.code;
+      let failure: { reasonCode: string; reason: string } | undefined;
+      try {
+        await this.#code.prepare(code);
+      } catch (error) {
+        failure = describeFailure(error);
+      }
+      const previous = record.latest.readyCode?.sha256Hex;
+      await this.#repository.update(name, (current) =>
+        current.latest.code.sha256Hex === code.sha256Hex
+          ? this.#complete(current, failure)
+          : current,
+      );
+      if (previous !== code.sha256Hex) await this.#collector.collect(previous);
+    } catch (error) {
+      this.#onError(name, error);
+    }
+  }
+
+  #complete(
+    current: FunctionRecord,
+    failure: { reasonCode: string; reason: string } | undefined,
+  ): FunctionRecord {
+    const result = transition(
+      current.latest.status,
+      failure === undefined ? { kind: 'prepared' } : { kind: 'preparation-failed', ...failure },
+    );
+    if (!result.ok) return current;
+    return {
+      ...current,
+      latest: {
+        ...current.latest,
+        status: result.status,
+        readyCode: failure === undefined ? current.latest.code : current.latest.readyCode,
+        revisionId: this.#ids.uuid(),
+      },
+    };
+  }
+}
+
+function describeFailure(error: unknown): { reasonCode: string; reason: string } {
+  if (error instanceof LambdaError) {
+    return { reasonCode: 'InvalidZipFileException', reason: error.message };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return { reasonCode: 'InternalError', reason: `Lamina could not prepare the code: ${message}` };
+}

@@ -1,0 +1,150 @@
+/**
+ * The composition root: builds every concrete part from the configuration and starts and stops
+ * them in order (store → services → recovery → HTTP; HTTP → background work → store).
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Kysely } from 'kysely';
+import pino, { type Logger } from 'pino';
+import { buildLambdaHttpApi } from '../api/lambda-http-api.js';
+import type { ApiContext } from '../api/api-types.js';
+import { runtimeVersionArn } from '../core/arn.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import type { IdSource } from '../core/ids.js';
+import { presignGetUrl } from '../core/sigv4-presign.js';
+import { Sigv4Verifier } from '../core/sigv4-verifier.js';
+import { CodeCollector } from '../functions/code-collector.js';
+import { FunctionService } from '../functions/function-service.js';
+import { PreparationQueue } from '../functions/preparation-queue.js';
+import { RuntimeCatalog } from '../functions/runtime-catalog.js';
+import type { Database } from '../store/database-schema.js';
+import { FileCodeStore } from '../store/file-code-store.js';
+import { openSqliteDatabase } from '../store/sqlite-database.js';
+import { SqliteFunctionRepository } from '../store/sqlite-function-repository.js';
+import { resolveCredentials, type Credentials } from './credentials.js';
+import { detectHostRuntimes } from './host-runtimes.js';
+import type { ServerConfig } from './server-config.js';
+
+/** Overridable collaborators, for tests. */
+export interface ServerOverrides {
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** A running (or stopped) Lamina server. */
+export class LaminaServer {
+  readonly config: ServerConfig;
+  readonly #overrides: ServerOverrides;
+  #db: Kysely<Database> | undefined;
+  #http: FastifyInstance | undefined;
+  #preparation: PreparationQueue | undefined;
+  #credentials: Credentials | undefined;
+  #endpoint: string | undefined;
+  #stopping: Promise<void> | undefined;
+
+  constructor(config: ServerConfig, overrides: ServerOverrides = {}) {
+    this.config = { ...config, dataDir: resolve(config.dataDir) };
+    this.#overrides = overrides;
+  }
+
+  /** `http://host:port` once started. */
+  get endpoint(): string {
+    if (this.#endpoint === undefined) throw new Error('The server has not started.');
+    return this.#endpoint;
+  }
+
+  /** The accepted key pair (undefined with `--auth none`). */
+  get credentials(): Credentials | undefined {
+    return this.#credentials;
+  }
+
+  /** Resolves when all background preparations are done (for tests and orderly stops). */
+  async idle(): Promise<void> {
+    await this.#preparation?.idle();
+  }
+
+  async start(): Promise<void> {
+    const config = this.config;
+    const logger = this.#overrides.logger ?? pino({ level: config.logLevel });
+    const clock = this.#overrides.clock ?? systemClock;
+    const ids: IdSource = { uuid: () => randomUUID() };
+    const scope = { region: config.region, accountId: config.accountId };
+
+    this.#credentials =
+      config.auth === 'sigv4'
+        ? resolveCredentials(config.dataDir, this.#overrides.env ?? process.env)
+        : undefined;
+    const runtimes = await detectHostRuntimes();
+
+    this.#db = await openSqliteDatabase(join(config.dataDir, 'lamina.db'));
+    const repository = new SqliteFunctionRepository(this.#db);
+    const code = new FileCodeStore(join(config.dataDir, 'code'));
+    const collector = new CodeCollector(repository, code);
+    this.#preparation = new PreparationQueue(repository, code, collector, ids, (name, error) =>
+      logger.error({ err: error, function: name }, 'code preparation failed'),
+    );
+    const functions = new FunctionService({
+      scope,
+      repository,
+      code,
+      collector,
+      preparation: this.#preparation,
+      runtimes: new RuntimeCatalog(runtimes.identifiers),
+      clock,
+      ids,
+    });
+
+    const credentials = this.#credentials;
+    const verifier =
+      credentials === undefined
+        ? undefined
+        : new Sigv4Verifier({
+            service: 'lambda',
+            region: config.region,
+            clock,
+            secretFor: (id) =>
+              id === credentials.accessKeyId ? credentials.secretAccessKey : undefined,
+          });
+    const context: ApiContext = {
+      scope,
+      functions,
+      concurrencyLimit: config.concurrencyLimit,
+      runtimeVersionArn: (runtime) =>
+        runtimeVersionArn(
+          config.region,
+          createHash('sha256')
+            .update(runtimes.versions[runtime] ?? runtime)
+            .digest('hex'),
+        ),
+      codeLocation: async (sha, host) => {
+        const path = `/lamina/2026-11-01/code/${sha}`;
+        if (credentials === undefined) return `http://${host}${path}`;
+        return presignGetUrl(host, path, {
+          ...credentials,
+          region: config.region,
+          service: 'lambda',
+          expiresSeconds: config.codeUrlExpirySeconds,
+          clock,
+        });
+      },
+      openCode: async (sha) => ((await code.has(sha)) ? code.open(sha) : undefined),
+    };
+    this.#http = buildLambdaHttpApi({ context, verifier, logger });
+    const recovered = await this.#preparation.recover();
+    if (recovered > 0) logger.info({ recovered }, 'resuming unfinished code preparations');
+    const address = await this.#http.listen({ host: config.host, port: config.port });
+    this.#endpoint = address.replace('[::1]', 'localhost');
+  }
+
+  /** Stops accepting requests, lets in-flight ones finish, then closes the store. Idempotent. */
+  async stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      await this.#http?.close();
+      await this.#preparation?.stop();
+      await this.#db?.destroy();
+    })();
+    return this.#stopping;
+  }
+}
