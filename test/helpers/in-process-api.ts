@@ -1,0 +1,128 @@
+/**
+ * The control API wired in-process on a real SQLite file and a real code store, with a gate in
+ * front of code preparation so tests can hold a function in Pending / InProgress deterministically.
+ */
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Kysely } from 'kysely';
+import pino from 'pino';
+import { buildLambdaHttpApi } from '../../src/api/lambda-http-api.js';
+import type { CodeRef } from '../../src/core/function-model.js';
+import { CodeCollector } from '../../src/functions/code-collector.js';
+import type { CodeStore } from '../../src/functions/code-store.js';
+import { FunctionService } from '../../src/functions/function-service.js';
+import { PreparationQueue } from '../../src/functions/preparation-queue.js';
+import { RuntimeCatalog } from '../../src/functions/runtime-catalog.js';
+import type { Database } from '../../src/store/database-schema.js';
+import { FileCodeStore } from '../../src/store/file-code-store.js';
+import { openSqliteDatabase } from '../../src/store/sqlite-database.js';
+import { SqliteFunctionRepository } from '../../src/store/sqlite-function-repository.js';
+import { tempDir } from './server-process.js';
+
+/** Holds preparations until released. */
+export class PreparationGate {
+  #open = true;
+  #waiters: Array<() => void> = [];
+  /** Preparations wait from now on. */
+  close(): void {
+    this.#open = false;
+  }
+  /** Releases waiting preparations and lets new ones through. */
+  open(): void {
+    this.#open = true;
+    for (const release of this.#waiters.splice(0)) release();
+  }
+  async pass(): Promise<void> {
+    if (!this.#open) await new Promise<void>((resolve) => this.#waiters.push(resolve));
+  }
+}
+
+/** A real FileCodeStore whose `prepare` first passes the gate. */
+class GatedCodeStore implements CodeStore {
+  readonly #inner: FileCodeStore;
+  readonly #gate: PreparationGate;
+  constructor(inner: FileCodeStore, gate: PreparationGate) {
+    this.#inner = inner;
+    this.#gate = gate;
+  }
+  inspect(zip: Buffer) {
+    return this.#inner.inspect(zip);
+  }
+  put(zip: Buffer, code: CodeRef) {
+    return this.#inner.put(zip, code);
+  }
+  async prepare(code: CodeRef) {
+    await this.#gate.pass();
+    return this.#inner.prepare(code);
+  }
+  has(sha: string) {
+    return this.#inner.has(sha);
+  }
+  open(sha: string) {
+    return this.#inner.open(sha);
+  }
+  remove(sha: string) {
+    return this.#inner.remove(sha);
+  }
+}
+
+export interface InProcessApi {
+  readonly app: FastifyInstance;
+  readonly gate: PreparationGate;
+  readonly preparation: PreparationQueue;
+  readonly repository: SqliteFunctionRepository;
+  readonly db: Kysely<Database>;
+  readonly dataDir: string;
+  close(): Promise<void>;
+}
+
+export async function inProcessApi(dataDir = tempDir().path): Promise<InProcessApi> {
+  const db = await openSqliteDatabase(join(dataDir, 'lamina.db'));
+  const repository = new SqliteFunctionRepository(db);
+  const gate = new PreparationGate();
+  const code = new GatedCodeStore(new FileCodeStore(join(dataDir, 'code')), gate);
+  const collector = new CodeCollector(repository, code);
+  const ids = { uuid: () => randomUUID() };
+  const preparation = new PreparationQueue(repository, code, collector, ids, (name, error) => {
+    throw new Error(`preparation of ${name} failed: ${String(error)}`);
+  });
+  const scope = { region: 'us-east-1', accountId: '000000000000' };
+  const functions = new FunctionService({
+    scope,
+    repository,
+    code,
+    collector,
+    preparation,
+    runtimes: new RuntimeCatalog(['nodejs20.x', 'python3.11', 'provided.al2023', 'provided.al2']),
+    clock: { now: () => Date.now() },
+    ids,
+  });
+  const app = buildLambdaHttpApi({
+    context: {
+      scope,
+      functions,
+      concurrencyLimit: 1000,
+      runtimeVersionArn: (runtime) => `arn:aws:lambda:us-east-1::runtime:${runtime}`,
+      codeLocation: (sha, host) => Promise.resolve(`http://${host}/lamina/2026-11-01/code/${sha}`),
+      openCode: async (sha) => ((await code.has(sha)) ? code.open(sha) : undefined),
+    },
+    verifier: undefined,
+    logger: pino({ level: 'silent' }),
+  });
+  await app.ready();
+  return {
+    app,
+    gate,
+    preparation,
+    repository,
+    db,
+    dataDir,
+    close: async () => {
+      gate.open();
+      await app.close();
+      await preparation.stop();
+      await db.destroy();
+    },
+  };
+}

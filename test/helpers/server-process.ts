@@ -1,0 +1,94 @@
+/**
+ * Starts the built `lamina server` as a child process on a free port and a temp data directory,
+ * waiting for its readiness line (never sleeping), racing it against an early exit.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (tests run from dist/test/...). */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+export const TEST_CREDENTIALS = {
+  accessKeyId: 'LKIATESTTESTTEST0001',
+  secretAccessKey: 'test-secret-key-for-lamina-tests-only-000',
+};
+
+/** A running server process. */
+export interface ServerProcess {
+  readonly endpoint: string;
+  readonly dataDir: string;
+  readonly child: ChildProcess;
+  /** Everything the process printed on stdout so far. */
+  output(): string;
+  /** Sends a signal and resolves with the exit code (or signal name) once it has exited. */
+  stop(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+export interface StartOptions {
+  readonly dataDir?: string;
+  readonly args?: readonly string[];
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** Makes a fresh temp directory, removed by the returned cleanup. */
+export function tempDir(prefix = 'lamina-test-'): { path: string; remove: () => void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export async function startServer(options: StartOptions = {}): Promise<ServerProcess> {
+  const dataDir = options.dataDir ?? tempDir().path;
+  const child = spawn(
+    process.execPath,
+    [
+      join(REPO_ROOT, 'bin/lamina.js'),
+      'server',
+      '--port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--log-level',
+      'warn',
+      ...(options.args ?? []),
+    ],
+    {
+      cwd: REPO_ROOT,
+      env: {
+        ...process.env,
+        LAMINA_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+        LAMINA_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+        ...options.env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | string>((resolveExit) =>
+    child.once('exit', (code, signal) => resolveExit(code ?? signal ?? 'unknown')),
+  );
+  const endpoint = await new Promise<string>((resolveReady, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const match = /Lamina is listening on (\S+)/.exec(stdout);
+      if (match?.[1] !== undefined) resolveReady(match[1]);
+    });
+    void exited.then((code) =>
+      reject(new Error(`lamina server exited (${code}) before it was ready:\n${stderr}${stdout}`)),
+    );
+  });
+  return {
+    endpoint,
+    dataDir,
+    child,
+    output: () => stdout,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
