@@ -148,7 +148,7 @@ export class Sigv4Verifier {
     if (signedAt.getTime() < now - this.#maxSkewMs) {
       throw invalidSignature(
         `Signature expired: ${parsed.amzDate} is now earlier than ` +
-          `${formatAmzDate(now - this.#maxSkewMs)} (${formatAmzDate(now)} - 15 min.)`,
+          `${formatAmzDate(now - this.#maxSkewMs)} (${formatAmzDate(now)} - ${this.#maxSkewMs / 60_000} min.)`,
       );
     }
     if (signedAt.getTime() > now + this.#maxSkewMs) throw this.#notYetCurrent(parsed, now);
@@ -158,7 +158,7 @@ export class Sigv4Verifier {
   #notYetCurrent(parsed: ParsedSignature, now: number): LambdaError {
     return invalidSignature(
       `Signature not yet current: ${parsed.amzDate} is still later than ` +
-        `${formatAmzDate(now + this.#maxSkewMs)} (${formatAmzDate(now)} + 15 min.)`,
+        `${formatAmzDate(now + this.#maxSkewMs)} (${formatAmzDate(now)} + ${this.#maxSkewMs / 60_000} min.)`,
     );
   }
 
@@ -199,7 +199,6 @@ export class Sigv4Verifier {
       headers,
       ...(request.body === undefined || request.body.length === 0 ? {} : { body: request.body }),
     });
-    if (declaredHash !== undefined) toSign.headers['x-amz-content-sha256'] = declaredHash;
     const signed = await this.#signer(parsed, secret).sign(toSign, {
       signingDate,
       signableHeaders: new Set(parsed.signedHeaders),
