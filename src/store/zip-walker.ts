@@ -5,7 +5,8 @@
  * (counted from the inflated bytes, never from the headers).
  */
 import { posix } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import yauzl from 'yauzl';
 import { LambdaError, lambdaErrors } from '../core/errors.js';
 import { LIMITS } from '../core/limits.js';
@@ -56,6 +57,7 @@ export async function walkZip(
   const archive = await openZip(zip);
   const seen = new Set<string>();
   const symlinks = new Map<string, string>();
+  const files = new Set<string>();
   let total = 0;
   let count = 0;
   try {
@@ -78,23 +80,32 @@ export async function walkZip(
       if (type !== 0 && type !== S_IFREG && type !== S_IFLNK) {
         throw unsafeZip(`The entry '${path}' is a special file (mode ${mode.toString(8)}).`);
       }
-      const budget = limits.maxUnzippedBytes - total;
       const data = await openEntry(archive, entry);
       if (type === S_IFLNK) {
         const target = (await readAll(data, 4096, path)).toString('utf8');
+        if (target.includes('\0'))
+          throw unsafeZip(`The symlink '${path}' has a NUL byte in its target.`);
         total += Buffer.byteLength(target);
+        if (total > limits.maxUnzippedBytes) throw tooLarge(limits.maxUnzippedBytes);
         symlinks.set(path, target);
         await visit({ kind: 'symlink', path, target });
         continue;
       }
-      const counted = countBytes(data, budget, limits.maxUnzippedBytes);
-      await visit({ kind: 'file', path, executable: (mode & 0o111) !== 0, data: counted.stream });
-      total += await counted.done;
+      files.add(path);
+      total += await visitFile(
+        data,
+        path,
+        (mode & 0o111) !== 0,
+        limits.maxUnzippedBytes - total,
+        limits.maxUnzippedBytes,
+        visit,
+      );
     }
   } finally {
     archive.close();
   }
-  checkSymlinks(symlinks, seen);
+  checkNesting(seen, files, symlinks);
+  checkSymlinks(symlinks);
   return total;
 }
 
@@ -110,13 +121,8 @@ function checkPath(raw: string): string {
   return segments.join('/');
 }
 
-/**
- * Symlinks may point only inside the archive root, resolved lexically from their own folder, and
- * never through another symlink (whose real target could move the walk outside); no entry may sit
- * below a symlink, where extraction would write through it.
- */
-function checkSymlinks(symlinks: Map<string, string>, names: Set<string>): void {
-  if (symlinks.size === 0) return;
+/** No entry may sit below a file or a symlink: extraction would fail or write through the link. */
+function checkNesting(names: Set<string>, files: Set<string>, symlinks: Map<string, string>): void {
   for (const name of names) {
     const parts = name.split('/');
     for (let i = 1; i < parts.length; i += 1) {
@@ -124,8 +130,17 @@ function checkSymlinks(symlinks: Map<string, string>, names: Set<string>): void 
       if (symlinks.has(prefix)) {
         throw unsafeZip(`The entry '${name}' lies below the symlink '${prefix}'.`);
       }
+      if (files.has(prefix))
+        throw unsafeZip(`The entry '${name}' lies below the file '${prefix}'.`);
     }
   }
+}
+
+/**
+ * Symlinks may point only inside the archive root, resolved lexically from their own folder, and
+ * never through another symlink (whose real target could move the walk outside).
+ */
+function checkSymlinks(symlinks: Map<string, string>): void {
   for (const [link, target] of symlinks) {
     if (target === '' || target.startsWith('/')) {
       throw unsafeZip(`The symlink '${link}' points outside the archive (${target || 'empty'}).`);
@@ -214,42 +229,56 @@ async function readAll(stream: Readable, max: number, path: string): Promise<Buf
   return Buffer.concat(chunks);
 }
 
+function tooLarge(limit: number): LambdaError {
+  return new LambdaError(
+    'InvalidParameterValueException',
+    `Unzipped size must be smaller than ${limit} bytes`,
+  );
+}
+
 /**
- * Wraps an entry stream so that it fails as soon as the archive's running total passes the limit,
- * and reports the bytes it really produced once the consumer has read it all.
+ * Hands a file's inflated bytes to the visitor through a counting stream that fails as soon as the
+ * archive's running total passes the limit. Whatever the inflater reports (corrupt data, sizes
+ * that contradict the headers) becomes the "Could not unzip" error, even when it surfaces in the
+ * visitor's own pipeline first. Resolves with the bytes really produced.
  */
-function countBytes(
+async function visitFile(
   source: Readable,
+  path: string,
+  executable: boolean,
   budget: number,
   limit: number,
-): { stream: Readable; done: Promise<number> } {
+  visit: ZipVisitor,
+): Promise<number> {
   let produced = 0;
-  let settle: (bytes: number) => void = () => undefined;
-  let fail: (error: Error) => void = () => undefined;
-  const done = new Promise<number>((resolve, reject) => {
-    settle = resolve;
-    fail = reject;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      produced += chunk.length;
+      if (produced > budget) callback(tooLarge(limit));
+      else callback(null, chunk);
+    },
   });
-  source.on('data', (chunk: Buffer) => {
-    produced += chunk.length;
-    if (produced > budget) {
-      source.destroy(
-        new LambdaError(
-          'InvalidParameterValueException',
-          `Unzipped size must be smaller than ${limit} bytes`,
-        ),
-      );
-    }
-  });
-  source.on('end', () => settle(produced));
-  source.on('error', (error) =>
-    fail(error instanceof LambdaError ? error : unsafeZip(`(${error.message})`)),
+  const piping = pipeline(source, counter).then(
+    () => undefined,
+    (error: unknown) => zipError(error, path),
   );
-  source.on('close', () => {
-    if (!source.readableEnded) fail(unsafeZip('(the entry stream ended early)'));
-  });
-  // The walker awaits `done` only after the visitor succeeded; keep an early failure handled.
-  done.catch(() => undefined);
-  source.pause();
-  return { stream: source, done };
+  try {
+    await visit({ kind: 'file', path, executable, data: counter });
+  } catch (visitError) {
+    counter.destroy();
+    source.destroy();
+    const failure = await piping;
+    throw failure ?? visitError;
+  }
+  const failure = await piping;
+  if (failure !== undefined) throw failure;
+  return produced;
+}
+
+/** The archive's own error for a failed entry stream; undefined for a plain early close. */
+function zipError(error: unknown, path: string): LambdaError | undefined {
+  if (error instanceof LambdaError) return error;
+  if ((error as { code?: unknown }).code === 'ERR_STREAM_PREMATURE_CLOSE') return undefined;
+  const message = error instanceof Error ? error.message : String(error);
+  return unsafeZip(`(${path}: ${message})`);
 }

@@ -33,8 +33,12 @@ export async function buildZip(entries: readonly ZipEntrySpec[]): Promise<Buffer
       ...(entry.mode === undefined ? {} : { mode: entry.mode }),
       compress: entry.store !== true,
     };
-    if (entry.directory === true) zip.addEmptyDirectory(entry.name, options);
-    else zip.addBuffer(Buffer.from(entry.content ?? ''), entry.name, options);
+    if (entry.directory === true) {
+      zip.addEmptyDirectory(entry.name, {
+        mtime: options.mtime,
+        ...(entry.mode === undefined ? {} : { mode: entry.mode }),
+      });
+    } else zip.addBuffer(Buffer.from(entry.content ?? ''), entry.name, options);
   }
   zip.end();
   const chunks: Buffer[] = [];
