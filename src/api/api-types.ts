@@ -1,12 +1,14 @@
 /** The shapes shared by the route table, the handlers and the HTTP adapter. */
 import type { Readable } from 'node:stream';
 import type { FunctionService } from '../functions/function-service.js';
+import type { InvokeService } from '../invoke/invoke-service.js';
 import type { Scope } from '../core/arn.js';
 
 /** What every handler may use. */
 export interface ApiContext {
   readonly scope: Scope;
   readonly functions: FunctionService;
+  readonly invocations: Pick<InvokeService, 'invoke' | 'check'>;
   /** `RuntimeVersionArn` of a runtime on this host. */
   readonly runtimeVersionArn: (runtime: string) => string;
   /** A URL, valid for a while, from which the stored zip can be downloaded. */
@@ -26,10 +28,11 @@ export interface ApiRequest {
   readonly host: string;
 }
 
-/** A handler's answer: JSON (object), a stream, or nothing. */
+/** A handler's answer: JSON (object), raw bytes, a stream, or nothing. */
 export interface ApiResponse {
   readonly status: number;
   readonly json?: unknown;
+  readonly body?: Buffer;
   readonly stream?: Readable;
   readonly headers?: Readonly<Record<string, string>>;
 }

@@ -10,7 +10,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import { LambdaError } from '../core/errors.js';
+import { LambdaError, type ErrorCode } from '../core/errors.js';
 import type { Sigv4Verifier } from '../core/sigv4-verifier.js';
 import type { ApiContext, ApiRequest, ApiResponse } from './api-types.js';
 import { renderError } from './error-response.js';
@@ -29,6 +29,7 @@ declare module 'fastify' {
   }
   interface FastifyContextConfig {
     operation?: string;
+    tooLarge?: ErrorCode;
   }
 }
 
@@ -78,7 +79,10 @@ function registerRoute(app: FastifyInstance, route: Route, context: ApiContext):
     method: route.method,
     url: route.path,
     bodyLimit: route.bodyLimit,
-    config: { operation: route.operation },
+    config: {
+      operation: route.operation,
+      tooLarge: route.tooLarge ?? 'RequestEntityTooLargeException',
+    },
     handler: async (request, reply) =>
       send(reply, await route.handler(context, apiRequest(request))),
   });
@@ -108,6 +112,7 @@ async function send(reply: FastifyReply, response: ApiResponse): Promise<Fastify
   void reply.status(response.status);
   if (response.headers !== undefined) void reply.headers(response.headers);
   if (response.stream !== undefined) return reply.send(response.stream);
+  if (response.body !== undefined) return reply.send(response.body);
   if (response.json !== undefined) {
     return reply.header('content-type', 'application/json').send(JSON.stringify(response.json));
   }
@@ -123,7 +128,7 @@ function toLambdaError(error: unknown, request: FastifyRequest): unknown {
     const limit = request.routeOptions.bodyLimit;
     const operation = request.routeOptions.config.operation ?? 'this';
     return new LambdaError(
-      'RequestEntityTooLargeException',
+      request.routeOptions.config.tooLarge ?? 'RequestEntityTooLargeException',
       `Request must be smaller than ${limit} bytes for the ${operation} operation`,
     );
   }

@@ -1,4 +1,5 @@
 /** The Lambda control API as one readable table: method + path → operation and handler. */
+import type { ErrorCode } from '../core/errors.js';
 import { LIMITS } from '../core/limits.js';
 import type { Handler } from './api-types.js';
 import { createFunction } from './handlers/create-function.js';
@@ -7,6 +8,7 @@ import { downloadCode } from './handlers/download-code.js';
 import { getAccountSettings } from './handlers/get-account-settings.js';
 import { getFunction } from './handlers/get-function.js';
 import { getFunctionConfiguration } from './handlers/get-function-configuration.js';
+import { invoke } from './handlers/invoke.js';
 import { listFunctions } from './handlers/list-functions.js';
 import { listTags } from './handlers/list-tags.js';
 import { tagResource } from './handlers/tag-resource.js';
@@ -22,6 +24,8 @@ export interface Route {
   readonly handler: Handler;
   /** Largest accepted body in bytes. */
   readonly bodyLimit: number;
+  /** The error for a body over the limit (default RequestEntityTooLargeException). */
+  readonly tooLarge?: ErrorCode;
 }
 
 const small = LIMITS.controlRequestBytes;
@@ -64,6 +68,14 @@ export const ROUTES: readonly Route[] = [
     operation: 'UpdateFunctionConfiguration',
     handler: updateFunctionConfiguration,
     bodyLimit: small,
+  },
+  {
+    method: 'POST',
+    path: `${fn}/invocations`,
+    operation: 'Invoke',
+    handler: invoke,
+    bodyLimit: LIMITS.invokePayloadBytes,
+    tooLarge: 'RequestTooLargeException',
   },
   {
     method: 'PUT',

@@ -24,6 +24,8 @@ export const LIMITS = {
   controlRequestBytes: 6_291_456,
   /** Most entries a function zip may hold; guards memory against archives of empty entries. */
   zipEntries: 100_000,
+  /** Largest synchronous Invoke payload (and response). */
+  invokePayloadBytes: 6_291_456,
   totalCodeSizeBytes: 80_530_636_800,
   listMaxItems: 50,
 } as const;

@@ -3,7 +3,10 @@
  * them in order (store → services → recovery → HTTP; HTTP → background work → store).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { join, resolve } from 'node:path';
+import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import pino, { type Logger } from 'pino';
@@ -18,13 +21,25 @@ import { CodeCollector } from '../functions/code-collector.js';
 import { FunctionService } from '../functions/function-service.js';
 import { PreparationQueue } from '../functions/preparation-queue.js';
 import { RuntimeCatalog } from '../functions/runtime-catalog.js';
+import { EnvironmentPool } from '../invoke/environment-pool.js';
+import { InvokeService } from '../invoke/invoke-service.js';
+import { FileLogStore } from '../observability/file-log-store.js';
+import { openUnixRuntimeChannel } from '../runtime-api/unix-runtime-channel.js';
+import { HostRuntimeLauncher } from '../runtimes/host-runtime-launcher.js';
+import { BwrapSandboxDriver } from '../sandbox/bwrap-sandbox-driver.js';
+import { detectCgroups } from '../sandbox/cgroups.js';
 import type { Database } from '../store/database-schema.js';
 import { FileCodeStore } from '../store/file-code-store.js';
 import { openSqliteDatabase } from '../store/sqlite-database.js';
 import { SqliteFunctionRepository } from '../store/sqlite-function-repository.js';
 import { resolveCredentials, type Credentials } from './credentials.js';
+import { ServiceFunctionResolver } from './function-resolver.js';
 import { detectHostRuntimes } from './host-runtimes.js';
+import { checkSandboxPrerequisites } from './sandbox-prerequisites.js';
 import type { ServerConfig } from './server-config.js';
+
+/** The runtime clients shipped with Lamina (runtimes/ at the package root). */
+const RUNTIME_CLIENTS = resolve(dirname(fileURLToPath(import.meta.url)), '../../../runtimes');
 
 /** Overridable collaborators, for tests. */
 export interface ServerOverrides {
@@ -41,6 +56,11 @@ export class LaminaServer {
   #http: FastifyInstance | undefined;
   #preparation: PreparationQueue | undefined;
   #credentials: Credentials | undefined;
+  #invocations: InvokeService | undefined;
+  #logs: FileLogStore | undefined;
+  #reaper: NodeJS.Timeout | undefined;
+  #runDir: string | undefined;
+  #limitations: readonly string[] = [];
   #endpoint: string | undefined;
   #stopping: Promise<void> | undefined;
 
@@ -60,6 +80,16 @@ export class LaminaServer {
     return this.#credentials;
   }
 
+  /** What the sandbox cannot enforce on this host (printed at start). */
+  get limitations(): readonly string[] {
+    return this.#limitations;
+  }
+
+  /** Where function logs are kept. */
+  get logs(): FileLogStore | undefined {
+    return this.#logs;
+  }
+
   /** Resolves when all background preparations are done (for tests and orderly stops). */
   async idle(): Promise<void> {
     await this.#preparation?.idle();
@@ -76,6 +106,7 @@ export class LaminaServer {
       config.auth === 'sigv4'
         ? resolveCredentials(config.dataDir, this.#overrides.env ?? process.env)
         : undefined;
+    checkSandboxPrerequisites(config.dataDir);
     const runtimes = await detectHostRuntimes();
 
     this.#db = await openSqliteDatabase(join(config.dataDir, 'lamina.db'));
@@ -96,6 +127,42 @@ export class LaminaServer {
       ids,
     });
 
+    const runDir = join(tmpdir(), `lamina-${process.pid}-${randomUUID().slice(0, 8)}`);
+    this.#runDir = runDir;
+    mkdirSync(runDir, { recursive: true, mode: 0o711 });
+    // The runtime clients are copied next to the sockets: the jail's uid must be able to reach them.
+    cpSync(RUNTIME_CLIENTS, join(runDir, 'runtimes'), { recursive: true });
+    const cgroups = await detectCgroups();
+    const sandboxes = new BwrapSandboxDriver({ runDir, cgroups });
+    this.#limitations = sandboxes.limitations();
+    for (const limitation of this.#limitations) logger.warn(`sandbox limitation: ${limitation}`);
+    this.#logs = new FileLogStore(join(config.dataDir, 'logs'));
+    const capacityMiB =
+      config.environmentMemoryMiB ?? Math.floor((totalmem() / (1024 * 1024)) * 0.75);
+    this.#invocations = new InvokeService({
+      scope,
+      resolver: new ServiceFunctionResolver(functions, code),
+      pool: new EnvironmentPool({ capacityMiB, queueTimeoutMs: config.queueTimeoutMs }, clock),
+      sandboxes,
+      channels: openUnixRuntimeChannel,
+      launcher: new HostRuntimeLauncher(join(runDir, 'runtimes')),
+      logs: this.#logs,
+      clock,
+      ids,
+      runDir,
+      initLimitMs: config.initLimitMs,
+    });
+    const invocations = this.#invocations;
+    this.#reaper = setInterval(
+      () => {
+        invocations
+          .reapIdle(config.idleTimeoutMs)
+          .catch((error: unknown) => logger.error({ err: error }, 'idle reaping failed'));
+      },
+      Math.max(1000, Math.min(30_000, config.idleTimeoutMs / 4)),
+    );
+    this.#reaper.unref();
+
     const credentials = this.#credentials;
     const verifier =
       credentials === undefined
@@ -110,6 +177,7 @@ export class LaminaServer {
     const context: ApiContext = {
       scope,
       functions,
+      invocations,
       concurrencyLimit: config.concurrencyLimit,
       runtimeVersionArn: (runtime) =>
         runtimeVersionArn(
@@ -141,9 +209,13 @@ export class LaminaServer {
   /** Stops accepting requests, lets in-flight ones finish, then closes the store. Idempotent. */
   async stop(): Promise<void> {
     this.#stopping ??= (async () => {
+      clearInterval(this.#reaper);
       await this.#http?.close();
+      await this.#invocations?.stop();
+      await this.#logs?.flush();
       await this.#preparation?.stop();
       await this.#db?.destroy();
+      if (this.#runDir !== undefined) rmSync(this.#runDir, { recursive: true, force: true });
     })();
     return this.#stopping;
   }

@@ -13,16 +13,29 @@ export interface ServerConfig {
   /** How long a GetFunction `Code.Location` URL stays valid, in seconds. */
   readonly codeUrlExpirySeconds: number;
   readonly logLevel: string;
+  /** Idle environments are stopped after this long (ms). */
+  readonly idleTimeoutMs: number;
+  /** Sum of MemorySize of all live environments (MiB); default: 75% of the host's memory. */
+  readonly environmentMemoryMiB: number | undefined;
+  /** How long an invoke waits for room before 429 (ms). */
+  readonly queueTimeoutMs: number;
+  /** Init phase limit (ms). */
+  readonly initLimitMs: number;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
   host: '127.0.0.1',
   port: 9000,
-  dataDir: '.lamina',
+  // Root: a system folder the sandbox's unprivileged uid can reach; others: beside the project.
+  dataDir: process.getuid?.() === 0 ? '/var/lib/lamina' : '.lamina',
   region: 'us-east-1',
   accountId: '000000000000',
   auth: 'sigv4',
   concurrencyLimit: 1000,
   codeUrlExpirySeconds: 600,
   logLevel: 'info',
+  idleTimeoutMs: 10 * 60 * 1000,
+  environmentMemoryMiB: undefined,
+  queueTimeoutMs: 2000,
+  initLimitMs: 10_000,
 };

@@ -19,6 +19,8 @@ export class FileCodeStore implements CodeStore {
   readonly #trees: string;
   readonly #limits: ZipLimits | undefined;
   readonly #preparing = new Map<string, Promise<string>>();
+  /** Hashes known to be extracted: the invoke path asks on every call and must not touch disk. */
+  readonly #ready = new Set<string>();
 
   /** `root` is the folder that holds `zips/` and `trees/`. */
   constructor(root: string, limits?: ZipLimits) {
@@ -63,9 +65,15 @@ export class FileCodeStore implements CodeStore {
   }
 
   async prepare(code: CodeRef): Promise<string> {
+    if (this.#ready.has(code.sha256Hex)) return this.treePath(code.sha256Hex);
     const running = this.#preparing.get(code.sha256Hex);
     if (running !== undefined) return running;
-    const job = this.#extract(code.sha256Hex).finally(() => this.#preparing.delete(code.sha256Hex));
+    const job = this.#extract(code.sha256Hex)
+      .then((tree) => {
+        this.#ready.add(code.sha256Hex);
+        return tree;
+      })
+      .finally(() => this.#preparing.delete(code.sha256Hex));
     this.#preparing.set(code.sha256Hex, job);
     return job;
   }
@@ -79,6 +87,7 @@ export class FileCodeStore implements CodeStore {
   }
 
   async remove(sha256Hex: string): Promise<void> {
+    this.#ready.delete(sha256Hex);
     await rm(join(this.#trees, sha256Hex), { recursive: true, force: true });
     await rm(this.#zipPath(sha256Hex), { force: true });
   }

@@ -1,0 +1,98 @@
+/**
+ * Invoke: `POST /2015-03-31/functions/{F}/invocations`. RequestResponse answers 200 with the
+ * function's bytes (function errors too, flagged by `X-Amz-Function-Error: Unhandled`); DryRun
+ * answers 204; Event is refused until asynchronous invocation is durable.
+ */
+import { lambdaErrors } from '../../core/errors.js';
+import { param, queryValue, type ApiRequest, type Handler } from '../api-types.js';
+
+const LOG_TAIL_BYTES = 4096;
+const CLIENT_CONTEXT_BYTES = 3583;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export const invoke: Handler = async (ctx, req) => {
+  const functionName = param(req, 'FunctionName');
+  const qualifier = queryValue(req, 'Qualifier');
+  const type = header(req, 'x-amz-invocation-type') ?? 'RequestResponse';
+  if (type === 'DryRun') {
+    const version = await ctx.invocations.check(functionName, qualifier);
+    return { status: 204, headers: { 'x-amz-executed-version': version } };
+  }
+  if (type === 'Event') {
+    throw lambdaErrors.invalidParameter(
+      'InvocationType Event (asynchronous invocation) is not available in this version of Lamina yet; ' +
+        'invoke with RequestResponse.',
+    );
+  }
+  if (type !== 'RequestResponse') {
+    throw lambdaErrors.invalidParameter(
+      `1 validation error detected: Value '${type}' at 'invocationType' failed to satisfy constraint: ` +
+        'Member must satisfy enum value set: [Event, RequestResponse, DryRun]',
+    );
+  }
+  checkJson(req.body);
+  const result = await ctx.invocations.invoke({
+    functionName,
+    qualifier,
+    payload: req.body,
+    clientContext: clientContext(header(req, 'x-amz-client-context')),
+    logTail: header(req, 'x-amz-log-type') === 'Tail',
+  });
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'x-amz-executed-version': result.executedVersion,
+  };
+  if (result.outcome.kind === 'function-error') headers['x-amz-function-error'] = 'Unhandled';
+  if (result.logTail !== undefined) {
+    const bytes = Buffer.from(result.logTail);
+    headers['x-amz-log-result'] = bytes
+      .subarray(Math.max(0, bytes.length - LOG_TAIL_BYTES))
+      .toString('base64');
+  }
+  return { status: 200, headers, body: result.outcome.payload };
+};
+
+function header(req: ApiRequest, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** The payload must be JSON (empty is allowed: the function then receives `{}`). */
+function checkJson(body: Buffer): void {
+  if (body.length === 0) return;
+  let text: string;
+  try {
+    text = utf8.decode(body);
+  } catch {
+    const bad = body.find((b) => b >= 0x80) ?? 0;
+    throw lambdaErrors.badJson(
+      `Could not parse request body into json: Could not parse payload into json: Invalid UTF-8 start byte 0x${bad.toString(16)}`,
+    );
+  }
+  try {
+    JSON.parse(text);
+  } catch (error) {
+    throw lambdaErrors.badJson(
+      `Could not parse request body into json: Could not parse payload into json: ${error instanceof Error ? error.message : 'invalid JSON'}`,
+    );
+  }
+}
+
+/** `X-Amz-Client-Context` is base64 JSON; the runtime receives it decoded. */
+function clientContext(encoded: string | undefined): string | undefined {
+  if (encoded === undefined || encoded === '') return undefined;
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+  if (decoded.length > CLIENT_CONTEXT_BYTES) {
+    throw lambdaErrors.invalidParameter(
+      `Client context must be at most ${CLIENT_CONTEXT_BYTES} bytes once decoded.`,
+    );
+  }
+  try {
+    JSON.parse(decoded);
+  } catch {
+    throw lambdaErrors.invalidParameter(
+      'Client context must be a valid Base64-encoded JSON object.',
+    );
+  }
+  return decoded;
+}

@@ -1,0 +1,183 @@
+/**
+ * Warm environments and the memory budget they share. An invoke takes an idle environment of the
+ * same function version and configuration, else starts one if the budget allows (evicting idle
+ * environments of other functions first), else waits in line for a short while and is throttled.
+ */
+import { LambdaError } from '../core/errors.js';
+import type { Clock } from '../core/clock.js';
+import type { ExecutionEnvironment } from './execution-environment.js';
+
+/** Budget and timing of the pool. */
+export interface PoolOptions {
+  /** Sum of MemorySize of all live environments may not pass this (MiB). */
+  readonly capacityMiB: number;
+  /** How long an invoke may wait for room before it gets 429 (ms). */
+  readonly queueTimeoutMs: number;
+}
+
+interface Waiter {
+  readonly resolve: () => void;
+}
+
+export class EnvironmentPool {
+  readonly #options: PoolOptions;
+  readonly #clock: Clock;
+  readonly #idle = new Map<string, ExecutionEnvironment[]>();
+  readonly #live = new Set<ExecutionEnvironment>();
+  readonly #waiters: Waiter[] = [];
+  #reservedMiB = 0;
+
+  constructor(options: PoolOptions, clock: Clock) {
+    this.#options = options;
+    this.#clock = clock;
+  }
+
+  /** MiB currently held by live or starting environments. */
+  get usedMiB(): number {
+    return this.#reservedMiB;
+  }
+
+  /** Takes an idle environment for `key`, if there is one. */
+  takeIdle(key: string): ExecutionEnvironment | undefined {
+    const list = this.#idle.get(key);
+    while (list !== undefined && list.length > 0) {
+      const env = list.pop();
+      if (env !== undefined && env.state === 'ready') return env;
+    }
+    return undefined;
+  }
+
+  /**
+   * An idle environment for `key`, or (resolving undefined) reserved room for a new one of
+   * `memoryMiB`: idle environments of other functions are evicted when needed, and the call waits
+   * up to the queue timeout for room before it throws 429 TooManyRequestsException.
+   */
+  async acquire(
+    key: string,
+    functionName: string,
+    memoryMiB: number,
+  ): Promise<ExecutionEnvironment | undefined> {
+    const deadline = this.#clock.now() + this.#options.queueTimeoutMs;
+    for (;;) {
+      const idle = this.takeIdle(key);
+      if (idle !== undefined) return idle;
+      this.#evictStale(key, functionName);
+      if (this.#fits(memoryMiB)) {
+        this.#reservedMiB += memoryMiB;
+        return undefined;
+      }
+      if (this.#evictOne()) continue;
+      const remaining = deadline - this.#clock.now();
+      if (remaining <= 0 || !(await this.#wait(remaining))) {
+        throw new LambdaError(
+          'TooManyRequestsException',
+          'Rate Exceeded. The host has no memory left for another execution environment.',
+          { reason: 'ConcurrentInvocationLimitExceeded', retryAfterSeconds: 1 },
+        );
+      }
+    }
+  }
+
+  /** Gives back a reservation whose environment never started. */
+  unreserve(memoryMiB: number): void {
+    this.#reservedMiB -= memoryMiB;
+    this.#wake();
+  }
+
+  /** Registers a started environment (its memory was reserved). */
+  add(env: ExecutionEnvironment): void {
+    this.#live.add(env);
+  }
+
+  /** Returns an environment after an invoke: ready ones become idle, others are forgotten. */
+  release(env: ExecutionEnvironment): void {
+    if (env.state !== 'ready') return;
+    const list = this.#idle.get(env.settings.key) ?? [];
+    list.push(env);
+    this.#idle.set(env.settings.key, list);
+    this.#wake();
+  }
+
+  /** Called when an environment died (killed, crashed, reaped): frees its memory. */
+  forget(env: ExecutionEnvironment): void {
+    if (!this.#live.delete(env)) return;
+    this.#reservedMiB -= env.settings.memoryMiB;
+    const list = this.#idle.get(env.settings.key);
+    if (list !== undefined) {
+      const at = list.indexOf(env);
+      if (at >= 0) list.splice(at, 1);
+    }
+    this.#wake();
+  }
+
+  /** Destroys environments idle for longer than `idleMs`. Returns how many. */
+  async reapIdle(idleMs: number): Promise<number> {
+    const cutoff = this.#clock.now() - idleMs;
+    const old = [...this.#idle.values()].flat().filter((env) => env.lastUsedMs <= cutoff);
+    await Promise.all(old.map((env) => env.destroy()));
+    return old.length;
+  }
+
+  /** Destroys every environment. */
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.#live].map((env) => env.destroy()));
+  }
+
+  /** Idle and busy counts, for metrics and tests. */
+  counts(): { live: number; idle: number } {
+    return {
+      live: this.#live.size,
+      idle: [...this.#idle.values()].reduce((n, l) => n + l.length, 0),
+    };
+  }
+
+  #fits(memoryMiB: number): boolean {
+    return this.#reservedMiB + memoryMiB <= this.#options.capacityMiB;
+  }
+
+  /** Idle environments of the same function with another configuration will never serve again. */
+  #evictStale(key: string, functionName: string): void {
+    for (const [otherKey, list] of this.#idle) {
+      if (otherKey === key) continue;
+      const stale = list.filter((env) => env.settings.functionName === functionName);
+      for (const env of stale) {
+        this.forget(env);
+        void env.destroy();
+      }
+    }
+  }
+
+  #evictOne(): boolean {
+    let oldest: ExecutionEnvironment | undefined;
+    for (const list of this.#idle.values()) {
+      for (const env of list)
+        if (oldest === undefined || env.lastUsedMs < oldest.lastUsedMs) oldest = env;
+    }
+    if (oldest === undefined) return false;
+    const victim = oldest;
+    this.forget(victim);
+    void victim.destroy();
+    return true;
+  }
+
+  #wait(timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const waiter: Waiter = {
+        resolve: () => {
+          clearTimeout(timer);
+          resolve(true);
+        },
+      };
+      const timer = setTimeout(() => {
+        const at = this.#waiters.indexOf(waiter);
+        if (at >= 0) this.#waiters.splice(at, 1);
+        resolve(false);
+      }, timeoutMs);
+      this.#waiters.push(waiter);
+    });
+  }
+
+  #wake(): void {
+    for (const waiter of this.#waiters.splice(0)) waiter.resolve();
+  }
+}

@@ -1,0 +1,65 @@
+/** The environment of a function's runtime process: Lambda's reserved variables + the user's. */
+import type { FunctionSettings } from '../core/function-model.js';
+
+/** What the variables are derived from. */
+export interface EnvironmentInputs {
+  readonly functionName: string;
+  readonly version: string;
+  readonly region: string;
+  readonly settings: FunctionSettings;
+  readonly logStreamName: string;
+  readonly initializationType: 'on-demand' | 'provisioned-concurrency';
+  /** Variables the runtime adds (AWS_EXECUTION_ENV, NODE_PATH, PYTHONPATH, …). */
+  readonly runtimeEnv: Readonly<Record<string, string>>;
+  /** The function's own credentials and the Lamina API reachable from inside, if any. */
+  readonly credentials?:
+    | {
+        readonly accessKeyId: string;
+        readonly secretAccessKey: string;
+        readonly sessionToken: string;
+      }
+    | undefined;
+  readonly laminaEndpoint?: string | undefined;
+}
+
+export const RUNTIME_API = '127.0.0.1:9001';
+
+export function environmentVariables(inputs: EnvironmentInputs): Record<string, string> {
+  const s = inputs.settings;
+  const env: Record<string, string> = {
+    // Unreserved defaults first: the function's own variables may override these.
+    TZ: ':UTC',
+    LANG: 'en_US.UTF-8',
+    PATH: '/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin',
+    LD_LIBRARY_PATH:
+      '/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib',
+    AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR',
+    ...inputs.runtimeEnv,
+    ...(s.environment ?? {}),
+    // Reserved: always the platform's values.
+    _HANDLER: s.handler,
+    AWS_REGION: inputs.region,
+    AWS_DEFAULT_REGION: inputs.region,
+    AWS_LAMBDA_FUNCTION_NAME: inputs.functionName,
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(s.memoryMiB),
+    AWS_LAMBDA_FUNCTION_VERSION: inputs.version,
+    AWS_LAMBDA_INITIALIZATION_TYPE: inputs.initializationType,
+    AWS_LAMBDA_LOG_GROUP_NAME: s.logging.logGroup,
+    AWS_LAMBDA_LOG_STREAM_NAME: inputs.logStreamName,
+    AWS_LAMBDA_RUNTIME_API: RUNTIME_API,
+    LAMBDA_TASK_ROOT: '/var/task',
+    LAMBDA_RUNTIME_DIR: '/var/runtime',
+  };
+  if (s.logging.format === 'JSON') {
+    env['AWS_LAMBDA_LOG_FORMAT'] = 'JSON';
+    if (s.logging.applicationLogLevel !== undefined)
+      env['AWS_LAMBDA_LOG_LEVEL'] = s.logging.applicationLogLevel;
+  }
+  if (inputs.credentials !== undefined) {
+    env['AWS_ACCESS_KEY_ID'] = inputs.credentials.accessKeyId;
+    env['AWS_SECRET_ACCESS_KEY'] = inputs.credentials.secretAccessKey;
+    env['AWS_SESSION_TOKEN'] = inputs.credentials.sessionToken;
+  }
+  if (inputs.laminaEndpoint !== undefined) env['AWS_ENDPOINT_URL_LAMBDA'] = inputs.laminaEndpoint;
+  return env;
+}

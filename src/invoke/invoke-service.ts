@@ -1,0 +1,269 @@
+/**
+ * Synchronous invocation: resolve the function, take a warm environment of that exact version and
+ * configuration or start one (cold start: sandbox + runtime init), deliver the event, and return
+ * the runtime's answer with Lambda's semantics (function errors are values, not exceptions).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { access, chmod, mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { functionArn, type Scope } from '../core/arn.js';
+import type { Clock } from '../core/clock.js';
+import type { IdSource } from '../core/ids.js';
+import { environmentVariables } from './environment-variables.js';
+import type { EnvironmentPool } from './environment-pool.js';
+import { ExecutionEnvironment, type InvocationOutcome } from './execution-environment.js';
+import { initStartLine, logStreamName } from './platform-log.js';
+import type {
+  FunctionResolver,
+  LogSink,
+  ResolvedFunction,
+  RuntimeChannelFactory,
+  RuntimeLauncher,
+} from './ports.js';
+import type { SandboxDriver } from './sandbox-driver.js';
+
+/** One synchronous invoke as the API hands it over. */
+export interface InvokeRequest {
+  readonly functionName: string;
+  readonly qualifier: string | undefined;
+  /** The payload as received (an empty payload is delivered as `{}`). */
+  readonly payload: Buffer;
+  /** Decoded client-context JSON, if the caller sent one. */
+  readonly clientContext: string | undefined;
+  /** Collect the log tail for `X-Amz-Log-Type: Tail`. */
+  readonly logTail: boolean;
+}
+
+export interface InvokeResult {
+  readonly requestId: string;
+  readonly executedVersion: string;
+  readonly outcome: InvocationOutcome;
+  readonly logTail: string | undefined;
+}
+
+export interface InvokeServiceDeps {
+  readonly scope: Scope;
+  readonly resolver: FunctionResolver;
+  readonly pool: EnvironmentPool;
+  readonly sandboxes: SandboxDriver;
+  readonly channels: RuntimeChannelFactory;
+  readonly launcher: RuntimeLauncher;
+  readonly logs: LogSink;
+  readonly clock: Clock;
+  readonly ids: IdSource;
+  /** World-searchable folder for per-environment sockets. */
+  readonly runDir: string;
+  /** Init time limit (Lambda: 10 s). */
+  readonly initLimitMs: number;
+  /** The Lamina API as seen from inside environments, with the function's credentials. */
+  readonly laminaApi?: LaminaApiAccess | undefined;
+}
+
+/** Lets code inside an environment call the Lamina API with credentials scoped to its function. */
+export interface LaminaApiAccess {
+  /** Host unix socket relayed to 127.0.0.1:9002 inside the jail. */
+  readonly socketPath: string;
+  readonly credentialsFor: (functionName: string) => {
+    readonly accessKeyId: string;
+    readonly secretAccessKey: string;
+    readonly sessionToken: string;
+  };
+}
+
+export class InvokeService {
+  readonly #d: InvokeServiceDeps;
+
+  constructor(deps: InvokeServiceDeps) {
+    this.#d = deps;
+  }
+
+  /** Checks that the function exists and can run (DryRun). */
+  async check(functionName: string, qualifier: string | undefined): Promise<string> {
+    return (await this.#d.resolver.resolve(functionName, qualifier)).version.version;
+  }
+
+  async invoke(request: InvokeRequest): Promise<InvokeResult> {
+    const resolved = await this.#d.resolver.resolve(request.functionName, request.qualifier);
+    const { record, version } = resolved;
+    const key = environmentKey(resolved);
+    const requestId = this.#d.ids.uuid();
+    let env = await this.#d.pool.acquire(key, record.name, version.settings.memoryMiB);
+    if (env === undefined) {
+      const missing = await this.#missingEntrypoint(resolved);
+      if (missing !== undefined) {
+        this.#d.pool.unreserve(version.settings.memoryMiB);
+        const payload = Buffer.from(
+          JSON.stringify({
+            errorType: 'Runtime.InvalidEntrypoint',
+            errorMessage: `RequestId: ${requestId} Error: ${missing}`,
+          }),
+        );
+        return {
+          requestId,
+          executedVersion: version.version,
+          outcome: { kind: 'function-error', errorType: 'Runtime.InvalidEntrypoint', payload },
+          logTail: undefined,
+        };
+      }
+      env = await this.#coldStart(resolved, key);
+      const init = await env.init(this.#d.initLimitMs);
+      if (!init.ok) {
+        const payload =
+          init.payload ??
+          Buffer.from(
+            JSON.stringify({
+              errorType: init.errorType,
+              errorMessage: `RequestId: ${requestId} Error: ${init.message}`,
+            }),
+          );
+        return {
+          requestId,
+          executedVersion: version.version,
+          outcome: { kind: 'function-error', errorType: init.errorType, payload },
+          logTail: undefined,
+        };
+      }
+    }
+    const now = this.#d.clock.now();
+    try {
+      const { outcome, logTail } = await env.invoke(
+        {
+          requestId,
+          payload: request.payload.length === 0 ? Buffer.from('{}') : request.payload,
+          deadlineMs: now + version.settings.timeoutSeconds * 1000,
+          invokedFunctionArn: functionArn(this.#d.scope, record.name, resolved.ref.qualifier),
+          traceId: traceId(now),
+          clientContext: request.clientContext,
+        },
+        request.logTail,
+      );
+      return { requestId, executedVersion: version.version, outcome, logTail };
+    } finally {
+      this.#d.pool.release(env);
+    }
+  }
+
+  /** Reaps idle environments; returns how many were stopped. */
+  reapIdle(idleMs: number): Promise<number> {
+    return this.#d.pool.reapIdle(idleMs);
+  }
+
+  /** Stops every environment. */
+  stop(): Promise<void> {
+    return this.#d.pool.stopAll();
+  }
+
+  /** Custom runtimes need an executable bootstrap; says what is missing, if anything. */
+  async #missingEntrypoint(resolved: ResolvedFunction): Promise<string | undefined> {
+    const { entrypoints } = this.#d.launcher.launch(
+      resolved.version.settings.runtime,
+      resolved.version.settings.handler,
+    );
+    if (entrypoints.length === 0) return undefined;
+    for (const entry of entrypoints) {
+      try {
+        await access(join(resolved.codeDir, entry), constants.X_OK);
+        return undefined;
+      } catch {
+        // try the next candidate
+      }
+    }
+    return `Couldn't find valid bootstrap(s): [${entrypoints.map((e) => `/var/task/${e}`).join(' ')} /opt/bootstrap]`;
+  }
+
+  async #coldStart(resolved: ResolvedFunction, key: string): Promise<ExecutionEnvironment> {
+    const { record, version } = resolved;
+    const settings = version.settings;
+    const id = randomBytes(16).toString('hex');
+    const envDir = join(this.#d.runDir, 'envs', id);
+    try {
+      await mkdir(envDir, { recursive: true, mode: 0o711 });
+      await chmod(envDir, 0o711);
+      const socketPath = join(envDir, 'runtime.sock');
+      const channel = await this.#d.channels(socketPath);
+      const launch = this.#d.launcher.launch(settings.runtime, settings.handler);
+      const logStream = logStreamName(this.#d.clock.now(), version.version, id);
+      const access = this.#d.laminaApi;
+      const env = environmentVariables({
+        functionName: record.name,
+        version: version.version,
+        region: this.#d.scope.region,
+        settings,
+        logStreamName: logStream,
+        initializationType: 'on-demand',
+        runtimeEnv: launch.env,
+        credentials: access?.credentialsFor(record.name),
+        laminaEndpoint: access === undefined ? undefined : 'http://127.0.0.1:9002',
+      });
+      // Lines printed before the environment object exists are kept and replayed into it.
+      const target: { env?: ExecutionEnvironment } = {};
+      const early: string[] = [];
+      const sandbox = await this.#d.sandboxes.start({
+        id,
+        codeDir: resolved.codeDir,
+        runtimeDir: launch.runtimeDir,
+        langDir: launch.langDir,
+        command: launch.command,
+        env,
+        memoryMiB: settings.memoryMiB,
+        ephemeralStorageMiB: settings.ephemeralStorageMiB,
+        runtimeApiSocket: socketPath,
+        laminaApiSocket: access?.socketPath,
+        onOutput: (line) => (target.env === undefined ? early.push(line) : target.env.output(line)),
+      });
+      const environment = new ExecutionEnvironment(
+        {
+          id,
+          key,
+          functionName: record.name,
+          version: version.version,
+          memoryMiB: settings.memoryMiB,
+          timeoutSeconds: settings.timeoutSeconds,
+          logGroup: settings.logging.logGroup,
+          logStream,
+        },
+        sandbox,
+        channel,
+        this.#d.logs,
+        this.#d.clock,
+        (dead) => {
+          this.#d.pool.forget(dead);
+          void rm(envDir, { recursive: true, force: true });
+        },
+      );
+      target.env = environment;
+      this.#d.pool.add(environment);
+      environment.log(
+        initStartLine(
+          launch.runtimeVersion,
+          `arn:aws:lambda:${this.#d.scope.region}::runtime:${createHash('sha256').update(launch.runtimeVersion).digest('hex')}`,
+        ),
+      );
+      for (const line of early.splice(0)) environment.output(line);
+      return environment;
+    } catch (error) {
+      this.#d.pool.unreserve(settings.memoryMiB);
+      await rm(envDir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+}
+
+/** Environments are reused only for the same function, version, code and configuration. */
+export function environmentKey(resolved: ResolvedFunction): string {
+  const { record, version } = resolved;
+  const config = createHash('sha256')
+    .update(JSON.stringify(version.settings))
+    .digest('hex')
+    .slice(0, 16);
+  return `${record.name}\u0000${version.version}\u0000${resolved.codeDir}\u0000${config}`;
+}
+
+/** An X-Ray style trace header: `Root=1-<time>-<24 hex>;Parent=<16 hex>;Sampled=0`. */
+function traceId(nowMs: number): string {
+  const time = Math.floor(nowMs / 1000)
+    .toString(16)
+    .padStart(8, '0');
+  return `Root=1-${time}-${randomBytes(12).toString('hex')};Parent=${randomBytes(8).toString('hex')};Sampled=0`;
+}

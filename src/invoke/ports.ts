@@ -1,0 +1,61 @@
+/** Ports the invocation engine needs; adapters implement them and the server wires them. */
+import type { FunctionRecord, FunctionVersion } from '../core/function-model.js';
+import type { FunctionRef } from '../core/function-name.js';
+import type { InitFailure, InvocationEvent, RuntimeAnswer } from '../core/runtime-protocol.js';
+
+/** One environment's Runtime API, as the engine drives it. */
+export interface RuntimeChannel {
+  onFirstNext(listener: () => void): void;
+  onInitError(listener: (failure: InitFailure) => void): void;
+  invoke(event: InvocationEvent): Promise<RuntimeAnswer>;
+  close(): Promise<void>;
+}
+
+/** Opens a Runtime API on a host unix socket path. */
+export type RuntimeChannelFactory = (socketPath: string) => Promise<RuntimeChannel>;
+
+/** How a managed runtime is started inside an environment. */
+export interface RuntimeLaunch {
+  /** Command inside the jail. */
+  readonly command: readonly string[];
+  /** Host folder shown at /var/runtime, if the runtime ships a client. */
+  readonly runtimeDir: string | undefined;
+  /** Host folder of the interpreter, shown at /var/lang (its `bin/` is first on PATH). */
+  readonly langDir: string | undefined;
+  /** Paths under /var/task of which one must be an executable file (custom runtimes' bootstrap). */
+  readonly entrypoints: readonly string[];
+  /** Variables this runtime adds (AWS_EXECUTION_ENV, NODE_PATH, PYTHONPATH, …). */
+  readonly env: Readonly<Record<string, string>>;
+  /** `INIT_START Runtime Version: …` value, e.g. `nodejs:20.v15`. */
+  readonly runtimeVersion: string;
+}
+
+/** Knows how to start each runtime id this host supports. */
+export interface RuntimeLauncher {
+  launch(runtime: string, handler: string): RuntimeLaunch;
+}
+
+/** A function resolved for invocation: the version that runs and where its code is. */
+export interface ResolvedFunction {
+  readonly record: FunctionRecord;
+  readonly version: FunctionVersion;
+  readonly ref: FunctionRef;
+  /** Host folder of the extracted code the version runs. */
+  readonly codeDir: string;
+}
+
+/** Finds the function an Invoke names (throws the API's not-found / conflict errors). */
+export interface FunctionResolver {
+  resolve(functionName: string, qualifier: string | undefined): Promise<ResolvedFunction>;
+}
+
+/** Durable storage of log lines, per log group and stream. */
+export interface LogSink {
+  append(group: string, stream: string, lines: readonly LogLine[]): void;
+}
+
+/** One log event: when it happened (epoch ms) and its text (one line). */
+export interface LogLine {
+  readonly timeMs: number;
+  readonly message: string;
+}

@@ -1,0 +1,55 @@
+/** Port: starts isolated execution environments (one process tree each) and controls them. */
+
+/** What one environment runs and with which limits. */
+export interface SandboxSpec {
+  /** Unique id of the environment (used for cgroup and socket names). */
+  readonly id: string;
+  /** Host folder of the extracted function code, shown read-only at /var/task. */
+  readonly codeDir: string;
+  /** Host folder of the runtime client, shown read-only at /var/runtime (none for provided.*). */
+  readonly runtimeDir: string | undefined;
+  /** Host folder of the language runtime (interpreter), shown read-only at /var/lang. */
+  readonly langDir: string | undefined;
+  /** Command run inside the jail, after the Runtime API relay is listening. */
+  readonly command: readonly string[];
+  /** The complete environment of the command. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly memoryMiB: number;
+  readonly ephemeralStorageMiB: number;
+  /** Host unix socket of this environment's Runtime API, relayed to 127.0.0.1:9001 inside. */
+  readonly runtimeApiSocket: string;
+  /** Host unix socket relayed to 127.0.0.1:9002 inside (the Lamina API), if any. */
+  readonly laminaApiSocket: string | undefined;
+  /** Receives every line the environment's processes write to stdout or stderr. */
+  readonly onOutput: (line: string) => void;
+}
+
+/** How an environment's process tree ended. */
+export interface SandboxExit {
+  readonly code: number | null;
+  readonly signal: string | null;
+  /** True when the memory limit's OOM killer ended it. */
+  readonly outOfMemory: boolean;
+}
+
+/** A started environment. */
+export interface Sandbox {
+  readonly id: string;
+  /** Resolves once the whole process tree has exited and its cgroups are removed. */
+  readonly exited: Promise<SandboxExit>;
+  /** Applies the CPU share of the memory size; init runs before it, at full speed. */
+  limitCpu(): Promise<void>;
+  /** Stops every process of the environment (between invokes). */
+  freeze(): Promise<void>;
+  thaw(): Promise<void>;
+  /** Peak memory of the environment so far, in MiB (0 when not measurable). */
+  maxMemoryUsedMiB(): Promise<number>;
+  /** Kills the whole process tree; resolves with its exit. Idempotent. */
+  kill(): Promise<SandboxExit>;
+}
+
+export interface SandboxDriver {
+  start(spec: SandboxSpec): Promise<Sandbox>;
+  /** Limits the driver cannot enforce on this host, stated plainly (empty when none). */
+  limitations(): readonly string[];
+}

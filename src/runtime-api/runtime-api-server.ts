@@ -1,0 +1,261 @@
+/**
+ * The Runtime API (2018-06-01) of one execution environment: the runtime long-polls
+ * `/runtime/invocation/next`, answers on `/{id}/response` or `/{id}/error`, and reports init
+ * failures on `/runtime/init/error`. State rules follow Lambda's: an id that is not the current
+ * invocation's → 400 InvalidRequestID; a second answer → 403 InvalidStateTransition; `/next` while
+ * an invocation is unanswered re-delivers it; responses over 6 MB → 413 and the invoke fails with
+ * `Function.ResponseSizeTooLarge`. Plain node:http: this is on every invoke's path.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { InitFailure, InvocationEvent, RuntimeAnswer } from '../core/runtime-protocol.js';
+
+export type { InitFailure, InvocationEvent, RuntimeAnswer };
+
+/** Sizes in bytes; the default is Lambda's 6 MB + 100 B. */
+export interface RuntimeApiOptions {
+  readonly maxResponseBytes?: number;
+}
+
+const PREFIX = '/2018-06-01/runtime/';
+export const MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100;
+
+interface Current {
+  readonly event: InvocationEvent;
+  readonly settle: (answer: RuntimeAnswer) => void;
+  answered: boolean;
+}
+
+export class RuntimeApiServer {
+  readonly #server: Server;
+  readonly #maxResponseBytes: number;
+  readonly #waiting: ServerResponse[] = [];
+  readonly #answeredIds = new Set<string>();
+  #current: Current | undefined;
+  #asked = false;
+  #onFirstNext: (() => void) | undefined;
+  #onInitError: ((failure: InitFailure) => void) | undefined;
+
+  constructor(options: RuntimeApiOptions = {}) {
+    this.#maxResponseBytes = options.maxResponseBytes ?? MAX_RESPONSE_BYTES;
+    this.#server = createServer({ keepAlive: true, requestTimeout: 0 }, (req, res) => {
+      this.#route(req, res);
+    });
+    this.#server.keepAliveTimeout = 0;
+    this.#server.headersTimeout = 0;
+  }
+
+  /** Listens on a unix socket path, or on `host:port` (port 0 picks one); returns the address. */
+  async listen(target: { path: string } | { host: string; port: number }): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      if ('path' in target) this.#server.listen(target.path, resolve);
+      else this.#server.listen(target.port, target.host, resolve);
+    });
+    const address = this.#server.address();
+    if (typeof address === 'string' || address === null) return address ?? '';
+    return `${address.address}:${address.port}`;
+  }
+
+  /** Called once, when the runtime first asks for work (its init has finished). */
+  onFirstNext(listener: () => void): void {
+    this.#onFirstNext = listener;
+    if (this.#asked) listener();
+  }
+
+  /** Called when the runtime posts `/runtime/init/error`. */
+  onInitError(listener: (failure: InitFailure) => void): void {
+    this.#onInitError = listener;
+  }
+
+  /** Hands an invocation to the runtime; resolves with its answer. One at a time. */
+  invoke(event: InvocationEvent): Promise<RuntimeAnswer> {
+    if (this.#current !== undefined && !this.#current.answered) {
+      return Promise.reject(new Error('the environment is already running an invocation'));
+    }
+    return new Promise<RuntimeAnswer>((settle) => {
+      this.#current = { event, settle, answered: false };
+      const waiter = this.#waiting.shift();
+      if (waiter !== undefined) this.#deliver(waiter, event);
+    });
+  }
+
+  /** Closes the server and every connection (the environment is gone). */
+  async close(): Promise<void> {
+    for (const res of this.#waiting.splice(0)) res.destroy();
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  #route(req: IncomingMessage, res: ServerResponse): void {
+    const url = req.url ?? '';
+    const path = url.split('?')[0] ?? '';
+    if (!path.startsWith(PREFIX))
+      return this.#fail(res, 404, 'UnknownOperation', `No such path: ${path}`);
+    const rest = path.slice(PREFIX.length);
+    if (req.method === 'GET' && rest === 'invocation/next') return this.#next(res);
+    if (req.method === 'POST' && rest === 'init/error') return this.#initError(req, res);
+    const match = /^invocation\/([^/]+)\/(response|error)$/.exec(rest);
+    if (req.method === 'POST' && match !== null) {
+      return this.#answer(req, res, decodeURIComponent(match[1] ?? ''), match[2] === 'error');
+    }
+    this.#fail(res, 404, 'UnknownOperation', `No such operation: ${req.method ?? ''} ${path}`);
+  }
+
+  #next(res: ServerResponse): void {
+    if (!this.#asked) {
+      this.#asked = true;
+      this.#onFirstNext?.();
+    }
+    const current = this.#current;
+    if (current !== undefined && !current.answered) {
+      this.#deliver(res, current.event);
+      return;
+    }
+    this.#waiting.push(res);
+    res.once('close', () => {
+      const at = this.#waiting.indexOf(res);
+      if (at >= 0) this.#waiting.splice(at, 1);
+    });
+  }
+
+  #deliver(res: ServerResponse, event: InvocationEvent): void {
+    const headers: Record<string, string | number> = {
+      'Content-Type': 'application/json',
+      'Content-Length': event.payload.length,
+      'Lambda-Runtime-Aws-Request-Id': event.requestId,
+      'Lambda-Runtime-Deadline-Ms': String(event.deadlineMs),
+      'Lambda-Runtime-Invoked-Function-Arn': event.invokedFunctionArn,
+      'Lambda-Runtime-Trace-Id': event.traceId,
+    };
+    if (event.clientContext) headers['Lambda-Runtime-Client-Context'] = event.clientContext;
+    if (event.cognitoIdentity) headers['Lambda-Runtime-Cognito-Identity'] = event.cognitoIdentity;
+    res.writeHead(200, headers);
+    res.end(event.payload);
+  }
+
+  #answer(req: IncomingMessage, res: ServerResponse, id: string, isError: boolean): void {
+    const current = this.#current;
+    if (current === undefined || current.event.requestId !== id) {
+      req.resume();
+      const message = this.#answeredIds.has(id)
+        ? `Invalid request ID: ${id} has already been answered`
+        : `Invalid request ID: ${id} is not the current invocation`;
+      return this.#fail(res, 400, 'InvalidRequestID', message);
+    }
+    if (current.answered) {
+      req.resume();
+      return this.#fail(
+        res,
+        403,
+        'InvalidStateTransition',
+        `State transition from ResponseSent to ${isError ? 'ErrorResponseSent' : 'ResponseSent'} failed`,
+      );
+    }
+    const mode = header(req, 'lambda-runtime-function-response-mode');
+    if (!isError && mode !== undefined && mode.toLowerCase() !== 'streaming') {
+      req.resume();
+      return this.#fail(
+        res,
+        400,
+        'InvalidResponseModeHeader',
+        `Invalid Lambda-Runtime-Function-Response-Mode: ${mode}`,
+      );
+    }
+    const declared = Number(header(req, 'content-length') ?? NaN);
+    if (!isError && declared > this.#maxResponseBytes)
+      return this.#tooLarge(req, res, current, declared);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let aborted = false;
+    req.on('data', (chunk: Buffer) => {
+      if (aborted) return;
+      size += chunk.length;
+      if (!isError && size > this.#maxResponseBytes) {
+        aborted = true;
+        this.#tooLarge(req, res, current, size);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (aborted || current.answered) return;
+      const body = Buffer.concat(chunks);
+      const trailerType = req.trailers['lambda-runtime-function-error-type'];
+      current.answered = true;
+      this.#answeredIds.add(id);
+      if (isError) {
+        const errorType = header(req, 'lambda-runtime-function-error-type');
+        current.settle({ kind: 'error', errorType, body: errorBody(body, errorType) });
+      } else if (trailerType !== undefined) {
+        const encoded = req.trailers['lambda-runtime-function-error-body'] ?? '';
+        current.settle({
+          kind: 'error',
+          errorType: trailerType,
+          body: Buffer.from(encoded, 'base64'),
+        });
+      } else {
+        current.settle({ kind: 'response', body, contentType: header(req, 'content-type') });
+      }
+      accepted(res);
+    });
+  }
+
+  #tooLarge(req: IncomingMessage, res: ServerResponse, current: Current, bytes: number): void {
+    current.answered = true;
+    this.#answeredIds.add(current.event.requestId);
+    current.settle({ kind: 'too-large', bytes });
+    this.#fail(
+      res,
+      413,
+      'RequestEntityTooLarge',
+      `Exceeded maximum allowed payload size (${this.#maxResponseBytes} bytes).`,
+    );
+    req.resume();
+  }
+
+  #initError(req: IncomingMessage, res: ServerResponse): void {
+    if (this.#asked) {
+      req.resume();
+      return this.#fail(
+        res,
+        403,
+        'InvalidStateTransition',
+        'State transition from Ready to InitError failed',
+      );
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const errorType = header(req, 'lambda-runtime-function-error-type');
+      this.#onInitError?.({ errorType, body: errorBody(Buffer.concat(chunks), errorType) });
+      accepted(res);
+    });
+  }
+
+  #fail(res: ServerResponse, status: number, errorType: string, errorMessage: string): void {
+    const body = JSON.stringify({ errorMessage, errorType });
+    res.writeHead(status, {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(body),
+    });
+    res.end(body);
+  }
+}
+
+function accepted(res: ServerResponse): void {
+  const body = '{"status":"OK"}';
+  res.writeHead(202, { 'Content-Type': 'application/json', 'Content-Length': body.length });
+  res.end(body);
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(',') : value;
+}
+
+/** The error payload: the runtime's body, or one built from the error-type header. */
+function errorBody(body: Buffer, errorType: string | undefined): Buffer {
+  if (body.length > 0) return body;
+  const type = errorType ?? 'Runtime.Unknown';
+  return Buffer.from(JSON.stringify({ errorMessage: `Unhandled ${type}`, errorType: type }));
+}

@@ -1,0 +1,229 @@
+/**
+ * SandboxDriver on bubblewrap + cgroups. Each environment is started as
+ *   sh (waits on a pipe) → setpriv (drops to the sandbox uid, no_new_privs) → bwrap → jail
+ * so that the platform, still root, can put the first process into the environment's cgroups
+ * before anything else runs; every later process inherits them.
+ */
+import { spawn } from 'node:child_process';
+import {
+  closeSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Writable } from 'node:stream';
+import type { Sandbox, SandboxDriver, SandboxExit, SandboxSpec } from '../invoke/sandbox-driver.js';
+import { cpuQuotaFor, type CgroupManager, type EnvironmentCgroup } from './cgroups.js';
+import { jailArguments, type HostLayout } from './jail-arguments.js';
+import { buildSeccompFilter, seccompSupported } from './seccomp-filter.js';
+
+/** Settings of the driver. */
+export interface BwrapDriverOptions {
+  /** Folder for generated jail files (world-searchable). */
+  readonly runDir: string;
+  readonly cgroups: CgroupManager;
+  /** uid/gid the jail runs as on the host when Lamina is root (default: nobody). */
+  readonly hostUid?: number;
+  readonly hostGid?: number;
+}
+
+const JAIL_UID = 993;
+const JAIL_GID = 993;
+const PIDS_MAX = 1024;
+
+export class BwrapSandboxDriver implements SandboxDriver {
+  readonly #options: BwrapDriverOptions;
+  readonly #layout: HostLayout;
+  readonly #etcDir: string;
+  readonly #seccompFile: string | undefined;
+  readonly #asRoot: boolean;
+  readonly #limitations: string[];
+
+  constructor(options: BwrapDriverOptions) {
+    this.#options = options;
+    this.#asRoot = process.getuid?.() === 0;
+    this.#layout = hostLayout();
+    this.#etcDir = join(options.runDir, 'etc');
+    mkdirSync(this.#etcDir, { recursive: true, mode: 0o755 });
+    writeFileSync(
+      join(this.#etcDir, 'passwd'),
+      `root:x:0:0::/tmp:/sbin/nologin\nsbx_user1051:x:${JAIL_UID}:${JAIL_GID}::/tmp:/sbin/nologin\n`,
+    );
+    writeFileSync(join(this.#etcDir, 'group'), `root:x:0:\nsbx_user1051:x:${JAIL_GID}:\n`);
+    writeFileSync(
+      join(this.#etcDir, 'hosts'),
+      '127.0.0.1\tlocalhost sandbox.localdomain lamina\n::1\tlocalhost\n',
+    );
+    this.#limitations = [...options.cgroups.limitations];
+    if (seccompSupported()) {
+      this.#seccompFile = join(options.runDir, 'seccomp.bpf');
+      writeFileSync(this.#seccompFile, buildSeccompFilter());
+    } else {
+      this.#limitations.push(`no seccomp filter for the ${process.arch} architecture yet`);
+    }
+    if (!this.#asRoot) {
+      this.#limitations.push(
+        'not running as root: environments run as the current user inside their user namespace',
+      );
+    }
+  }
+
+  limitations(): readonly string[] {
+    return this.#limitations;
+  }
+
+  async start(spec: SandboxSpec): Promise<Sandbox> {
+    const cgroup = await this.#options.cgroups.create(spec.id, {
+      memoryBytes: spec.memoryMiB * 1024 * 1024,
+      cpuPeriodMicros: 100_000,
+      cpuQuotaMicros: cpuQuotaFor(spec.memoryMiB, availableParallelism()),
+      pidsMax: PIDS_MAX,
+    });
+    const seccompFd =
+      this.#seccompFile === undefined ? undefined : openSync(this.#seccompFile, 'r');
+    const bwrapArgs = jailArguments({
+      layout: this.#layout,
+      codeDir: spec.codeDir,
+      runtimeDir: spec.runtimeDir,
+      langDir: spec.langDir,
+      etcDir: this.#etcDir,
+      runtimeApiSocket: spec.runtimeApiSocket,
+      laminaApiSocket: spec.laminaApiSocket,
+      ephemeralStorageBytes: spec.ephemeralStorageMiB * 1024 * 1024,
+      jailUid: JAIL_UID,
+      jailGid: JAIL_GID,
+      seccompFd: seccompFd === undefined ? undefined : 3,
+      command: spec.command,
+    });
+    const drop = this.#asRoot
+      ? [
+          '/usr/bin/setpriv',
+          `--reuid=${this.#options.hostUid ?? 65534}`,
+          `--regid=${this.#options.hostGid ?? 65534}`,
+          '--clear-groups',
+          '--no-new-privs',
+          '--',
+        ]
+      : [];
+    const child = spawn(
+      '/bin/sh',
+      [
+        '-c',
+        'read _ <&4; exec 4<&-; exec "$@"',
+        'lamina-start',
+        ...drop,
+        '/usr/bin/bwrap',
+        ...bwrapArgs,
+      ],
+      {
+        env: { ...spec.env },
+        stdio: ['ignore', 'pipe', 'pipe', seccompFd ?? 'ignore', 'pipe'],
+      },
+    );
+    if (seccompFd !== undefined) closeSync(seccompFd);
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+    });
+    for (const stream of [child.stdout, child.stderr]) {
+      if (stream !== null)
+        createInterface({ input: stream, crlfDelay: Infinity }).on('line', spec.onOutput);
+    }
+    const gate = child.stdio[4];
+    try {
+      if (child.pid === undefined) throw new Error('could not start the sandbox (spawn failed)');
+      await cgroup?.attach(child.pid);
+    } catch (error) {
+      child.kill('SIGKILL');
+      await exited;
+      await cgroup?.remove();
+      throw error;
+    }
+    if (gate instanceof Writable) gate.end('\n');
+    return new BwrapSandbox(spec.id, child.pid, exited, cgroup);
+  }
+}
+
+class BwrapSandbox implements Sandbox {
+  readonly id: string;
+  readonly exited: Promise<SandboxExit>;
+  readonly #pid: number;
+  readonly #cgroup: EnvironmentCgroup | undefined;
+  #frozen = false;
+
+  constructor(
+    id: string,
+    pid: number,
+    exited: Promise<{ code: number | null; signal: string | null }>,
+    cgroup: EnvironmentCgroup | undefined,
+  ) {
+    this.id = id;
+    this.#pid = pid;
+    this.#cgroup = cgroup;
+    this.exited = exited.then(async ({ code, signal }) => {
+      const outOfMemory = (await cgroup?.oomKilled().catch(() => false)) ?? false;
+      await cgroup?.remove().catch(() => undefined);
+      return { code, signal, outOfMemory };
+    });
+  }
+
+  async limitCpu(): Promise<void> {
+    await this.#cgroup?.limitCpu();
+  }
+
+  async freeze(): Promise<void> {
+    if (this.#cgroup === undefined || this.#frozen) return;
+    this.#frozen = true;
+    await this.#cgroup.freeze();
+  }
+
+  async thaw(): Promise<void> {
+    if (this.#cgroup === undefined || !this.#frozen) return;
+    this.#frozen = false;
+    await this.#cgroup.thaw();
+  }
+
+  async maxMemoryUsedMiB(): Promise<number> {
+    const bytes = (await this.#cgroup?.peakMemoryBytes().catch(() => 0)) ?? 0;
+    return Math.ceil(bytes / (1024 * 1024));
+  }
+
+  async kill(): Promise<SandboxExit> {
+    try {
+      process.kill(this.#pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    if (this.#frozen) await this.thaw().catch(() => undefined);
+    return this.exited;
+  }
+}
+
+/** Reads which top-level folders are merged-/usr symlinks on this host. */
+function hostLayout(): HostLayout {
+  const symlinks: Record<string, string> = {};
+  const directories: string[] = [];
+  for (const path of ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32']) {
+    if (!existsSync(path)) continue;
+    if (lstatSync(path).isSymbolicLink()) symlinks[path] = readlinkSync(path);
+    else directories.push(path);
+  }
+  const etcEntries = [
+    '/etc/ld.so.cache',
+    '/etc/ld.so.conf',
+    '/etc/ld.so.conf.d',
+    '/etc/ssl',
+    '/etc/ca-certificates',
+    '/etc/pki',
+    '/etc/alternatives',
+    '/etc/nsswitch.conf',
+    '/etc/localtime',
+    '/etc/mime.types',
+  ].filter((entry) => existsSync(entry));
+  return { symlinks, directories, etcEntries };
+}

@@ -1,0 +1,255 @@
+/**
+ * Per-environment cgroups, written directly: memory (= MemorySize, OOM kills the environment),
+ * CPU quota proportional to memory (1,769 MB = one vCPU, capped at the host's cores), pids (1,024)
+ * and the freezer. cgroup v1 (one hierarchy per controller, under Lamina's own cgroup in each) and
+ * cgroup v2 (a `lamina` subtree at the root of the unified hierarchy) are both handled; whatever
+ * cannot be created (no root, no delegation) is reported as a limitation instead.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+
+/** Limits of one environment. */
+export interface CgroupLimits {
+  readonly memoryBytes: number;
+  readonly cpuQuotaMicros: number;
+  readonly cpuPeriodMicros: number;
+  readonly pidsMax: number;
+}
+
+/** The cgroups of one environment. */
+export interface EnvironmentCgroup {
+  /** Moves a process (and so its future children) into the environment's cgroups. */
+  attach(pid: number): Promise<void>;
+  /** Applies the CPU quota (left unlimited until then, so that init runs at full speed). */
+  limitCpu(): Promise<void>;
+  freeze(): Promise<void>;
+  thaw(): Promise<void>;
+  peakMemoryBytes(): Promise<number>;
+  /** Whether the OOM killer has killed a process of this environment. */
+  oomKilled(): Promise<boolean>;
+  /** Removes the cgroups once their processes are gone. */
+  remove(): Promise<void>;
+}
+
+export interface CgroupManager {
+  readonly version: 'v1' | 'v2' | 'none';
+  /** What cannot be enforced on this host (empty when everything can). */
+  readonly limitations: readonly string[];
+  create(id: string, limits: CgroupLimits): Promise<EnvironmentCgroup | undefined>;
+}
+
+/** CPU quota for a memory size: 1,769 MB is one vCPU; never more than the host's cores. */
+export function cpuQuotaFor(memoryMiB: number, cores: number, periodMicros = 100_000): number {
+  const share = Math.min(memoryMiB / 1769, cores);
+  return Math.max(1000, Math.round(share * periodMicros));
+}
+
+const ROOT = '/sys/fs/cgroup';
+
+/** Detects the host's cgroup layout and returns a manager for it. */
+export async function detectCgroups(): Promise<CgroupManager> {
+  if (existsSync(join(ROOT, 'cgroup.controllers'))) return CgroupV2.open();
+  if (existsSync(join(ROOT, 'memory'))) return CgroupV1.open();
+  return noCgroups([
+    'cgroups are not mounted: memory, CPU and pids limits and the freezer are not enforced',
+  ]);
+}
+
+function noCgroups(limitations: string[]): CgroupManager {
+  return { version: 'none', limitations, create: () => Promise.resolve(undefined) };
+}
+
+async function write(file: string, value: string): Promise<void> {
+  await writeFile(file, value);
+}
+
+async function removeDir(dir: string): Promise<void> {
+  // Processes of a killed tree can take a moment to leave the cgroup after the tree's exit.
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    try {
+      await rmdir(dir);
+      return;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      if (code !== 'EBUSY') throw error;
+      await delay(10);
+    }
+  }
+}
+
+function counter(text: string, name: string): number {
+  const match = new RegExp(`^${name} (\\d+)$`, 'm').exec(text);
+  return match === null ? 0 : Number(match[1]);
+}
+
+type V1Controller = 'memory' | 'cpu' | 'pids' | 'freezer';
+type V1Bases = Readonly<Record<V1Controller, string | undefined>>;
+
+/** cgroup v1: a `lamina/<id>` folder in each controller, below this process's own cgroup. */
+class CgroupV1 implements CgroupManager {
+  readonly version = 'v1';
+  readonly limitations: readonly string[];
+  readonly #bases: V1Bases;
+
+  private constructor(bases: V1Bases, limitations: string[]) {
+    this.#bases = bases;
+    this.limitations = limitations;
+  }
+
+  static async open(): Promise<CgroupManager> {
+    const own = ownPathsV1();
+    const limitations: string[] = [];
+    const bases: Record<V1Controller, string | undefined> = {
+      memory: undefined,
+      cpu: undefined,
+      pids: undefined,
+      freezer: undefined,
+    };
+    for (const controller of ['memory', 'cpu', 'pids', 'freezer'] as const) {
+      const mount = join(ROOT, controller);
+      if (!existsSync(mount)) {
+        limitations.push(`the ${controller} cgroup controller is not mounted`);
+        continue;
+      }
+      const base = join(mount, own[controller] ?? '/', 'lamina');
+      try {
+        await mkdir(base, { recursive: true });
+        bases[controller] = base;
+      } catch (error) {
+        limitations.push(
+          `cannot create ${base} (${(error as NodeJS.ErrnoException).code ?? String(error)}): no ${controller} limits`,
+        );
+      }
+    }
+    return new CgroupV1(bases, limitations);
+  }
+
+  async create(id: string, limits: CgroupLimits): Promise<EnvironmentCgroup> {
+    const dirs: Partial<Record<V1Controller, string>> = {};
+    for (const [controller, base] of Object.entries(this.#bases)) {
+      if (base === undefined) continue;
+      const dir = join(base, id);
+      await mkdir(dir);
+      dirs[controller as keyof typeof dirs] = dir;
+    }
+    if (dirs.memory !== undefined) {
+      await write(join(dirs.memory, 'memory.limit_in_bytes'), String(limits.memoryBytes));
+      const swap = join(dirs.memory, 'memory.memsw.limit_in_bytes');
+      if (existsSync(swap)) await write(swap, String(limits.memoryBytes));
+    }
+    if (dirs.cpu !== undefined) {
+      await write(join(dirs.cpu, 'cpu.cfs_period_us'), String(limits.cpuPeriodMicros));
+    }
+    if (dirs.pids !== undefined) await write(join(dirs.pids, 'pids.max'), String(limits.pidsMax));
+    return {
+      attach: async (pid) => {
+        for (const dir of Object.values(dirs)) await write(join(dir, 'cgroup.procs'), String(pid));
+      },
+      limitCpu: async () => {
+        if (dirs.cpu === undefined) return;
+        await write(join(dirs.cpu, 'cpu.cfs_quota_us'), String(limits.cpuQuotaMicros));
+      },
+      freeze: async () => {
+        if (dirs.freezer === undefined) return;
+        await write(join(dirs.freezer, 'freezer.state'), 'FROZEN');
+      },
+      thaw: async () => {
+        if (dirs.freezer === undefined) return;
+        await write(join(dirs.freezer, 'freezer.state'), 'THAWED');
+      },
+      peakMemoryBytes: async () =>
+        dirs.memory === undefined
+          ? 0
+          : Number(await readFile(join(dirs.memory, 'memory.max_usage_in_bytes'), 'utf8')),
+      oomKilled: async () => {
+        if (dirs.memory === undefined) return false;
+        const text = await readFile(join(dirs.memory, 'memory.oom_control'), 'utf8');
+        return counter(text, 'oom_kill') > 0;
+      },
+      remove: async () => {
+        if (dirs.freezer !== undefined)
+          await write(join(dirs.freezer, 'freezer.state'), 'THAWED').catch(() => undefined);
+        for (const dir of Object.values(dirs)) await removeDir(dir);
+      },
+    };
+  }
+}
+
+function ownPathsV1(): Record<string, string> {
+  const paths: Record<string, string> = {};
+  for (const line of readFileSync('/proc/self/cgroup', 'utf8').split('\n')) {
+    const [, controllers, path] = line.split(':');
+    if (controllers === undefined || path === undefined) continue;
+    for (const controller of controllers.split(',')) paths[controller] = path;
+  }
+  return paths;
+}
+
+/** cgroup v2: `/sys/fs/cgroup/lamina/<id>` with memory, cpu and pids enabled for the subtree. */
+class CgroupV2 implements CgroupManager {
+  readonly version = 'v2';
+  readonly limitations: readonly string[];
+  readonly #base: string;
+
+  private constructor(base: string, limitations: string[]) {
+    this.#base = base;
+    this.limitations = limitations;
+  }
+
+  static async open(): Promise<CgroupManager> {
+    const base = join(ROOT, 'lamina');
+    try {
+      await mkdir(base, { recursive: true });
+      const available = (await readFile(join(ROOT, 'cgroup.controllers'), 'utf8')).split(/\s+/);
+      const wanted = ['memory', 'cpu', 'pids'].filter((c) => available.includes(c));
+      const enable = wanted.map((c) => `+${c}`).join(' ');
+      await write(join(ROOT, 'cgroup.subtree_control'), enable);
+      await write(join(base, 'cgroup.subtree_control'), enable);
+      const missing = ['memory', 'cpu', 'pids'].filter((c) => !wanted.includes(c));
+      return new CgroupV2(
+        base,
+        missing.map((c) => `the ${c} controller is not available`),
+      );
+    } catch (error) {
+      return noCgroups([
+        `cannot manage ${base} (${(error as NodeJS.ErrnoException).code ?? String(error)}): ` +
+          'memory, CPU and pids limits and the freezer are not enforced (run as root or delegate a cgroup)',
+      ]);
+    }
+  }
+
+  async create(id: string, limits: CgroupLimits): Promise<EnvironmentCgroup> {
+    const dir = join(this.#base, id);
+    await mkdir(dir);
+    const file = (name: string) => join(dir, name);
+    if (existsSync(file('memory.max'))) {
+      await write(file('memory.max'), String(limits.memoryBytes));
+      if (existsSync(file('memory.swap.max'))) await write(file('memory.swap.max'), '0');
+    }
+    if (existsSync(file('pids.max'))) await write(file('pids.max'), String(limits.pidsMax));
+    return {
+      attach: (pid) => write(file('cgroup.procs'), String(pid)),
+      limitCpu: async () => {
+        if (existsSync(file('cpu.max'))) {
+          await write(file('cpu.max'), `${limits.cpuQuotaMicros} ${limits.cpuPeriodMicros}`);
+        }
+      },
+      freeze: () => write(file('cgroup.freeze'), '1'),
+      thaw: () => write(file('cgroup.freeze'), '0'),
+      peakMemoryBytes: async () => {
+        const name = existsSync(file('memory.peak')) ? 'memory.peak' : 'memory.current';
+        return Number(await readFile(file(name), 'utf8').catch(() => '0'));
+      },
+      oomKilled: async () =>
+        counter(await readFile(file('memory.events'), 'utf8').catch(() => ''), 'oom_kill') > 0,
+      remove: async () => {
+        if (existsSync(file('cgroup.kill')))
+          await write(file('cgroup.kill'), '1').catch(() => undefined);
+        await removeDir(dir);
+      },
+    };
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * The bubblewrap command line of one environment (pure; see docs/sandbox.md for the reasoning).
+ * Inside the jail a small shell starts socat relays from the jail's own loopback to the host's
+ * unix sockets (the Runtime API on 127.0.0.1:9001, the Lamina API on 127.0.0.1:9002), waits until
+ * the Runtime API relay listens, and then execs the runtime.
+ */
+
+/** Facts about the host the jail is built from. */
+export interface HostLayout {
+  /** Top-level folders that are symlinks on this host (merged /usr), e.g. `/bin` → `usr/bin`. */
+  readonly symlinks: Readonly<Record<string, string>>;
+  /** Top-level folders that are real directories to bind read-only (besides /usr). */
+  readonly directories: readonly string[];
+  /** Files and folders under /etc that runtimes need (TLS roots, the loader cache). */
+  readonly etcEntries: readonly string[];
+}
+
+/** Everything the arguments depend on. */
+export interface JailPlan {
+  readonly layout: HostLayout;
+  readonly codeDir: string;
+  readonly runtimeDir: string | undefined;
+  readonly langDir: string | undefined;
+  /** Folder holding the generated passwd, group and hosts files. */
+  readonly etcDir: string;
+  readonly runtimeApiSocket: string;
+  readonly laminaApiSocket: string | undefined;
+  readonly ephemeralStorageBytes: number;
+  /** uid/gid the runtime sees inside the jail. */
+  readonly jailUid: number;
+  readonly jailGid: number;
+  /** File descriptor number carrying the seccomp program, if any. */
+  readonly seccompFd: number | undefined;
+  readonly command: readonly string[];
+}
+
+export const RUNTIME_API_ADDRESS = '127.0.0.1:9001';
+export const LAMINA_API_ADDRESS = '127.0.0.1:9002';
+const RUN = '/run/lamina';
+
+/** The relay-and-exec script the jail's first process runs. */
+export function jailScript(withLaminaApi: boolean): string {
+  const relay = (port: number, socket: string) =>
+    `socat -lf /dev/null TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork UNIX-CONNECT:${socket} &`;
+  return [
+    relay(9001, `${RUN}/runtime.sock`),
+    withLaminaApi ? relay(9002, `${RUN}/api.sock`) : '',
+    // 0100007F:2329 is 127.0.0.1:9001 in /proc/net/tcp; 0A is LISTEN.
+    "until grep -q '0100007F:2329 00000000:0000 0A' /proc/net/tcp; do :; done",
+    'exec "$@"',
+  ]
+    .filter((line) => line !== '')
+    .join('\n');
+}
+
+/** bwrap arguments (without the `bwrap` itself). */
+export function jailArguments(plan: JailPlan): string[] {
+  const args = [
+    '--unshare-user',
+    '--unshare-ipc',
+    '--unshare-pid',
+    '--unshare-net',
+    '--unshare-uts',
+    '--unshare-cgroup-try',
+    '--uid',
+    String(plan.jailUid),
+    '--gid',
+    String(plan.jailGid),
+    '--hostname',
+    'lamina',
+    '--die-with-parent',
+    '--new-session',
+    '--cap-drop',
+    'ALL',
+    '--ro-bind',
+    '/usr',
+    '/usr',
+  ];
+  for (const [path, target] of Object.entries(plan.layout.symlinks))
+    args.push('--symlink', target, path);
+  for (const dir of plan.layout.directories) args.push('--ro-bind', dir, dir);
+  for (const entry of plan.layout.etcEntries) args.push('--ro-bind-try', entry, entry);
+  for (const file of ['passwd', 'group', 'hosts'])
+    args.push('--ro-bind', `${plan.etcDir}/${file}`, `/etc/${file}`);
+  args.push('--proc', '/proc', '--dev', '/dev');
+  args.push('--perms', '1777', '--size', String(plan.ephemeralStorageBytes), '--tmpfs', '/tmp');
+  args.push('--ro-bind', plan.codeDir, '/var/task');
+  if (plan.runtimeDir !== undefined) args.push('--ro-bind', plan.runtimeDir, '/var/runtime');
+  if (plan.langDir !== undefined) args.push('--ro-bind', plan.langDir, '/var/lang');
+  args.push('--dir', '/opt');
+  args.push('--ro-bind', plan.runtimeApiSocket, `${RUN}/runtime.sock`);
+  if (plan.laminaApiSocket !== undefined)
+    args.push('--ro-bind', plan.laminaApiSocket, `${RUN}/api.sock`);
+  args.push('--remount-ro', '/', '--chdir', '/var/task');
+  if (plan.seccompFd !== undefined) args.push('--seccomp', String(plan.seccompFd));
+  args.push(
+    '--',
+    '/bin/sh',
+    '-c',
+    jailScript(plan.laminaApiSocket !== undefined),
+    'lamina-init',
+    ...plan.command,
+  );
+  return args;
+}

@@ -1,0 +1,28 @@
+/** Resolves an Invoke's function to the version that runs and its prepared code folder. */
+import { lambdaErrors } from '../core/errors.js';
+import type { CodeStore } from '../functions/code-store.js';
+import type { FunctionService } from '../functions/function-service.js';
+import type { FunctionResolver, ResolvedFunction } from '../invoke/ports.js';
+
+export class ServiceFunctionResolver implements FunctionResolver {
+  readonly #functions: FunctionService;
+  readonly #code: CodeStore;
+
+  constructor(functions: FunctionService, code: CodeStore) {
+    this.#functions = functions;
+    this.#code = code;
+  }
+
+  async resolve(functionName: string, qualifier: string | undefined): Promise<ResolvedFunction> {
+    const { record, version, ref } = await this.#functions.get(functionName, qualifier);
+    const state = version.status.state;
+    // While an update is in progress, invokes keep running the code prepared before it.
+    const code = version.readyCode;
+    if (state !== 'Active' || code === undefined) {
+      throw lambdaErrors.conflict(
+        `The operation cannot be performed at this time. The function is currently in the following state: ${state}`,
+      );
+    }
+    return { record, version, ref, codeDir: await this.#code.prepare(code) };
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * Refuses to start without what the sandbox needs — there is no unsandboxed fallback — and checks
+ * that the jail's unprivileged user can reach the extracted code under the data directory.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+const TOOLS: ReadonlyArray<[string, string]> = [
+  ['/usr/bin/bwrap', 'bubblewrap'],
+  ['/usr/bin/socat', 'socat'],
+];
+
+export function checkSandboxPrerequisites(dataDir: string): void {
+  const missing = TOOLS.filter(([path]) => !existsSync(path)).map(([, pkg]) => pkg);
+  if (missing.length > 0) {
+    throw new Error(
+      `Lamina runs every function in a bubblewrap sandbox and cannot start without: ${missing.join(', ')}.\n` +
+        `Install with: sudo apt-get install -y ${missing.join(' ')}   (or run: npm run setup)`,
+    );
+  }
+  if (process.getuid?.() !== 0) return;
+  // As root, the jail is built by an unprivileged uid: every folder above the code must be searchable.
+  for (let dir = join(dataDir, 'code'); ; dir = dirname(dir)) {
+    if (existsSync(dir) && (statSync(dir).mode & 0o001) === 0) {
+      throw new Error(
+        `The data directory ${dataDir} cannot be reached by the sandbox's unprivileged user: ${dir} ` +
+          'is not searchable by others (chmod o+x), so functions could not see their code. ' +
+          'Choose a --data-dir whose parent folders are world-searchable, e.g. /var/lib/lamina.',
+      );
+    }
+    if (dir === dirname(dir)) break;
+  }
+}
