@@ -12,10 +12,16 @@ if [ "$major" -lt 20 ]; then
   exit 1
 fi
 
-# System packages: bubblewrap (the sandbox); the AWS CLI v2 (awscli) only for the tests.
+# System packages: bubblewrap and socat (the sandbox and its Runtime API relay); for the tests
+# also the AWS CLI v2 (awscli) and curl (custom-runtime bootstraps).
 need=""
-command -v bwrap >/dev/null 2>&1 || need="$need bubblewrap"
-if [ "${1:-}" = "--for-tests" ] && [ ! -x /usr/bin/aws ]; then need="$need awscli"; fi
+[ -x /usr/bin/bwrap ] || need="$need bubblewrap"
+[ -x /usr/bin/socat ] || need="$need socat"
+[ -x /usr/bin/setpriv ] || need="$need util-linux"
+if [ "${1:-}" = "--for-tests" ]; then
+  [ -x /usr/bin/aws ] || need="$need awscli"
+  [ -x /usr/bin/curl ] || need="$need curl"
+fi
 if [ -n "$need" ]; then
   if [ "$(id -u)" -eq 0 ]; then as_root=""; elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then as_root="sudo -n"; else as_root="none"; fi
   if [ "$as_root" = "none" ]; then

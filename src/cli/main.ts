@@ -2,12 +2,20 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { LaminaServer } from '../server/lamina-server.js';
 import { DEFAULT_CONFIG, type ServerConfig } from '../server/server-config.js';
+import { parseSince, printLogs } from './logs-command.js';
 import { startupBanner } from './startup-banner.js';
 
 function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65_535)
     throw new InvalidArgumentError('not a port number');
+  return n;
+}
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new InvalidArgumentError('not a positive number of seconds');
   return n;
 }
 
@@ -60,8 +68,31 @@ export async function main(argv: readonly string[]): Promise<void> {
         accountId: options['accountId'] as string,
         auth: options['auth'] as 'sigv4' | 'none',
         logLevel: options['logLevel'] as string,
+        idleTimeoutMs: (options['idleTimeout'] as number) * 1000,
       };
       await runServer(config);
+    });
+  program
+    .command('logs')
+    .description("Print a function's logs (log group /aws/lambda/<function>), oldest first.")
+    .argument('<function>', 'function name')
+    .option('--since <duration>', 'how far back: 30s, 10m, 2h, 1d', '10m')
+    .option('--follow', 'keep printing new log events', false)
+    .option('--log-group <name>', 'read this log group instead of /aws/lambda/<function>')
+    .option(
+      '--data-dir <dir>',
+      "the server's data directory",
+      process.env['LAMINA_DATA_DIR'] ?? DEFAULT_CONFIG.dataDir,
+    )
+    .action(async (functionName: string, options: Record<string, unknown>) => {
+      await printLogs({
+        dataDir: options['dataDir'] as string,
+        functionName,
+        logGroup: options['logGroup'] as string | undefined,
+        sinceMs: parseSince(options['since'] as string),
+        follow: options['follow'] === true,
+        write: (text) => process.stdout.write(text),
+      });
     });
   await program.parseAsync(argv);
 }

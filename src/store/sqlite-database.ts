@@ -2,7 +2,7 @@
  * Opens the embedded SQLite metadata database (WAL, synchronous=FULL so a committed write is on
  * disk before the API answers) and brings its schema up to date.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
@@ -19,6 +19,8 @@ const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRA
 export async function openSqliteDatabase(file: string): Promise<Kysely<Database>> {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const sqlite = new SqliteDatabase(file);
+  // The database holds environment variables (often secrets): owner only.
+  if (file !== ':memory:') chmodSync(file, 0o600);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');

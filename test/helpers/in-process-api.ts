@@ -102,6 +102,10 @@ export async function inProcessApi(dataDir = tempDir().path): Promise<InProcessA
     context: {
       scope,
       functions,
+      invocations: {
+        invoke: () => Promise.reject(new Error('invocation is not wired in control-plane tests')),
+        check: () => Promise.reject(new Error('invocation is not wired in control-plane tests')),
+      },
       concurrencyLimit: 1000,
       runtimeVersionArn: (runtime) => `arn:aws:lambda:us-east-1::runtime:${runtime}`,
       codeLocation: (sha, host) => Promise.resolve(`http://${host}/lamina/2026-11-01/code/${sha}`),

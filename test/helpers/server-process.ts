@@ -3,7 +3,7 @@
  * waiting for its readiness line (never sleeping), racing it against an early exit.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,9 +33,13 @@ export interface StartOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-/** Makes a fresh temp directory, removed by the returned cleanup. */
+/**
+ * Makes a fresh temp directory, removed by the returned cleanup. It is made searchable by others
+ * (0711), as a data directory must be for the sandbox's unprivileged user to reach the code.
+ */
 export function tempDir(prefix = 'lamina-test-'): { path: string; remove: () => void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(path, 0o711);
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 
