@@ -58,6 +58,12 @@ export async function main(argv: readonly string[]): Promise<void> {
       'fatal, error, warn, info, debug or trace',
       DEFAULT_CONFIG.logLevel,
     )
+    .option(
+      '--idle-timeout <seconds>',
+      'stop environments idle this long',
+      seconds,
+      DEFAULT_CONFIG.idleTimeoutMs / 1000,
+    )
     .action(async (options: Record<string, unknown>) => {
       const config: ServerConfig = {
         ...DEFAULT_CONFIG,

@@ -84,13 +84,16 @@ describe('Invoke', () => {
 
   test('an empty payload arrives as {}; bytes are delivered as sent', async () => {
     const empty = await client.send(new InvokeCommand({ FunctionName: 'echo' }));
-    assert.deepEqual(JSON.parse(Buffer.from(empty.Payload ?? []).toString()).event, {});
+    assert.deepEqual(
+      (JSON.parse(Buffer.from(empty.Payload ?? []).toString()) as { event: unknown }).event,
+      {},
+    );
     const exact = '{"b" :  "ü\\u0041",  "n": 1.50}';
     const out = await client.send(
       new InvokeCommand({ FunctionName: 'echo', Payload: Buffer.from(exact) }),
     );
     assert.deepEqual(
-      JSON.parse(Buffer.from(out.Payload ?? []).toString()).event,
+      (JSON.parse(Buffer.from(out.Payload ?? []).toString()) as { event: unknown }).event,
       JSON.parse(exact),
     );
   });
