@@ -47,3 +47,5 @@ fi
 
 say "building"
 npx --no-install tsc -p tsconfig.json
+# The Python runtime client runs read-only in the jail: compile it once here.
+if [ -x /usr/bin/python3 ]; then /usr/bin/python3 -m compileall -q runtimes/python >/dev/null || true; fi

@@ -53,7 +53,9 @@ export class RuntimeApiServer {
     });
     const address = this.#server.address();
     if (typeof address === 'string' || address === null) return address ?? '';
-    return `${address.address}:${address.port}`;
+    return address.family === 'IPv6'
+      ? `[${address.address}]:${address.port}`
+      : `${address.address}:${address.port}`;
   }
 
   /** Called once, when the runtime first asks for work (its init has finished). */
@@ -96,7 +98,14 @@ export class RuntimeApiServer {
     if (req.method === 'POST' && rest === 'init/error') return this.#initError(req, res);
     const match = /^invocation\/([^/]+)\/(response|error)$/.exec(rest);
     if (req.method === 'POST' && match !== null) {
-      return this.#answer(req, res, decodeURIComponent(match[1] ?? ''), match[2] === 'error');
+      let id: string;
+      try {
+        id = decodeURIComponent(match[1] ?? '');
+      } catch {
+        req.resume();
+        return this.#fail(res, 400, 'InvalidRequestID', `Invalid request ID: ${match[1] ?? ''}`);
+      }
+      return this.#answer(req, res, id, match[2] === 'error');
     }
     this.#fail(res, 404, 'UnknownOperation', `No such operation: ${req.method ?? ''} ${path}`);
   }
@@ -127,8 +136,11 @@ export class RuntimeApiServer {
       'Lambda-Runtime-Invoked-Function-Arn': event.invokedFunctionArn,
       'Lambda-Runtime-Trace-Id': event.traceId,
     };
-    if (event.clientContext) headers['Lambda-Runtime-Client-Context'] = event.clientContext;
-    if (event.cognitoIdentity) headers['Lambda-Runtime-Cognito-Identity'] = event.cognitoIdentity;
+    // Header values travel as bytes: send the UTF-8 of the JSON (node writes latin1 one-to-one).
+    if (event.clientContext)
+      headers['Lambda-Runtime-Client-Context'] = asHeaderBytes(event.clientContext);
+    if (event.cognitoIdentity)
+      headers['Lambda-Runtime-Cognito-Identity'] = asHeaderBytes(event.cognitoIdentity);
     res.writeHead(200, headers);
     res.end(event.payload);
   }
@@ -240,6 +252,10 @@ export class RuntimeApiServer {
     });
     res.end(body);
   }
+}
+
+function asHeaderBytes(value: string): string {
+  return Buffer.from(value, 'utf8').toString('latin1');
 }
 
 function accepted(res: ServerResponse): void {
