@@ -25,6 +25,8 @@ export interface Sigv4VerifierOptions {
   readonly region: string;
   /** Secret access key of an access key id, or undefined when the key is unknown. */
   readonly secretFor: (accessKeyId: string) => string | undefined;
+  /** The session token a temporary key must present (undefined: the key takes none). */
+  readonly sessionTokenFor?: (accessKeyId: string) => string | undefined;
   readonly clock: Clock;
   readonly maxSkewMs?: number;
 }
@@ -93,7 +95,8 @@ export class Sigv4Verifier {
 
     this.#checkScope(parsed);
     const secret = this.#options.secretFor(parsed.accessKeyId);
-    if (secret === undefined || parsed.securityToken !== undefined) {
+    const token = this.#options.sessionTokenFor?.(parsed.accessKeyId);
+    if (secret === undefined || parsed.securityToken !== token) {
       throw new LambdaError(
         'UnrecognizedClientException',
         'The security token included in the request is invalid.',

@@ -85,7 +85,12 @@ export function jailArguments(plan: JailPlan): string[] {
   args.push('--proc', '/proc', '--dev', '/dev');
   args.push('--perms', '1777', '--size', String(plan.ephemeralStorageBytes), '--tmpfs', '/tmp');
   args.push('--ro-bind', plan.codeDir, '/var/task');
-  if (plan.runtimeDir !== undefined) args.push('--ro-bind', plan.runtimeDir, '/var/runtime');
+  if (plan.runtimeDir !== undefined) {
+    args.push('--ro-bind', plan.runtimeDir, '/var/runtime');
+    // ES modules ignore NODE_PATH: packages the runtime ships (the AWS SDK) are found by walking up
+    // from /var/task, which ends at /node_modules.
+    args.push('--symlink', '/var/runtime/node_modules', '/node_modules');
+  }
   if (plan.langDir !== undefined) args.push('--ro-bind', plan.langDir, '/var/lang');
   args.push('--dir', '/opt');
   args.push('--ro-bind', plan.runtimeApiSocket, `${RUN}/runtime.sock`);

@@ -25,6 +25,7 @@ import { EnvironmentPool } from '../invoke/environment-pool.js';
 import { InvokeService } from '../invoke/invoke-service.js';
 import { FileLogStore } from '../observability/file-log-store.js';
 import { openUnixRuntimeChannel } from '../runtime-api/unix-runtime-channel.js';
+import { shipAwsSdk } from '../runtimes/bundled-sdk.js';
 import { HostRuntimeLauncher } from '../runtimes/host-runtime-launcher.js';
 import { BwrapSandboxDriver } from '../sandbox/bwrap-sandbox-driver.js';
 import { detectCgroups } from '../sandbox/cgroups.js';
@@ -33,6 +34,8 @@ import { FileCodeStore } from '../store/file-code-store.js';
 import { openSqliteDatabase } from '../store/sqlite-database.js';
 import { SqliteFunctionRepository } from '../store/sqlite-function-repository.js';
 import { resolveCredentials, type Credentials } from './credentials.js';
+import { ApiSocketRelay } from './api-socket-relay.js';
+import { FunctionCredentials } from './function-credentials.js';
 import { ServiceFunctionResolver } from './function-resolver.js';
 import { detectHostRuntimes } from './host-runtimes.js';
 import { checkSandboxPrerequisites } from './sandbox-prerequisites.js';
@@ -61,6 +64,7 @@ export class LaminaServer {
   #reaper: NodeJS.Timeout | undefined;
   #runDir: string | undefined;
   #limitations: readonly string[] = [];
+  #relay: ApiSocketRelay | undefined;
   #endpoint: string | undefined;
   #stopping: Promise<void> | undefined;
 
@@ -132,11 +136,14 @@ export class LaminaServer {
     mkdirSync(runDir, { recursive: true, mode: 0o711 });
     // The runtime clients are copied next to the sockets: the jail's uid must be able to reach them.
     cpSync(RUNTIME_CLIENTS, join(runDir, 'runtimes'), { recursive: true });
+    shipAwsSdk(join(runDir, 'runtimes', 'nodejs'));
     const cgroups = await detectCgroups();
     const sandboxes = new BwrapSandboxDriver({ runDir, cgroups });
     this.#limitations = sandboxes.limitations();
     for (const limitation of this.#limitations) logger.warn(`sandbox limitation: ${limitation}`);
     this.#logs = new FileLogStore(join(config.dataDir, 'logs'));
+    const functionCredentials = new FunctionCredentials();
+    const apiSocket = join(runDir, 'api.sock');
     const capacityMiB =
       config.environmentMemoryMiB ?? Math.floor((totalmem() / (1024 * 1024)) * 0.75);
     this.#invocations = new InvokeService({
@@ -151,6 +158,10 @@ export class LaminaServer {
       ids,
       runDir,
       initLimitMs: config.initLimitMs,
+      laminaApi: {
+        socketPath: apiSocket,
+        credentialsFor: (name) => functionCredentials.credentialsFor(name),
+      },
     });
     const invocations = this.#invocations;
     this.#reaper = setInterval(
@@ -172,7 +183,10 @@ export class LaminaServer {
             region: config.region,
             clock,
             secretFor: (id) =>
-              id === credentials.accessKeyId ? credentials.secretAccessKey : undefined,
+              id === credentials.accessKeyId
+                ? credentials.secretAccessKey
+                : functionCredentials.lookup(id)?.secretAccessKey,
+            sessionTokenFor: (id) => functionCredentials.lookup(id)?.sessionToken,
           });
     const context: ApiContext = {
       scope,
@@ -204,6 +218,12 @@ export class LaminaServer {
     if (recovered > 0) logger.info({ recovered }, 'resuming unfinished code preparations');
     const address = await this.#http.listen({ host: config.host, port: config.port });
     this.#endpoint = address.replace('[::1]', 'localhost');
+    const url = new URL(this.#endpoint);
+    this.#relay = new ApiSocketRelay(
+      url.hostname === 'localhost' ? '127.0.0.1' : url.hostname,
+      Number(url.port),
+    );
+    await this.#relay.listen(apiSocket);
   }
 
   /** Stops accepting requests, lets in-flight ones finish, then closes the store. Idempotent. */
@@ -212,6 +232,7 @@ export class LaminaServer {
       clearInterval(this.#reaper);
       await this.#http?.close();
       await this.#invocations?.stop();
+      await this.#relay?.close();
       await this.#logs?.flush();
       await this.#preparation?.stop();
       await this.#db?.destroy();

@@ -301,4 +301,27 @@ describe('Invoke', () => {
     const missing = await invokeJson(client, 'nobootstrap', {});
     assert.equal((missing.body as { errorType: string }).errorType, 'Runtime.InvalidEntrypoint');
   });
+
+  test('a function calls the Lamina API with its own credentials through AWS_ENDPOINT_URL_LAMBDA', async () => {
+    await deploy(client, 'callee', {
+      'index.js': 'exports.handler = async (e) => ({ called: e });',
+    });
+    await deploy(client, 'caller', {
+      'index.mjs': [
+        "import { LambdaClient, InvokeCommand } from '@aws-sdk/client-lambda';",
+        'const lambda = new LambdaClient({});',
+        'export const handler = async () => {',
+        "  const out = await lambda.send(new InvokeCommand({ FunctionName: 'callee', Payload: JSON.stringify({ from: 'caller' }) }));",
+        '  return { endpoint: process.env.AWS_ENDPOINT_URL_LAMBDA, key: process.env.AWS_ACCESS_KEY_ID.slice(0, 4),',
+        '    result: JSON.parse(Buffer.from(out.Payload).toString()) };',
+        '};',
+      ].join('\n'),
+    });
+    const result = await invokeJson(client, 'caller', {});
+    assert.deepEqual(
+      result.body,
+      { endpoint: 'http://127.0.0.1:9002', key: 'ASIA', result: { called: { from: 'caller' } } },
+      result.text,
+    );
+  });
 });

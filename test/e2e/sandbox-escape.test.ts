@@ -95,7 +95,7 @@ describe('sandbox escape attempts', () => {
     );
     assert.deepEqual(report['uid'], { ok: true, value: 993 });
     assert.deepEqual(report['tmp'], { ok: true, value: [] });
-    assert.deepEqual(report['run'], { ok: true, value: ['runtime.sock'] });
+    assert.deepEqual(report['run'], { ok: true, value: ['api.sock', 'runtime.sock'] });
     const status = report['capabilities'];
     assert.ok(status?.ok === true && Array.isArray(status.value));
     const lines = status.value as string[];

@@ -1,0 +1,39 @@
+/**
+ * Node.js functions on AWS find the AWS SDK v3 in /var/runtime/node_modules. Lamina ships the
+ * Lambda client the same way: its package and dependency closure are copied from Lamina's own
+ * node_modules into the runtime folder the jail mounts at /var/runtime.
+ */
+import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+/** Copies `@aws-sdk/client-lambda` and what it needs into `<runtimeDir>/node_modules`. */
+export function shipAwsSdk(
+  runtimeDir: string,
+  packages: readonly string[] = ['@aws-sdk/client-lambda'],
+): number {
+  const require = createRequire(import.meta.url);
+  const roots = packages.map((name) => dirname(require.resolve(`${name}/package.json`)));
+  const nodeModules = roots[0] === undefined ? undefined : rootOf(roots[0], packages[0] ?? '');
+  if (nodeModules === undefined) return 0;
+  const seen = new Set<string>();
+  const visit = (name: string) => {
+    if (seen.has(name)) return;
+    const dir = join(nodeModules, name);
+    if (!existsSync(join(dir, 'package.json'))) return; // nested under its dependant: copied with it
+    seen.add(name);
+    const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+      dependencies?: Record<string, string>;
+    };
+    for (const dependency of Object.keys(manifest.dependencies ?? {})) visit(dependency);
+  };
+  for (const name of packages) visit(name);
+  for (const name of seen) {
+    cpSync(join(nodeModules, name), join(runtimeDir, 'node_modules', name), { recursive: true });
+  }
+  return seen.size;
+}
+
+function rootOf(packageDir: string, name: string): string {
+  return packageDir.slice(0, packageDir.length - name.length - 1);
+}
