@@ -90,8 +90,10 @@ describe('function lifecycle', () => {
     await call('POST', '/2015-03-31/functions', await createBody('revs'));
     await api.preparation.idle();
     const seen = new Set<unknown>([(await config('revs'))['RevisionId']]);
+    api.gate.close();
     await call('PUT', '/2015-03-31/functions/revs/configuration', '{"Description":"a"}');
     seen.add((await config('revs'))['RevisionId']);
+    api.gate.open();
     await api.preparation.idle();
     seen.add((await config('revs'))['RevisionId']);
     await call(
