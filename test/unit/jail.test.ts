@@ -1,0 +1,117 @@
+/** The jail's command line and seccomp program. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { jailArguments, jailScript } from '../../src/sandbox/jail-arguments.js';
+import { buildSeccompFilter, DENIED_X86_64 } from '../../src/sandbox/seccomp-filter.js';
+
+const plan = {
+  layout: {
+    symlinks: { '/bin': 'usr/bin', '/lib': 'usr/lib' },
+    directories: [],
+    etcEntries: ['/etc/ssl'],
+  },
+  codeDir: '/data/code/trees/abc',
+  runtimeDir: '/run/x/runtimes/nodejs',
+  langDir: '/usr',
+  etcDir: '/run/x/etc',
+  runtimeApiSocket: '/run/x/envs/1/runtime.sock',
+  laminaApiSocket: '/run/x/api.sock',
+  ephemeralStorageBytes: 512 * 1024 * 1024,
+  jailUid: 993,
+  jailGid: 993,
+  seccompFd: 3,
+  command: ['/var/lang/bin/node', '/var/runtime/index.mjs'],
+};
+
+function after(args: string[], flag: string, value?: string): string[] {
+  const at = args.findIndex((a, i) => a === flag && (value === undefined || args[i + 1] === value));
+  assert.ok(at >= 0, `${flag} ${value ?? ''} missing`);
+  return args.slice(at + 1, at + 3);
+}
+
+describe('jail arguments', () => {
+  const args = jailArguments(plan);
+
+  test('all namespaces, no capabilities, an unprivileged uid', () => {
+    for (const flag of [
+      '--unshare-user',
+      '--unshare-ipc',
+      '--unshare-pid',
+      '--unshare-net',
+      '--unshare-uts',
+    ]) {
+      assert.ok(args.includes(flag), flag);
+    }
+    assert.deepEqual(after(args, '--cap-drop'), ['ALL', '--ro-bind']);
+    assert.equal(after(args, '--uid')[0], '993');
+    assert.ok(args.includes('--die-with-parent'));
+    assert.equal(after(args, '--seccomp')[0], '3');
+  });
+
+  test('code read-only at /var/task, /tmp capped, root remounted read-only after every mount', () => {
+    assert.deepEqual(after(args, '--ro-bind', '/data/code/trees/abc'), [
+      '/data/code/trees/abc',
+      '/var/task',
+    ]);
+    assert.deepEqual(after(args, '--size'), [String(512 * 1024 * 1024), '--tmpfs']);
+    const remount = args.indexOf('--remount-ro');
+    const lastMount = Math.max(
+      ...args.map((a, i) =>
+        a.startsWith('--ro-bind') || a === '--tmpfs' || a === '--symlink' ? i : -1,
+      ),
+    );
+    assert.ok(remount > lastMount);
+    assert.deepEqual(args.slice(-3), [
+      'lamina-init',
+      '/var/lang/bin/node',
+      '/var/runtime/index.mjs',
+    ]);
+  });
+
+  test('only this environment’s Runtime API socket is mounted', () => {
+    assert.deepEqual(after(args, '--ro-bind', plan.runtimeApiSocket), [
+      plan.runtimeApiSocket,
+      '/run/lamina/runtime.sock',
+    ]);
+    assert.equal(args.filter((a) => a.endsWith('runtime.sock')).length, 2);
+  });
+
+  test('the script relays before it execs the runtime', () => {
+    const script = jailScript(true);
+    assert.match(
+      script,
+      /TCP-LISTEN:9001,bind=127\.0\.0\.1.*UNIX-CONNECT:\/run\/lamina\/runtime\.sock &/,
+    );
+    assert.match(
+      script,
+      /TCP-LISTEN:9002,bind=127\.0\.0\.1.*UNIX-CONNECT:\/run\/lamina\/api\.sock &/,
+    );
+    assert.ok(script.indexOf('0100007F:2329') < script.indexOf('exec "$@"'));
+    assert.doesNotMatch(jailScript(false), /9002/);
+  });
+});
+
+describe('seccomp program', () => {
+  const program = buildSeccompFilter();
+  const instructions = Array.from({ length: program.length / 8 }, (_, i) => ({
+    code: program.readUInt16LE(i * 8),
+    jt: program.readUInt8(i * 8 + 2),
+    jf: program.readUInt8(i * 8 + 3),
+    k: program.readUInt32LE(i * 8 + 4),
+  }));
+
+  test('checks the architecture first and ends with return instructions', () => {
+    assert.deepEqual(instructions[0], { code: 0x20, jt: 0, jf: 0, k: 4 });
+    assert.equal(instructions[1]?.k, 0xc000003e);
+    assert.equal(instructions.at(-1)?.k, 0x80000000);
+  });
+
+  test('every denied syscall jumps to the EPERM return', () => {
+    const eperm = instructions.findIndex((ins) => ins.code === 0x06 && ins.k === 0x00050001);
+    for (const nr of Object.values(DENIED_X86_64)) {
+      const at = instructions.findIndex((ins) => ins.code === 0x15 && ins.k === nr);
+      assert.ok(at > 0, `syscall ${nr}`);
+      assert.equal(at + 1 + (instructions[at]?.jt ?? 0), eperm, `syscall ${nr} target`);
+    }
+  });
+});
