@@ -34,6 +34,10 @@ export function environmentVariables(inputs: EnvironmentInputs): Record<string, 
     LD_LIBRARY_PATH:
       '/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib',
     AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR',
+    // Lambda points these at its X-Ray daemon; nothing listens here, and UDP sends are dropped.
+    AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1:2000',
+    _AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1',
+    _AWS_XRAY_DAEMON_PORT: '2000',
     ...inputs.runtimeEnv,
     ...(s.environment ?? {}),
     // Reserved: always the platform's values.

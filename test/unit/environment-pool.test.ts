@@ -1,0 +1,91 @@
+/** The pool's decisions: reuse, the memory budget, eviction of idle environments, throttling. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { LambdaError } from '../../src/core/errors.js';
+import { EnvironmentPool } from '../../src/invoke/environment-pool.js';
+import type { ExecutionEnvironment } from '../../src/invoke/execution-environment.js';
+
+/** A stand-in environment: the pool only reads these fields and calls destroy(). */
+function fakeEnv(key: string, functionName: string, memoryMiB: number, lastUsedMs = 0) {
+  const env = {
+    state: 'ready' as string,
+    lastUsedMs,
+    settings: { key, functionName, memoryMiB },
+    destroyed: false,
+    destroy: () => {
+      env.destroyed = true;
+      env.state = 'dead';
+      return Promise.resolve();
+    },
+  };
+  return env;
+}
+const asEnv = (env: ReturnType<typeof fakeEnv>) => env as unknown as ExecutionEnvironment;
+
+describe('EnvironmentPool', () => {
+  test('an idle environment of the same key is reused before room is reserved', async () => {
+    const pool = new EnvironmentPool({ capacityMiB: 1024, queueTimeoutMs: 0 }, { now: () => 0 });
+    assert.equal(await pool.acquire('k', 'f', 512), undefined);
+    const env = fakeEnv('k', 'f', 512);
+    pool.add(asEnv(env));
+    pool.release(asEnv(env));
+    assert.equal(await pool.acquire('k', 'f', 512), asEnv(env));
+    assert.equal(pool.usedMiB, 512);
+  });
+
+  test('idle environments of other functions are evicted, oldest first, to make room', async () => {
+    const pool = new EnvironmentPool({ capacityMiB: 1024, queueTimeoutMs: 0 }, { now: () => 100 });
+    const old = fakeEnv('a', 'fa', 512, 1);
+    const recent = fakeEnv('b', 'fb', 512, 50);
+    for (const env of [old, recent]) {
+      await pool.acquire(env.settings.key, env.settings.functionName, 512);
+      pool.add(asEnv(env));
+      pool.release(asEnv(env));
+    }
+    assert.equal(await pool.acquire('c', 'fc', 512), undefined);
+    assert.equal(old.destroyed, true);
+    assert.equal(recent.destroyed, false);
+  });
+
+  test('a changed configuration retires idle environments of the same function', async () => {
+    const pool = new EnvironmentPool({ capacityMiB: 4096, queueTimeoutMs: 0 }, { now: () => 0 });
+    const v1 = fakeEnv('f-config1', 'f', 512);
+    await pool.acquire('f-config1', 'f', 512);
+    pool.add(asEnv(v1));
+    pool.release(asEnv(v1));
+    assert.equal(await pool.acquire('f-config2', 'f', 512), undefined);
+    assert.equal(v1.destroyed, true);
+    assert.equal(pool.usedMiB, 512);
+  });
+
+  test('with every environment busy, an invoke waits for room and is then throttled', async () => {
+    const pool = new EnvironmentPool(
+      { capacityMiB: 512, queueTimeoutMs: 50 },
+      { now: () => Date.now() },
+    );
+    const busy = fakeEnv('a', 'fa', 512);
+    await pool.acquire('a', 'fa', 512);
+    pool.add(asEnv(busy));
+    await assert.rejects(pool.acquire('b', 'fb', 512), (error: unknown) => {
+      assert.ok(error instanceof LambdaError);
+      assert.equal(error.code, 'TooManyRequestsException');
+      assert.equal(error.extras.reason, 'ConcurrentInvocationLimitExceeded');
+      return true;
+    });
+  });
+
+  test('a waiting invoke proceeds as soon as room is freed', async () => {
+    const pool = new EnvironmentPool(
+      { capacityMiB: 512, queueTimeoutMs: 60_000 },
+      { now: () => 0 },
+    );
+    const busy = fakeEnv('a', 'fa', 512);
+    await pool.acquire('a', 'fa', 512);
+    pool.add(asEnv(busy));
+    const waiting = pool.acquire('b', 'fb', 512);
+    busy.state = 'dead';
+    pool.forget(asEnv(busy));
+    assert.equal(await waiting, undefined);
+    assert.equal(pool.usedMiB, 512);
+  });
+});
