@@ -38,7 +38,7 @@ export function buildLambdaHttpApi(options: LambdaHttpApiOptions): FastifyInstan
   const app = Fastify({
     // Fastify logs every request at info; Lamina keeps the access log quiet and logs failures.
     loggerInstance: options.logger.child({}, { level: 'warn' }),
-    bodyLimit: Math.max(...ROUTES.map((r) => r.bodyLimit)),
+    bodyLimit: Math.max(...ROUTES.map((r) => readLimit(r.bodyLimit))),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 4096 },
     forceCloseConnections: 'idle',
   });
@@ -74,18 +74,39 @@ export function buildLambdaHttpApi(options: LambdaHttpApiOptions): FastifyInstan
   return app;
 }
 
+/**
+ * How much of a body is read before refusing it. A body a little over the limit is read whole and
+ * then refused, so the client gets its 413 instead of a connection reset in the middle of sending;
+ * only far larger bodies are cut off early.
+ */
+function readLimit(limit: number): number {
+  return Math.max(2 * limit, limit + 1024 * 1024);
+}
+
 function registerRoute(app: FastifyInstance, route: Route, context: ApiContext): void {
+  const config = {
+    operation: route.operation,
+    tooLarge: route.tooLarge ?? 'RequestEntityTooLargeException',
+  };
   app.route({
     method: route.method,
     url: route.path,
-    bodyLimit: route.bodyLimit,
-    config: {
-      operation: route.operation,
-      tooLarge: route.tooLarge ?? 'RequestEntityTooLargeException',
+    bodyLimit: readLimit(route.bodyLimit),
+    config,
+    handler: async (request, reply) => {
+      const req = apiRequest(request);
+      if (req.body.length > route.bodyLimit)
+        throw tooLarge(config.tooLarge, route.bodyLimit, route.operation);
+      return send(reply, await route.handler(context, req));
     },
-    handler: async (request, reply) =>
-      send(reply, await route.handler(context, apiRequest(request))),
   });
+}
+
+function tooLarge(code: ErrorCode, limit: number, operation: string): LambdaError {
+  return new LambdaError(
+    code,
+    `Request must be smaller than ${limit} bytes for the ${operation} operation`,
+  );
 }
 
 function apiRequest(request: FastifyRequest): ApiRequest {
@@ -125,11 +146,11 @@ function toLambdaError(error: unknown, request: FastifyRequest): unknown {
   const code = (error as { code?: unknown }).code;
   const status = (error as { statusCode?: unknown }).statusCode;
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    const limit = request.routeOptions.bodyLimit;
-    const operation = request.routeOptions.config.operation ?? 'this';
-    return new LambdaError(
+    const route = ROUTES.find((r) => r.operation === request.routeOptions.config.operation);
+    return tooLarge(
       request.routeOptions.config.tooLarge ?? 'RequestEntityTooLargeException',
-      `Request must be smaller than ${limit} bytes for the ${operation} operation`,
+      route?.bodyLimit ?? request.routeOptions.bodyLimit,
+      request.routeOptions.config.operation ?? 'this',
     );
   }
   if (typeof status === 'number' && status >= 400 && status < 500) {
