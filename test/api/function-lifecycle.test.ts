@@ -170,7 +170,7 @@ describe('function lifecycle', () => {
     assert.ok(unknown.headers['x-amzn-requestid']);
   });
 
-  test('requests over the size limits get 413 with AWS's message', async () => {
+  test('requests over the size limits get 413 with the AWS message', async () => {
     const tooBig = await call(
       'PUT',
       '/2015-03-31/functions/revs/configuration',
