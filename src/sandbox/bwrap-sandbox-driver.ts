@@ -16,8 +16,7 @@ import {
 } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { Writable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import type { Sandbox, SandboxDriver, SandboxExit, SandboxSpec } from '../invoke/sandbox-driver.js';
 import { cpuQuotaFor, type CgroupManager, type EnvironmentCgroup } from './cgroups.js';
 import { jailArguments, type HostLayout } from './jail-arguments.js';
@@ -131,8 +130,7 @@ export class BwrapSandboxDriver implements SandboxDriver {
       child.once('exit', (code, signal) => resolve({ code, signal }));
     });
     for (const stream of [child.stdout, child.stderr]) {
-      if (stream !== null)
-        createInterface({ input: stream, crlfDelay: Infinity }).on('line', spec.onOutput);
+      if (stream !== null) splitLines(stream, spec.onOutput);
     }
     const gate = child.stdio[4];
     try {
@@ -202,6 +200,23 @@ class BwrapSandbox implements Sandbox {
     if (this.#frozen) await this.thaw().catch(() => undefined);
     return this.exited;
   }
+}
+
+/**
+ * Splits output into lines on `\n` only: runtimes write one log record per line and replace the
+ * newlines inside a record with `\r`, which must stay part of the record.
+ */
+function splitLines(stream: Readable, onLine: (line: string) => void): void {
+  let rest = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    const parts = (rest + chunk).split('\n');
+    rest = parts.pop() ?? '';
+    for (const line of parts) onLine(line);
+  });
+  stream.on('end', () => {
+    if (rest !== '') onLine(rest);
+  });
 }
 
 /** Reads which top-level folders are merged-/usr symlinks on this host. */
