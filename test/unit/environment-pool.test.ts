@@ -88,4 +88,20 @@ describe('EnvironmentPool', () => {
     assert.equal(await waiting, undefined);
     assert.equal(pool.usedMiB, 512);
   });
+
+  test('idle environments past the idle time are stopped; recent ones stay', async () => {
+    let now = 0;
+    const pool = new EnvironmentPool({ capacityMiB: 4096, queueTimeoutMs: 0 }, { now: () => now });
+    const old = fakeEnv('a', 'fa', 128, 0);
+    const recent = fakeEnv('b', 'fb', 128, 9_000);
+    for (const env of [old, recent]) {
+      await pool.acquire(env.settings.key, env.settings.functionName, 128);
+      pool.add(asEnv(env));
+      pool.release(asEnv(env));
+    }
+    now = 10_000;
+    assert.equal(await pool.reapIdle(5_000), 1);
+    assert.equal(old.destroyed, true);
+    assert.equal(recent.destroyed, false);
+  });
 });
