@@ -26,6 +26,8 @@ export interface ApiRequest {
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly body: Buffer;
   readonly host: string;
+  /** The request id sent back as `x-amzn-RequestId` (an invocation's id, for Invoke). */
+  readonly requestId: string;
 }
 
 /** A handler's answer: JSON (object), raw bytes, a stream, or nothing. */

@@ -117,6 +117,7 @@ function apiRequest(request: FastifyRequest): ApiRequest {
     headers: request.headers,
     body,
     host: request.headers.host ?? 'localhost',
+    requestId: request.lambdaRequestId,
   };
 }
 

@@ -110,7 +110,11 @@ async function runServer(config: ServerConfig): Promise<void> {
   const stop = (signal: string) => {
     process.stdout.write(`Lamina: ${signal} received, finishing in-flight requests…\n`);
     server.stop().then(
-      () => process.stdout.write('Lamina: stopped.\n'),
+      () => {
+        process.stdout.write('Lamina: stopped.\n');
+        // Everything is closed; do not let a stray handle keep the process alive.
+        process.exit(process.exitCode ?? 0);
+      },
       (error: unknown) => {
         process.stderr.write(`Lamina: stop failed: ${String(error)}\n`);
         process.exitCode = 1;

@@ -25,6 +25,8 @@ import type { SandboxDriver } from './sandbox-driver.js';
 
 /** One synchronous invoke as the API hands it over. */
 export interface InvokeRequest {
+  /** The invocation's id: `context.awsRequestId` and the response's `x-amzn-RequestId`. */
+  readonly requestId: string;
   readonly functionName: string;
   readonly qualifier: string | undefined;
   /** The payload as received (an empty payload is delivered as `{}`). */
@@ -87,7 +89,7 @@ export class InvokeService {
     const resolved = await this.#d.resolver.resolve(request.functionName, request.qualifier);
     const { record, version } = resolved;
     const key = environmentKey(resolved);
-    const requestId = this.#d.ids.uuid();
+    const requestId = request.requestId;
     let env = await this.#d.pool.acquire(key, record.name, version.settings.memoryMiB);
     if (env === undefined) {
       const missing = await this.#missingEntrypoint(resolved);

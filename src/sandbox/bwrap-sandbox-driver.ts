@@ -129,14 +129,15 @@ export class BwrapSandboxDriver implements SandboxDriver {
     const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
       child.once('exit', (code, signal) => resolve({ code, signal }));
     });
-    for (const stream of [child.stdout, child.stderr]) {
-      if (stream !== null) splitLines(stream, spec.onOutput);
-    }
     const gate = child.stdio[4];
     try {
+      for (const stream of [child.stdout, child.stderr]) {
+        if (stream !== null) splitLines(stream, spec.onOutput);
+      }
       if (child.pid === undefined) throw new Error('could not start the sandbox (spawn failed)');
       await cgroup?.attach(child.pid);
     } catch (error) {
+      // Never leave a half-started jail behind: it would wait on its gate forever.
       child.kill('SIGKILL');
       await exited;
       await cgroup?.remove();

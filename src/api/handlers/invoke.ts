@@ -32,6 +32,7 @@ export const invoke: Handler = async (ctx, req) => {
   }
   checkJson(req.body);
   const result = await ctx.invocations.invoke({
+    requestId: req.requestId,
     functionName,
     qualifier,
     payload: req.body,
