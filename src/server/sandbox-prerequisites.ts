@@ -5,13 +5,15 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
-const TOOLS: ReadonlyArray<[string, string]> = [
+/** The programs the sandbox runs, with the Debian package of each. */
+export const SANDBOX_TOOLS: ReadonlyArray<readonly [string, string]> = [
   ['/usr/bin/bwrap', 'bubblewrap'],
   ['/usr/bin/socat', 'socat'],
+  ['/usr/bin/setpriv', 'util-linux'],
 ];
 
-export function checkSandboxPrerequisites(dataDir: string): void {
-  const missing = TOOLS.filter(([path]) => !existsSync(path)).map(([, pkg]) => pkg);
+export function checkSandboxPrerequisites(dataDir: string, tools = SANDBOX_TOOLS): void {
+  const missing = tools.filter(([path]) => !existsSync(path)).map(([, pkg]) => pkg);
   if (missing.length > 0) {
     throw new Error(
       `Lamina runs every function in a bubblewrap sandbox and cannot start without: ${missing.join(', ')}.\n` +

@@ -68,7 +68,9 @@ describe('Invoke', () => {
     });
     assert.match(first.log, /^START RequestId: [0-9a-f-]{36} Version: \$LATEST$/m);
     // The invocation's id is the response's request id, as on Lambda.
-    assert.ok(first.log.includes(`START RequestId: ${first.output.$metadata.requestId ?? 'none'} `));
+    assert.ok(
+      first.log.includes(`START RequestId: ${first.output.$metadata.requestId ?? 'none'} `),
+    );
     assert.match(
       first.log,
       /^\d{4}-\d\d-\d\dT[\d:.]+Z\t[0-9a-f-]{36}\tINFO\tgot {"a":\[1,"x"\]}$/m,
