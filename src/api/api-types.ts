@@ -1,6 +1,8 @@
 /** The shapes shared by the route table, the handlers and the HTTP adapter. */
 import type { Readable } from 'node:stream';
+import type { AliasService } from '../functions/alias-service.js';
 import type { FunctionService } from '../functions/function-service.js';
+import type { VersionService } from '../functions/version-service.js';
 import type { InvokeService } from '../invoke/invoke-service.js';
 import type { Scope } from '../core/arn.js';
 
@@ -8,6 +10,8 @@ import type { Scope } from '../core/arn.js';
 export interface ApiContext {
   readonly scope: Scope;
   readonly functions: FunctionService;
+  readonly versions: VersionService;
+  readonly aliases: AliasService;
   readonly invocations: Pick<InvokeService, 'invoke' | 'check'>;
   /** `RuntimeVersionArn` of a runtime on this host. */
   readonly runtimeVersionArn: (runtime: string) => string;

@@ -2,7 +2,16 @@
 import type { ErrorCode } from '../core/errors.js';
 import { LIMITS } from '../core/limits.js';
 import type { Handler } from './api-types.js';
+import {
+  createAlias,
+  deleteAlias,
+  getAlias,
+  listAliases,
+  updateAlias,
+} from './handlers/aliases.js';
 import { createFunction } from './handlers/create-function.js';
+import { listVersionsByFunction } from './handlers/list-versions-by-function.js';
+import { publishVersion } from './handlers/publish-version.js';
 import { deleteFunction } from './handlers/delete-function.js';
 import { downloadCode } from './handlers/download-code.js';
 import { getAccountSettings } from './handlers/get-account-settings.js';
@@ -67,6 +76,55 @@ export const ROUTES: readonly Route[] = [
     path: `${fn}/configuration`,
     operation: 'UpdateFunctionConfiguration',
     handler: updateFunctionConfiguration,
+    bodyLimit: small,
+  },
+  {
+    method: 'POST',
+    path: `${fn}/versions`,
+    operation: 'PublishVersion',
+    handler: publishVersion,
+    bodyLimit: small,
+  },
+  {
+    method: 'GET',
+    path: `${fn}/versions`,
+    operation: 'ListVersionsByFunction',
+    handler: listVersionsByFunction,
+    bodyLimit: small,
+  },
+  {
+    method: 'POST',
+    path: `${fn}/aliases`,
+    operation: 'CreateAlias',
+    handler: createAlias,
+    bodyLimit: small,
+  },
+  {
+    method: 'GET',
+    path: `${fn}/aliases`,
+    operation: 'ListAliases',
+    handler: listAliases,
+    bodyLimit: small,
+  },
+  {
+    method: 'GET',
+    path: `${fn}/aliases/:Name`,
+    operation: 'GetAlias',
+    handler: getAlias,
+    bodyLimit: small,
+  },
+  {
+    method: 'PUT',
+    path: `${fn}/aliases/:Name`,
+    operation: 'UpdateAlias',
+    handler: updateAlias,
+    bodyLimit: small,
+  },
+  {
+    method: 'DELETE',
+    path: `${fn}/aliases/:Name`,
+    operation: 'DeleteAlias',
+    handler: deleteAlias,
     bodyLimit: small,
   },
   {

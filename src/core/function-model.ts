@@ -62,6 +62,8 @@ export interface FunctionVersion {
   readonly revisionId: string;
   readonly lastModifiedMs: number;
   readonly status: FunctionStatus;
+  /** For a published version: the `$LATEST` LastModified it was published from. */
+  readonly publishedFromModifiedMs?: number;
 }
 
 /** A function: its name, tags, and its `$LATEST` version. */
@@ -74,3 +76,13 @@ export interface FunctionRecord {
 }
 
 export const LATEST = '$LATEST';
+
+/** An alias: a name pointing at a published version (or $LATEST), optionally splitting traffic. */
+export interface AliasRecord {
+  readonly name: string;
+  readonly functionVersion: string;
+  readonly description: string;
+  /** Extra version → share of invocations (0–1); the primary version gets the rest. */
+  readonly additionalVersionWeights: Readonly<Record<string, number>> | undefined;
+  readonly revisionId: string;
+}

@@ -8,7 +8,7 @@ import { functionArn } from '../core/arn.js';
 import type { Clock } from '../core/clock.js';
 import { LambdaError, lambdaErrors } from '../core/errors.js';
 import { CREATED, transition } from '../core/function-lifecycle.js';
-import type { FunctionRecord, FunctionVersion } from '../core/function-model.js';
+import type { AliasRecord, FunctionRecord, FunctionVersion } from '../core/function-model.js';
 import { LATEST } from '../core/function-model.js';
 import { parseFunctionName, parseNameForCreate, type FunctionRef } from '../core/function-name.js';
 import type { IdSource } from '../core/ids.js';
@@ -19,6 +19,7 @@ import type { CodeStore } from './code-store.js';
 import type { FunctionRepository } from './function-repository.js';
 import type { PreparationQueue } from './preparation-queue.js';
 import type { RuntimeCatalog } from './runtime-catalog.js';
+import type { AliasRepository, VersionRepository } from './version-repository.js';
 import {
   architectureForCode,
   settingsForCreate,
@@ -61,6 +62,8 @@ export interface FunctionPage {
 export interface FunctionServiceDeps {
   readonly scope: Scope;
   readonly repository: FunctionRepository;
+  readonly versions: VersionRepository;
+  readonly aliases: AliasRepository;
   readonly code: CodeStore;
   readonly collector: CodeCollector;
   readonly preparation: PreparationQueue;
@@ -114,15 +117,36 @@ export class FunctionService {
     return record;
   }
 
-  /** GetFunction / GetFunctionConfiguration: the function and the version addressed. */
+  /**
+   * GetFunction / GetFunctionConfiguration / Invoke: the function and the version addressed by
+   * the qualifier (`$LATEST`, a version number, or an alias, whose primary version is returned).
+   */
   async get(
     functionName: string,
     qualifier: string | undefined,
-  ): Promise<{ record: FunctionRecord; version: FunctionVersion; ref: FunctionRef }> {
+  ): Promise<{
+    record: FunctionRecord;
+    version: FunctionVersion;
+    ref: FunctionRef;
+    alias: AliasRecord | undefined;
+  }> {
     const ref = parseFunctionName(functionName, qualifier, this.#d.scope);
     const record = await this.#d.repository.get(ref.name);
     if (record === undefined) throw lambdaErrors.functionNotFound(this.#arn(ref));
-    return { record, version: this.#version(record, ref), ref };
+    const q = ref.qualifier;
+    if (q === undefined || q === LATEST)
+      return { record, version: record.latest, ref, alias: undefined };
+    const alias = /^\d+$/.test(q) ? undefined : await this.#d.aliases.get(record.name, q);
+    const version = await this.versionOf(record, alias?.functionVersion ?? q);
+    if (version === undefined || (alias === undefined && !/^\d+$/.test(q))) {
+      throw lambdaErrors.functionNotFound(this.#arn(ref));
+    }
+    return { record, version, ref, alias };
+  }
+
+  /** A version of a function (`$LATEST` or a published number), if it exists. */
+  async versionOf(record: FunctionRecord, version: string): Promise<FunctionVersion | undefined> {
+    return version === LATEST ? record.latest : this.#d.versions.get(record.name, version);
   }
 
   /** UpdateFunctionCode: a new zip (and optionally architecture) for `$LATEST`. */
@@ -189,6 +213,21 @@ export class FunctionService {
       if ((await this.#d.repository.get(ref.name)) === undefined) {
         throw lambdaErrors.functionNotFound(this.#arn({ ...ref, qualifier: undefined }));
       }
+      const version = await this.#d.versions.get(ref.name, ref.qualifier);
+      if (version === undefined) return;
+      const routed = (await this.#d.aliases.list(ref.name, undefined, 10_000)).filter(
+        (alias) =>
+          alias.functionVersion === ref.qualifier ||
+          Object.keys(alias.additionalVersionWeights ?? {}).includes(ref.qualifier ?? ''),
+      );
+      if (routed.length > 0) {
+        throw lambdaErrors.conflict(
+          `Unable to delete version ${ref.qualifier} of ${this.#arn({ ...ref, qualifier: undefined })}: ` +
+            `the alias(es) [${routed.map((a) => a.name).join(', ')}] route to it. Update or delete them first.`,
+        );
+      }
+      await this.#d.versions.delete(ref.name, ref.qualifier);
+      await this.#d.collector.collect(version.code.sha256Hex);
       return;
     }
     const record = await this.#d.repository.get(ref.name);
@@ -260,11 +299,6 @@ export class FunctionService {
     const record = await this.#d.repository.get(ref.name);
     if (record === undefined) throw lambdaErrors.functionNotFound(this.#arn(ref));
     return record;
-  }
-
-  #version(record: FunctionRecord, ref: FunctionRef): FunctionVersion {
-    if (ref.qualifier === undefined || ref.qualifier === LATEST) return record.latest;
-    throw lambdaErrors.functionNotFound(this.#arn(ref));
   }
 
   #checkUpdatable(record: FunctionRecord, revisionId: string | undefined): void {

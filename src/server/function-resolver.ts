@@ -1,4 +1,5 @@
 /** Resolves an Invoke's function to the version that runs and its prepared code folder. */
+import { pickAliasVersion } from '../core/alias-routing.js';
 import { lambdaErrors } from '../core/errors.js';
 import type { CodeStore } from '../functions/code-store.js';
 import type { FunctionService } from '../functions/function-service.js';
@@ -14,7 +15,14 @@ export class ServiceFunctionResolver implements FunctionResolver {
   }
 
   async resolve(functionName: string, qualifier: string | undefined): Promise<ResolvedFunction> {
-    const { record, version, ref } = await this.#functions.get(functionName, qualifier);
+    const found = await this.#functions.get(functionName, qualifier);
+    const { record, ref, alias } = found;
+    // A weighted alias picks the version for this invocation.
+    const routed = alias === undefined ? undefined : pickAliasVersion(alias, Math.random());
+    const version =
+      routed === undefined || routed === found.version.version
+        ? found.version
+        : ((await this.#functions.versionOf(record, routed)) ?? found.version);
     const state = version.status.state;
     // While an update is in progress, invokes keep running the code prepared before it.
     const code = version.readyCode;

@@ -18,7 +18,9 @@ import type { IdSource } from '../core/ids.js';
 import { presignGetUrl } from '../core/sigv4-presign.js';
 import { Sigv4Verifier } from '../core/sigv4-verifier.js';
 import { CodeCollector } from '../functions/code-collector.js';
+import { AliasService } from '../functions/alias-service.js';
 import { FunctionService } from '../functions/function-service.js';
+import { VersionService } from '../functions/version-service.js';
 import { PreparationQueue } from '../functions/preparation-queue.js';
 import { RuntimeCatalog } from '../functions/runtime-catalog.js';
 import { EnvironmentPool } from '../invoke/environment-pool.js';
@@ -33,6 +35,10 @@ import type { Database } from '../store/database-schema.js';
 import { FileCodeStore } from '../store/file-code-store.js';
 import { openSqliteDatabase } from '../store/sqlite-database.js';
 import { SqliteFunctionRepository } from '../store/sqlite-function-repository.js';
+import {
+  SqliteAliasRepository,
+  SqliteVersionRepository,
+} from '../store/sqlite-version-repository.js';
 import { resolveCredentials, type Credentials } from './credentials.js';
 import { ApiSocketRelay } from './api-socket-relay.js';
 import { FunctionCredentials } from './function-credentials.js';
@@ -120,9 +126,13 @@ export class LaminaServer {
     this.#preparation = new PreparationQueue(repository, code, collector, ids, (name, error) =>
       logger.error({ err: error, function: name }, 'code preparation failed'),
     );
+    const versions = new SqliteVersionRepository(this.#db);
+    const aliases = new SqliteAliasRepository(this.#db);
     const functions = new FunctionService({
       scope,
       repository,
+      versions,
+      aliases,
       code,
       collector,
       preparation: this.#preparation,
@@ -191,6 +201,8 @@ export class LaminaServer {
     const context: ApiContext = {
       scope,
       functions,
+      versions: new VersionService(scope, repository, versions, clock, ids),
+      aliases: new AliasService(scope, repository, versions, aliases, ids),
       invocations,
       concurrencyLimit: config.concurrencyLimit,
       runtimeVersionArn: (runtime) =>

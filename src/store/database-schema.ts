@@ -6,6 +6,13 @@ export interface FunctionsTable {
   created_ms: number;
   tags_json: string;
   reserved_concurrency: number | null;
+  last_version: Generated<number>;
+}
+
+export interface AliasesTable {
+  function_name: string;
+  name: string;
+  record_json: string;
 }
 
 export interface FunctionVersionsTable {
@@ -26,4 +33,5 @@ export interface MigrationRow {
 export interface Database {
   functions: FunctionsTable;
   function_versions: FunctionVersionsTable;
+  aliases: AliasesTable;
 }

@@ -8,9 +8,11 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
 import type { Database } from './database-schema.js';
 import * as functions0001 from './migrations/0001-functions.js';
+import * as versions0002 from './migrations/0002-versions-aliases.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001-functions': functions0001,
+  '0002-versions-aliases': versions0002,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };

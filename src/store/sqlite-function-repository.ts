@@ -6,7 +6,7 @@ import { awaitsPreparation } from '../core/function-lifecycle.js';
 import type { FunctionRepository, WriteOutcome } from '../functions/function-repository.js';
 import type { Database, FunctionsTable, FunctionVersionsTable } from './database-schema.js';
 
-type Row = FunctionsTable & Pick<FunctionVersionsTable, 'record_json'>;
+type Row = Omit<FunctionsTable, 'last_version'> & Pick<FunctionVersionsTable, 'record_json'>;
 
 export class SqliteFunctionRepository implements FunctionRepository {
   readonly #db: Kysely<Database>;

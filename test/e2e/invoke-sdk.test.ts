@@ -171,7 +171,7 @@ describe('Invoke', () => {
         'index.js':
           'exports.handler = async () => { const keep = []; for (;;) keep.push(Buffer.alloc(16 * 1024 * 1024, 1)); };',
       },
-      { memorySize: 128 },
+      { memorySize: 128, timeout: 60 },
     );
     const oom = await invokeJson(client, 'hog', {});
     assert.equal(oom.output.FunctionError, 'Unhandled');

@@ -18,6 +18,12 @@ import type { Database } from '../../src/store/database-schema.js';
 import { FileCodeStore } from '../../src/store/file-code-store.js';
 import { openSqliteDatabase } from '../../src/store/sqlite-database.js';
 import { SqliteFunctionRepository } from '../../src/store/sqlite-function-repository.js';
+import {
+  SqliteAliasRepository,
+  SqliteVersionRepository,
+} from '../../src/store/sqlite-version-repository.js';
+import { AliasService } from '../../src/functions/alias-service.js';
+import { VersionService } from '../../src/functions/version-service.js';
 import { tempDir } from './server-process.js';
 
 /** Holds preparations until released. */
@@ -88,9 +94,13 @@ export async function inProcessApi(dataDir = tempDir().path): Promise<InProcessA
     throw new Error(`preparation of ${name} failed: ${String(error)}`);
   });
   const scope = { region: 'us-east-1', accountId: '000000000000' };
+  const versions = new SqliteVersionRepository(db);
+  const aliases = new SqliteAliasRepository(db);
   const functions = new FunctionService({
     scope,
     repository,
+    versions,
+    aliases,
     code,
     collector,
     preparation,
@@ -102,6 +112,8 @@ export async function inProcessApi(dataDir = tempDir().path): Promise<InProcessA
     context: {
       scope,
       functions,
+      versions: new VersionService(scope, repository, versions, { now: () => Date.now() }, ids),
+      aliases: new AliasService(scope, repository, versions, aliases, ids),
       invocations: {
         invoke: () => Promise.reject(new Error('invocation is not wired in control-plane tests')),
         check: () => Promise.reject(new Error('invocation is not wired in control-plane tests')),
