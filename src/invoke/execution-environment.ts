@@ -25,6 +25,9 @@ export type InitOutcome =
       readonly message: string;
     };
 
+/** How long a ready environment stays unfrozen, waiting for a quick next invoke. */
+export const FREEZE_AFTER_IDLE_MS = 50;
+
 export type EnvironmentState = 'starting' | 'ready' | 'busy' | 'dead';
 
 /** Identity and limits of the environment, fixed at creation. */
@@ -52,6 +55,7 @@ export class ExecutionEnvironment {
   #lastUsedMs: number;
   #pendingInitMs: number | undefined;
   #freezing: Promise<void> = Promise.resolve();
+  #freezeTimer: NodeJS.Timeout | undefined;
   #exit: SandboxExit | undefined;
 
   constructor(
@@ -154,6 +158,7 @@ export class ExecutionEnvironment {
     if (this.#state !== 'ready')
       throw new Error(`cannot invoke an environment that is ${this.#state}`);
     this.#state = 'busy';
+    clearTimeout(this.#freezeTimer);
     await this.#freezing;
     await this.#sandbox.thaw();
     this.#tail = withLogTail ? [] : undefined;
@@ -205,13 +210,19 @@ export class ExecutionEnvironment {
       await this.destroy();
     } else {
       this.#state = 'ready';
-      this.#freezing = this.#sandbox.freeze().catch(() => undefined);
+      // Freeze once the environment has stayed idle briefly: back-to-back invokes skip the
+      // freezer round trip (a few ms on cgroup v1), idle environments are frozen as on Lambda.
+      this.#freezeTimer = setTimeout(() => {
+        if (this.#state === 'ready') this.#freezing = this.#sandbox.freeze().catch(() => undefined);
+      }, FREEZE_AFTER_IDLE_MS);
+      this.#freezeTimer.unref();
     }
     return { outcome, logTail: logTail === undefined ? undefined : `${logTail}\n` };
   }
 
   /** Kills the sandbox and closes the channel. Idempotent. */
   async destroy(): Promise<void> {
+    clearTimeout(this.#freezeTimer);
     this.#markDead();
     await this.#sandbox.kill();
     await this.#channel.close();

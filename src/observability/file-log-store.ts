@@ -18,6 +18,7 @@ export class FileLogStore implements LogSink {
   readonly #root: string;
   readonly #pending = new Map<string, string[]>();
   #writing: Promise<void> = Promise.resolve();
+  readonly #madeDirs = new Set<string>();
   #scheduled = false;
 
   constructor(root: string) {
@@ -75,7 +76,11 @@ export class FileLogStore implements LogSink {
     const batches = [...this.#pending.entries()];
     this.#pending.clear();
     for (const [file, lines] of batches) {
-      mkdirSync(join(file, '..'), { recursive: true });
+      const dir = join(file, '..');
+      if (!this.#madeDirs.has(dir)) {
+        mkdirSync(dir, { recursive: true });
+        this.#madeDirs.add(dir);
+      }
       if (sync) {
         const handle = await open(file, 'a');
         try {

@@ -6,7 +6,7 @@
  * cannot be created (no root, no delegation) is reported as a limitation instead.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rmdir, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 
@@ -80,6 +80,25 @@ async function removeDir(dir: string): Promise<void> {
   }
 }
 
+/**
+ * Reads a small cgroup file through a handle kept open (reopening it costs more than the read);
+ * cgroup files answer a fresh read from offset 0 each time.
+ */
+function numberReader(file: string): { read: () => Promise<number>; close: () => Promise<void> } {
+  let handle: Promise<FileHandle> | undefined;
+  const buffer = Buffer.alloc(64);
+  return {
+    read: async () => {
+      handle ??= open(file, 'r');
+      const { bytesRead } = await (await handle).read(buffer, 0, buffer.length, 0);
+      return Number(buffer.toString('utf8', 0, bytesRead).trim());
+    },
+    close: async () => {
+      if (handle !== undefined) await (await handle).close().catch(() => undefined);
+    },
+  };
+}
+
 function counter(text: string, name: string): number {
   const match = new RegExp(`^${name} (\\d+)$`, 'm').exec(text);
   return match === null ? 0 : Number(match[1]);
@@ -144,6 +163,10 @@ class CgroupV1 implements CgroupManager {
       await write(join(dirs.cpu, 'cpu.cfs_period_us'), String(limits.cpuPeriodMicros));
     }
     if (dirs.pids !== undefined) await write(join(dirs.pids, 'pids.max'), String(limits.pidsMax));
+    const peak =
+      dirs.memory === undefined
+        ? undefined
+        : numberReader(join(dirs.memory, 'memory.max_usage_in_bytes'));
     return {
       attach: async (pid) => {
         for (const dir of Object.values(dirs)) await write(join(dir, 'cgroup.procs'), String(pid));
@@ -160,16 +183,14 @@ class CgroupV1 implements CgroupManager {
         if (dirs.freezer === undefined) return;
         await write(join(dirs.freezer, 'freezer.state'), 'THAWED');
       },
-      peakMemoryBytes: async () =>
-        dirs.memory === undefined
-          ? 0
-          : Number(await readFile(join(dirs.memory, 'memory.max_usage_in_bytes'), 'utf8')),
+      peakMemoryBytes: async () => (peak === undefined ? 0 : peak.read()),
       oomKilled: async () => {
         if (dirs.memory === undefined) return false;
         const text = await readFile(join(dirs.memory, 'memory.oom_control'), 'utf8');
         return counter(text, 'oom_kill') > 0;
       },
       remove: async () => {
+        await peak?.close();
         if (dirs.freezer !== undefined)
           await write(join(dirs.freezer, 'freezer.state'), 'THAWED').catch(() => undefined);
         for (const dir of Object.values(dirs)) await removeDir(dir);
