@@ -1,0 +1,89 @@
+// Starts the built `lamina server` on a free port and a fresh temp data directory, waiting for its
+// readiness line (never sleeping) and racing it against an early exit; stops it with SIGTERM.
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { clearTimeout, setTimeout } from 'node:timers';
+import { setTimeout as delay } from 'node:timers/promises';
+
+export const BENCH_CREDENTIALS = {
+  accessKeyId: 'LKIABENCHBENCHBENCH1',
+  secretAccessKey: 'bench-secret-key-for-lamina-benchmarks-00',
+};
+
+const READY = /Lamina is listening on (\S+)/;
+
+/** Starts the server; resolves with { endpoint, pid, dataDir, stop() } once it listens. */
+export async function startLaminaServer(repoRoot, { readyTimeoutMs = 60_000 } = {}) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'lamina-bench-'));
+  // The sandbox's unprivileged uid must be able to reach the code below the data directory.
+  chmodSync(dataDir, 0o711);
+  const child = spawn(
+    process.execPath,
+    [
+      join(repoRoot, 'bin/lamina.js'),
+      'server',
+      '--port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--log-level',
+      'warn',
+    ],
+    {
+      cwd: repoRoot,
+      env: {
+        ...process.env,
+        LAMINA_ACCESS_KEY_ID: BENCH_CREDENTIALS.accessKeyId,
+        LAMINA_SECRET_ACCESS_KEY: BENCH_CREDENTIALS.secretAccessKey,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk.toString()));
+  const exited = new Promise((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+  );
+  const removeDataDir = () => rmSync(dataDir, { recursive: true, force: true });
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    const forced = delay(20_000, 'timeout', { ref: false }).then(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      return exited;
+    });
+    const result = await Promise.race([exited, forced]);
+    removeDataDir();
+    return result;
+  };
+  try {
+    const endpoint = await new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`lamina server not ready after ${readyTimeoutMs} ms:\n${stderr}`)),
+        readyTimeoutMs,
+      );
+      child.stdout.on('data', (chunk) => {
+        stdout += chunk.toString();
+        const match = READY.exec(stdout);
+        if (match !== null) {
+          clearTimeout(timer);
+          resolve(match[1]);
+        }
+      });
+      void exited.then((code) => {
+        clearTimeout(timer);
+        reject(
+          new Error(`lamina server exited (${code}) before it was ready:\n${stderr}${stdout}`),
+        );
+      });
+    });
+    /** The end of what the server printed (its log lines), for failure reports. */
+    const logTail = (chars = 3000) => `${stdout}${stderr}`.slice(-chars);
+    return { endpoint, pid: child.pid, dataDir, stop, logTail };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
