@@ -21,23 +21,11 @@ import {
   waitUntilFunctionUpdatedV2,
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
-import { lambdaClient, ROLE } from '../helpers/lambda-client.js';
+import { failureOf, lambdaClient, ROLE } from '../helpers/lambda-client.js';
 import { startServer, tempDir, type ServerProcess } from '../helpers/server-process.js';
 import { buildZip, helloZip } from '../helpers/zips.js';
 
 const WAIT = { maxWaitTime: 60, minDelay: 1, maxDelay: 1 };
-
-async function errorOf(
-  promise: Promise<unknown>,
-): Promise<{ name: string; message: string; status: number | undefined }> {
-  try {
-    await promise;
-  } catch (error) {
-    const e = error as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, message: e.message, status: e.$metadata?.httpStatusCode };
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('control plane with the AWS SDK', () => {
   const dir = tempDir();
@@ -132,7 +120,7 @@ describe('control plane with the AWS SDK', () => {
       byPartial.FunctionArn,
       'arn:aws:lambda:us-east-1:000000000000:function:sdk-arn:$LATEST',
     );
-    const otherRegion = await errorOf(
+    const otherRegion = await failureOf(
       client.send(
         new GetFunctionCommand({
           FunctionName: 'arn:aws:lambda:eu-west-1:000000000000:function:sdk-arn',
@@ -152,7 +140,7 @@ describe('control plane with the AWS SDK', () => {
     const before = await client.send(
       new GetFunctionConfigurationCommand({ FunctionName: 'sdk-update' }),
     );
-    const stale = await errorOf(
+    const stale = await failureOf(
       client.send(
         new UpdateFunctionConfigurationCommand({
           FunctionName: 'sdk-update',
@@ -235,9 +223,9 @@ describe('control plane with the AWS SDK', () => {
     });
     await client.send(new UntagResourceCommand({ Resource: arn, TagKeys: ['a', 'missing'] }));
     assert.deepEqual((await client.send(new ListTagsCommand({ Resource: arn }))).Tags, { b: '2' });
-    const versioned = await errorOf(client.send(new ListTagsCommand({ Resource: `${arn}:1` })));
+    const versioned = await failureOf(client.send(new ListTagsCommand({ Resource: `${arn}:1` })));
     assert.equal(versioned.name, 'InvalidParameterValueException');
-    const missing = await errorOf(client.send(new ListTagsCommand({ Resource: `${arn}-nope` })));
+    const missing = await failureOf(client.send(new ListTagsCommand({ Resource: `${arn}-nope` })));
     assert.equal(missing.name, 'ResourceNotFoundException');
   });
 
@@ -265,7 +253,7 @@ describe('control plane with the AWS SDK', () => {
       ['bad!name', {}, 'ValidationException'],
     ];
     for (const [name, extra, expected] of cases) {
-      const failure = await errorOf(create(name, extra));
+      const failure = await failureOf(create(name, extra));
       assert.equal(failure.name, expected, `${name}: ${failure.message}`);
       assert.equal(failure.status, 400, name);
     }
@@ -273,12 +261,12 @@ describe('control plane with the AWS SDK', () => {
       { name: 'index.js', content: 'x' },
       { name: '../escape.js', content: 'x' },
     ]);
-    const traversal = await errorOf(create('sdk-bad-traversal', { Code: { ZipFile: hostile } }));
+    const traversal = await failureOf(create('sdk-bad-traversal', { Code: { ZipFile: hostile } }));
     assert.equal(traversal.name, 'InvalidParameterValueException');
     assert.match(traversal.message, /^Could not unzip uploaded file/);
     const link = await buildZip([{ name: 'passwd', content: '/etc/passwd', mode: 0o120777 }]);
     assert.equal(
-      (await errorOf(create('sdk-bad-link', { Code: { ZipFile: link } }))).name,
+      (await failureOf(create('sdk-bad-link', { Code: { ZipFile: link } }))).name,
       'InvalidParameterValueException',
     );
 
@@ -287,12 +275,12 @@ describe('control plane with the AWS SDK', () => {
       assert.ok(!(f.FunctionName ?? '').startsWith('sdk-bad'));
 
     await create('sdk-dup');
-    const dup = await errorOf(create('sdk-dup'));
+    const dup = await failureOf(create('sdk-dup'));
     assert.equal(dup.name, 'ResourceConflictException');
     assert.equal(dup.status, 409);
     assert.equal(dup.message, 'Function already exist: sdk-dup');
 
-    const missing = await errorOf(
+    const missing = await failureOf(
       client.send(new GetFunctionCommand({ FunctionName: 'sdk-missing' })),
     );
     assert.equal(missing.name, 'ResourceNotFoundException');
@@ -300,7 +288,7 @@ describe('control plane with the AWS SDK', () => {
       missing.message,
       'Function not found: arn:aws:lambda:us-east-1:000000000000:function:sdk-missing',
     );
-    const missingUpdate = await errorOf(
+    const missingUpdate = await failureOf(
       client.send(
         new UpdateFunctionConfigurationCommand({ FunctionName: 'sdk-missing', Timeout: 5 }),
       ),
@@ -310,7 +298,7 @@ describe('control plane with the AWS SDK', () => {
 
   test('an inline zip over 50 MB is refused with 413', async () => {
     const big = Buffer.alloc(52_428_801, 7);
-    const failure = await errorOf(create('sdk-too-big', { Code: { ZipFile: big } }));
+    const failure = await failureOf(create('sdk-too-big', { Code: { ZipFile: big } }));
     assert.equal(failure.status, 413);
     assert.equal(failure.name, 'RequestEntityTooLargeException');
   });
@@ -324,11 +312,11 @@ describe('control plane with the AWS SDK', () => {
     const deleted = await client.send(new DeleteFunctionCommand({ FunctionName: 'sdk-delete' }));
     assert.equal(deleted.$metadata.httpStatusCode, 204);
     assert.equal(
-      (await errorOf(client.send(new GetFunctionCommand({ FunctionName: 'sdk-delete' })))).status,
+      (await failureOf(client.send(new GetFunctionCommand({ FunctionName: 'sdk-delete' })))).status,
       404,
     );
     assert.equal(
-      (await errorOf(client.send(new DeleteFunctionCommand({ FunctionName: 'sdk-delete' }))))
+      (await failureOf(client.send(new DeleteFunctionCommand({ FunctionName: 'sdk-delete' }))))
         .status,
       404,
     );
@@ -350,7 +338,7 @@ describe('control plane with the AWS SDK', () => {
       accessKeyId: 'LKIATESTTESTTEST0001',
       secretAccessKey: 'nope',
     });
-    const badSig = await errorOf(wrongSecret.send(new ListFunctionsCommand({})));
+    const badSig = await failureOf(wrongSecret.send(new ListFunctionsCommand({})));
     assert.equal(badSig.name, 'InvalidSignatureException');
     assert.equal(badSig.status, 403);
     const unknownKey = lambdaClient(server.endpoint, {
@@ -358,7 +346,7 @@ describe('control plane with the AWS SDK', () => {
       secretAccessKey: 'x',
     });
     assert.equal(
-      (await errorOf(unknownKey.send(new ListFunctionsCommand({})))).name,
+      (await failureOf(unknownKey.send(new ListFunctionsCommand({})))).name,
       'UnrecognizedClientException',
     );
     wrongSecret.destroy();

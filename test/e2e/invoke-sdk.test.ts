@@ -3,20 +3,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { deploy, invokeJson } from '../helpers/functions.js';
-import { lambdaClient } from '../helpers/lambda-client.js';
+import { failureOf, lambdaClient } from '../helpers/lambda-client.js';
 import { startServer, tempDir, type ServerProcess } from '../helpers/server-process.js';
-
-async function failureOf(
-  promise: Promise<unknown>,
-): Promise<{ name: string; status: number | undefined; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    const e = error as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, status: e.$metadata?.httpStatusCode, message: e.message };
-  }
-  throw new Error('expected a failure');
-}
 
 describe('Invoke', () => {
   const dir = tempDir();

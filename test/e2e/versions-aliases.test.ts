@@ -17,17 +17,8 @@ import {
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
 import { deploy } from '../helpers/functions.js';
-import { lambdaClient } from '../helpers/lambda-client.js';
+import { failureOf, lambdaClient } from '../helpers/lambda-client.js';
 import { startServer, tempDir, type ServerProcess } from '../helpers/server-process.js';
-
-async function failureOf(promise: Promise<unknown>): Promise<{ name: string; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    return { name: (error as Error).name, message: (error as Error).message };
-  }
-  throw new Error('expected a failure');
-}
 
 describe('versions and aliases', () => {
   const dir = tempDir();

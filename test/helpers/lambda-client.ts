@@ -12,3 +12,16 @@ export function lambdaClient(endpoint: string, credentials = TEST_CREDENTIALS): 
 }
 
 export const ROLE = 'arn:aws:iam::000000000000:role/lambda-role';
+
+/** The AWS error a call failed with (name, message, HTTP status); throws if it succeeded. */
+export async function failureOf(
+  promise: Promise<unknown>,
+): Promise<{ name: string; message: string; status: number | undefined }> {
+  try {
+    await promise;
+  } catch (error) {
+    const e = error as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
+    return { name: e.name, message: e.message, status: e.$metadata?.httpStatusCode };
+  }
+  throw new Error('expected the call to fail');
+}

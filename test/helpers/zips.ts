@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 /** Builds zip archives in memory for tests, including hostile ones. */
 import yazl from 'yazl';
 
@@ -53,4 +54,27 @@ export async function buildZip(entries: readonly ZipEntrySpec[]): Promise<Buffer
 /** A small Node.js function archive (`index.handler` returns its event). */
 export function helloZip(body = 'exports.handler = async (event) => event;\n'): Promise<Buffer> {
   return buildZip([{ name: 'index.js', content: body }]);
+}
+
+/**
+ * Builds a zip like `buildZip`, but writes `directory: true` entries itself: the helper hands yazl a
+ * `compress` option that `addEmptyDirectory` refuses. A directory becomes an empty stored entry of
+ * mode 0o40755 whose trailing slash is written as a marker byte and patched in afterwards.
+ */
+export async function zipOf(entries: readonly ZipEntrySpec[]): Promise<Buffer> {
+  const marked = entries.map((entry): ZipEntrySpec => {
+    if (entry.directory !== true) return entry;
+    assert.ok(entry.name.endsWith('/'), `directory names end with a slash: ${entry.name}`);
+    return { name: `${entry.name.slice(0, -1)}\x7f`, content: '', mode: 0o40755, store: true };
+  });
+  const zip = await buildZip(marked);
+  for (const [index, entry] of entries.entries()) {
+    const name = marked[index]?.name;
+    if (entry.directory !== true || name === undefined) continue;
+    const from = Buffer.from(name);
+    for (let at = zip.indexOf(from); at >= 0; at = zip.indexOf(from, at + 1)) {
+      zip[at + from.length - 1] = 0x2f;
+    }
+  }
+  return zip;
 }

@@ -4,36 +4,13 @@ import { describe, it } from 'node:test';
 import { LambdaError } from '../../src/core/errors.js';
 import { unsafeZip, walkZip } from '../../src/store/zip-walker.js';
 import type { ZipItem, ZipLimits } from '../../src/store/zip-walker.js';
-import { buildZip, helloZip } from '../helpers/zips.js';
+import { helloZip, zipOf } from '../helpers/zips.js';
 import type { ZipEntrySpec } from '../helpers/zips.js';
 
 const UNZIP_FAILED =
   'Could not unzip uploaded file. Please check your file, then try to upload again.';
 const SMALL: ZipLimits = { maxUnzippedBytes: 1000, maxEntries: 100 };
 const SYMLINK = 0o120777;
-
-/**
- * Builds a zip like `buildZip`, but writes `directory: true` entries itself: the helper hands yazl a
- * `compress` option that `addEmptyDirectory` refuses. A directory becomes an empty stored entry of
- * mode 0o40755 whose trailing slash is written as a marker byte and patched in afterwards.
- */
-async function zipOf(entries: readonly ZipEntrySpec[]): Promise<Buffer> {
-  const marked = entries.map((entry): ZipEntrySpec => {
-    if (entry.directory !== true) return entry;
-    assert.ok(entry.name.endsWith('/'), `directory names end with a slash: ${entry.name}`);
-    return { name: `${entry.name.slice(0, -1)}\x7f`, content: '', mode: 0o40755, store: true };
-  });
-  const zip = await buildZip(marked);
-  for (const [index, entry] of entries.entries()) {
-    const name = marked[index]?.name;
-    if (entry.directory !== true || name === undefined) continue;
-    const from = Buffer.from(name);
-    for (let at = zip.indexOf(from); at >= 0; at = zip.indexOf(from, at + 1)) {
-      zip[at + from.length - 1] = 0x2f;
-    }
-  }
-  return zip;
-}
 
 /** What a visitor saw, with file contents read in full. */
 type Seen =
