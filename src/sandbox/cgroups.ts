@@ -6,7 +6,15 @@
  * cannot be created (no root, no delegation) is reported as a limitation instead.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, open, readFile, rmdir, writeFile, type FileHandle } from 'node:fs/promises';
+import {
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rmdir,
+  writeFile,
+  type FileHandle,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 
@@ -47,6 +55,58 @@ export function cpuQuotaFor(memoryMiB: number, cores: number, periodMicros = 100
 }
 
 const ROOT = '/sys/fs/cgroup';
+
+/**
+ * Environment cgroups are named `<server pid>.<environment id>`, so a server can tell which ones
+ * were left behind by a server that died (kill -9 leaves frozen environments alive) and end them.
+ */
+function cgroupName(id: string): string {
+  return `${process.pid}.${id}`;
+}
+
+function ownerAlive(name: string): boolean {
+  const pid = Number(/^(\d+)\./.exec(name)?.[1] ?? NaN);
+  if (!Number.isInteger(pid)) return true;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Kills every process of the orphaned cgroups under `bases` (thawing them first) and removes them. */
+async function sweepOrphans(
+  bases: readonly string[],
+  freezerBase: string | undefined,
+  v2: boolean,
+): Promise<number> {
+  const orphans = new Set<string>();
+  for (const base of bases) {
+    for (const name of await readdir(base).catch(() => [] as string[])) {
+      if (/^\d+\./.test(name) && !ownerAlive(name)) orphans.add(name);
+    }
+  }
+  for (const name of orphans) {
+    if (v2)
+      await writeFile(join(bases[0] ?? '', name, 'cgroup.freeze'), '0').catch(() => undefined);
+    else if (freezerBase !== undefined)
+      await writeFile(join(freezerBase, name, 'freezer.state'), 'THAWED').catch(() => undefined);
+    for (const base of bases) {
+      const procs = await readFile(join(base, name, 'cgroup.procs'), 'utf8').catch(() => '');
+      for (const pid of procs.split('\n').filter((line) => line !== '')) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
+    for (const base of bases) await removeDir(join(base, name)).catch(() => undefined);
+  }
+  return orphans.size;
+}
 
 /** Detects the host's cgroup layout and returns a manager for it. */
 export async function detectCgroups(): Promise<CgroupManager> {
@@ -143,6 +203,8 @@ class CgroupV1 implements CgroupManager {
         );
       }
     }
+    const present = Object.values(bases).filter((base): base is string => base !== undefined);
+    await sweepOrphans(present, bases.freezer, false);
     return new CgroupV1(bases, limitations);
   }
 
@@ -150,7 +212,7 @@ class CgroupV1 implements CgroupManager {
     const dirs: Partial<Record<V1Controller, string>> = {};
     for (const [controller, base] of Object.entries(this.#bases)) {
       if (base === undefined) continue;
-      const dir = join(base, id);
+      const dir = join(base, cgroupName(id));
       await mkdir(dir);
       dirs[controller as keyof typeof dirs] = dir;
     }
@@ -230,6 +292,7 @@ class CgroupV2 implements CgroupManager {
       await write(join(ROOT, 'cgroup.subtree_control'), enable);
       await write(join(base, 'cgroup.subtree_control'), enable);
       const missing = ['memory', 'cpu', 'pids'].filter((c) => !wanted.includes(c));
+      await sweepOrphans([base], undefined, true);
       return new CgroupV2(
         base,
         missing.map((c) => `the ${c} controller is not available`),
@@ -243,7 +306,7 @@ class CgroupV2 implements CgroupManager {
   }
 
   async create(id: string, limits: CgroupLimits): Promise<EnvironmentCgroup> {
-    const dir = join(this.#base, id);
+    const dir = join(this.#base, cgroupName(id));
     await mkdir(dir);
     const file = (name: string) => join(dir, name);
     if (existsSync(file('memory.max'))) {
