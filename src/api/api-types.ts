@@ -1,6 +1,7 @@
 /** The shapes shared by the route table, the handlers and the HTTP adapter. */
 import type { Readable } from 'node:stream';
 import type { AliasService } from '../functions/alias-service.js';
+import type { ConcurrencyService } from '../functions/concurrency-service.js';
 import type { FunctionService } from '../functions/function-service.js';
 import type { VersionService } from '../functions/version-service.js';
 import type { InvokeService } from '../invoke/invoke-service.js';
@@ -12,6 +13,7 @@ export interface ApiContext {
   readonly functions: FunctionService;
   readonly versions: VersionService;
   readonly aliases: AliasService;
+  readonly concurrency: ConcurrencyService;
   readonly invocations: Pick<InvokeService, 'invoke' | 'check'>;
   /** `RuntimeVersionArn` of a runtime on this host. */
   readonly runtimeVersionArn: (runtime: string) => string;
@@ -19,8 +21,6 @@ export interface ApiContext {
   readonly codeLocation: (sha256Hex: string, host: string) => Promise<string>;
   /** Opens a stored zip, or undefined when it does not exist. */
   readonly openCode: (sha256Hex: string) => Promise<Readable | undefined>;
-  /** Account concurrency limit (for GetAccountSettings). */
-  readonly concurrencyLimit: number;
 }
 
 /** A request as handlers see it: decoded path labels, decoded query, raw body. */

@@ -10,6 +10,11 @@ import {
   updateAlias,
 } from './handlers/aliases.js';
 import { createFunction } from './handlers/create-function.js';
+import {
+  deleteFunctionConcurrency,
+  getFunctionConcurrency,
+  putFunctionConcurrency,
+} from './handlers/function-concurrency.js';
 import { listVersionsByFunction } from './handlers/list-versions-by-function.js';
 import { publishVersion } from './handlers/publish-version.js';
 import { deleteFunction } from './handlers/delete-function.js';
@@ -76,6 +81,27 @@ export const ROUTES: readonly Route[] = [
     path: `${fn}/configuration`,
     operation: 'UpdateFunctionConfiguration',
     handler: updateFunctionConfiguration,
+    bodyLimit: small,
+  },
+  {
+    method: 'PUT',
+    path: '/2017-10-31/functions/:FunctionName/concurrency',
+    operation: 'PutFunctionConcurrency',
+    handler: putFunctionConcurrency,
+    bodyLimit: small,
+  },
+  {
+    method: 'GET',
+    path: '/2019-09-30/functions/:FunctionName/concurrency',
+    operation: 'GetFunctionConcurrency',
+    handler: getFunctionConcurrency,
+    bodyLimit: small,
+  },
+  {
+    method: 'DELETE',
+    path: '/2017-10-31/functions/:FunctionName/concurrency',
+    operation: 'DeleteFunctionConcurrency',
+    handler: deleteFunctionConcurrency,
     bodyLimit: small,
   },
   {

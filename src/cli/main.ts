@@ -12,6 +12,12 @@ function port(value: string): number {
   return n;
 }
 
+function wholeNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('not a whole number');
+  return n;
+}
+
 function seconds(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0)
@@ -59,6 +65,18 @@ export async function main(argv: readonly string[]): Promise<void> {
       DEFAULT_CONFIG.logLevel,
     )
     .option(
+      '--concurrency-limit <n>',
+      'account concurrent executions',
+      wholeNumber,
+      DEFAULT_CONFIG.concurrencyLimit,
+    )
+    .option(
+      '--min-unreserved-concurrency <n>',
+      'concurrency reserved concurrency must leave unreserved',
+      wholeNumber,
+      DEFAULT_CONFIG.minimumUnreservedConcurrency,
+    )
+    .option(
       '--idle-timeout <seconds>',
       'stop environments idle this long',
       seconds,
@@ -75,6 +93,8 @@ export async function main(argv: readonly string[]): Promise<void> {
         auth: options['auth'] as 'sigv4' | 'none',
         logLevel: options['logLevel'] as string,
         idleTimeoutMs: (options['idleTimeout'] as number) * 1000,
+        concurrencyLimit: options['concurrencyLimit'] as number,
+        minimumUnreservedConcurrency: options['minUnreservedConcurrency'] as number,
       };
       await runServer(config);
     });

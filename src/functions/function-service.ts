@@ -70,6 +70,8 @@ export interface FunctionServiceDeps {
   readonly runtimes: RuntimeCatalog;
   readonly clock: Clock;
   readonly ids: IdSource;
+  /** Told when a function is deleted (e.g. to forget its reserved concurrency). */
+  readonly onDeleted?: (name: string) => void;
 }
 
 export class FunctionService {
@@ -234,6 +236,7 @@ export class FunctionService {
     if (record === undefined || !(await this.#d.repository.delete(ref.name))) {
       throw lambdaErrors.functionNotFound(this.#arn(ref));
     }
+    this.#d.onDeleted?.(record.name);
     await this.#d.collector.collect(record.latest.code.sha256Hex);
     await this.#d.collector.collect(record.latest.readyCode?.sha256Hex);
   }

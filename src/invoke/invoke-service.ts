@@ -7,7 +7,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, chmod, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { admissionRefusal } from '../core/admission.js';
 import { functionArn, type Scope } from '../core/arn.js';
+import { LambdaError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
 import type { IdSource } from '../core/ids.js';
 import { environmentVariables } from './environment-variables.js';
@@ -58,6 +60,8 @@ export interface InvokeServiceDeps {
   readonly runDir: string;
   /** Init time limit (Lambda: 10 s). */
   readonly initLimitMs: number;
+  /** Account concurrency: the limit and the sum of all reservations (kept current elsewhere). */
+  readonly concurrency: { readonly accountLimit: number; readonly reservedTotal: () => number };
   /** The Lamina API as seen from inside environments, with the function's credentials. */
   readonly laminaApi?: LaminaApiAccess | undefined;
 }
@@ -75,6 +79,9 @@ export interface LaminaApiAccess {
 
 export class InvokeService {
   readonly #d: InvokeServiceDeps;
+  /** Invocations running now, per function, and for functions without reserved concurrency. */
+  readonly #inFlight = new Map<string, number>();
+  #unreservedInFlight = 0;
 
   constructor(deps: InvokeServiceDeps) {
     this.#d = deps;
@@ -87,6 +94,34 @@ export class InvokeService {
 
   async invoke(request: InvokeRequest): Promise<InvokeResult> {
     const resolved = await this.#d.resolver.resolve(request.functionName, request.qualifier);
+    const name = resolved.record.name;
+    const reserved = resolved.record.reservedConcurrency;
+    const refusal = admissionRefusal({
+      reserved,
+      functionInFlight: this.#inFlight.get(name) ?? 0,
+      unreservedInFlight: this.#unreservedInFlight,
+      accountLimit: this.#d.concurrency.accountLimit,
+      reservedTotal: this.#d.concurrency.reservedTotal(),
+    });
+    if (refusal !== undefined) {
+      throw new LambdaError('TooManyRequestsException', 'Rate Exceeded.', {
+        reason: refusal,
+        retryAfterSeconds: 1,
+      });
+    }
+    this.#inFlight.set(name, (this.#inFlight.get(name) ?? 0) + 1);
+    if (reserved === undefined) this.#unreservedInFlight += 1;
+    try {
+      return await this.#run(request, resolved);
+    } finally {
+      const left = (this.#inFlight.get(name) ?? 1) - 1;
+      if (left === 0) this.#inFlight.delete(name);
+      else this.#inFlight.set(name, left);
+      if (reserved === undefined) this.#unreservedInFlight -= 1;
+    }
+  }
+
+  async #run(request: InvokeRequest, resolved: ResolvedFunction): Promise<InvokeResult> {
     const { record, version } = resolved;
     const key = environmentKey(resolved);
     const requestId = request.requestId;

@@ -19,6 +19,7 @@ import { presignGetUrl } from '../core/sigv4-presign.js';
 import { Sigv4Verifier } from '../core/sigv4-verifier.js';
 import { CodeCollector } from '../functions/code-collector.js';
 import { AliasService } from '../functions/alias-service.js';
+import { ConcurrencyService } from '../functions/concurrency-service.js';
 import { FunctionService } from '../functions/function-service.js';
 import { VersionService } from '../functions/version-service.js';
 import { PreparationQueue } from '../functions/preparation-queue.js';
@@ -128,6 +129,11 @@ export class LaminaServer {
     );
     const versions = new SqliteVersionRepository(this.#db);
     const aliases = new SqliteAliasRepository(this.#db);
+    const concurrency = new ConcurrencyService(scope, repository, {
+      accountLimit: config.concurrencyLimit,
+      minimumUnreserved: config.minimumUnreservedConcurrency,
+    });
+    await concurrency.load();
     const functions = new FunctionService({
       scope,
       repository,
@@ -168,6 +174,10 @@ export class LaminaServer {
       ids,
       runDir,
       initLimitMs: config.initLimitMs,
+      concurrency: {
+        accountLimit: config.concurrencyLimit,
+        reservedTotal: () => concurrency.reservedTotal(),
+      },
       laminaApi: {
         socketPath: apiSocket,
         credentialsFor: (name) => functionCredentials.credentialsFor(name),
@@ -204,7 +214,7 @@ export class LaminaServer {
       versions: new VersionService(scope, repository, versions, clock, ids),
       aliases: new AliasService(scope, repository, versions, aliases, ids),
       invocations,
-      concurrencyLimit: config.concurrencyLimit,
+      concurrency,
       runtimeVersionArn: (runtime) =>
         runtimeVersionArn(
           config.region,

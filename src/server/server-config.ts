@@ -8,8 +8,10 @@ export interface ServerConfig {
   readonly accountId: string;
   /** `sigv4` verifies every request; `none` accepts anything (local throwaway use only). */
   readonly auth: 'sigv4' | 'none';
-  /** Account-wide concurrent executions (GetAccountSettings). */
+  /** Account-wide concurrent executions (GetAccountSettings, admission). */
   readonly concurrencyLimit: number;
+  /** Reserved concurrency may not bring the unreserved pool below this. */
+  readonly minimumUnreservedConcurrency: number;
   /** How long a GetFunction `Code.Location` URL stays valid, in seconds. */
   readonly codeUrlExpirySeconds: number;
   readonly logLevel: string;
@@ -32,6 +34,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   accountId: '000000000000',
   auth: 'sigv4',
   concurrencyLimit: 1000,
+  minimumUnreservedConcurrency: 100,
   codeUrlExpirySeconds: 600,
   logLevel: 'info',
   idleTimeoutMs: 10 * 60 * 1000,

@@ -23,6 +23,7 @@ import {
   SqliteVersionRepository,
 } from '../../src/store/sqlite-version-repository.js';
 import { AliasService } from '../../src/functions/alias-service.js';
+import { ConcurrencyService } from '../../src/functions/concurrency-service.js';
 import { VersionService } from '../../src/functions/version-service.js';
 import { tempDir } from './server-process.js';
 
@@ -118,7 +119,10 @@ export async function inProcessApi(dataDir = tempDir().path): Promise<InProcessA
         invoke: () => Promise.reject(new Error('invocation is not wired in control-plane tests')),
         check: () => Promise.reject(new Error('invocation is not wired in control-plane tests')),
       },
-      concurrencyLimit: 1000,
+      concurrency: new ConcurrencyService(scope, repository, {
+        accountLimit: 1000,
+        minimumUnreserved: 100,
+      }),
       runtimeVersionArn: (runtime) => `arn:aws:lambda:us-east-1::runtime:${runtime}`,
       codeLocation: (sha, host) => Promise.resolve(`http://${host}/lamina/2026-11-01/code/${sha}`),
       openCode: async (sha) => ((await code.has(sha)) ? code.open(sha) : undefined),
