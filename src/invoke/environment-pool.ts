@@ -13,10 +13,25 @@ export interface PoolOptions {
   readonly capacityMiB: number;
   /** How long an invoke may wait for room before it gets 429 (ms). */
   readonly queueTimeoutMs: number;
+  /**
+   * Most cold starts running at once (default: unbounded). A burst of first calls then queues for
+   * the environments already starting instead of starting one process each.
+   */
+  readonly maxColdStarts?: number;
+  /** How long an invoke may wait for a cold-start slot or an environment to free up (ms). */
+  readonly burstTimeoutMs?: number;
 }
 
 interface Waiter {
   readonly resolve: () => void;
+}
+
+function throttled(): LambdaError {
+  return new LambdaError(
+    'TooManyRequestsException',
+    'Rate Exceeded. The host has no memory left for another execution environment.',
+    { reason: 'ConcurrentInvocationLimitExceeded', retryAfterSeconds: 1 },
+  );
 }
 
 export class EnvironmentPool {
@@ -26,6 +41,7 @@ export class EnvironmentPool {
   readonly #live = new Set<ExecutionEnvironment>();
   readonly #waiters: Waiter[] = [];
   #reservedMiB = 0;
+  #coldStarts = 0;
 
   constructor(options: PoolOptions, clock: Clock) {
     this.#options = options;
@@ -58,30 +74,38 @@ export class EnvironmentPool {
     memoryMiB: number,
   ): Promise<ExecutionEnvironment | undefined> {
     const deadline = this.#clock.now() + this.#options.queueTimeoutMs;
+    const burstDeadline = this.#clock.now() + (this.#options.burstTimeoutMs ?? 60_000);
     for (;;) {
       const idle = this.takeIdle(key);
       if (idle !== undefined) return idle;
+      if (this.#coldStarts >= (this.#options.maxColdStarts ?? Infinity)) {
+        // Wait for a running cold start to finish or an environment to come back.
+        const remaining = burstDeadline - this.#clock.now();
+        if (remaining <= 0 || !(await this.#wait(remaining))) throw throttled();
+        continue;
+      }
       this.#evictStale(key, functionName);
       if (this.#fits(memoryMiB)) {
         this.#reservedMiB += memoryMiB;
+        this.#coldStarts += 1;
         return undefined;
       }
       if (this.#evictOne()) continue;
       const remaining = deadline - this.#clock.now();
-      if (remaining <= 0 || !(await this.#wait(remaining))) {
-        throw new LambdaError(
-          'TooManyRequestsException',
-          'Rate Exceeded. The host has no memory left for another execution environment.',
-          { reason: 'ConcurrentInvocationLimitExceeded', retryAfterSeconds: 1 },
-        );
-      }
+      if (remaining <= 0 || !(await this.#wait(remaining))) throw throttled();
     }
   }
 
-  /** Gives back a reservation whose environment never started. */
+  /** Ends a cold start begun by `acquire` (its init finished or failed). */
+  coldStartDone(): void {
+    this.#coldStarts -= 1;
+    this.#wake();
+  }
+
+  /** Gives back a reservation whose environment never started (also ends its cold start). */
   unreserve(memoryMiB: number): void {
     this.#reservedMiB -= memoryMiB;
-    this.#wake();
+    this.coldStartDone();
   }
 
   /** Registers a started environment (its memory was reserved). */

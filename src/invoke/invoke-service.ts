@@ -144,7 +144,7 @@ export class InvokeService {
         };
       }
       env = await this.#coldStart(resolved, key);
-      const init = await env.init(this.#d.initLimitMs);
+      const init = await env.init(this.#d.initLimitMs).finally(() => this.#d.pool.coldStartDone());
       if (!init.ok) {
         const payload =
           init.payload ??

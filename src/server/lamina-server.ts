@@ -4,7 +4,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { cpSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir, totalmem } from 'node:os';
+import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
@@ -165,7 +165,16 @@ export class LaminaServer {
     this.#invocations = new InvokeService({
       scope,
       resolver: new ServiceFunctionResolver(functions, code),
-      pool: new EnvironmentPool({ capacityMiB, queueTimeoutMs: config.queueTimeoutMs }, clock),
+      pool: new EnvironmentPool(
+        {
+          capacityMiB,
+          queueTimeoutMs: config.queueTimeoutMs,
+          // Sandbox starts are CPU-bound: a few at a time finish sooner than many at once.
+          maxColdStarts: Math.max(2, 2 * availableParallelism()),
+          burstTimeoutMs: 60_000,
+        },
+        clock,
+      ),
       sandboxes,
       channels: openUnixRuntimeChannel,
       launcher: new HostRuntimeLauncher(join(runDir, 'runtimes')),
