@@ -94,12 +94,13 @@ export class VersionService {
     functionName: string,
     marker: string | undefined,
     maxItems: number | undefined,
+    pageLimit: number = LIMITS.listMaxItems,
   ): Promise<{ name: string; versions: FunctionVersion[]; nextMarker: string | undefined }> {
     const ref = parseFunctionName(functionName, undefined, this.#scope);
     const record = await this.#functions.get(ref.name);
     if (record === undefined)
       throw lambdaErrors.functionNotFound(functionArn(this.#scope, ref.name));
-    const limit = Math.min(Math.max(maxItems ?? LIMITS.listMaxItems, 1), LIMITS.listMaxItems);
+    const limit = Math.min(Math.max(maxItems ?? pageLimit, 1), pageLimit);
     const after = marker === undefined ? -1 : Number(marker);
     if (!Number.isInteger(after))
       throw lambdaErrors.invalidParameter(`Invalid Marker: ${marker ?? ''}`);

@@ -8,6 +8,7 @@ import {
   GetAliasCommand,
   GetFunctionCommand,
   InvokeCommand,
+  ListFunctionsCommand,
   ListAliasesCommand,
   ListVersionsByFunctionCommand,
   PublishVersionCommand,
@@ -89,6 +90,13 @@ describe('versions and aliases', () => {
         ['1', '1'],
         ['2', '2'],
       ],
+    );
+    const all = await client.send(new ListFunctionsCommand({ FunctionVersion: 'ALL' }));
+    assert.deepEqual(
+      all.Functions?.filter((f) => f.FunctionName === 'ver').map((f) =>
+        f.FunctionArn?.split(':').at(-1),
+      ),
+      ['$LATEST', '1', '2'],
     );
     const paged = await client.send(
       new ListVersionsByFunctionCommand({ FunctionName: 'ver', MaxItems: 2 }),

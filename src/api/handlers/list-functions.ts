@@ -1,6 +1,5 @@
 /** ListFunctions: `GET /2015-03-31/functions` with Marker/MaxItems; no NextMarker on the last page. */
 import { lambdaErrors } from '../../core/errors.js';
-import { LATEST } from '../../core/function-model.js';
 import { constraint, validationMessage } from '../../core/validation-message.js';
 import { queryValue, type Handler } from '../api-types.js';
 import { toFunctionConfiguration } from '../function-wire.js';
@@ -23,13 +22,22 @@ export const listFunctions: Handler = async (ctx, req) => {
     readMaxItems(queryValue(req, 'MaxItems')),
   );
   const json: Record<string, unknown> = {
-    Functions: page.functions.map((record) =>
-      toFunctionConfiguration(ctx.scope, record, record.latest, {
-        view: 'list',
-        qualifier: functionVersion === 'ALL' ? LATEST : undefined,
-        runtimeVersionArn: ctx.runtimeVersionArn,
+    Functions: await Promise.all(
+      page.functions.map(async (record) => {
+        // With FunctionVersion=ALL every version is listed, each with its qualified ARN.
+        const versions =
+          functionVersion === 'ALL'
+            ? (await ctx.versions.list(record.name, undefined, 10_000, 10_000)).versions
+            : [record.latest];
+        return versions.map((version) =>
+          toFunctionConfiguration(ctx.scope, record, version, {
+            view: 'list',
+            qualifier: functionVersion === 'ALL' ? version.version : undefined,
+            runtimeVersionArn: ctx.runtimeVersionArn,
+          }),
+        );
       }),
-    ),
+    ).then((lists) => lists.flat()),
   };
   if (page.nextMarker !== undefined) json['NextMarker'] = page.nextMarker;
   return { status: 200, json };
