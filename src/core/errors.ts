@@ -87,4 +87,10 @@ export const lambdaErrors = {
   conflict: (message: string) => new LambdaError('ResourceConflictException', message),
   badJson: (message = 'Could not parse request body into json') =>
     new LambdaError('InvalidRequestContentException', message),
+  staleRevision: () =>
+    new LambdaError(
+      'PreconditionFailedException',
+      'The Revision Id provided does not match the latest Revision Id. ' +
+        'Call the GetFunction/GetAlias API to retrieve the latest Revision Id',
+    ),
 };

@@ -111,10 +111,7 @@ export class AliasService {
     await this.#checkTargets(name, next(current));
     const updated = await this.#aliases.update(name, aliasName, (alias) => {
       if (input.revisionId !== undefined && input.revisionId !== alias.revisionId) {
-        throw new LambdaError(
-          'PreconditionFailedException',
-          'The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id',
-        );
+        throw lambdaErrors.staleRevision();
       }
       return next(alias);
     });

@@ -306,11 +306,7 @@ export class FunctionService {
 
   #checkUpdatable(record: FunctionRecord, revisionId: string | undefined): void {
     if (revisionId !== undefined && revisionId !== record.latest.revisionId) {
-      throw new LambdaError(
-        'PreconditionFailedException',
-        'The Revision Id provided does not match the latest Revision Id. ' +
-          'Call the GetFunction/GetAlias API to retrieve the latest Revision Id',
-      );
+      throw lambdaErrors.staleRevision();
     }
     const result = transition(record.latest.status, { kind: 'update-started' });
     if (!result.ok) throw this.#conflict(record, result.refusal);

@@ -2,7 +2,7 @@
 import type { Scope } from '../core/arn.js';
 import { functionArn } from '../core/arn.js';
 import type { Clock } from '../core/clock.js';
-import { LambdaError, lambdaErrors } from '../core/errors.js';
+import { lambdaErrors } from '../core/errors.js';
 import type { FunctionVersion } from '../core/function-model.js';
 import { LATEST } from '../core/function-model.js';
 import { parseFunctionName } from '../core/function-name.js';
@@ -56,10 +56,7 @@ export class VersionService {
         );
       }
       if (input.revisionId !== undefined && input.revisionId !== latest.revisionId) {
-        throw new LambdaError(
-          'PreconditionFailedException',
-          'The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id',
-        );
+        throw lambdaErrors.staleRevision();
       }
       if (input.codeSha256 !== undefined && input.codeSha256 !== sha) {
         throw lambdaErrors.invalidParameter(

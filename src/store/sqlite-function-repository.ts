@@ -137,7 +137,8 @@ export class SqliteFunctionRepository implements FunctionRepository {
   }
 }
 
-function versionRow(name: string, version: FunctionVersion): FunctionVersionsTable {
+/** The `function_versions` row of a version. */
+export function versionRow(name: string, version: FunctionVersion): FunctionVersionsTable {
   return {
     function_name: name,
     version: version.version,

@@ -3,9 +3,9 @@ import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import type { AliasRecord, FunctionVersion } from '../core/function-model.js';
 import { LATEST } from '../core/function-model.js';
-import { awaitsPreparation } from '../core/function-lifecycle.js';
 import type { AliasRepository, VersionRepository } from '../functions/version-repository.js';
 import type { Database } from './database-schema.js';
+import { versionRow } from './sqlite-function-repository.js';
 
 export class SqliteVersionRepository implements VersionRepository {
   readonly #db: Kysely<Database>;
@@ -77,18 +77,7 @@ export class SqliteVersionRepository implements VersionRepository {
         if (newest === undefined) return undefined;
         return { version: newest, created: false };
       }
-      await trx
-        .insertInto('function_versions')
-        .values({
-          function_name: functionName,
-          version: version.version,
-          record_json: JSON.stringify(version),
-          code_sha256: version.code.sha256Hex,
-          ready_code_sha256: version.readyCode?.sha256Hex ?? null,
-          code_size: version.code.sizeBytes,
-          awaiting_preparation: awaitsPreparation(version.status) ? 1 : 0,
-        })
-        .execute();
+      await trx.insertInto('function_versions').values(versionRow(functionName, version)).execute();
       await trx
         .updateTable('functions')
         .set({ last_version: next })
