@@ -1,6 +1,10 @@
-/** Finds the managed runtimes this host can run: its Node.js major and its python3. */
+/**
+ * Finds the managed runtimes this host can run: its Node.js major (the platform's own binary is
+ * shown inside the jail) and every `/usr/bin/python3.N` (the interpreters visible inside the jail).
+ */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { hostPythonRuntimes } from '../runtimes/host-runtime-launcher.js';
 
 const run = promisify(execFile);
 
@@ -17,19 +21,15 @@ export async function detectHostRuntimes(): Promise<HostRuntimes> {
     'provided.al2023': 'provided-al2023',
     'provided.al2': 'provided-al2',
   };
-  try {
-    const { stdout, stderr } = await run('python3', ['--version'], { timeout: 5000 });
-    const match = /Python (\d+)\.(\d+)\.(\d+)/.exec(`${stdout}${stderr}`);
-    if (match !== null)
-      versions[`python${match[1]}.${match[2]}`] = `python-${match[1]}.${match[2]}.${match[3]}`;
-  } catch {
-    // no python3 on this host: python runtimes are simply not offered
+  const pythons = hostPythonRuntimes();
+  for (const runtime of pythons) {
+    const interpreter = `/usr/bin/${runtime}`;
+    try {
+      const { stdout, stderr } = await run(interpreter, ['--version'], { timeout: 5000 });
+      versions[runtime] = `${runtime}-${/Python (\S+)/.exec(`${stdout}${stderr}`)?.[1] ?? ''}`;
+    } catch {
+      versions[runtime] = runtime;
+    }
   }
-  const identifiers = [
-    node,
-    ...Object.keys(versions).filter((id) => id.startsWith('python')),
-    'provided.al2023',
-    'provided.al2',
-  ];
-  return { identifiers, versions };
+  return { identifiers: [node, ...pythons, 'provided.al2023', 'provided.al2'], versions };
 }
