@@ -282,6 +282,8 @@ export class ExecutionEnvironment {
     if (this.#state === 'dead') return;
     this.#state = 'dead';
     this.#onDead(this);
+    // END and REPORT are written; the stream can release its file (a late line reopens it).
+    queueMicrotask(() => this.#logs.end(this.settings.logGroup, this.settings.logStream));
   }
 }
 

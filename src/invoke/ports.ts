@@ -52,6 +52,8 @@ export interface FunctionResolver {
 /** Durable storage of log lines, per log group and stream. */
 export interface LogSink {
   append(group: string, stream: string, lines: readonly LogLine[]): void;
+  /** The stream will get no more lines (its environment ended): release what it holds. */
+  end(group: string, stream: string): void;
 }
 
 /** One log event: when it happened (epoch ms) and its text (one line). */

@@ -1,24 +1,19 @@
 /**
  * Function logs on disk: `<data-dir>/logs/<log group>/<log stream>.log`, one JSON line per event
- * (`{"t": epochMs, "m": message}`). Appends are batched per stream and written off the invoke path;
- * `flush()` (called on stop) waits for everything to be on disk.
+ * (`{"t": epochMs, "m": message}`). Appends are batched per stream and written off the invoke
+ * path through append handles kept open per stream; `flush()` (called on stop) syncs everything
+ * to disk and closes the handles. `lamina logs` reads these files.
  */
-import { createReadStream, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { appendFile, open } from 'node:fs/promises';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { mkdirSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { LogLine, LogSink } from '../invoke/ports.js';
-
-/** A stored log event with the stream it belongs to. */
-export interface StoredLogEvent extends LogLine {
-  readonly stream: string;
-}
 
 export class FileLogStore implements LogSink {
   readonly #root: string;
   readonly #pending = new Map<string, string[]>();
+  readonly #handles = new Map<string, FileHandle>();
   #writing: Promise<void> = Promise.resolve();
-  readonly #madeDirs = new Set<string>();
   #scheduled = false;
 
   constructor(root: string) {
@@ -40,58 +35,44 @@ export class FileLogStore implements LogSink {
     }
   }
 
-  /** Resolves once every appended line is written and synced to disk. */
-  async flush(): Promise<void> {
-    this.#writing = this.#writing.then(() => this.#write(true));
-    await this.#writing;
-  }
-
-  /** Events of a log group at or after `sinceMs`, in time order, with their streams. */
-  async read(group: string, sinceMs: number): Promise<StoredLogEvent[]> {
-    const dir = join(this.#root, encodeURIComponent(group));
-    if (!existsSync(dir)) return [];
-    const events: StoredLogEvent[] = [];
-    for (const name of readdirSync(dir)) {
-      const path = join(dir, name);
-      if (statSync(path).mtimeMs < sinceMs) continue;
-      const stream = decodeURIComponent(name.replace(/\.log$/, ''));
-      const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
-      for await (const line of lines) {
-        try {
-          const event = JSON.parse(line) as { t: number; m: string };
-          if (event.t >= sinceMs) events.push({ timeMs: event.t, message: event.m, stream });
-        } catch {
-          // a line cut short by a crash; skip it
-        }
-      }
-    }
-    return events.sort((a, b) => a.timeMs - b.timeMs);
+  end(group: string, stream: string): void {
+    const file = this.#file(group, stream);
+    this.#writing = this.#writing.then(async () => {
+      await this.#write();
+      const handle = this.#handles.get(file);
+      this.#handles.delete(file);
+      await handle?.close();
+    });
   }
 
   #file(group: string, stream: string): string {
     return join(this.#root, encodeURIComponent(group), `${encodeURIComponent(stream)}.log`);
   }
 
-  async #write(sync = false): Promise<void> {
+  /** Resolves once every appended line is written and synced to disk; closes the handles. */
+  async flush(): Promise<void> {
+    this.#writing = this.#writing.then(async () => {
+      await this.#write();
+      for (const handle of this.#handles.values()) {
+        await handle.sync();
+        await handle.close();
+      }
+      this.#handles.clear();
+    });
+    await this.#writing;
+  }
+
+  async #write(): Promise<void> {
     const batches = [...this.#pending.entries()];
     this.#pending.clear();
     for (const [file, lines] of batches) {
-      const dir = join(file, '..');
-      if (!this.#madeDirs.has(dir)) {
-        mkdirSync(dir, { recursive: true });
-        this.#madeDirs.add(dir);
+      let handle = this.#handles.get(file);
+      if (handle === undefined) {
+        mkdirSync(dirname(file), { recursive: true });
+        handle = await open(file, 'a');
+        this.#handles.set(file, handle);
       }
-      if (sync) {
-        const handle = await open(file, 'a');
-        try {
-          await handle.appendFile(lines.join(''));
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
-      } else {
-        await appendFile(file, lines.join(''));
-      }
+      await handle.write(lines.join(''));
     }
   }
 }
