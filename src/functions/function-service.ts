@@ -265,6 +265,11 @@ export class FunctionService {
     };
   }
 
+  /** Resolves once the function's code preparation (after a create or update) has finished. */
+  async prepared(name: string): Promise<void> {
+    await this.#d.preparation.settled(name);
+  }
+
   /** Reads the function a tag operation names (unqualified ARN only). */
   async require(ref: FunctionRef): Promise<FunctionRecord> {
     return this.#require(ref);

@@ -53,6 +53,13 @@ export class PreparationQueue {
     this.#running.set(name, job);
   }
 
+  /** Resolves when no preparation of this function is running or scheduled. */
+  async settled(name: string): Promise<void> {
+    for (let job = this.#running.get(name); job !== undefined; job = this.#running.get(name)) {
+      await job;
+    }
+  }
+
   /** Schedules every function left Pending or InProgress by an earlier run. */
   async recover(): Promise<number> {
     const owed = await this.#repository.listAwaitingPreparation();

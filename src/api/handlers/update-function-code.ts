@@ -3,17 +3,20 @@ import { param, type Handler } from '../api-types.js';
 import { readCode } from '../code-wire.js';
 import { toFunctionConfiguration } from '../function-wire.js';
 import { parseJsonObject } from '../wire-reader.js';
+import { publishPrepared } from './publish-prepared.js';
 
 export const updateFunctionCode: Handler = async (ctx, req) => {
   const body = parseJsonObject(req.body);
-  // `Publish` is accepted; versions are published by PublishVersion once versions exist.
-  body.boolean('Publish');
+  const publish = body.boolean('Publish') === true;
   const record = await ctx.functions.updateCode(param(req, 'FunctionName'), {
     code: readCode(body),
     architectures: body.stringList('Architectures'),
     revisionId: body.string('RevisionId'),
     dryRun: body.boolean('DryRun') ?? false,
   });
+  if (publish && body.boolean('DryRun') !== true) {
+    return { status: 200, json: await publishPrepared(ctx, record.name, true) };
+  }
   return {
     status: 200,
     json: toFunctionConfiguration(ctx.scope, record, record.latest, {

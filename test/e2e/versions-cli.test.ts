@@ -1,0 +1,127 @@
+/** Versions, aliases and Publish through the real AWS CLI v2. */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { ROLE } from '../helpers/lambda-client.js';
+import {
+  startServer,
+  tempDir,
+  TEST_CREDENTIALS,
+  type ServerProcess,
+} from '../helpers/server-process.js';
+import { helloZip } from '../helpers/zips.js';
+
+const dir = tempDir();
+let server: ServerProcess;
+
+function aws(args: readonly string[]): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      '/usr/bin/aws',
+      ['lambda', ...args, '--endpoint-url', server.endpoint, '--output', 'json'],
+      {
+        env: {
+          PATH: process.env['PATH'],
+          HOME: dir.path,
+          AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+          AWS_DEFAULT_REGION: 'us-east-1',
+          AWS_CONFIG_FILE: join(dir.path, 'none'),
+          AWS_SHARED_CREDENTIALS_FILE: join(dir.path, 'none'),
+          AWS_PAGER: '',
+        },
+      },
+      (error, stdout, stderr) => {
+        if (error !== null) reject(new Error(`aws ${args.join(' ')}: ${stderr}`));
+        else resolve(stdout.trim() === '' ? {} : (JSON.parse(stdout) as Record<string, unknown>));
+      },
+    );
+  });
+}
+
+before(async () => {
+  server = await startServer({ dataDir: join(dir.path, 'data') });
+});
+after(async () => {
+  await server.stop();
+  dir.remove();
+});
+
+test('create with --publish, publish, alias with weights, invoke through the alias', async () => {
+  const zip = join(dir.path, 'f.zip');
+  writeFileSync(
+    zip,
+    await helloZip('exports.handler = async () => process.env.AWS_LAMBDA_FUNCTION_VERSION;\n'),
+  );
+  const created = await aws([
+    'create-function',
+    '--function-name',
+    'cliv',
+    '--runtime',
+    'nodejs20.x',
+    '--role',
+    ROLE,
+    '--handler',
+    'index.handler',
+    '--zip-file',
+    `fileb://${zip}`,
+    '--publish',
+  ]);
+  assert.equal(created['Version'], '1');
+  writeFileSync(
+    zip,
+    await helloZip(
+      'exports.handler = async () => "v2:" + process.env.AWS_LAMBDA_FUNCTION_VERSION;\n',
+    ),
+  );
+  const updated = await aws([
+    'update-function-code',
+    '--function-name',
+    'cliv',
+    '--zip-file',
+    `fileb://${zip}`,
+    '--publish',
+  ]);
+  assert.equal(updated['Version'], '2');
+  assert.equal(updated['FunctionArn'], 'arn:aws:lambda:us-east-1:000000000000:function:cliv:2');
+  const versions = await aws(['list-versions-by-function', '--function-name', 'cliv']);
+  assert.deepEqual(
+    (versions['Versions'] as Array<Record<string, unknown>>).map((v) => v['Version']),
+    ['$LATEST', '1', '2'],
+  );
+
+  const alias = await aws([
+    'create-alias',
+    '--function-name',
+    'cliv',
+    '--name',
+    'live',
+    '--function-version',
+    '1',
+    '--routing-config',
+    'AdditionalVersionWeights={2=0.5}',
+  ]);
+  assert.deepEqual(alias['RoutingConfig'], { AdditionalVersionWeights: { '2': 0.5 } });
+  await aws([
+    'update-alias',
+    '--function-name',
+    'cliv',
+    '--name',
+    'live',
+    '--function-version',
+    '2',
+    '--routing-config',
+    'AdditionalVersionWeights={}',
+  ]);
+  const out = join(dir.path, 'out.json');
+  const invoked = await aws(['invoke', '--function-name', 'cliv', '--qualifier', 'live', out]);
+  assert.equal(invoked['ExecutedVersion'], '2');
+  const listed = await aws(['list-aliases', '--function-name', 'cliv']);
+  assert.deepEqual(
+    (listed['Aliases'] as Array<Record<string, unknown>>).map((a) => a['Name']),
+    ['live'],
+  );
+  await aws(['delete-alias', '--function-name', 'cliv', '--name', 'live']);
+});
