@@ -1,59 +1,20 @@
 /** End to end: the built server driven by the real AWS CLI v2 (Debian's awscli, /usr/bin/aws). */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { awsLambda, awsLambdaJson } from '../helpers/aws-cli.js';
 import { ROLE } from '../helpers/lambda-client.js';
-import {
-  startServer,
-  tempDir,
-  TEST_CREDENTIALS,
-  type ServerProcess,
-} from '../helpers/server-process.js';
+import { startServer, tempDir, type ServerProcess } from '../helpers/server-process.js';
 import { buildZip, helloZip } from '../helpers/zips.js';
-
-interface CliResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 describe('control plane with the AWS CLI', () => {
   const dir = tempDir();
   let server: ServerProcess;
 
-  const aws = (args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> =>
-    new Promise((resolve) => {
-      execFile(
-        '/usr/bin/aws',
-        ['lambda', ...args, '--endpoint-url', server.endpoint, '--output', 'json'],
-        {
-          env: {
-            PATH: process.env['PATH'],
-            HOME: dir.path,
-            AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-            AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-            AWS_DEFAULT_REGION: 'us-east-1',
-            AWS_CONFIG_FILE: join(dir.path, 'none'),
-            AWS_SHARED_CREDENTIALS_FILE: join(dir.path, 'none'),
-            AWS_PAGER: '',
-            ...env,
-          },
-        },
-        (error, stdout, stderr) => {
-          const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
-          resolve({ code, stdout, stderr });
-        },
-      );
-    });
-  const ok = async (args: readonly string[]): Promise<Record<string, unknown>> => {
-    const result = await aws(args);
-    assert.equal(result.code, 0, `aws ${args.join(' ')} failed: ${result.stderr}`);
-    return result.stdout.trim() === ''
-      ? {}
-      : (JSON.parse(result.stdout) as Record<string, unknown>);
-  };
+  const aws = (args: readonly string[], env: NodeJS.ProcessEnv = {}) =>
+    awsLambda(server.endpoint, dir.path, args, env);
+  const ok = (args: readonly string[]) => awsLambdaJson(server.endpoint, dir.path, args);
 
   let zipFile: string;
   before(async () => {

@@ -1,23 +1,16 @@
 /** End to end: real functions in real sandboxes, invoked through the AWS SDK. */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { deploy, invokeJson } from '../helpers/functions.js';
-import { failureOf, lambdaClient } from '../helpers/lambda-client.js';
-import { startServer, tempDir, type ServerProcess } from '../helpers/server-process.js';
+import { failureOf } from '../helpers/lambda-client.js';
+import { useServer } from '../helpers/server-suite.js';
 
 describe('Invoke', () => {
-  const dir = tempDir();
-  let server: ServerProcess;
+  const suite = useServer();
   let client: LambdaClient;
-  before(async () => {
-    server = await startServer({ dataDir: dir.path });
-    client = lambdaClient(server.endpoint);
-  });
-  after(async () => {
-    client.destroy();
-    await server.stop();
-    dir.remove();
+  before(() => {
+    client = suite.client;
   });
 
   test('a CommonJS handler echoes its event; the log tail has Lambda lines; warm reuse keeps state', async () => {

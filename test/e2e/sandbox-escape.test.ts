@@ -3,11 +3,11 @@
  * report what they saw; the test asserts on the report.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { deploy, invokeJson } from '../helpers/functions.js';
-import { lambdaClient } from '../helpers/lambda-client.js';
-import { startServer, tempDir, type ServerProcess } from '../helpers/server-process.js';
+import type { ServerProcess } from '../helpers/server-process.js';
+import { useServer } from '../helpers/server-suite.js';
 
 type Probe = { ok: true; value: unknown } | { ok: false; code: string };
 
@@ -43,17 +43,12 @@ exports.handler = async () => ({
 `;
 
 describe('sandbox escape attempts', () => {
-  const dir = tempDir();
-  let server: ServerProcess;
+  const suite = useServer();
   let client: LambdaClient;
-  before(async () => {
-    server = await startServer({ dataDir: dir.path });
-    client = lambdaClient(server.endpoint);
-  });
-  after(async () => {
-    client.destroy();
-    await server.stop();
-    dir.remove();
+  let server: ServerProcess;
+  before(() => {
+    server = suite.server;
+    client = suite.client;
   });
 
   test('files, processes, users, network and kernel interfaces stay out of reach', async () => {
@@ -62,7 +57,7 @@ describe('sandbox escape attempts', () => {
       'probe',
       { 'index.js': PROBES },
       {
-        environment: { DATA_DIR: dir.path, API_PORT: new URL(server.endpoint).port },
+        environment: { DATA_DIR: suite.dataDir, API_PORT: new URL(server.endpoint).port },
       },
     );
     const report = (await invokeJson(client, 'probe', {})).body as Record<string, Probe>;

@@ -1,6 +1,6 @@
 /** Versions and aliases through the AWS SDK: publishing, qualified reads and invokes, routing. */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import {
   CreateAliasCommand,
   DeleteAliasCommand,
@@ -18,16 +18,14 @@ import {
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
 import { deploy } from '../helpers/functions.js';
-import { failureOf, lambdaClient } from '../helpers/lambda-client.js';
-import { startServer, tempDir, type ServerProcess } from '../helpers/server-process.js';
+import { failureOf } from '../helpers/lambda-client.js';
+import { useServer } from '../helpers/server-suite.js';
 
 describe('versions and aliases', () => {
-  const dir = tempDir();
-  let server: ServerProcess;
+  const suite = useServer();
   let client: LambdaClient;
   before(async () => {
-    server = await startServer({ dataDir: dir.path });
-    client = lambdaClient(server.endpoint);
+    client = suite.client;
     await deploy(
       client,
       'ver',
@@ -37,11 +35,6 @@ describe('versions and aliases', () => {
       },
       { environment: { GREETING: 'one' } },
     );
-  });
-  after(async () => {
-    client.destroy();
-    await server.stop();
-    dir.remove();
   });
 
   test('publishing snapshots $LATEST; an unchanged $LATEST returns the existing version', async () => {

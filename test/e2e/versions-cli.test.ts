@@ -1,45 +1,17 @@
 /** Versions, aliases and Publish through the real AWS CLI v2. */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { awsLambdaJson } from '../helpers/aws-cli.js';
 import { ROLE } from '../helpers/lambda-client.js';
-import {
-  startServer,
-  tempDir,
-  TEST_CREDENTIALS,
-  type ServerProcess,
-} from '../helpers/server-process.js';
+import { startServer, tempDir, type ServerProcess } from '../helpers/server-process.js';
 import { helloZip } from '../helpers/zips.js';
 
 const dir = tempDir();
 let server: ServerProcess;
 
-function aws(args: readonly string[]): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      '/usr/bin/aws',
-      ['lambda', ...args, '--endpoint-url', server.endpoint, '--output', 'json'],
-      {
-        env: {
-          PATH: process.env['PATH'],
-          HOME: dir.path,
-          AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-          AWS_DEFAULT_REGION: 'us-east-1',
-          AWS_CONFIG_FILE: join(dir.path, 'none'),
-          AWS_SHARED_CREDENTIALS_FILE: join(dir.path, 'none'),
-          AWS_PAGER: '',
-        },
-      },
-      (error, stdout, stderr) => {
-        if (error !== null) reject(new Error(`aws ${args.join(' ')}: ${stderr}`));
-        else resolve(stdout.trim() === '' ? {} : (JSON.parse(stdout) as Record<string, unknown>));
-      },
-    );
-  });
-}
+const aws = (args: readonly string[]) => awsLambdaJson(server.endpoint, dir.path, args);
 
 before(async () => {
   server = await startServer({ dataDir: join(dir.path, 'data') });
