@@ -138,11 +138,11 @@ export class FunctionService {
     const q = ref.qualifier;
     if (q === undefined || q === LATEST)
       return { record, version: record.latest, ref, alias: undefined };
+    // A number names a published version; anything else names an alias.
     const alias = /^\d+$/.test(q) ? undefined : await this.#d.aliases.get(record.name, q);
-    const version = await this.versionOf(record, alias?.functionVersion ?? q);
-    if (version === undefined || (alias === undefined && !/^\d+$/.test(q))) {
-      throw lambdaErrors.functionNotFound(this.#arn(ref));
-    }
+    const target = /^\d+$/.test(q) ? q : alias?.functionVersion;
+    const version = target === undefined ? undefined : await this.versionOf(record, target);
+    if (version === undefined) throw lambdaErrors.functionNotFound(this.#arn(ref));
     return { record, version, ref, alias };
   }
 

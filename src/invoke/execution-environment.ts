@@ -232,16 +232,8 @@ export class ExecutionEnvironment {
     event: InvocationEvent,
     answer: RuntimeAnswer | { kind: 'timeout' } | { kind: 'exit'; exit: SandboxExit },
   ): InvocationOutcome {
-    const platformError = (errorType: string, message: string): InvocationOutcome => ({
-      kind: 'function-error',
-      errorType,
-      payload: Buffer.from(
-        JSON.stringify({
-          errorType,
-          errorMessage: `RequestId: ${event.requestId} Error: ${message}`,
-        }),
-      ),
-    });
+    const platformError = (errorType: string, message: string) =>
+      platformErrorOutcome(event.requestId, errorType, message);
     switch (answer.kind) {
       case 'response':
         return { kind: 'success', payload: answer.body, contentType: answer.contentType };
@@ -257,16 +249,10 @@ export class ExecutionEnvironment {
           `Response payload size (${answer.bytes} bytes) exceeded maximum allowed payload size (6291556 bytes).`,
         );
       case 'timeout':
-        return {
-          kind: 'function-error',
-          errorType: 'Sandbox.Timedout',
-          payload: Buffer.from(
-            JSON.stringify({
-              errorType: 'Sandbox.Timedout',
-              errorMessage: `RequestId: ${event.requestId} Error: Task timed out after ${this.settings.timeoutSeconds.toFixed(2)} seconds`,
-            }),
-          ),
-        };
+        return platformError(
+          'Sandbox.Timedout',
+          `Task timed out after ${this.settings.timeoutSeconds.toFixed(2)} seconds`,
+        );
       case 'exit':
         return platformError('Runtime.ExitError', exitMessage(answer.exit));
     }
@@ -285,6 +271,21 @@ export class ExecutionEnvironment {
     // END and REPORT are written; the stream can release its file (a late line reopens it).
     queueMicrotask(() => this.#logs.end(this.settings.logGroup, this.settings.logStream));
   }
+}
+
+/** An error the platform reports for an invocation: `{errorType, errorMessage: "RequestId: … Error: …"}`. */
+export function platformErrorOutcome(
+  requestId: string,
+  errorType: string,
+  message: string,
+): InvocationOutcome {
+  return {
+    kind: 'function-error',
+    errorType,
+    payload: Buffer.from(
+      JSON.stringify({ errorType, errorMessage: `RequestId: ${requestId} Error: ${message}` }),
+    ),
+  };
 }
 
 /** AWS's wording for a runtime that exited: `exit status 1`, `signal: killed`. */

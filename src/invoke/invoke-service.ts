@@ -3,7 +3,7 @@
  * configuration or start one (cold start: sandbox + runtime init), deliver the event, and return
  * the runtime's answer with Lambda's semantics (function errors are values, not exceptions).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, chmod, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,10 +11,13 @@ import { admissionRefusal } from '../core/admission.js';
 import { functionArn, type Scope } from '../core/arn.js';
 import { LambdaError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
-import type { IdSource } from '../core/ids.js';
 import { environmentVariables } from './environment-variables.js';
 import type { EnvironmentPool } from './environment-pool.js';
-import { ExecutionEnvironment, type InvocationOutcome } from './execution-environment.js';
+import {
+  ExecutionEnvironment,
+  platformErrorOutcome,
+  type InvocationOutcome,
+} from './execution-environment.js';
 import { initStartLine, logStreamName } from './platform-log.js';
 import type {
   FunctionResolver,
@@ -22,6 +25,7 @@ import type {
   ResolvedFunction,
   RuntimeChannelFactory,
   RuntimeLauncher,
+  RuntimeLaunch,
 } from './ports.js';
 import type { SandboxDriver } from './sandbox-driver.js';
 
@@ -55,7 +59,8 @@ export interface InvokeServiceDeps {
   readonly launcher: RuntimeLauncher;
   readonly logs: LogSink;
   readonly clock: Clock;
-  readonly ids: IdSource;
+  /** `RuntimeVersionArn` of a runtime, as GetFunction reports it (used in INIT_START). */
+  readonly runtimeVersionArn: (runtime: string) => string;
   /** World-searchable folder for per-environment sockets. */
   readonly runDir: string;
   /** Init time limit (Lambda: 10 s). */
@@ -125,41 +130,28 @@ export class InvokeService {
     const { record, version } = resolved;
     const key = environmentKey(resolved);
     const requestId = request.requestId;
+    const failed = (outcome: InvocationOutcome): InvokeResult => ({
+      requestId,
+      executedVersion: version.version,
+      outcome,
+      logTail: undefined,
+    });
     let env = await this.#d.pool.acquire(key, record.name, version.settings.memoryMiB);
     if (env === undefined) {
-      const missing = await this.#missingEntrypoint(resolved);
+      const launch = this.#d.launcher.launch(version.settings.runtime, version.settings.handler);
+      const missing = await missingEntrypoint(launch, resolved.codeDir);
       if (missing !== undefined) {
         this.#d.pool.unreserve(version.settings.memoryMiB);
-        const payload = Buffer.from(
-          JSON.stringify({
-            errorType: 'Runtime.InvalidEntrypoint',
-            errorMessage: `RequestId: ${requestId} Error: ${missing}`,
-          }),
-        );
-        return {
-          requestId,
-          executedVersion: version.version,
-          outcome: { kind: 'function-error', errorType: 'Runtime.InvalidEntrypoint', payload },
-          logTail: undefined,
-        };
+        return failed(platformErrorOutcome(requestId, 'Runtime.InvalidEntrypoint', missing));
       }
-      env = await this.#coldStart(resolved, key);
+      env = await this.#coldStart(resolved, key, launch);
       const init = await env.init(this.#d.initLimitMs).finally(() => this.#d.pool.coldStartDone());
       if (!init.ok) {
-        const payload =
-          init.payload ??
-          Buffer.from(
-            JSON.stringify({
-              errorType: init.errorType,
-              errorMessage: `RequestId: ${requestId} Error: ${init.message}`,
-            }),
-          );
-        return {
-          requestId,
-          executedVersion: version.version,
-          outcome: { kind: 'function-error', errorType: init.errorType, payload },
-          logTail: undefined,
-        };
+        return failed(
+          init.payload === undefined
+            ? platformErrorOutcome(requestId, init.errorType, init.message)
+            : { kind: 'function-error', errorType: init.errorType, payload: init.payload },
+        );
       }
     }
     const now = this.#d.clock.now();
@@ -191,25 +183,11 @@ export class InvokeService {
     return this.#d.pool.stopAll();
   }
 
-  /** Custom runtimes need an executable bootstrap; says what is missing, if anything. */
-  async #missingEntrypoint(resolved: ResolvedFunction): Promise<string | undefined> {
-    const { entrypoints } = this.#d.launcher.launch(
-      resolved.version.settings.runtime,
-      resolved.version.settings.handler,
-    );
-    if (entrypoints.length === 0) return undefined;
-    for (const entry of entrypoints) {
-      try {
-        await access(join(resolved.codeDir, entry), constants.X_OK);
-        return undefined;
-      } catch {
-        // try the next candidate
-      }
-    }
-    return `Couldn't find valid bootstrap(s): [${entrypoints.map((e) => `/var/task/${e}`).join(' ')} /opt/bootstrap]`;
-  }
-
-  async #coldStart(resolved: ResolvedFunction, key: string): Promise<ExecutionEnvironment> {
+  async #coldStart(
+    resolved: ResolvedFunction,
+    key: string,
+    launch: RuntimeLaunch,
+  ): Promise<ExecutionEnvironment> {
     const { record, version } = resolved;
     const settings = version.settings;
     const id = randomBytes(16).toString('hex');
@@ -219,7 +197,6 @@ export class InvokeService {
       await chmod(envDir, 0o711);
       const socketPath = join(envDir, 'runtime.sock');
       const channel = await this.#d.channels(socketPath);
-      const launch = this.#d.launcher.launch(settings.runtime, settings.handler);
       const logStream = logStreamName(this.#d.clock.now(), version.version, id);
       const access = this.#d.laminaApi;
       const env = environmentVariables({
@@ -272,10 +249,7 @@ export class InvokeService {
       target.env = environment;
       this.#d.pool.add(environment);
       environment.log(
-        initStartLine(
-          launch.runtimeVersion,
-          `arn:aws:lambda:${this.#d.scope.region}::runtime:${createHash('sha256').update(launch.runtimeVersion).digest('hex')}`,
-        ),
+        initStartLine(launch.runtimeVersion, this.#d.runtimeVersionArn(settings.runtime)),
       );
       for (const line of early.splice(0)) environment.output(line);
       return environment;
@@ -287,14 +261,32 @@ export class InvokeService {
   }
 }
 
-/** Environments are reused only for the same function, version, code and configuration. */
+/**
+ * Environments are reused only for the same function, version, code and configuration. A version's
+ * LastModified changes with every code or configuration update (published versions never change),
+ * so it stands for the configuration without hashing it on every invoke.
+ */
 export function environmentKey(resolved: ResolvedFunction): string {
   const { record, version } = resolved;
-  const config = createHash('sha256')
-    .update(JSON.stringify(version.settings))
-    .digest('hex')
-    .slice(0, 16);
-  return `${record.name}\u0000${version.version}\u0000${resolved.codeDir}\u0000${config}`;
+  return `${record.name}\u0000${version.version}\u0000${resolved.codeDir}\u0000${version.lastModifiedMs}`;
+}
+
+/** Custom runtimes need an executable bootstrap; says what is missing, if anything. */
+async function missingEntrypoint(
+  launch: RuntimeLaunch,
+  codeDir: string,
+): Promise<string | undefined> {
+  if (launch.entrypoints.length === 0) return undefined;
+  for (const entry of launch.entrypoints) {
+    try {
+      await access(join(codeDir, entry), constants.X_OK);
+      return undefined;
+    } catch {
+      // try the next candidate
+    }
+  }
+  const candidates = launch.entrypoints.map((e) => `/var/task/${e}`).join(' ');
+  return `Couldn't find valid bootstrap(s): [${candidates} /opt/bootstrap]`;
 }
 
 /** An X-Ray style trace header: `Root=1-<time>-<24 hex>;Parent=<16 hex>;Sampled=0`. */

@@ -158,6 +158,14 @@ export class LaminaServer {
     this.#limitations = sandboxes.limitations();
     for (const limitation of this.#limitations) logger.warn(`sandbox limitation: ${limitation}`);
     this.#logs = new FileLogStore(join(config.dataDir, 'logs'));
+    // One RuntimeVersionArn per runtime, as GetFunction and INIT_START lines both report it.
+    const versionArnOf = (runtime: string) =>
+      runtimeVersionArn(
+        config.region,
+        createHash('sha256')
+          .update(runtimes.versions[runtime] ?? runtime)
+          .digest('hex'),
+      );
     const functionCredentials = new FunctionCredentials();
     const apiSocket = join(runDir, 'api.sock');
     const capacityMiB =
@@ -180,7 +188,7 @@ export class LaminaServer {
       launcher: new HostRuntimeLauncher(join(runDir, 'runtimes')),
       logs: this.#logs,
       clock,
-      ids,
+      runtimeVersionArn: versionArnOf,
       runDir,
       initLimitMs: config.initLimitMs,
       concurrency: {
@@ -224,13 +232,7 @@ export class LaminaServer {
       aliases: new AliasService(scope, repository, versions, aliases, ids),
       invocations,
       concurrency,
-      runtimeVersionArn: (runtime) =>
-        runtimeVersionArn(
-          config.region,
-          createHash('sha256')
-            .update(runtimes.versions[runtime] ?? runtime)
-            .digest('hex'),
-        ),
+      runtimeVersionArn: versionArnOf,
       codeLocation: async (sha, host) => {
         const path = `/lamina/2026-11-01/code/${sha}`;
         if (credentials === undefined) return `http://${host}${path}`;
