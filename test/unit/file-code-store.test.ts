@@ -12,9 +12,8 @@ import { FileCodeStore } from '../../src/store/file-code-store.js';
 import type { ZipLimits } from '../../src/store/zip-walker.js';
 import { helloZip, zipOf } from '../helpers/zips.js';
 import type { ZipEntrySpec } from '../helpers/zips.js';
+import { assertTooBig, assertUnsafe, UNZIP_FAILED } from '../helpers/zip-assertions.js';
 
-const UNZIP_FAILED =
-  'Could not unzip uploaded file. Please check your file, then try to upload again.';
 const SMALL: ZipLimits = { maxUnzippedBytes: 1000, maxEntries: 100 };
 const SYMLINK = 0o120777;
 
@@ -49,24 +48,6 @@ async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
-}
-
-async function assertUnsafe(promise: Promise<unknown>): Promise<void> {
-  await assert.rejects(promise, (error: unknown) => {
-    assert.ok(error instanceof LambdaError, `not a LambdaError: ${String(error)}`);
-    assert.equal(error.code, 'InvalidParameterValueException');
-    assert.ok(error.message.startsWith(UNZIP_FAILED), error.message);
-    return true;
-  });
-}
-
-async function assertTooBig(promise: Promise<unknown>, limit: number): Promise<void> {
-  await assert.rejects(promise, (error: unknown) => {
-    assert.ok(error instanceof LambdaError, `not a LambdaError: ${String(error)}`);
-    assert.equal(error.code, 'InvalidParameterValueException');
-    assert.equal(error.message, `Unzipped size must be smaller than ${limit} bytes`);
-    return true;
-  });
 }
 
 /** Rewrites the uncompressed-size fields of a one-entry zip, in both headers. */

@@ -6,9 +6,8 @@ import { unsafeZip, walkZip } from '../../src/store/zip-walker.js';
 import type { ZipItem, ZipLimits } from '../../src/store/zip-walker.js';
 import { helloZip, zipOf } from '../helpers/zips.js';
 import type { ZipEntrySpec } from '../helpers/zips.js';
+import { assertTooBig, assertUnsafe, UNZIP_FAILED } from '../helpers/zip-assertions.js';
 
-const UNZIP_FAILED =
-  'Could not unzip uploaded file. Please check your file, then try to upload again.';
 const SMALL: ZipLimits = { maxUnzippedBytes: 1000, maxEntries: 100 };
 const SYMLINK = 0o120777;
 
@@ -39,27 +38,6 @@ async function walk(zip: Buffer, limits?: ZipLimits): Promise<{ items: Seen[]; t
   };
   const total = await walkZip(zip, visitor, limits);
   return { items, total };
-}
-
-/** Asserts the "Could not unzip" rejection, optionally with a specific reason. */
-async function assertUnsafe(promise: Promise<unknown>, reason?: RegExp): Promise<void> {
-  await assert.rejects(promise, (error: unknown) => {
-    assert.ok(error instanceof LambdaError, `not a LambdaError: ${String(error)}`);
-    assert.equal(error.code, 'InvalidParameterValueException');
-    assert.ok(error.message.startsWith(UNZIP_FAILED), error.message);
-    if (reason !== undefined) assert.match(error.message, reason);
-    return true;
-  });
-}
-
-/** Asserts the size-limit rejection with its exact message. */
-async function assertTooBig(promise: Promise<unknown>, limit: number): Promise<void> {
-  await assert.rejects(promise, (error: unknown) => {
-    assert.ok(error instanceof LambdaError, `not a LambdaError: ${String(error)}`);
-    assert.equal(error.code, 'InvalidParameterValueException');
-    assert.equal(error.message, `Unzipped size must be smaller than ${limit} bytes`);
-    return true;
-  });
 }
 
 async function assertRejectsZip(entries: readonly ZipEntrySpec[], reason?: RegExp): Promise<void> {
