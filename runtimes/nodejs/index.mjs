@@ -114,6 +114,29 @@ class RuntimeApiClient {
     });
   }
 
+  /**
+   * A pre-started runtime (LAMINA_PRESTARTED=1) boots before it is bound to a function: it waits
+   * here for its assignment, the function's environment variables, then starts like any other.
+   */
+  assignment() {
+    return new Promise((resolve) => {
+      this.#send(
+        this.#options('GET', '/lamina/2026-11-01/assignment', undefined),
+        undefined,
+        (res) => {
+          const chunks = [];
+          res.on('data', (chunk) => chunks.push(chunk));
+          res.on('end', () => {
+            const body = Buffer.concat(chunks).toString();
+            if (res.statusCode !== 200)
+              abandon(new Error(`assignment answered ${res.statusCode} ${body}`));
+            else resolve(JSON.parse(body).environment);
+          });
+        },
+      );
+    });
+  }
+
   /** Posts an already serialised JSON result to `/invocation/{id}/response`. */
   postResponse(requestId, body, done) {
     this.#post(invocationPath(requestId, 'response'), body, jsonHeaders(body), done);
@@ -605,9 +628,14 @@ class RuntimeLoop {
 // ---------------------------------------------------------------------------------------------
 // Start-up.
 
+const client = new RuntimeApiClient(process.env.AWS_LAMBDA_RUNTIME_API ?? '127.0.0.1:9001');
+if (process.env.LAMINA_PRESTARTED === '1') {
+  const assigned = await client.assignment();
+  for (const name of Object.keys(process.env)) delete process.env[name];
+  Object.assign(process.env, assigned);
+}
 const env = process.env;
 patchConsole(env);
-const client = new RuntimeApiClient(env.AWS_LAMBDA_RUNTIME_API ?? '127.0.0.1:9001');
 const loop = new RuntimeLoop(client, env);
 
 // Errors nobody caught: reported for the running invocation (or as the init error), then exit

@@ -35,8 +35,6 @@ def main():
     helpers = (lamina_context, lamina_errors, lamina_json, lamina_logging, lamina_runtime_api)
     lamina_errors.RUNTIME_FILES.update(module.__file__ for module in helpers)
     lamina_errors.RUNTIME_FILES.add(main.__code__.co_filename)
-    lamina_logging.Settings.load(os.environ)
-
     address = os.environ.get("AWS_LAMBDA_RUNTIME_API")
     if not address:
         sys.stderr.write("AWS_LAMBDA_RUNTIME_API is not set: nowhere to get events from\n")
@@ -45,6 +43,16 @@ def main():
     client = RuntimeApiClient(
         address, f"lamina-python-ric/{version.major}.{version.minor}.{version.micro}"
     )
+    if os.environ.get("LAMINA_PRESTARTED") == "1":
+        # Pre-started before being bound to a function: wait for the function's environment.
+        assigned = loads(client.assignment())["environment"]
+        os.environ.clear()
+        os.environ.update(assigned)
+        if "TZ" in assigned:
+            import time
+
+            time.tzset()
+    lamina_logging.Settings.load(os.environ)
 
     sys.path.insert(0, os.environ.get("LAMBDA_TASK_ROOT") or os.getcwd())
     lamina_logging.install()

@@ -48,6 +48,13 @@ class RuntimeApiClient:
         self._sock = None
         self._pending = b""  # bytes received beyond the last response
 
+    def assignment(self):
+        """A pre-started runtime waits here for the function it is bound to (JSON bytes)."""
+        status, _headers, body = self._call("GET", "/lamina/2026-11-01/assignment")
+        if status != 200:
+            raise RuntimeApiError("GET", "/lamina/2026-11-01/assignment", status, body)
+        return body
+
     def next_invocation(self):
         """Waits for the next event, without a timeout: the environment is frozen in between."""
         status, headers, body = self._call("GET", f"{_API}/invocation/next")

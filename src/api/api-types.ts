@@ -3,8 +3,10 @@ import type { Readable } from 'node:stream';
 import type { AliasService } from '../functions/alias-service.js';
 import type { ConcurrencyService } from '../functions/concurrency-service.js';
 import type { FunctionService } from '../functions/function-service.js';
+import type { ProvisionedConcurrencyService } from '../functions/provisioned-concurrency-service.js';
 import type { VersionService } from '../functions/version-service.js';
 import type { InvokeService } from '../invoke/invoke-service.js';
+import type { PrestartedFamilyStatus } from '../invoke/prestarted-pool.js';
 import type { Scope } from '../core/arn.js';
 
 /** What every handler may use. */
@@ -14,7 +16,10 @@ export interface ApiContext {
   readonly versions: VersionService;
   readonly aliases: AliasService;
   readonly concurrency: ConcurrencyService;
+  readonly provisioned: ProvisionedConcurrencyService;
   readonly invocations: Pick<InvokeService, 'invoke' | 'check'>;
+  /** Pre-started sandboxes per runtime family (Lamina's own status API). */
+  readonly prestartedStatus: () => readonly PrestartedFamilyStatus[];
   /** `RuntimeVersionArn` of a runtime on this host. */
   readonly runtimeVersionArn: (runtime: string) => string;
   /** A URL, valid for a while, from which the stored zip can be downloaded. */

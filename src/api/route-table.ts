@@ -15,6 +15,12 @@ import {
   getFunctionConcurrency,
   putFunctionConcurrency,
 } from './handlers/function-concurrency.js';
+import {
+  deleteProvisionedConcurrencyConfig,
+  getProvisionedConcurrencyConfig,
+  putProvisionedConcurrencyConfig,
+} from './handlers/provisioned-concurrency.js';
+import { getPrestartedSandboxes } from './handlers/prestarted-sandboxes.js';
 import { listVersionsByFunction } from './handlers/list-versions-by-function.js';
 import { publishVersion } from './handlers/publish-version.js';
 import { deleteFunction } from './handlers/delete-function.js';
@@ -47,6 +53,13 @@ const code = LIMITS.codeRequestBytes;
 const fn = '/2015-03-31/functions/:FunctionName';
 
 export const ROUTES: readonly Route[] = [
+  {
+    method: 'GET',
+    path: '/lamina/2026-11-01/prestarted-sandboxes',
+    operation: 'GetPrestartedSandboxes',
+    handler: getPrestartedSandboxes,
+    bodyLimit: small,
+  },
   {
     method: 'POST',
     path: '/2015-03-31/functions',
@@ -81,6 +94,27 @@ export const ROUTES: readonly Route[] = [
     path: `${fn}/configuration`,
     operation: 'UpdateFunctionConfiguration',
     handler: updateFunctionConfiguration,
+    bodyLimit: small,
+  },
+  {
+    method: 'PUT',
+    path: '/2019-09-30/functions/:FunctionName/provisioned-concurrency',
+    operation: 'PutProvisionedConcurrencyConfig',
+    handler: putProvisionedConcurrencyConfig,
+    bodyLimit: small,
+  },
+  {
+    method: 'GET',
+    path: '/2019-09-30/functions/:FunctionName/provisioned-concurrency',
+    operation: 'GetProvisionedConcurrencyConfig',
+    handler: getProvisionedConcurrencyConfig,
+    bodyLimit: small,
+  },
+  {
+    method: 'DELETE',
+    path: '/2019-09-30/functions/:FunctionName/provisioned-concurrency',
+    operation: 'DeleteProvisionedConcurrencyConfig',
+    handler: deleteProvisionedConcurrencyConfig,
     bodyLimit: small,
   },
   {

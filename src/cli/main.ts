@@ -66,15 +66,19 @@ export async function main(argv: readonly string[]): Promise<void> {
     )
     .option(
       '--concurrency-limit <n>',
-      'account concurrent executions',
+      'account concurrent executions (default: 128 MB environments that fit in 75% of memory)',
       wholeNumber,
-      DEFAULT_CONFIG.concurrencyLimit,
     )
     .option(
       '--min-unreserved-concurrency <n>',
-      'concurrency reserved concurrency must leave unreserved',
+      'concurrency reserved concurrency must leave unreserved (default: a tenth, at most 100)',
       wholeNumber,
-      DEFAULT_CONFIG.minimumUnreservedConcurrency,
+    )
+    .option(
+      '--prestart-pool-size <n>',
+      'pre-started generic sandboxes kept per managed runtime (0: none)',
+      wholeNumber,
+      DEFAULT_CONFIG.prestartPoolSize,
     )
     .option(
       '--idle-timeout <seconds>',
@@ -93,8 +97,9 @@ export async function main(argv: readonly string[]): Promise<void> {
         auth: options['auth'] as 'sigv4' | 'none',
         logLevel: options['logLevel'] as string,
         idleTimeoutMs: (options['idleTimeout'] as number) * 1000,
-        concurrencyLimit: options['concurrencyLimit'] as number,
-        minimumUnreservedConcurrency: options['minUnreservedConcurrency'] as number,
+        concurrencyLimit: options['concurrencyLimit'] as number | undefined,
+        minimumUnreservedConcurrency: options['minUnreservedConcurrency'] as number | undefined,
+        prestartPoolSize: options['prestartPoolSize'] as number,
       };
       await runServer(config);
     });

@@ -39,6 +39,13 @@ export const ERROR_CATALOGUE = {
   RequestTooLargeException: row(413, 'message', 'client', false, 'the payload is too large'),
   UnsupportedMediaTypeException: row(415, 'message', 'client', false, 'wrong content type'),
   ResourceNotFoundException: row(404, 'Message', 'client', false, 'no such resource'),
+  ProvisionedConcurrencyConfigNotFoundException: row(
+    404,
+    'message',
+    'client',
+    false,
+    'no provisioned concurrency configuration',
+  ),
   ResourceConflictException: row(409, 'message', 'client', true, 'exists, or is being changed'),
   PreconditionFailedException: row(412, 'message', 'client', false, 'RevisionId is stale'),
   TooManyRequestsException: row(429, 'message', 'client', true, 'a concurrency limit was hit'),

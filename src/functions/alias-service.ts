@@ -125,12 +125,14 @@ export class AliasService {
   }
 
   /** Deleting an alias that does not exist succeeds, as on AWS. */
-  async delete(functionName: string, aliasName: string): Promise<void> {
+  /** Deletes an alias (no error when it does not exist); returns the function's name. */
+  async delete(functionName: string, aliasName: string): Promise<string> {
     const name = this.#name(functionName);
     if ((await this.#functions.get(name)) === undefined) {
       throw lambdaErrors.functionNotFound(functionArn(this.#scope, name));
     }
     await this.#aliases.delete(name, aliasName);
+    return name;
   }
 
   async list(

@@ -1,6 +1,8 @@
 /**
- * Put/Get/DeleteFunctionConcurrency and the account's concurrency figures. Keeps the sum of all
- * reserved concurrency in memory (loaded at start) so the invoke path never queries for it.
+ * Put/Get/DeleteFunctionConcurrency and the account's concurrency figures. Keeps every function's
+ * reserved and provisioned concurrency in memory (loaded at start) so the invoke path never
+ * queries for them. Concurrency set aside from the unreserved pool is a function's reservation,
+ * or, without one, its total provisioned concurrency.
  */
 import type { Scope } from '../core/arn.js';
 import { functionArn } from '../core/arn.js';
@@ -21,6 +23,8 @@ export class ConcurrencyService {
   readonly #functions: FunctionRepository;
   readonly settings: ConcurrencySettings;
   readonly #reserved = new Map<string, number>();
+  /** Total provisioned concurrency per function (all its versions and aliases). */
+  readonly #provisioned = new Map<string, number>();
 
   constructor(scope: Scope, functions: FunctionRepository, settings: ConcurrencySettings) {
     this.#scope = scope;
@@ -43,11 +47,33 @@ export class ConcurrencyService {
     }
   }
 
-  /** Sum of all reserved concurrency. */
+  /** Concurrency set aside from the unreserved pool, by every function. */
   reservedTotal(): number {
     let total = 0;
     for (const value of this.#reserved.values()) total += value;
+    for (const [name, value] of this.#provisioned) if (!this.#reserved.has(name)) total += value;
     return total;
+  }
+
+  /** What one function sets aside: its reservation, else its provisioned concurrency. */
+  setAside(name: string): number {
+    return this.#reserved.get(name) ?? this.#provisioned.get(name) ?? 0;
+  }
+
+  /** The function's reservation, if any. */
+  reservationOf(name: string): number | undefined {
+    return this.#reserved.get(name);
+  }
+
+  /** Provisioned concurrency of a function without a reservation (0 with one). */
+  provisionedOf(name: string): number {
+    return this.#reserved.has(name) ? 0 : (this.#provisioned.get(name) ?? 0);
+  }
+
+  /** Records a function's total provisioned concurrency. */
+  setProvisioned(name: string, total: number): void {
+    if (total === 0) this.#provisioned.delete(name);
+    else this.#provisioned.set(name, total);
   }
 
   /** Concurrency left for functions without a reservation. */
@@ -68,7 +94,13 @@ export class ConcurrencyService {
         ]),
       );
     }
-    const others = this.reservedTotal() - (this.#reserved.get(name) ?? 0);
+    const provisioned = this.#provisioned.get(name) ?? 0;
+    if (value < provisioned) {
+      throw lambdaErrors.invalidParameter(
+        ` ReservedConcurrentExecutions  ${value} should not be lower than function's total provisioned concurrency [${provisioned}].`,
+      );
+    }
+    const others = this.reservedTotal() - this.setAside(name);
     if (this.settings.accountLimit - others - value < this.settings.minimumUnreserved) {
       throw lambdaErrors.invalidParameter(
         `Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [${this.settings.minimumUnreserved}].`,
@@ -92,6 +124,7 @@ export class ConcurrencyService {
   /** Forgets a deleted function. */
   forget(name: string): void {
     this.#reserved.delete(name);
+    this.#provisioned.delete(name);
   }
 
   async #set(name: string, value: number | undefined): Promise<void> {

@@ -53,14 +53,36 @@ export class EnvironmentPool {
     return this.#reservedMiB;
   }
 
-  /** Takes an idle environment for `key`, if there is one. */
+  /** Takes an idle environment for `key`, if there is one (provisioned ones first). */
   takeIdle(key: string): ExecutionEnvironment | undefined {
     const list = this.#idle.get(key);
-    while (list !== undefined && list.length > 0) {
+    if (list === undefined) return undefined;
+    for (let i = list.length - 1; i >= 0; i -= 1) {
+      const env = list[i];
+      if (env?.settings.provisioned === true && env.state === 'ready') {
+        list.splice(i, 1);
+        return env;
+      }
+    }
+    while (list.length > 0) {
       const env = list.pop();
       if (env !== undefined && env.state === 'ready') return env;
     }
     return undefined;
+  }
+
+  /**
+   * Reserves room for an environment created ahead of traffic (provisioned concurrency), evicting
+   * idle on-demand environments when needed. False when the host has no room.
+   */
+  reserve(memoryMiB: number): boolean {
+    for (;;) {
+      if (this.#fits(memoryMiB)) {
+        this.#reservedMiB += memoryMiB;
+        return true;
+      }
+      if (!this.#evictOne()) return false;
+    }
   }
 
   /**
@@ -102,10 +124,10 @@ export class EnvironmentPool {
     this.#wake();
   }
 
-  /** Gives back a reservation whose environment never started (also ends its cold start). */
-  unreserve(memoryMiB: number): void {
+  /** Gives back reserved memory whose environment never started. */
+  unreserveMemory(memoryMiB: number): void {
     this.#reservedMiB -= memoryMiB;
-    this.coldStartDone();
+    this.#wake();
   }
 
   /** Registers a started environment (its memory was reserved). */
@@ -137,7 +159,9 @@ export class EnvironmentPool {
   /** Destroys environments idle for longer than `idleMs`. Returns how many. */
   async reapIdle(idleMs: number): Promise<number> {
     const cutoff = this.#clock.now() - idleMs;
-    const old = [...this.#idle.values()].flat().filter((env) => env.lastUsedMs <= cutoff);
+    const old = [...this.#idle.values()]
+      .flat()
+      .filter((env) => env.settings.provisioned !== true && env.lastUsedMs <= cutoff);
     await Promise.all(old.map((env) => env.destroy()));
     return old.length;
   }
@@ -163,7 +187,9 @@ export class EnvironmentPool {
   #evictStale(key: string, functionName: string): void {
     for (const [otherKey, list] of this.#idle) {
       if (otherKey === key) continue;
-      const stale = list.filter((env) => env.settings.functionName === functionName);
+      const stale = list.filter(
+        (env) => env.settings.functionName === functionName && env.settings.provisioned !== true,
+      );
       for (const env of stale) {
         this.forget(env);
         void env.destroy();
@@ -174,8 +200,10 @@ export class EnvironmentPool {
   #evictOne(): boolean {
     let oldest: ExecutionEnvironment | undefined;
     for (const list of this.#idle.values()) {
-      for (const env of list)
+      for (const env of list) {
+        if (env.settings.provisioned === true) continue;
         if (oldest === undefined || env.lastUsedMs < oldest.lastUsedMs) oldest = env;
+      }
     }
     if (oldest === undefined) return false;
     const victim = oldest;

@@ -24,20 +24,41 @@ export interface EnvironmentInputs {
 
 export const RUNTIME_API = '127.0.0.1:9001';
 
+/** Unreserved defaults; the function's own variables may override them. */
+const DEFAULTS: Readonly<Record<string, string>> = {
+  TZ: ':UTC',
+  LANG: 'en_US.UTF-8',
+  PATH: '/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin',
+  LD_LIBRARY_PATH:
+    '/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib',
+  AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR',
+  // Lambda points these at its X-Ray daemon; nothing listens here, and UDP sends are dropped.
+  AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1:2000',
+  _AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1',
+  _AWS_XRAY_DAEMON_PORT: '2000',
+};
+
+/**
+ * The environment a pre-started runtime boots with, before it is bound to a function: what the
+ * process start depends on, and the flag that makes it wait for its assignment.
+ */
+export function prestartVariables(
+  runtimeEnv: Readonly<Record<string, string>>,
+): Record<string, string> {
+  return {
+    ...DEFAULTS,
+    ...runtimeEnv,
+    AWS_LAMBDA_RUNTIME_API: RUNTIME_API,
+    LAMBDA_TASK_ROOT: '/var/task',
+    LAMBDA_RUNTIME_DIR: '/var/runtime',
+    LAMINA_PRESTARTED: '1',
+  };
+}
+
 export function environmentVariables(inputs: EnvironmentInputs): Record<string, string> {
   const s = inputs.settings;
   const env: Record<string, string> = {
-    // Unreserved defaults first: the function's own variables may override these.
-    TZ: ':UTC',
-    LANG: 'en_US.UTF-8',
-    PATH: '/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin',
-    LD_LIBRARY_PATH:
-      '/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib',
-    AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR',
-    // Lambda points these at its X-Ray daemon; nothing listens here, and UDP sends are dropped.
-    AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1:2000',
-    _AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1',
-    _AWS_XRAY_DAEMON_PORT: '2000',
+    ...DEFAULTS,
     ...inputs.runtimeEnv,
     ...(s.environment ?? {}),
     // Reserved: always the platform's values.

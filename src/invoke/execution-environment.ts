@@ -41,6 +41,11 @@ export interface EnvironmentSettings {
   readonly timeoutSeconds: number;
   readonly logGroup: string;
   readonly logStream: string;
+  /**
+   * Provisioned concurrency: initialised ahead of traffic, kept while idle, and its first invoke
+   * reports no Init Duration.
+   */
+  readonly provisioned?: boolean;
 }
 
 export class ExecutionEnvironment {
@@ -57,6 +62,11 @@ export class ExecutionEnvironment {
   #freezing: Promise<void> = Promise.resolve();
   #freezeTimer: NodeJS.Timeout | undefined;
   #exit: SandboxExit | undefined;
+  #ended!: () => void;
+  /** Resolves once the environment is dead. */
+  readonly ended = new Promise<void>((resolve) => {
+    this.#ended = resolve;
+  });
 
   constructor(
     settings: EnvironmentSettings,
@@ -142,7 +152,7 @@ export class ExecutionEnvironment {
       return outcome;
     }
     this.#state = 'ready';
-    this.#pendingInitMs = outcome.durationMs;
+    this.#pendingInitMs = this.settings.provisioned === true ? undefined : outcome.durationMs;
     await this.#sandbox.limitCpu().catch(() => undefined);
     return outcome;
   }
@@ -268,6 +278,7 @@ export class ExecutionEnvironment {
     if (this.#state === 'dead') return;
     this.#state = 'dead';
     this.#onDead(this);
+    this.#ended();
     // END and REPORT are written; the stream can release its file (a late line reopens it).
     queueMicrotask(() => this.#logs.end(this.settings.logGroup, this.settings.logStream));
   }

@@ -1,33 +1,36 @@
 /**
- * Synchronous invocation: resolve the function, take a warm environment of that exact version and
- * configuration or start one (cold start: sandbox + runtime init), deliver the event, and return
- * the runtime's answer with Lambda's semantics (function errors are values, not exceptions).
+ * Synchronous invocation: resolve the function, admit it under the concurrency limits, take a warm
+ * environment of that exact version and configuration or create one (specialise a pre-started
+ * sandbox, else cold-start a new one), deliver the event, and return the runtime's answer with
+ * Lambda's semantics (function errors are values, not exceptions).
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, chmod, mkdir, rm } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import { admissionRefusal } from '../core/admission.js';
+import { admit } from '../core/admission.js';
 import { functionArn, type Scope } from '../core/arn.js';
 import { LambdaError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
-import { environmentVariables } from './environment-variables.js';
+import {
+  canSpecialise,
+  prestartFamily,
+  type EnvironmentFactory,
+  type InitializationType,
+} from './environment-factory.js';
 import type { EnvironmentPool } from './environment-pool.js';
 import {
-  ExecutionEnvironment,
   platformErrorOutcome,
+  type ExecutionEnvironment,
   type InvocationOutcome,
 } from './execution-environment.js';
-import { initStartLine, logStreamName } from './platform-log.js';
+import type { PrestartedPool } from './prestarted-pool.js';
 import type {
   FunctionResolver,
-  LogSink,
   ResolvedFunction,
-  RuntimeChannelFactory,
   RuntimeLauncher,
   RuntimeLaunch,
 } from './ports.js';
-import type { SandboxDriver } from './sandbox-driver.js';
 
 /** One synchronous invoke as the API hands it over. */
 export interface InvokeRequest {
@@ -54,38 +57,34 @@ export interface InvokeServiceDeps {
   readonly scope: Scope;
   readonly resolver: FunctionResolver;
   readonly pool: EnvironmentPool;
-  readonly sandboxes: SandboxDriver;
-  readonly channels: RuntimeChannelFactory;
+  readonly factory: EnvironmentFactory;
+  /** Booted generic sandboxes to specialise, if the pool is enabled. */
+  readonly prestarted?: PrestartedPool | undefined;
   readonly launcher: RuntimeLauncher;
-  readonly logs: LogSink;
   readonly clock: Clock;
-  /** `RuntimeVersionArn` of a runtime, as GetFunction reports it (used in INIT_START). */
-  readonly runtimeVersionArn: (runtime: string) => string;
-  /** World-searchable folder for per-environment sockets. */
-  readonly runDir: string;
   /** Init time limit (Lambda: 10 s). */
   readonly initLimitMs: number;
-  /** Account concurrency: the limit and the sum of all reservations (kept current elsewhere). */
-  readonly concurrency: { readonly accountLimit: number; readonly reservedTotal: () => number };
-  /** The Lamina API as seen from inside environments, with the function's credentials. */
-  readonly laminaApi?: LaminaApiAccess | undefined;
-}
-
-/** Lets code inside an environment call the Lamina API with credentials scoped to its function. */
-export interface LaminaApiAccess {
-  /** Host unix socket relayed to 127.0.0.1:9002 inside the jail. */
-  readonly socketPath: string;
-  readonly credentialsFor: (functionName: string) => {
-    readonly accessKeyId: string;
-    readonly secretAccessKey: string;
-    readonly sessionToken: string;
+  /**
+   * Account concurrency: the limit, the concurrency set aside (reservations, and provisioned
+   * concurrency of functions without one), and a function's provisioned concurrency.
+   */
+  readonly concurrency: {
+    readonly accountLimit: number;
+    readonly reservedTotal: () => number;
+    readonly provisionedOf: (functionName: string) => number;
   };
 }
 
+/** A new environment and how its init went. */
+export type CreatedEnvironment =
+  | { readonly ok: true; readonly env: ExecutionEnvironment }
+  | { readonly ok: false; readonly outcome: InvocationOutcome };
+
 export class InvokeService {
   readonly #d: InvokeServiceDeps;
-  /** Invocations running now, per function, and for functions without reserved concurrency. */
+  /** Invocations running now, per function; on provisioned concurrency; on the unreserved pool. */
   readonly #inFlight = new Map<string, number>();
+  readonly #provisionedInFlight = new Map<string, number>();
   #unreservedInFlight = 0;
 
   constructor(deps: InvokeServiceDeps) {
@@ -101,58 +100,54 @@ export class InvokeService {
     const resolved = await this.#d.resolver.resolve(request.functionName, request.qualifier);
     const name = resolved.record.name;
     const reserved = resolved.record.reservedConcurrency;
-    const refusal = admissionRefusal({
+    const decision = admit({
       reserved,
       functionInFlight: this.#inFlight.get(name) ?? 0,
+      provisioned: reserved === undefined ? this.#d.concurrency.provisionedOf(name) : 0,
+      provisionedInFlight: this.#provisionedInFlight.get(name) ?? 0,
       unreservedInFlight: this.#unreservedInFlight,
       accountLimit: this.#d.concurrency.accountLimit,
       reservedTotal: this.#d.concurrency.reservedTotal(),
     });
-    if (refusal !== undefined) {
+    if ('refused' in decision) {
       throw new LambdaError('TooManyRequestsException', 'Rate Exceeded.', {
-        reason: refusal,
+        reason: decision.refused,
         retryAfterSeconds: 1,
       });
     }
-    this.#inFlight.set(name, (this.#inFlight.get(name) ?? 0) + 1);
-    if (reserved === undefined) this.#unreservedInFlight += 1;
+    increment(this.#inFlight, name, 1);
+    if (decision.lane === 'provisioned') increment(this.#provisionedInFlight, name, 1);
+    if (decision.lane === 'unreserved') this.#unreservedInFlight += 1;
     try {
       return await this.#run(request, resolved);
     } finally {
-      const left = (this.#inFlight.get(name) ?? 1) - 1;
-      if (left === 0) this.#inFlight.delete(name);
-      else this.#inFlight.set(name, left);
-      if (reserved === undefined) this.#unreservedInFlight -= 1;
+      increment(this.#inFlight, name, -1);
+      if (decision.lane === 'provisioned') increment(this.#provisionedInFlight, name, -1);
+      if (decision.lane === 'unreserved') this.#unreservedInFlight -= 1;
     }
   }
 
   async #run(request: InvokeRequest, resolved: ResolvedFunction): Promise<InvokeResult> {
     const { record, version } = resolved;
-    const key = environmentKey(resolved);
     const requestId = request.requestId;
-    const failed = (outcome: InvocationOutcome): InvokeResult => ({
-      requestId,
-      executedVersion: version.version,
-      outcome,
-      logTail: undefined,
-    });
-    let env = await this.#d.pool.acquire(key, record.name, version.settings.memoryMiB);
+    let env = await this.#d.pool.acquire(
+      environmentKey(resolved),
+      record.name,
+      version.settings.memoryMiB,
+    );
     if (env === undefined) {
-      const launch = this.#d.launcher.launch(version.settings.runtime, version.settings.handler);
-      const missing = await missingEntrypoint(launch, resolved.codeDir);
-      if (missing !== undefined) {
-        this.#d.pool.unreserve(version.settings.memoryMiB);
-        return failed(platformErrorOutcome(requestId, 'Runtime.InvalidEntrypoint', missing));
+      const created = await this.create(resolved, 'on-demand', requestId).finally(() =>
+        this.#d.pool.coldStartDone(),
+      );
+      if (!created.ok) {
+        return {
+          requestId,
+          executedVersion: version.version,
+          outcome: created.outcome,
+          logTail: undefined,
+        };
       }
-      env = await this.#coldStart(resolved, key, launch);
-      const init = await env.init(this.#d.initLimitMs).finally(() => this.#d.pool.coldStartDone());
-      if (!init.ok) {
-        return failed(
-          init.payload === undefined
-            ? platformErrorOutcome(requestId, init.errorType, init.message)
-            : { kind: 'function-error', errorType: init.errorType, payload: init.payload },
-        );
-      }
+      env = created.env;
     }
     const now = this.#d.clock.now();
     try {
@@ -173,92 +168,77 @@ export class InvokeService {
     }
   }
 
+  /**
+   * Creates and initialises an environment for the function, whose memory the caller reserved in
+   * the pool: a pre-started sandbox is specialised when one fits, else a new one boots. A failed
+   * init gives back the reservation and reports the error the invocation returns.
+   */
+  async create(
+    resolved: ResolvedFunction,
+    initializationType: InitializationType,
+    requestId: string,
+  ): Promise<CreatedEnvironment> {
+    const settings = resolved.version.settings;
+    const key = environmentKey(resolved);
+    const launch = this.#d.launcher.launch(settings.runtime, settings.handler);
+    const missing = await missingEntrypoint(launch, resolved.codeDir);
+    if (missing !== undefined) {
+      this.#d.pool.unreserveMemory(settings.memoryMiB);
+      return {
+        ok: false,
+        outcome: platformErrorOutcome(requestId, 'Runtime.InvalidEntrypoint', missing),
+      };
+    }
+    let env: ExecutionEnvironment | undefined;
+    try {
+      env = await this.#specialise(resolved, key, launch, initializationType);
+      env ??= await this.#d.factory.coldStart(resolved, key, launch, initializationType);
+    } catch (error) {
+      this.#d.pool.unreserveMemory(settings.memoryMiB);
+      throw error;
+    }
+    const init = await env.init(this.#d.initLimitMs);
+    if (init.ok) return { ok: true, env };
+    return {
+      ok: false,
+      outcome:
+        init.payload === undefined
+          ? platformErrorOutcome(requestId, init.errorType, init.message)
+          : { kind: 'function-error', errorType: init.errorType, payload: init.payload },
+    };
+  }
+
+  async #specialise(
+    resolved: ResolvedFunction,
+    key: string,
+    launch: RuntimeLaunch,
+    initializationType: InitializationType,
+  ): Promise<ExecutionEnvironment | undefined> {
+    const family = prestartFamily(launch);
+    const prestarted = this.#d.prestarted;
+    if (family === undefined || prestarted === undefined || !canSpecialise(resolved)) return;
+    prestarted.register(family, launch);
+    const booted = prestarted.take(family);
+    if (booted === undefined) return undefined;
+    return this.#d.factory.specialise(booted, resolved, key, launch, initializationType);
+  }
+
   /** Reaps idle environments; returns how many were stopped. */
   reapIdle(idleMs: number): Promise<number> {
     return this.#d.pool.reapIdle(idleMs);
   }
 
   /** Stops every environment. */
-  stop(): Promise<void> {
-    return this.#d.pool.stopAll();
+  async stop(): Promise<void> {
+    await this.#d.prestarted?.stop();
+    await this.#d.pool.stopAll();
   }
+}
 
-  async #coldStart(
-    resolved: ResolvedFunction,
-    key: string,
-    launch: RuntimeLaunch,
-  ): Promise<ExecutionEnvironment> {
-    const { record, version } = resolved;
-    const settings = version.settings;
-    const id = randomBytes(16).toString('hex');
-    const envDir = join(this.#d.runDir, 'envs', id);
-    try {
-      await mkdir(envDir, { recursive: true, mode: 0o711 });
-      await chmod(envDir, 0o711);
-      const socketPath = join(envDir, 'runtime.sock');
-      const channel = await this.#d.channels(socketPath);
-      const logStream = logStreamName(this.#d.clock.now(), version.version, id);
-      const access = this.#d.laminaApi;
-      const env = environmentVariables({
-        functionName: record.name,
-        version: version.version,
-        region: this.#d.scope.region,
-        settings,
-        logStreamName: logStream,
-        initializationType: 'on-demand',
-        runtimeEnv: launch.env,
-        credentials: access?.credentialsFor(record.name),
-        laminaEndpoint: access === undefined ? undefined : 'http://127.0.0.1:9002',
-      });
-      // Lines printed before the environment object exists are kept and replayed into it.
-      const target: { env?: ExecutionEnvironment } = {};
-      const early: string[] = [];
-      const sandbox = await this.#d.sandboxes.start({
-        id,
-        codeDir: resolved.codeDir,
-        runtimeDir: launch.runtimeDir,
-        langDir: launch.langDir,
-        command: launch.command,
-        env,
-        memoryMiB: settings.memoryMiB,
-        ephemeralStorageMiB: settings.ephemeralStorageMiB,
-        runtimeApiSocket: socketPath,
-        laminaApiSocket: access?.socketPath,
-        onOutput: (line) => (target.env === undefined ? early.push(line) : target.env.output(line)),
-      });
-      const environment = new ExecutionEnvironment(
-        {
-          id,
-          key,
-          functionName: record.name,
-          version: version.version,
-          memoryMiB: settings.memoryMiB,
-          timeoutSeconds: settings.timeoutSeconds,
-          logGroup: settings.logging.logGroup,
-          logStream,
-        },
-        sandbox,
-        channel,
-        this.#d.logs,
-        this.#d.clock,
-        (dead) => {
-          this.#d.pool.forget(dead);
-          void rm(envDir, { recursive: true, force: true });
-        },
-      );
-      target.env = environment;
-      this.#d.pool.add(environment);
-      environment.log(
-        initStartLine(launch.runtimeVersion, this.#d.runtimeVersionArn(settings.runtime)),
-      );
-      for (const line of early.splice(0)) environment.output(line);
-      return environment;
-    } catch (error) {
-      this.#d.pool.unreserve(settings.memoryMiB);
-      await rm(envDir, { recursive: true, force: true });
-      throw error;
-    }
-  }
+function increment(counts: Map<string, number>, name: string, by: number): void {
+  const value = (counts.get(name) ?? 0) + by;
+  if (value === 0) counts.delete(name);
+  else counts.set(name, value);
 }
 
 /**

@@ -7,6 +7,10 @@ import type { InitFailure, InvocationEvent, RuntimeAnswer } from '../core/runtim
 export interface RuntimeChannel {
   onFirstNext(listener: () => void): void;
   onInitError(listener: (failure: InitFailure) => void): void;
+  /** A pre-started runtime has booted and waits to be bound to a function. */
+  onAssignmentWait(listener: () => void): void;
+  /** Binds a waiting pre-started runtime to a function's environment (false if none waits). */
+  assign(environment: Readonly<Record<string, string>>): boolean;
   invoke(event: InvocationEvent): Promise<RuntimeAnswer>;
   close(): Promise<void>;
 }
@@ -26,6 +30,11 @@ export interface RuntimeLaunch {
   readonly entrypoints: readonly string[];
   /** Variables this runtime adds (AWS_EXECUTION_ENV, NODE_PATH, PYTHONPATH, …). */
   readonly env: Readonly<Record<string, string>>;
+  /**
+   * Whether generic sandboxes of this runtime can be booted ahead of time and bound to a function
+   * later (managed runtimes; not custom runtimes, whose bootstrap is the function's own).
+   */
+  readonly prestart: boolean;
   /** `INIT_START Runtime Version: …` value, e.g. `nodejs:20.v15`. */
   readonly runtimeVersion: string;
 }
@@ -60,4 +69,15 @@ export interface LogSink {
 export interface LogLine {
   readonly timeMs: number;
   readonly message: string;
+}
+
+/** Lets code inside an environment call the Lamina API with credentials scoped to its function. */
+export interface LaminaApiAccess {
+  /** Host unix socket relayed to 127.0.0.1:9002 inside the jail. */
+  readonly socketPath: string;
+  readonly credentialsFor: (functionName: string) => {
+    readonly accessKeyId: string;
+    readonly secretAccessKey: string;
+    readonly sessionToken: string;
+  };
 }

@@ -39,6 +39,8 @@ export interface Sandbox {
   readonly exited: Promise<SandboxExit>;
   /** Applies the CPU share of the memory size; init runs before it, at full speed. */
   limitCpu(): Promise<void>;
+  /** Gives a pre-started environment its function's memory size (and CPU share). */
+  resize(memoryMiB: number): Promise<void>;
   /** Stops every process of the environment (between invokes). */
   freeze(): Promise<void>;
   thaw(): Promise<void>;

@@ -5,6 +5,10 @@
  * invocation's → 400 InvalidRequestID; a second answer → 403 InvalidStateTransition; `/next` while
  * an invocation is unanswered re-delivers it; responses over 6 MB → 413 and the invoke fails with
  * `Function.ResponseSizeTooLarge`. Plain node:http: this is on every invoke's path.
+ *
+ * Lamina adds one private operation for pre-started environments: a runtime started before it is
+ * bound to a function long-polls `GET /lamina/2026-11-01/assignment` and receives, once, the
+ * function's environment variables (specialisation).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { InitFailure, InvocationEvent, RuntimeAnswer } from '../core/runtime-protocol.js';
@@ -17,6 +21,8 @@ export interface RuntimeApiOptions {
 }
 
 const PREFIX = '/2018-06-01/runtime/';
+/** Lamina's private path on which a pre-started runtime waits for its function. */
+export const ASSIGNMENT_PATH = '/lamina/2026-11-01/assignment';
 export const MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100;
 
 interface Current {
@@ -34,6 +40,9 @@ export class RuntimeApiServer {
   #asked = false;
   #onFirstNext: (() => void) | undefined;
   #onInitError: ((failure: InitFailure) => void) | undefined;
+  #assignmentWaiter: ServerResponse | undefined;
+  #onAssignmentWait: (() => void) | undefined;
+  #assignment: 'pending' | 'given' = 'pending';
 
   constructor(options: RuntimeApiOptions = {}) {
     this.#maxResponseBytes = options.maxResponseBytes ?? MAX_RESPONSE_BYTES;
@@ -69,6 +78,30 @@ export class RuntimeApiServer {
     this.#onInitError = listener;
   }
 
+  /** Called once a pre-started runtime waits for its assignment (it has booted). */
+  onAssignmentWait(listener: () => void): void {
+    this.#onAssignmentWait = listener;
+    if (this.#assignmentWaiter !== undefined) listener();
+  }
+
+  /**
+   * Binds a waiting pre-started runtime to a function: answers its assignment request with the
+   * function's environment. False when no runtime is waiting (it died or was never pre-started).
+   */
+  assign(environment: Readonly<Record<string, string>>): boolean {
+    const res = this.#assignmentWaiter;
+    if (res === undefined || this.#assignment === 'given' || res.destroyed) return false;
+    this.#assignment = 'given';
+    this.#assignmentWaiter = undefined;
+    const body = JSON.stringify({ environment });
+    res.writeHead(200, {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(body),
+    });
+    res.end(body);
+    return true;
+  }
+
   /** Hands an invocation to the runtime; resolves with its answer. One at a time. */
   invoke(event: InvocationEvent): Promise<RuntimeAnswer> {
     if (this.#current !== undefined && !this.#current.answered) {
@@ -84,6 +117,7 @@ export class RuntimeApiServer {
   /** Closes the server and every connection (the environment is gone). */
   async close(): Promise<void> {
     for (const res of this.#waiting.splice(0)) res.destroy();
+    this.#assignmentWaiter?.destroy();
     this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
@@ -91,6 +125,7 @@ export class RuntimeApiServer {
   #route(req: IncomingMessage, res: ServerResponse): void {
     const url = req.url ?? '';
     const path = url.split('?')[0] ?? '';
+    if (req.method === 'GET' && path === ASSIGNMENT_PATH) return this.#awaitAssignment(res);
     if (!path.startsWith(PREFIX))
       return this.#fail(res, 404, 'UnknownOperation', `No such path: ${path}`);
     const rest = path.slice(PREFIX.length);
@@ -108,6 +143,17 @@ export class RuntimeApiServer {
       return this.#answer(req, res, id, match[2] === 'error');
     }
     this.#fail(res, 404, 'UnknownOperation', `No such operation: ${req.method ?? ''} ${path}`);
+  }
+
+  #awaitAssignment(res: ServerResponse): void {
+    if (this.#assignment === 'given' || this.#assignmentWaiter !== undefined) {
+      return this.#fail(res, 403, 'InvalidStateTransition', 'The environment is already assigned');
+    }
+    this.#assignmentWaiter = res;
+    res.once('close', () => {
+      if (this.#assignmentWaiter === res) this.#assignmentWaiter = undefined;
+    });
+    this.#onAssignmentWait?.();
   }
 
   #next(res: ServerResponse): void {

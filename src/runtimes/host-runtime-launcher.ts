@@ -29,6 +29,7 @@ export class HostRuntimeLauncher implements RuntimeLauncher {
         runtimeDir: join(this.#clientsDir, 'nodejs'),
         langDir: this.#nodeHome,
         entrypoints: [],
+        prestart: true,
         env: {
           AWS_EXECUTION_ENV: `AWS_Lambda_${runtime}`,
           NODE_PATH: `/opt/nodejs/node${major}/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task`,
@@ -44,6 +45,7 @@ export class HostRuntimeLauncher implements RuntimeLauncher {
         runtimeDir: join(this.#clientsDir, 'python'),
         langDir: undefined,
         entrypoints: [],
+        prestart: true,
         env: {
           AWS_EXECUTION_ENV: `AWS_Lambda_${runtime}`,
           PYTHONPATH: `/var/runtime:/opt/python/lib/python${version}/site-packages:/opt/python`,
@@ -57,6 +59,7 @@ export class HostRuntimeLauncher implements RuntimeLauncher {
       runtimeDir: undefined,
       langDir: undefined,
       entrypoints: ['bootstrap'],
+      prestart: false,
       env: {},
       runtimeVersion: `${runtime.replace('.', ':')}.v1`,
     };

@@ -175,6 +175,13 @@ class BwrapSandbox implements Sandbox {
     await this.#cgroup?.limitCpu();
   }
 
+  async resize(memoryMiB: number): Promise<void> {
+    await this.#cgroup?.resize(
+      memoryMiB * 1024 * 1024,
+      cpuQuotaFor(memoryMiB, availableParallelism()),
+    );
+  }
+
   async freeze(): Promise<void> {
     if (this.#cgroup === undefined || this.#frozen) return;
     this.#frozen = true;

@@ -32,6 +32,11 @@ export interface EnvironmentCgroup {
   attach(pid: number): Promise<void>;
   /** Applies the CPU quota (left unlimited until then, so that init runs at full speed). */
   limitCpu(): Promise<void>;
+  /**
+   * Changes the memory limit and the CPU quota `limitCpu` applies (a pre-started environment
+   * takes its function's size). Rejects when the processes already use more than the new limit.
+   */
+  resize(memoryBytes: number, cpuQuotaMicros: number): Promise<void>;
   freeze(): Promise<void>;
   thaw(): Promise<void>;
   peakMemoryBytes(): Promise<number>;
@@ -208,7 +213,8 @@ class CgroupV1 implements CgroupManager {
     return new CgroupV1(bases, limitations);
   }
 
-  async create(id: string, limits: CgroupLimits): Promise<EnvironmentCgroup> {
+  async create(id: string, initial: CgroupLimits): Promise<EnvironmentCgroup> {
+    let limits = initial;
     const dirs: Partial<Record<V1Controller, string>> = {};
     for (const [controller, base] of Object.entries(this.#bases)) {
       if (base === undefined) continue;
@@ -216,11 +222,18 @@ class CgroupV1 implements CgroupManager {
       await mkdir(dir);
       dirs[controller as keyof typeof dirs] = dir;
     }
-    if (dirs.memory !== undefined) {
-      await write(join(dirs.memory, 'memory.limit_in_bytes'), String(limits.memoryBytes));
-      const swap = join(dirs.memory, 'memory.memsw.limit_in_bytes');
-      if (existsSync(swap)) await write(swap, String(limits.memoryBytes));
-    }
+    const swap =
+      dirs.memory === undefined ? undefined : join(dirs.memory, 'memory.memsw.limit_in_bytes');
+    const hasSwapLimit = swap !== undefined && existsSync(swap);
+    const setMemory = async (bytes: number, lowering: boolean) => {
+      if (dirs.memory === undefined) return;
+      const limit = join(dirs.memory, 'memory.limit_in_bytes');
+      // memsw may never be below the memory limit: lower memory first, raise memsw first.
+      if (hasSwapLimit && swap !== undefined && !lowering) await write(swap, String(bytes));
+      await write(limit, String(bytes));
+      if (hasSwapLimit && swap !== undefined && lowering) await write(swap, String(bytes));
+    };
+    await setMemory(limits.memoryBytes, true);
     if (dirs.cpu !== undefined) {
       await write(join(dirs.cpu, 'cpu.cfs_period_us'), String(limits.cpuPeriodMicros));
     }
@@ -236,6 +249,10 @@ class CgroupV1 implements CgroupManager {
       limitCpu: async () => {
         if (dirs.cpu === undefined) return;
         await write(join(dirs.cpu, 'cpu.cfs_quota_us'), String(limits.cpuQuotaMicros));
+      },
+      resize: async (memoryBytes, cpuQuotaMicros) => {
+        await setMemory(memoryBytes, memoryBytes < limits.memoryBytes);
+        limits = { ...limits, memoryBytes, cpuQuotaMicros };
       },
       freeze: async () => {
         if (dirs.freezer === undefined) return;
@@ -305,7 +322,8 @@ class CgroupV2 implements CgroupManager {
     }
   }
 
-  async create(id: string, limits: CgroupLimits): Promise<EnvironmentCgroup> {
+  async create(id: string, initial: CgroupLimits): Promise<EnvironmentCgroup> {
+    let limits = initial;
     const dir = join(this.#base, cgroupName(id));
     await mkdir(dir);
     const file = (name: string) => join(dir, name);
@@ -320,6 +338,15 @@ class CgroupV2 implements CgroupManager {
         if (existsSync(file('cpu.max'))) {
           await write(file('cpu.max'), `${limits.cpuQuotaMicros} ${limits.cpuPeriodMicros}`);
         }
+      },
+      resize: async (memoryBytes, cpuQuotaMicros) => {
+        if (existsSync(file('memory.max'))) {
+          const current = Number(await readFile(file('memory.current'), 'utf8'));
+          if (current > memoryBytes)
+            throw new Error('the environment uses more than the new limit');
+          await write(file('memory.max'), String(memoryBytes));
+        }
+        limits = { ...limits, memoryBytes, cpuQuotaMicros };
       },
       freeze: () => write(file('cgroup.freeze'), '1'),
       thaw: () => write(file('cgroup.freeze'), '0'),

@@ -24,8 +24,12 @@ import { FunctionService } from '../functions/function-service.js';
 import { VersionService } from '../functions/version-service.js';
 import { PreparationQueue } from '../functions/preparation-queue.js';
 import { RuntimeCatalog } from '../functions/runtime-catalog.js';
+import { EnvironmentFactory } from '../invoke/environment-factory.js';
 import { EnvironmentPool } from '../invoke/environment-pool.js';
 import { InvokeService } from '../invoke/invoke-service.js';
+import { PrestartedPool } from '../invoke/prestarted-pool.js';
+import { Provisioner } from '../invoke/provisioner.js';
+import { ProvisionedConcurrencyService } from '../functions/provisioned-concurrency-service.js';
 import { FileLogStore } from '../observability/file-log-store.js';
 import { openUnixRuntimeChannel } from '../runtime-api/unix-runtime-channel.js';
 import { shipAwsSdk } from '../runtimes/bundled-sdk.js';
@@ -34,6 +38,7 @@ import { BwrapSandboxDriver } from '../sandbox/bwrap-sandbox-driver.js';
 import { detectCgroups } from '../sandbox/cgroups.js';
 import type { Database } from '../store/database-schema.js';
 import { FileCodeStore } from '../store/file-code-store.js';
+import { SqliteProvisionedConcurrencyRepository } from '../store/sqlite-provisioned-concurrency-repository.js';
 import { openSqliteDatabase } from '../store/sqlite-database.js';
 import { SqliteFunctionRepository } from '../store/sqlite-function-repository.js';
 import {
@@ -46,7 +51,7 @@ import { FunctionCredentials } from './function-credentials.js';
 import { ServiceFunctionResolver } from './function-resolver.js';
 import { detectHostRuntimes } from './host-runtimes.js';
 import { checkSandboxPrerequisites } from './sandbox-prerequisites.js';
-import type { ServerConfig } from './server-config.js';
+import { concurrencyLimits, type ServerConfig } from './server-config.js';
 
 /** The runtime clients shipped with Lamina (runtimes/ at the package root). */
 const RUNTIME_CLIENTS = resolve(dirname(fileURLToPath(import.meta.url)), '../../../runtimes');
@@ -67,6 +72,8 @@ export class LaminaServer {
   #preparation: PreparationQueue | undefined;
   #credentials: Credentials | undefined;
   #invocations: InvokeService | undefined;
+  #prestarted: PrestartedPool | undefined;
+  #provisioner: Provisioner | undefined;
   #logs: FileLogStore | undefined;
   #reaper: NodeJS.Timeout | undefined;
   #runDir: string | undefined;
@@ -101,6 +108,19 @@ export class LaminaServer {
     return this.#logs;
   }
 
+  /** The pre-started sandbox pool (for Lamina's status API and tests). */
+  get prestarted(): PrestartedPool | undefined {
+    return this.#prestarted;
+  }
+
+  /**
+   * Stops environments idle for longer than the idle timeout (scale to zero; provisioned ones
+   * stay). Runs on a timer; tests with an injected clock call it directly. Returns how many.
+   */
+  async reapIdle(): Promise<number> {
+    return (await this.#invocations?.reapIdle(this.config.idleTimeoutMs)) ?? 0;
+  }
+
   /** Resolves when all background preparations are done (for tests and orderly stops). */
   async idle(): Promise<void> {
     await this.#preparation?.idle();
@@ -129,10 +149,10 @@ export class LaminaServer {
     );
     const versions = new SqliteVersionRepository(this.#db);
     const aliases = new SqliteAliasRepository(this.#db);
-    const concurrency = new ConcurrencyService(scope, repository, {
-      accountLimit: config.concurrencyLimit,
-      minimumUnreserved: config.minimumUnreservedConcurrency,
-    });
+    const capacityMiB =
+      config.environmentMemoryMiB ?? Math.floor((totalmem() / (1024 * 1024)) * 0.75);
+    const limits = concurrencyLimits(config, capacityMiB);
+    const concurrency = new ConcurrencyService(scope, repository, limits);
     await concurrency.load();
     const functions = new FunctionService({
       scope,
@@ -168,44 +188,83 @@ export class LaminaServer {
       );
     const functionCredentials = new FunctionCredentials();
     const apiSocket = join(runDir, 'api.sock');
-    const capacityMiB =
-      config.environmentMemoryMiB ?? Math.floor((totalmem() / (1024 * 1024)) * 0.75);
-    this.#invocations = new InvokeService({
+    const pool = new EnvironmentPool(
+      {
+        capacityMiB,
+        queueTimeoutMs: config.queueTimeoutMs,
+        // Sandbox starts are CPU-bound: a few at a time finish sooner than many at once.
+        maxColdStarts: Math.max(2, 2 * availableParallelism()),
+        burstTimeoutMs: 60_000,
+      },
+      clock,
+    );
+    const slotsDir = join(config.dataDir, 'slots');
+    rmSync(slotsDir, { recursive: true, force: true });
+    mkdirSync(slotsDir, { recursive: true, mode: 0o755 });
+    const factory = new EnvironmentFactory({
       scope,
-      resolver: new ServiceFunctionResolver(functions, code),
-      pool: new EnvironmentPool(
-        {
-          capacityMiB,
-          queueTimeoutMs: config.queueTimeoutMs,
-          // Sandbox starts are CPU-bound: a few at a time finish sooner than many at once.
-          maxColdStarts: Math.max(2, 2 * availableParallelism()),
-          burstTimeoutMs: 60_000,
-        },
-        clock,
-      ),
       sandboxes,
       channels: openUnixRuntimeChannel,
-      launcher: new HostRuntimeLauncher(join(runDir, 'runtimes')),
       logs: this.#logs,
       clock,
+      pool,
       runtimeVersionArn: versionArnOf,
       runDir,
-      initLimitMs: config.initLimitMs,
-      concurrency: {
-        accountLimit: config.concurrencyLimit,
-        reservedTotal: () => concurrency.reservedTotal(),
-      },
+      slotsDir,
+      bootLimitMs: config.initLimitMs,
       laminaApi: {
         socketPath: apiSocket,
         credentialsFor: (name) => functionCredentials.credentialsFor(name),
       },
     });
+    const launcher = new HostRuntimeLauncher(join(runDir, 'runtimes'));
+    this.#prestarted = new PrestartedPool(config.prestartPoolSize, {
+      boot: (launch) => factory.prestart(launch),
+      discard: (booted) => factory.discard(booted),
+      onBootFailure: (family, error) =>
+        logger.warn({ err: error, family }, 'a pre-started sandbox failed to boot'),
+    });
+    // Node.js is booted ahead from the start; other runtimes once a function first uses them.
+    const node = launcher.launch('nodejs20.x');
+    this.#prestarted.register(node.command.join(' '), node);
+    const prestarted = this.#prestarted;
+    const resolver = new ServiceFunctionResolver(functions, code);
+    this.#invocations = new InvokeService({
+      scope,
+      resolver,
+      pool,
+      factory,
+      prestarted: this.#prestarted,
+      launcher,
+      clock,
+      initLimitMs: config.initLimitMs,
+      concurrency: {
+        accountLimit: limits.accountLimit,
+        reservedTotal: () => concurrency.reservedTotal(),
+        provisionedOf: (name) => concurrency.provisionedOf(name),
+      },
+    });
     const invocations = this.#invocations;
+    this.#provisioner = new Provisioner({
+      resolver,
+      pool,
+      create: (resolved, type, requestId) => invocations.create(resolved, type, requestId),
+    });
+    const provisioned = new ProvisionedConcurrencyService({
+      scope,
+      clock,
+      functions: repository,
+      versions,
+      aliases,
+      configs: new SqliteProvisionedConcurrencyRepository(this.#db),
+      concurrency,
+      provisioning: this.#provisioner,
+    });
     this.#reaper = setInterval(
       () => {
-        invocations
-          .reapIdle(config.idleTimeoutMs)
-          .catch((error: unknown) => logger.error({ err: error }, 'idle reaping failed'));
+        this.reapIdle().catch((error: unknown) =>
+          logger.error({ err: error }, 'idle reaping failed'),
+        );
       },
       Math.max(1000, Math.min(30_000, config.idleTimeoutMs / 4)),
     );
@@ -232,6 +291,8 @@ export class LaminaServer {
       aliases: new AliasService(scope, repository, versions, aliases, ids),
       invocations,
       concurrency,
+      provisioned,
+      prestartedStatus: () => prestarted.status(),
       runtimeVersionArn: versionArnOf,
       codeLocation: async (sha, host) => {
         const path = `/lamina/2026-11-01/code/${sha}`;
@@ -257,6 +318,7 @@ export class LaminaServer {
       Number(url.port),
     );
     await this.#relay.listen(apiSocket);
+    await provisioned.load();
   }
 
   /** Stops accepting requests, lets in-flight ones finish, then closes the store. Idempotent. */
@@ -264,6 +326,7 @@ export class LaminaServer {
     this.#stopping ??= (async () => {
       clearInterval(this.#reaper);
       await this.#http?.close();
+      await this.#provisioner?.stop();
       await this.#invocations?.stop();
       await this.#relay?.close();
       await this.#logs?.flush();

@@ -8,10 +8,15 @@ export interface ServerConfig {
   readonly accountId: string;
   /** `sigv4` verifies every request; `none` accepts anything (local throwaway use only). */
   readonly auth: 'sigv4' | 'none';
-  /** Account-wide concurrent executions (GetAccountSettings, admission). */
-  readonly concurrencyLimit: number;
-  /** Reserved concurrency may not bring the unreserved pool below this. */
-  readonly minimumUnreservedConcurrency: number;
+  /**
+   * Account-wide concurrent executions (GetAccountSettings, admission); default: as many 128 MB
+   * environments as the environment memory holds, so the host cannot be overcommitted.
+   */
+  readonly concurrencyLimit: number | undefined;
+  /** Reserved concurrency may not bring the unreserved pool below this (default: a tenth). */
+  readonly minimumUnreservedConcurrency: number | undefined;
+  /** Pre-started generic sandboxes kept per managed runtime (0 disables specialisation). */
+  readonly prestartPoolSize: number;
   /** How long a GetFunction `Code.Location` URL stays valid, in seconds. */
   readonly codeUrlExpirySeconds: number;
   readonly logLevel: string;
@@ -33,8 +38,9 @@ export const DEFAULT_CONFIG: ServerConfig = {
   region: 'us-east-1',
   accountId: '000000000000',
   auth: 'sigv4',
-  concurrencyLimit: 1000,
-  minimumUnreservedConcurrency: 100,
+  concurrencyLimit: undefined,
+  minimumUnreservedConcurrency: undefined,
+  prestartPoolSize: 2,
   codeUrlExpirySeconds: 600,
   logLevel: 'info',
   idleTimeoutMs: 10 * 60 * 1000,
@@ -42,3 +48,21 @@ export const DEFAULT_CONFIG: ServerConfig = {
   queueTimeoutMs: 2000,
   initLimitMs: 10_000,
 };
+
+/** The smallest MemorySize: the default concurrency limit counts environments of this size. */
+const SMALLEST_FUNCTION_MIB = 128;
+
+/** Concurrency limits from the configuration, or derived from the environment memory. */
+export function concurrencyLimits(
+  config: ServerConfig,
+  environmentMemoryMiB: number,
+): { accountLimit: number; minimumUnreserved: number } {
+  const accountLimit =
+    config.concurrencyLimit ??
+    Math.max(10, Math.floor(environmentMemoryMiB / SMALLEST_FUNCTION_MIB));
+  return {
+    accountLimit,
+    minimumUnreserved:
+      config.minimumUnreservedConcurrency ?? Math.min(100, Math.floor(accountLimit / 10)),
+  };
+}

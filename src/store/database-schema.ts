@@ -25,6 +25,13 @@ export interface FunctionVersionsTable {
   awaiting_preparation: number;
 }
 
+export interface ProvisionedConcurrencyTable {
+  function_name: string;
+  qualifier: string;
+  requested: number;
+  last_modified_ms: number;
+}
+
 export interface MigrationRow {
   name: string;
   timestamp: Generated<string>;
@@ -34,4 +41,5 @@ export interface Database {
   functions: FunctionsTable;
   function_versions: FunctionVersionsTable;
   aliases: AliasesTable;
+  provisioned_concurrency: ProvisionedConcurrencyTable;
 }

@@ -1,5 +1,6 @@
 /** Reserved concurrency and the account limit: settings, validation, and throttled invokes. */
 import assert from 'node:assert/strict';
+import { totalmem } from 'node:os';
 import { describe, test } from 'node:test';
 import {
   DeleteFunctionConcurrencyCommand,
@@ -50,7 +51,8 @@ async function twoAtOnce(client: LambdaClient, name: string): Promise<string[]> 
 
 describe('concurrency controls', () => {
   test('reserved concurrency: put, get, throttle with its reason, account figures, delete', async () => {
-    await withServer([], async (client) => {
+    const aws = ['--concurrency-limit', '1000', '--min-unreserved-concurrency', '100'];
+    await withServer(aws, async (client) => {
       await deploy(client, 'capped', SLOW);
       const put = await client.send(
         new PutFunctionConcurrencyCommand({
@@ -131,6 +133,29 @@ describe('concurrency controls', () => {
           'ok',
         ]);
       },
+    );
+  });
+});
+
+test('without options the account limit counts 128 MB environments that fit the host memory', async () => {
+  await withServer([], async (client) => {
+    const settings = await client.send(new GetAccountSettingsCommand({}));
+    const limit = settings.AccountLimit?.ConcurrentExecutions ?? 0;
+    const memoryMiB = Math.floor((totalmem() / (1024 * 1024)) * 0.75);
+    assert.equal(limit, Math.max(10, Math.floor(memoryMiB / 128)));
+    assert.equal(settings.AccountLimit?.UnreservedConcurrentExecutions, limit);
+    // The minimum left unreserved is a tenth of the limit (at most 100).
+    const tooMuch = await failureOf(
+      client.send(
+        new PutFunctionConcurrencyCommand({
+          FunctionName: 'nothing-yet',
+          ReservedConcurrentExecutions: limit,
+        }),
+      ),
+    );
+    assert.equal(
+      tooMuch.message,
+      `Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [${Math.min(100, Math.floor(limit / 10))}].`,
     );
   });
 });

@@ -17,12 +17,14 @@ import { RuntimeCatalog } from '../../src/functions/runtime-catalog.js';
 import type { Database } from '../../src/store/database-schema.js';
 import { FileCodeStore } from '../../src/store/file-code-store.js';
 import { openSqliteDatabase } from '../../src/store/sqlite-database.js';
+import { SqliteProvisionedConcurrencyRepository } from '../../src/store/sqlite-provisioned-concurrency-repository.js';
 import { SqliteFunctionRepository } from '../../src/store/sqlite-function-repository.js';
 import {
   SqliteAliasRepository,
   SqliteVersionRepository,
 } from '../../src/store/sqlite-version-repository.js';
 import { AliasService } from '../../src/functions/alias-service.js';
+import { ProvisionedConcurrencyService } from '../../src/functions/provisioned-concurrency-service.js';
 import { ConcurrencyService } from '../../src/functions/concurrency-service.js';
 import { VersionService } from '../../src/functions/version-service.js';
 import { tempDir } from './server-process.js';
@@ -109,6 +111,10 @@ export async function inProcessApi(dataDir = tempDir().path): Promise<InProcessA
     clock: { now: () => Date.now() },
     ids,
   });
+  const concurrency = new ConcurrencyService(scope, repository, {
+    accountLimit: 1000,
+    minimumUnreserved: 100,
+  });
   const app = buildLambdaHttpApi({
     context: {
       scope,
@@ -119,10 +125,25 @@ export async function inProcessApi(dataDir = tempDir().path): Promise<InProcessA
         invoke: () => Promise.reject(new Error('invocation is not wired in control-plane tests')),
         check: () => Promise.reject(new Error('invocation is not wired in control-plane tests')),
       },
-      concurrency: new ConcurrencyService(scope, repository, {
-        accountLimit: 1000,
-        minimumUnreserved: 100,
+      concurrency,
+      // Control-plane tests run no environments: provisioning is not started.
+      provisioned: new ProvisionedConcurrencyService({
+        scope,
+        clock: { now: () => Date.now() },
+        functions: repository,
+        versions,
+        aliases,
+        configs: new SqliteProvisionedConcurrencyRepository(db),
+        concurrency,
+        provisioning: {
+          apply: () => undefined,
+          refresh: () => undefined,
+          remove: () => Promise.resolve(),
+          removeFunction: () => Promise.resolve(),
+          state: () => undefined,
+        },
       }),
+      prestartedStatus: () => [],
       runtimeVersionArn: (runtime) => `arn:aws:lambda:us-east-1::runtime:${runtime}`,
       codeLocation: (sha, host) => Promise.resolve(`http://${host}/lamina/2026-11-01/code/${sha}`),
       openCode: async (sha) => ((await code.has(sha)) ? code.open(sha) : undefined),

@@ -23,11 +23,14 @@ export const updateAlias: Handler = async (ctx, req) => {
     param(req, 'Name'),
     input,
   );
+  // Provisioned concurrency on the alias follows it to its new version.
+  ctx.provisioned.refresh(name);
   return { status: 200, json: toAliasConfiguration(ctx.scope, name, alias) };
 };
 
 export const deleteAlias: Handler = async (ctx, req) => {
-  await ctx.aliases.delete(param(req, 'FunctionName'), param(req, 'Name'));
+  const name = await ctx.aliases.delete(param(req, 'FunctionName'), param(req, 'Name'));
+  await ctx.provisioned.forget(name, param(req, 'Name'));
   return { status: 204 };
 };
 
