@@ -8,7 +8,9 @@ import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { clearTimeout, setTimeout } from 'node:timers';
 import { fileURLToPath } from 'node:url';
+import { measureBurst } from './burst.mjs';
 import { COLD_FUNCTION_SOURCE, measureColdStarts } from './cold-start.mjs';
+import { measureNewFunctionColdStarts } from './new-function-cold-start.mjs';
 import { environmentsCpuMs, processCpuMs } from './cpu-time.mjs';
 import { environmentMemory } from './environment-memory.mjs';
 import { BENCH_CREDENTIALS, startLaminaServer } from './lamina-server.mjs';
@@ -34,6 +36,8 @@ const PLANS = {
     throughputClients: [1, 4, 8],
     throughputInvokes: 2000,
     coldStarts: 100,
+    newFunctionColdStarts: 50,
+    burstCalls: 100,
     processStarts: 50,
     deadlineMs: 8 * 60_000,
   },
@@ -43,6 +47,8 @@ const PLANS = {
     throughputClients: [1, 4, 8],
     throughputInvokes: 300,
     coldStarts: 10,
+    newFunctionColdStarts: 10,
+    burstCalls: 100,
     processStarts: 10,
     deadlineMs: 3 * 60_000,
   },
@@ -237,6 +243,62 @@ async function benchmark(mode, cleanups, diagnostics) {
       summarize(cold.map((s) => s.clientMs - s.initMs - s.durationMs)).p50_ms,
     ),
     paired_node_e0: summarize(pairedNode),
+  };
+
+  progress(`cold starts of new functions, pre-started pool on: ${plan.newFunctionColdStarts}`);
+  const fresh = await measureNewFunctionColdStarts({
+    client,
+    invoker: newInvoker(),
+    prefix: 'bench-new',
+    count: plan.newFunctionColdStarts,
+    memorySize: MEMORY_SIZE,
+    parseReport: parseReportLine,
+    timeNodeStart,
+    progress,
+  });
+  result.new_function_cold_start = {
+    method: 'first invoke of a function just created (pre-started pool on, the default)',
+    client: summarize(fresh.samples.map((s) => s.clientMs)),
+    init_duration: summarize(fresh.samples.map((s) => s.initMs)),
+    paired_node_e0: summarize(fresh.pairedNode),
+  };
+
+  progress(`burst: ${plan.burstCalls} simultaneous first calls to a new function`);
+  const burst = await measureBurst({
+    client,
+    newInvoker,
+    name: 'bench-burst',
+    calls: plan.burstCalls,
+    memorySize: 128,
+  });
+  result.burst = {
+    calls: plan.burstCalls,
+    errors: burst.errors,
+    latency: summarize(burst.latencies),
+  };
+
+  progress('cold starts of new functions with the pre-started pool off (second server)');
+  const bare = await startLaminaServer(REPO_ROOT, { args: ['--prestart-pool-size', '0'] });
+  cleanups.push(() => bare.stop());
+  const bareClient = sdkClient(bare.endpoint, BENCH_CREDENTIALS);
+  cleanups.push(() => bareClient.destroy());
+  const bareInvoker = createSignedInvoker(bare.endpoint, BENCH_CREDENTIALS);
+  cleanups.push(() => bareInvoker.close());
+  const withoutPool = await measureNewFunctionColdStarts({
+    client: bareClient,
+    invoker: bareInvoker,
+    prefix: 'bench-bare',
+    count: Math.max(5, Math.round(plan.newFunctionColdStarts / 2)),
+    memorySize: MEMORY_SIZE,
+    parseReport: parseReportLine,
+    timeNodeStart,
+    progress,
+  });
+  result.new_function_cold_start_without_pool = {
+    method: 'first invoke of a function just created, --prestart-pool-size 0',
+    client: summarize(withoutPool.samples.map((s) => s.clientMs)),
+    init_duration: summarize(withoutPool.samples.map((s) => s.initMs)),
+    paired_node_e0: summarize(withoutPool.pairedNode),
   };
 
   result.targets = targets(result);

@@ -18,6 +18,16 @@ export function targets(result) {
       met_raw_http: rawP50 < 1,
       met_sdk: sdkP50 < 1,
     },
+    // Issue #4: against a bare `node -e 0` timed in the same run (paired).
+    new_function_cold_start_p50_at_most_a_third_of_node_e0: newFunctionTarget(result),
+    warm_overhead_p50_under_0_5_ms: { raw_http_p50_ms: rawP50, met: rawP50 < 0.5 },
+    warm_throughput_8_clients_at_least_3000_per_s: throughputTarget(result, 8, 3000),
+    burst_100_first_calls_zero_errors: {
+      calls: result.burst?.calls,
+      errors: result.burst?.errors,
+      p99_ms: result.burst?.latency?.p99_ms,
+      met: result.burst?.errors === 0,
+    },
     cold_start_p50_within_1_5x_node_e0: {
       node_e0_paired_p50_ms: nodeP50,
       node_e0_at_start_p50_ms: result.baseline.node_e0.p50_ms,
@@ -26,5 +36,30 @@ export function targets(result) {
       ratio: round(coldP50 / nodeP50),
       met: coldP50 <= nodeP50 * 1.5,
     },
+  };
+}
+
+function newFunctionTarget(result) {
+  const cold = result.new_function_cold_start;
+  if (cold === undefined) return null;
+  const node = cold.paired_node_e0.p50_ms;
+  return {
+    node_e0_paired_p50_ms: node,
+    cold_client_p50_ms: cold.client.p50_ms,
+    cold_client_p99_ms: cold.client.p99_ms,
+    p50_limit_ms: Math.round((node / 3) * 1000) / 1000,
+    p99_limit_ms: node,
+    met_p50: cold.client.p50_ms <= node / 3,
+    met_p99: cold.client.p99_ms <= node,
+  };
+}
+
+function throughputTarget(result, clients, perSecond) {
+  const level = result.throughput.find((t) => t.clients === clients);
+  return {
+    clients,
+    invokes_per_second: level?.invokes_per_second ?? null,
+    target: perSecond,
+    met: level !== undefined && level.invokes_per_second >= perSecond,
   };
 }
