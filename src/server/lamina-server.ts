@@ -50,6 +50,7 @@ import { ApiSocketRelay } from './api-socket-relay.js';
 import { FunctionCredentials } from './function-credentials.js';
 import { ServiceFunctionResolver } from './function-resolver.js';
 import { detectHostRuntimes } from './host-runtimes.js';
+import { WriteGeneration } from './write-generation.js';
 import { checkSandboxPrerequisites } from './sandbox-prerequisites.js';
 import { concurrencyLimits, type ServerConfig } from './server-config.js';
 
@@ -141,14 +142,24 @@ export class LaminaServer {
     const runtimes = await detectHostRuntimes();
 
     this.#db = await openSqliteDatabase(join(config.dataDir, 'lamina.db'));
-    const repository = new SqliteFunctionRepository(this.#db);
+    // Writes move the generation on, so the invoke path's cached lookups read again.
+    const writes = new WriteGeneration();
+    const repository = writes.watch(new SqliteFunctionRepository(this.#db), [
+      'insert',
+      'update',
+      'delete',
+    ]);
     const code = new FileCodeStore(join(config.dataDir, 'code'));
     const collector = new CodeCollector(repository, code);
     this.#preparation = new PreparationQueue(repository, code, collector, ids, (name, error) =>
       logger.error({ err: error, function: name }, 'code preparation failed'),
     );
-    const versions = new SqliteVersionRepository(this.#db);
-    const aliases = new SqliteAliasRepository(this.#db);
+    const versions = writes.watch(new SqliteVersionRepository(this.#db), ['publish', 'delete']);
+    const aliases = writes.watch(new SqliteAliasRepository(this.#db), [
+      'insert',
+      'update',
+      'delete',
+    ]);
     const capacityMiB =
       config.environmentMemoryMiB ?? Math.floor((totalmem() / (1024 * 1024)) * 0.75);
     const limits = concurrencyLimits(config, capacityMiB);
@@ -228,7 +239,7 @@ export class LaminaServer {
     const node = launcher.launch('nodejs20.x');
     this.#prestarted.register(node.command.join(' '), node);
     const prestarted = this.#prestarted;
-    const resolver = new ServiceFunctionResolver(functions, code);
+    const resolver = new ServiceFunctionResolver(functions, code, writes);
     this.#invocations = new InvokeService({
       scope,
       resolver,
