@@ -50,6 +50,11 @@ export class ConcurrencyService {
     return total;
   }
 
+  /** A function's reserved concurrency, from memory (undefined when it has none). */
+  reservedFor(name: string): number | undefined {
+    return this.#reserved.get(name);
+  }
+
   /** Concurrency left for functions without a reservation. */
   unreserved(): number {
     return this.settings.accountLimit - this.reservedTotal();
