@@ -1,5 +1,5 @@
 // Dependency direction of src/ (see docs/ARCHITECTURE.md): everything points inward to core;
-// application modules (functions, invoke) know only core; adapters (api, store, sandbox,
+// application modules (functions, invoke, async) know only core; adapters (api, store, sandbox,
 // runtime-api, triggers, observability) know core and the application ports; only server (the
 // composition root) and cli see everything.
 const adapters = 'api|store|sandbox|runtime-api|runtimes|triggers|observability';
@@ -24,8 +24,9 @@ module.exports = {
     {
       name: 'application-knows-only-core',
       severity: 'error',
-      comment: 'functions and invoke declare ports; they never import adapters or the server.',
-      from: { path: '^src/(functions|invoke)/' },
+      comment:
+        'functions, invoke and async declare ports; they never import adapters or the server.',
+      from: { path: '^src/(functions|invoke|async)/' },
       to: { path: `^src/(${adapters}|server|cli)/` },
     },
     {

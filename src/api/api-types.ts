@@ -1,7 +1,9 @@
 /** The shapes shared by the route table, the handlers and the HTTP adapter. */
 import type { Readable } from 'node:stream';
+import type { AsyncEventService } from '../async/async-event-service.js';
 import type { AliasService } from '../functions/alias-service.js';
 import type { ConcurrencyService } from '../functions/concurrency-service.js';
+import type { EventInvokeConfigService } from '../functions/event-invoke-config-service.js';
 import type { FunctionService } from '../functions/function-service.js';
 import type { ProvisionedConcurrencyService } from '../functions/provisioned-concurrency-service.js';
 import type { VersionService } from '../functions/version-service.js';
@@ -20,6 +22,9 @@ export interface ApiContext {
   readonly invocations: Pick<InvokeService, 'invoke' | 'check'>;
   /** Pre-started sandboxes per runtime family (Lamina's own status API). */
   readonly prestartedStatus: () => readonly PrestartedFamilyStatus[];
+  readonly eventInvokeConfigs: EventInvokeConfigService;
+  /** The asynchronous queue: accepting Event invokes, looking events up, replaying them. */
+  readonly asyncEvents: Pick<AsyncEventService, 'accept' | 'get' | 'list' | 'replay'>;
   /** `RuntimeVersionArn` of a runtime on this host. */
   readonly runtimeVersionArn: (runtime: string) => string;
   /** A URL, valid for a while, from which the stored zip can be downloaded. */

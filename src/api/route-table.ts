@@ -9,7 +9,15 @@ import {
   listAliases,
   updateAlias,
 } from './handlers/aliases.js';
+import { getAsyncEvent, listAsyncEvents, replayAsyncEvent } from './handlers/async-events.js';
 import { createFunction } from './handlers/create-function.js';
+import {
+  deleteFunctionEventInvokeConfig,
+  getFunctionEventInvokeConfig,
+  listFunctionEventInvokeConfigs,
+  putFunctionEventInvokeConfig,
+  updateFunctionEventInvokeConfig,
+} from './handlers/event-invoke-config.js';
 import {
   deleteFunctionConcurrency,
   getFunctionConcurrency,
@@ -29,6 +37,7 @@ import { getAccountSettings } from './handlers/get-account-settings.js';
 import { getFunction } from './handlers/get-function.js';
 import { getFunctionConfiguration } from './handlers/get-function-configuration.js';
 import { invoke } from './handlers/invoke.js';
+import { invokeAsync } from './handlers/invoke-async.js';
 import { listFunctions } from './handlers/list-functions.js';
 import { listTags } from './handlers/list-tags.js';
 import { tagResource } from './handlers/tag-resource.js';
@@ -51,6 +60,8 @@ export interface Route {
 const small = LIMITS.controlRequestBytes;
 const code = LIMITS.codeRequestBytes;
 const fn = '/2015-03-31/functions/:FunctionName';
+const eventConfig = '/2019-09-25/functions/:FunctionName/event-invoke-config';
+const lamina = '/lamina/2026-11-01';
 
 export const ROUTES: readonly Route[] = [
   {
@@ -196,6 +207,49 @@ export const ROUTES: readonly Route[] = [
     tooLarge: 'RequestTooLargeException',
   },
   {
+    method: 'POST',
+    path: '/2014-11-13/functions/:FunctionName/invoke-async',
+    operation: 'InvokeAsync',
+    handler: invokeAsync,
+    bodyLimit: LIMITS.invokeAsyncPayloadBytes,
+    tooLarge: 'RequestTooLargeException',
+  },
+  {
+    method: 'PUT',
+    path: eventConfig,
+    operation: 'PutFunctionEventInvokeConfig',
+    handler: putFunctionEventInvokeConfig,
+    bodyLimit: small,
+  },
+  {
+    method: 'POST',
+    path: eventConfig,
+    operation: 'UpdateFunctionEventInvokeConfig',
+    handler: updateFunctionEventInvokeConfig,
+    bodyLimit: small,
+  },
+  {
+    method: 'GET',
+    path: eventConfig,
+    operation: 'GetFunctionEventInvokeConfig',
+    handler: getFunctionEventInvokeConfig,
+    bodyLimit: small,
+  },
+  {
+    method: 'DELETE',
+    path: eventConfig,
+    operation: 'DeleteFunctionEventInvokeConfig',
+    handler: deleteFunctionEventInvokeConfig,
+    bodyLimit: small,
+  },
+  {
+    method: 'GET',
+    path: `${eventConfig}/list`,
+    operation: 'ListFunctionEventInvokeConfigs',
+    handler: listFunctionEventInvokeConfigs,
+    bodyLimit: small,
+  },
+  {
     method: 'PUT',
     path: `${fn}/code`,
     operation: 'UpdateFunctionCode',
@@ -235,6 +289,27 @@ export const ROUTES: readonly Route[] = [
     path: '/lamina/2026-11-01/code/:CodeSha256Hex',
     operation: 'DownloadCode',
     handler: downloadCode,
+    bodyLimit: small,
+  },
+  {
+    method: 'GET',
+    path: `${lamina}/async-events/:RequestId`,
+    operation: 'GetAsyncEvent',
+    handler: getAsyncEvent,
+    bodyLimit: small,
+  },
+  {
+    method: 'POST',
+    path: `${lamina}/async-events/:RequestId/replay`,
+    operation: 'ReplayAsyncEvent',
+    handler: replayAsyncEvent,
+    bodyLimit: small,
+  },
+  {
+    method: 'GET',
+    path: `${lamina}/functions/:FunctionName/async-events`,
+    operation: 'ListAsyncEvents',
+    handler: listAsyncEvents,
     bodyLimit: small,
   },
 ];

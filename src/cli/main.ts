@@ -1,7 +1,15 @@
 /** The `lamina` command. */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { readCredentials } from '../server/credentials.js';
 import { LaminaServer } from '../server/lamina-server.js';
 import { DEFAULT_CONFIG, type ServerConfig } from '../server/server-config.js';
+import {
+  describeApiError,
+  getEvent,
+  listEvents,
+  replayEvent,
+  type EventsClientOptions,
+} from './events-command.js';
 import { parseSince, printLogs } from './logs-command.js';
 import { startupBanner } from './startup-banner.js';
 
@@ -23,6 +31,22 @@ function seconds(value: string): number {
   if (!Number.isFinite(n) || n <= 0)
     throw new InvalidArgumentError('not a positive number of seconds');
   return n;
+}
+
+function positiveWholeNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('not a whole number above 0');
+  return n;
+}
+
+function duration(value: string): number {
+  try {
+    const ms = parseSince(value);
+    if (ms > 0) return ms;
+  } catch {
+    // reported below
+  }
+  throw new InvalidArgumentError('not a duration such as 7d, 12h, 30m or 3600 (seconds)');
 }
 
 function accountId(value: string): string {
@@ -86,6 +110,18 @@ export async function main(argv: readonly string[]): Promise<void> {
       seconds,
       DEFAULT_CONFIG.idleTimeoutMs / 1000,
     )
+    .option(
+      '--async-concurrency <n>',
+      'most asynchronous events running at once',
+      positiveWholeNumber,
+      DEFAULT_CONFIG.asyncConcurrency,
+    )
+    .option(
+      '--async-event-retention <duration>',
+      'how long finished asynchronous events stay visible: 7d, 12h, 30m',
+      duration,
+      DEFAULT_CONFIG.asyncEventRetentionMs,
+    )
     .action(async (options: Record<string, unknown>) => {
       const config: ServerConfig = {
         ...DEFAULT_CONFIG,
@@ -100,6 +136,8 @@ export async function main(argv: readonly string[]): Promise<void> {
         concurrencyLimit: options['concurrencyLimit'] as number | undefined,
         minimumUnreservedConcurrency: options['minUnreservedConcurrency'] as number | undefined,
         prestartPoolSize: options['prestartPoolSize'] as number,
+        asyncConcurrency: options['asyncConcurrency'] as number,
+        asyncEventRetentionMs: options['asyncEventRetention'] as number,
       };
       await runServer(config);
     });
@@ -125,7 +163,100 @@ export async function main(argv: readonly string[]): Promise<void> {
         write: (text) => process.stdout.write(text),
       });
     });
+  addEventsCommands(program);
   await program.parseAsync(argv);
+}
+
+/** `lamina events list|get|replay`, talking to a running server's events API. */
+function addEventsCommands(program: Command): void {
+  const events = program
+    .command('events')
+    .description('Look up, list and replay asynchronous invocations (events) of a server.');
+  const withClientOptions = (command: Command) =>
+    command
+      .option(
+        '--endpoint <url>',
+        "the server's endpoint",
+        process.env['LAMINA_ENDPOINT'] ?? `http://${DEFAULT_CONFIG.host}:${DEFAULT_CONFIG.port}`,
+      )
+      .option(
+        '--region <region>',
+        "the server's region (SigV4 scope)",
+        region,
+        process.env['AWS_REGION'] ?? process.env['AWS_DEFAULT_REGION'] ?? DEFAULT_CONFIG.region,
+      )
+      .option(
+        '--data-dir <dir>',
+        "the server's data directory (for its credentials.json)",
+        process.env['LAMINA_DATA_DIR'] ?? DEFAULT_CONFIG.dataDir,
+      )
+      .addOption(
+        new Option('--output <format>', 'output').choices(['text', 'json']).default('text'),
+      );
+  withClientOptions(
+    events
+      .command('list')
+      .description("A function's events, newest first.")
+      .argument('<function>', 'function name or ARN')
+      .option('--status <status>', 'Queued, Running, Retrying, Succeeded, Failed or Expired')
+      .option('--max-items <n>', 'events per page (1–1000, default 50)', positiveWholeNumber)
+      .option('--marker <marker>', 'the page after this marker (printed with the previous page)'),
+  ).action((functionName: string, options: Record<string, unknown>) =>
+    runClient(options, (client) =>
+      listEvents(client, functionName, {
+        status: options['status'] as string | undefined,
+        maxItems: options['maxItems'] as number | undefined,
+        marker: options['marker'] as string | undefined,
+      }),
+    ),
+  );
+  withClientOptions(
+    events
+      .command('get')
+      .description('One event: status, attempts, error and the last response.')
+      .argument('<request-id>', 'the request id its 202 answered'),
+  ).action((requestId: string, options: Record<string, unknown>) =>
+    runClient(options, (client) => getEvent(client, requestId)),
+  );
+  withClientOptions(
+    events
+      .command('replay')
+      .description('Queue a new event with the same function and payload.')
+      .argument('<request-id>', 'the event to replay'),
+  ).action((requestId: string, options: Record<string, unknown>) =>
+    runClient(options, (client) => replayEvent(client, requestId)),
+  );
+}
+
+/**
+ * Credentials as the server resolves them (LAMINA_ACCESS_KEY_ID / LAMINA_SECRET_ACCESS_KEY, then
+ * the data directory's credentials.json), else the AWS CLI's variables; none: unsigned requests.
+ */
+async function runClient(
+  options: Record<string, unknown>,
+  body: (client: EventsClientOptions) => Promise<void>,
+): Promise<void> {
+  const env = process.env;
+  const own = readCredentials(options['dataDir'] as string, env);
+  const awsId = env['AWS_ACCESS_KEY_ID'];
+  const awsSecret = env['AWS_SECRET_ACCESS_KEY'];
+  const credentials =
+    own ??
+    (awsId !== undefined && awsId !== '' && awsSecret !== undefined && awsSecret !== ''
+      ? { accessKeyId: awsId, secretAccessKey: awsSecret, sessionToken: env['AWS_SESSION_TOKEN'] }
+      : undefined);
+  try {
+    await body({
+      endpoint: options['endpoint'] as string,
+      region: options['region'] as string,
+      credentials,
+      output: options['output'] as 'text' | 'json',
+      write: (text) => process.stdout.write(text),
+    });
+  } catch (error) {
+    process.stderr.write(`lamina: ${describeApiError(error, credentials !== undefined)}\n`);
+    process.exitCode = 1;
+  }
 }
 
 async function runServer(config: ServerConfig): Promise<void> {

@@ -26,6 +26,10 @@ export const LIMITS = {
   zipEntries: 100_000,
   /** Largest synchronous Invoke payload (and response). */
   invokePayloadBytes: 6_291_456,
+  /** Largest `Event` (asynchronous) Invoke payload: 1 MB since October 2025. */
+  eventPayloadBytes: 1_048_576,
+  /** Largest payload of the legacy InvokeAsync operation. */
+  invokeAsyncPayloadBytes: 262_144,
   totalCodeSizeBytes: 80_530_636_800,
   listMaxItems: 50,
 } as const;

@@ -16,6 +16,23 @@ export interface Credentials {
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
 export function resolveCredentials(dataDir: string, env: NodeJS.ProcessEnv): Credentials {
+  const found = readCredentials(dataDir, env);
+  if (found !== undefined) return found;
+  const file = join(dataDir, 'credentials.json');
+  const generated = {
+    accessKeyId: `LKIA${[...randomBytes(16)].map((b) => ALPHABET[b % 32]).join('')}`,
+    secretAccessKey: randomBytes(30).toString('base64'),
+  };
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(file, `${JSON.stringify(generated, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  return { ...generated, source: 'generated' };
+}
+
+/**
+ * The configured key pair without generating one: the environment, else `credentials.json` in
+ * the data directory, else undefined. The `lamina` client commands sign with it.
+ */
+export function readCredentials(dataDir: string, env: NodeJS.ProcessEnv): Credentials | undefined {
   const id = env['LAMINA_ACCESS_KEY_ID'];
   const secret = env['LAMINA_SECRET_ACCESS_KEY'];
   if (id !== undefined && id !== '' && secret !== undefined && secret !== '') {
@@ -38,11 +55,5 @@ export function resolveCredentials(dataDir: string, env: NodeJS.ProcessEnv): Cre
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  const generated = {
-    accessKeyId: `LKIA${[...randomBytes(16)].map((b) => ALPHABET[b % 32]).join('')}`,
-    secretAccessKey: randomBytes(30).toString('base64'),
-  };
-  mkdirSync(dataDir, { recursive: true });
-  writeFileSync(file, `${JSON.stringify(generated, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
-  return { ...generated, source: 'generated' };
+  return undefined;
 }

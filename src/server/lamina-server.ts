@@ -12,6 +12,8 @@ import type { Kysely } from 'kysely';
 import pino, { type Logger } from 'pino';
 import { buildLambdaHttpApi } from '../api/lambda-http-api.js';
 import type { ApiContext } from '../api/api-types.js';
+import { AsyncDispatcher } from '../async/async-dispatcher.js';
+import { AsyncEventService } from '../async/async-event-service.js';
 import { runtimeVersionArn } from '../core/arn.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { IdSource } from '../core/ids.js';
@@ -20,6 +22,7 @@ import { Sigv4Verifier } from '../core/sigv4-verifier.js';
 import { CodeCollector } from '../functions/code-collector.js';
 import { AliasService } from '../functions/alias-service.js';
 import { ConcurrencyService } from '../functions/concurrency-service.js';
+import { EventInvokeConfigService } from '../functions/event-invoke-config-service.js';
 import { FunctionService } from '../functions/function-service.js';
 import { VersionService } from '../functions/version-service.js';
 import { PreparationQueue } from '../functions/preparation-queue.js';
@@ -39,7 +42,9 @@ import { detectCgroups } from '../sandbox/cgroups.js';
 import type { Database } from '../store/database-schema.js';
 import { FileCodeStore } from '../store/file-code-store.js';
 import { SqliteProvisionedConcurrencyRepository } from '../store/sqlite-provisioned-concurrency-repository.js';
+import { SqliteAsyncEventStore } from '../store/sqlite-async-event-store.js';
 import { openSqliteDatabase } from '../store/sqlite-database.js';
+import { SqliteEventInvokeConfigRepository } from '../store/sqlite-event-invoke-config-repository.js';
 import { SqliteFunctionRepository } from '../store/sqlite-function-repository.js';
 import {
   SqliteAliasRepository,
@@ -47,6 +52,7 @@ import {
 } from '../store/sqlite-version-repository.js';
 import { resolveCredentials, type Credentials } from './credentials.js';
 import { ApiSocketRelay } from './api-socket-relay.js';
+import { ServiceAsyncTargets } from './async-targets.js';
 import { FunctionCredentials } from './function-credentials.js';
 import { ServiceFunctionResolver } from './function-resolver.js';
 import { detectHostRuntimes } from './host-runtimes.js';
@@ -75,6 +81,9 @@ export class LaminaServer {
   #invocations: InvokeService | undefined;
   #prestarted: PrestartedPool | undefined;
   #provisioner: Provisioner | undefined;
+  #asyncStore: SqliteAsyncEventStore | undefined;
+  #dispatcher: AsyncDispatcher | undefined;
+  #asyncEvents: AsyncEventService | undefined;
   #logs: FileLogStore | undefined;
   #reaper: NodeJS.Timeout | undefined;
   #runDir: string | undefined;
@@ -120,6 +129,11 @@ export class LaminaServer {
    */
   async reapIdle(): Promise<number> {
     return (await this.#invocations?.reapIdle(this.config.idleTimeoutMs)) ?? 0;
+  }
+
+  /** The asynchronous queue's workers (tests watch them). */
+  get asyncDispatcher(): AsyncDispatcher | undefined {
+    return this.#dispatcher;
   }
 
   /** Resolves when all background preparations are done (for tests and orderly stops). */
@@ -281,6 +295,32 @@ export class LaminaServer {
     );
     this.#reaper.unref();
 
+    const eventConfigs = new SqliteEventInvokeConfigRepository(this.#db);
+    const targets = new ServiceAsyncTargets(functions, eventConfigs, concurrency);
+    this.#asyncStore = new SqliteAsyncEventStore(this.#db);
+    const dispatcher = new AsyncDispatcher({
+      scope,
+      store: this.#asyncStore,
+      invoker: invocations,
+      targets,
+      clock,
+      ids,
+      concurrency: config.asyncConcurrency,
+      onError: (error, requestId) =>
+        logger.error({ err: error, requestId }, 'asynchronous event handling failed'),
+    });
+    this.#dispatcher = dispatcher;
+    this.#asyncEvents = new AsyncEventService({
+      scope,
+      store: this.#asyncStore,
+      targets,
+      clock,
+      ids,
+      onEnqueued: () => dispatcher.wake(),
+      retentionMs: config.asyncEventRetentionMs,
+      onError: (error) => logger.error({ err: error }, 'pruning asynchronous events failed'),
+    });
+
     const credentials = this.#credentials;
     const verifier =
       credentials === undefined
@@ -301,6 +341,15 @@ export class LaminaServer {
       versions: new VersionService(scope, repository, versions, clock, ids),
       aliases: new AliasService(scope, repository, versions, aliases, ids),
       invocations,
+      eventInvokeConfigs: new EventInvokeConfigService({
+        scope,
+        functions: repository,
+        versions,
+        aliases,
+        configs: eventConfigs,
+        clock,
+      }),
+      asyncEvents: this.#asyncEvents,
       concurrency,
       provisioned,
       prestartedStatus: () => prestarted.status(),
@@ -321,6 +370,11 @@ export class LaminaServer {
     this.#http = buildLambdaHttpApi({ context, verifier, logger });
     const recovered = await this.#preparation.recover();
     if (recovered > 0) logger.info({ recovered }, 'resuming unfinished code preparations');
+    // Events a crash left Running go back in the queue before anything new is accepted.
+    const requeued = await dispatcher.start();
+    if (requeued > 0)
+      logger.warn({ requeued }, 'asynchronous events interrupted by a crash will run again');
+    this.#asyncEvents.startPruning();
     const address = await this.#http.listen({ host: config.host, port: config.port });
     this.#endpoint = address.replace('[::1]', 'localhost');
     const url = new URL(this.#endpoint);
@@ -336,9 +390,14 @@ export class LaminaServer {
   async stop(): Promise<void> {
     this.#stopping ??= (async () => {
       clearInterval(this.#reaper);
+      this.#asyncEvents?.stopPruning();
+      // Claim nothing new; attempts under way are recorded (or put back) before the store closes.
+      const asyncStopped = this.#dispatcher?.stop();
       await this.#http?.close();
       await this.#provisioner?.stop();
       await this.#invocations?.stop();
+      await asyncStopped;
+      await this.#asyncStore?.flush();
       await this.#relay?.close();
       await this.#logs?.flush();
       await this.#preparation?.stop();

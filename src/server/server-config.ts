@@ -28,6 +28,10 @@ export interface ServerConfig {
   readonly queueTimeoutMs: number;
   /** Init phase limit (ms). */
   readonly initLimitMs: number;
+  /** Most asynchronous events running at once (each still subject to concurrency admission). */
+  readonly asyncConcurrency: number;
+  /** How long finished asynchronous events stay visible before they are pruned (ms). */
+  readonly asyncEventRetentionMs: number;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -47,6 +51,8 @@ export const DEFAULT_CONFIG: ServerConfig = {
   environmentMemoryMiB: undefined,
   queueTimeoutMs: 2000,
   initLimitMs: 10_000,
+  asyncConcurrency: 32,
+  asyncEventRetentionMs: 7 * 24 * 3_600_000,
 };
 
 /** The smallest MemorySize: the default concurrency limit counts environments of this size. */

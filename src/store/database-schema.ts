@@ -32,6 +32,39 @@ export interface ProvisionedConcurrencyTable {
   last_modified_ms: number;
 }
 
+export interface AsyncEventsTable {
+  seq: Generated<number>;
+  request_id: string;
+  function_name: string;
+  qualifier: string | null;
+  payload: Buffer;
+  client_context: string | null;
+  status: string;
+  attempts: number;
+  backoffs: number;
+  enqueued_ms: number;
+  last_attempt_ms: number | null;
+  next_attempt_ms: number | null;
+  finished_ms: number | null;
+  condition: string | null;
+  error_type: string | null;
+  error_message: string | null;
+  response: Buffer | null;
+  executed_version: string | null;
+  function_error: string | null;
+  replay_of: string | null;
+}
+
+export interface EventInvokeConfigsTable {
+  function_name: string;
+  qualifier: string;
+  maximum_retry_attempts: number | null;
+  maximum_event_age_seconds: number | null;
+  on_success: string | null;
+  on_failure: string | null;
+  last_modified_ms: number;
+}
+
 export interface MigrationRow {
   name: string;
   timestamp: Generated<string>;
@@ -42,4 +75,6 @@ export interface Database {
   function_versions: FunctionVersionsTable;
   aliases: AliasesTable;
   provisioned_concurrency: ProvisionedConcurrencyTable;
+  async_events: AsyncEventsTable;
+  event_invoke_configs: EventInvokeConfigsTable;
 }

@@ -27,6 +27,11 @@ import { AliasService } from '../../src/functions/alias-service.js';
 import { ProvisionedConcurrencyService } from '../../src/functions/provisioned-concurrency-service.js';
 import { ConcurrencyService } from '../../src/functions/concurrency-service.js';
 import { VersionService } from '../../src/functions/version-service.js';
+import { AsyncEventService } from '../../src/async/async-event-service.js';
+import { EventInvokeConfigService } from '../../src/functions/event-invoke-config-service.js';
+import { ServiceAsyncTargets } from '../../src/server/async-targets.js';
+import { SqliteAsyncEventStore } from '../../src/store/sqlite-async-event-store.js';
+import { SqliteEventInvokeConfigRepository } from '../../src/store/sqlite-event-invoke-config-repository.js';
 import { tempDir } from './server-process.js';
 
 /** Holds preparations until released. */
@@ -82,6 +87,7 @@ export interface InProcessApi {
   readonly preparation: PreparationQueue;
   readonly repository: SqliteFunctionRepository;
   readonly db: Kysely<Database>;
+  readonly asyncStore: SqliteAsyncEventStore;
   readonly dataDir: string;
   close(): Promise<void>;
 }
@@ -115,6 +121,9 @@ export async function inProcessApi(dataDir = tempDir().path): Promise<InProcessA
     accountLimit: 1000,
     minimumUnreserved: 100,
   });
+  const clock = { now: () => Date.now() };
+  const configs = new SqliteEventInvokeConfigRepository(db);
+  const asyncStore = new SqliteAsyncEventStore(db);
   const app = buildLambdaHttpApi({
     context: {
       scope,
@@ -143,6 +152,27 @@ export async function inProcessApi(dataDir = tempDir().path): Promise<InProcessA
           state: () => undefined,
         },
       }),
+      eventInvokeConfigs: new EventInvokeConfigService({
+        scope,
+        functions: repository,
+        versions,
+        aliases,
+        configs,
+        clock,
+      }),
+      // Events are stored but not run: no dispatcher in control-plane tests.
+      asyncEvents: new AsyncEventService({
+        scope,
+        store: asyncStore,
+        targets: new ServiceAsyncTargets(functions, configs, concurrency),
+        clock,
+        ids,
+        onEnqueued: () => undefined,
+        retentionMs: 7 * 24 * 3_600_000,
+        onError: (error) => {
+          throw error;
+        },
+      }),
       prestartedStatus: () => [],
       runtimeVersionArn: (runtime) => `arn:aws:lambda:us-east-1::runtime:${runtime}`,
       codeLocation: (sha, host) => Promise.resolve(`http://${host}/lamina/2026-11-01/code/${sha}`),
@@ -158,10 +188,12 @@ export async function inProcessApi(dataDir = tempDir().path): Promise<InProcessA
     preparation,
     repository,
     db,
+    asyncStore,
     dataDir,
     close: async () => {
       gate.open();
       await app.close();
+      await asyncStore.flush();
       await preparation.stop();
       await db.destroy();
     },

@@ -1,9 +1,10 @@
 /**
  * Invoke: `POST /2015-03-31/functions/{F}/invocations`. RequestResponse answers 200 with the
  * function's bytes (function errors too, flagged by `X-Amz-Function-Error: Unhandled`); DryRun
- * answers 204; Event is refused until asynchronous invocation is durable.
+ * answers 204; Event answers 202 once the event is durably queued (payload ≤ 1 MB).
  */
-import { lambdaErrors } from '../../core/errors.js';
+import { LambdaError, lambdaErrors } from '../../core/errors.js';
+import { LIMITS } from '../../core/limits.js';
 import { param, queryValue, type ApiRequest, type Handler } from '../api-types.js';
 
 const LOG_TAIL_BYTES = 4096;
@@ -19,10 +20,16 @@ export const invoke: Handler = async (ctx, req) => {
     return { status: 204, headers: { 'x-amz-executed-version': version } };
   }
   if (type === 'Event') {
-    throw lambdaErrors.invalidParameter(
-      'InvocationType Event (asynchronous invocation) is not available in this version of Lamina yet; ' +
-        'invoke with RequestResponse.',
-    );
+    if (req.body.length > LIMITS.eventPayloadBytes) throw payloadTooLarge(LIMITS.eventPayloadBytes);
+    checkJson(req.body);
+    await ctx.asyncEvents.accept({
+      requestId: req.requestId,
+      functionName,
+      qualifier,
+      payload: req.body,
+      clientContext: clientContext(header(req, 'x-amz-client-context')),
+    });
+    return { status: 202 };
   }
   if (type !== 'RequestResponse') {
     throw lambdaErrors.invalidParameter(
@@ -53,13 +60,21 @@ export const invoke: Handler = async (ctx, req) => {
   return { status: 200, headers, body: result.outcome.payload };
 };
 
+/** What AWS answers for an asynchronous payload over its limit. */
+export function payloadTooLarge(limit: number): LambdaError {
+  return new LambdaError(
+    'RequestTooLargeException',
+    `Request must be smaller than ${limit} bytes for the InvokeAsync operation`,
+  );
+}
+
 function header(req: ApiRequest, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
 
 /** The payload must be JSON (empty is allowed: the function then receives `{}`). */
-function checkJson(body: Buffer): void {
+export function checkJson(body: Buffer): void {
   if (body.length === 0) return;
   let text: string;
   try {

@@ -1,0 +1,47 @@
+/** What the asynchronous queue knows about functions, answered by the control-plane services. */
+import { settingsOf, type AsyncSettings } from '../async/retry-policy.js';
+import type { AsyncTargets } from '../async/ports.js';
+import { lambdaErrors } from '../core/errors.js';
+import { LATEST } from '../core/function-model.js';
+import type { ConcurrencyService } from '../functions/concurrency-service.js';
+import type { EventInvokeConfigRepository } from '../functions/event-invoke-config-repository.js';
+import type { FunctionService } from '../functions/function-service.js';
+
+export class ServiceAsyncTargets implements AsyncTargets {
+  readonly #functions: FunctionService;
+  readonly #configs: EventInvokeConfigRepository;
+  readonly #concurrency: ConcurrencyService;
+
+  constructor(
+    functions: FunctionService,
+    configs: EventInvokeConfigRepository,
+    concurrency: ConcurrencyService,
+  ) {
+    this.#functions = functions;
+    this.#configs = configs;
+    this.#concurrency = concurrency;
+  }
+
+  /** The function must exist and be invocable now, as for a synchronous invoke (else 404/409). */
+  async resolve(
+    functionName: string,
+    qualifier: string | undefined,
+  ): Promise<{ name: string; qualifier: string | undefined }> {
+    const { record, version, ref } = await this.#functions.get(functionName, qualifier);
+    const state = version.status.state;
+    if (state !== 'Active' || version.readyCode === undefined) {
+      throw lambdaErrors.conflict(
+        `The operation cannot be performed at this time. The function is currently in the following state: ${state}`,
+      );
+    }
+    return { name: record.name, qualifier: ref.qualifier };
+  }
+
+  async settings(name: string, qualifier: string | undefined): Promise<AsyncSettings> {
+    return settingsOf(await this.#configs.get(name, qualifier ?? LATEST));
+  }
+
+  reservedConcurrency(name: string): number | undefined {
+    return this.#concurrency.reservedFor(name);
+  }
+}

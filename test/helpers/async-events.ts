@@ -1,0 +1,83 @@
+/** Reading asynchronous events through Lamina's events API, and waiting (with a deadline) for one. */
+import { LaminaApiClient, type ApiCredentials } from '../../src/cli/lamina-api-client.js';
+
+/** An event as the events API shows it. */
+export interface EventView {
+  readonly RequestId: string;
+  readonly FunctionArn: string;
+  readonly Qualifier: string;
+  readonly Status: string;
+  readonly Attempts: number;
+  readonly EnqueuedTime: string;
+  readonly LastAttemptTime: string | null;
+  readonly NextAttemptTime?: string;
+  readonly FinishedTime?: string;
+  readonly Condition: string | null;
+  readonly Error: { readonly errorType: string; readonly errorMessage: string } | null;
+  readonly Response: unknown;
+  readonly ReplayOf?: string;
+}
+
+const API = '/lamina/2026-11-01';
+
+export class EventsApi {
+  readonly client: LaminaApiClient;
+
+  constructor(endpoint: string, credentials?: ApiCredentials) {
+    this.client = new LaminaApiClient({ endpoint, region: 'us-east-1', credentials });
+  }
+
+  async get(requestId: string): Promise<EventView> {
+    return (await this.client.request('GET', `${API}/async-events/${requestId}`)).json as EventView;
+  }
+
+  async list(functionName: string, query: Record<string, string> = {}): Promise<EventView[]> {
+    const { json } = await this.client.request(
+      'GET',
+      `${API}/functions/${encodeURIComponent(functionName)}/async-events`,
+      query,
+    );
+    return (json as { AsyncEvents: EventView[] }).AsyncEvents;
+  }
+
+  /** Polls until `ready(event)` holds; fails with the last state after `deadlineMs`. */
+  async waitFor(
+    requestId: string,
+    ready: (event: EventView) => boolean,
+    deadlineMs = 60_000,
+  ): Promise<EventView> {
+    return poll(() => this.get(requestId), ready, deadlineMs, `event ${requestId}`);
+  }
+
+  /** Polls a function's event list until `ready(events)` holds. */
+  async waitForList(
+    functionName: string,
+    ready: (events: EventView[]) => boolean,
+    deadlineMs = 60_000,
+  ): Promise<EventView[]> {
+    return poll(() => this.list(functionName), ready, deadlineMs, `events of ${functionName}`);
+  }
+}
+
+/** Reads a state every 50 ms until it is ready or the deadline passes. */
+export async function poll<T>(
+  read: () => Promise<T>,
+  ready: (value: T) => boolean,
+  deadlineMs: number,
+  what: string,
+): Promise<T> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    const value = await read();
+    if (ready(value)) return value;
+    if (Date.now() > deadline)
+      throw new Error(`${what} not ready after ${deadlineMs} ms: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Epoch ms of a Lambda-format time (`2026-11-21T19:06:32.563+0000`). */
+export function epochMs(time: string | null | undefined): number {
+  if (time === null || time === undefined) throw new Error('no time');
+  return Date.parse(time.replace('+0000', 'Z'));
+}
