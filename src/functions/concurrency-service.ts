@@ -76,11 +76,6 @@ export class ConcurrencyService {
     else this.#provisioned.set(name, total);
   }
 
-  /** A function's reserved concurrency, from memory (undefined when it has none). */
-  reservedFor(name: string): number | undefined {
-    return this.#reserved.get(name);
-  }
-
   /** Concurrency left for functions without a reservation. */
   unreserved(): number {
     return this.settings.accountLimit - this.reservedTotal();

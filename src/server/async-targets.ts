@@ -42,6 +42,6 @@ export class ServiceAsyncTargets implements AsyncTargets {
   }
 
   reservedConcurrency(name: string): number | undefined {
-    return this.#concurrency.reservedFor(name);
+    return this.#concurrency.reservationOf(name);
   }
 }
