@@ -14,8 +14,11 @@ export const BENCH_CREDENTIALS = {
 
 const READY = /Lamina is listening on (\S+)/;
 
-/** Starts the server; resolves with { endpoint, pid, dataDir, stop() } once it listens. */
-export async function startLaminaServer(repoRoot, { readyTimeoutMs = 60_000 } = {}) {
+/**
+ * Starts the server (with extra `args`, e.g. `--async-concurrency 1`); resolves with
+ * { endpoint, pid, dataDir, stop() } once it listens.
+ */
+export async function startLaminaServer(repoRoot, { readyTimeoutMs = 60_000, args = [] } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'lamina-bench-'));
   // The sandbox's unprivileged uid must be able to reach the code below the data directory.
   chmodSync(dataDir, 0o711);
@@ -30,6 +33,7 @@ export async function startLaminaServer(repoRoot, { readyTimeoutMs = 60_000 } = 
       dataDir,
       '--log-level',
       'warn',
+      ...args,
     ],
     {
       cwd: repoRoot,
