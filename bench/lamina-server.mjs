@@ -14,7 +14,10 @@ export const BENCH_CREDENTIALS = {
 
 const READY = /Lamina is listening on (\S+)/;
 
-/** Starts the server; resolves with { endpoint, pid, dataDir, stop() } once it listens. */
+/**
+ * Starts the server (with extra `args`, e.g. `--async-concurrency 1`); resolves with
+ * { endpoint, pid, dataDir, stop() } once it listens.
+ */
 export async function startLaminaServer(repoRoot, { readyTimeoutMs = 60_000, args = [] } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'lamina-bench-'));
   // The sandbox's unprivileged uid must be able to reach the code below the data directory.

@@ -22,19 +22,25 @@ class Sha256 {
 }
 
 /**
- * A client with its own keep-alive connection. `invoke(name, { logTail })` resolves with
- * { ms, status, body, logResult, functionError }; `ms` covers signing, the request and the body.
+ * A client with its own keep-alive connection (or `connections` of them). `invoke(name,
+ * { logTail, payload, event })` resolves with { ms, status, body, logResult, functionError,
+ * requestId }; `ms` covers signing, the request and the body. `event: true` sends
+ * `X-Amz-Invocation-Type: Event` and expects 202 instead of 200.
  */
-export function createSignedInvoker(endpoint, credentials, { timeoutMs = 30_000 } = {}) {
+export function createSignedInvoker(
+  endpoint,
+  credentials,
+  { timeoutMs = 30_000, connections = 1 } = {},
+) {
   const url = new URL(endpoint);
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
   const signer = new SignatureV4({
     credentials,
     region: 'us-east-1',
     service: 'lambda',
     sha256: Sha256,
   });
-  const invoke = async (functionName, { logTail = false, payload } = {}) => {
+  const invoke = async (functionName, { logTail = false, payload, event = false } = {}) => {
     const started = performance.now();
     const body = payload === undefined ? undefined : Buffer.from(JSON.stringify(payload));
     const unsigned = new HttpRequest({
@@ -48,6 +54,7 @@ export function createSignedInvoker(endpoint, credentials, { timeoutMs = 30_000 
         'content-type': 'application/octet-stream',
         'content-length': String(body?.length ?? 0),
         ...(logTail ? { 'x-amz-log-type': 'Tail' } : {}),
+        ...(event ? { 'x-amz-invocation-type': 'Event' } : {}),
       },
       ...(body === undefined ? {} : { body }),
     });
@@ -76,7 +83,7 @@ export function createSignedInvoker(endpoint, credentials, { timeoutMs = 30_000 
     });
     const ms = performance.now() - started;
     const { res } = response;
-    if (res.statusCode !== 200) {
+    if (res.statusCode !== (event ? 202 : 200)) {
       throw new Error(
         `Invoke ${functionName} answered ${res.statusCode}: ${response.body.toString()}`,
       );
@@ -86,6 +93,7 @@ export function createSignedInvoker(endpoint, credentials, { timeoutMs = 30_000 
       body: response.body,
       logResult: res.headers['x-amz-log-result'],
       functionError: res.headers['x-amz-function-error'],
+      requestId: res.headers['x-amzn-requestid'],
     };
   };
   return { invoke, close: () => agent.destroy() };

@@ -10,9 +10,15 @@ import { GroupCommit } from './group-commit.js';
 
 type Row = Omit<AsyncEventsTable, 'seq'>;
 
+/** Rows per INSERT statement (SQLite allows 32,766 bound values; a row has 19). */
+const INSERT_CHUNK = 500;
+
 export class SqliteAsyncEventStore implements AsyncEventStore {
   readonly #db: Kysely<Database>;
   readonly #writes: GroupCommit<Database>;
+  /** New events waiting for the next commit, written by one multi-row INSERT. */
+  #rows: Row[] = [];
+  #rowsWritten: Promise<void> | undefined;
 
   constructor(db: Kysely<Database>) {
     this.#db = db;
@@ -21,9 +27,19 @@ export class SqliteAsyncEventStore implements AsyncEventStore {
 
   insert(events: readonly AsyncEvent[]): Promise<void> {
     if (events.length === 0) return Promise.resolve();
-    return this.#writes.submit(async (trx) => {
-      await trx.insertInto('async_events').values(events.map(toRow)).execute();
+    this.#rows.push(...events.map(toRow));
+    // All events inserted before the next commit share one statement in it.
+    this.#rowsWritten ??= this.#writes.submit(async (trx) => {
+      const rows = this.#rows;
+      this.#rows = [];
+      this.#rowsWritten = undefined;
+      for (let i = 0; i < rows.length; i += INSERT_CHUNK)
+        await trx
+          .insertInto('async_events')
+          .values(rows.slice(i, i + INSERT_CHUNK))
+          .execute();
     });
+    return this.#rowsWritten;
   }
 
   claimDue(nowMs: number, limit: number, excluded: readonly string[]): Promise<AsyncEvent[]> {

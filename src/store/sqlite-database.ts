@@ -5,7 +5,14 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
+import {
+  Kysely,
+  Migrator,
+  SqliteDialect,
+  type Migration,
+  type MigrationProvider,
+  type SqliteDatabase as KyselySqlite,
+} from 'kysely';
 import type { Database } from './database-schema.js';
 import * as functions0001 from './migrations/0001-functions.js';
 import * as versions0002 from './migrations/0002-versions-aliases.js';
@@ -31,7 +38,9 @@ export async function openSqliteDatabase(file: string): Promise<Kysely<Database>
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
+  });
   const { error, results } = await new Migrator({
     db,
     provider,
@@ -46,4 +55,32 @@ export async function openSqliteDatabase(file: string): Promise<Kysely<Database>
     throw new Error(`Could not migrate the metadata database ${file}: ${reason}`);
   }
   return db;
+}
+
+/** Prepared statements kept for reuse, by SQL text (least recently used dropped first). */
+const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * Kysely prepares every query afresh; preparing costs more than running the small queries Lamina
+ * makes, so statements are kept and reused (the single connection runs one query at a time).
+ */
+function withStatementCache(sqlite: SqliteDatabase.Database): KyselySqlite {
+  const cache = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare: (sql) => {
+      let statement = cache.get(sql);
+      if (statement === undefined) {
+        statement = sqlite.prepare(sql);
+        if (cache.size >= STATEMENT_CACHE_SIZE) {
+          const oldest = cache.keys().next().value;
+          if (oldest !== undefined) cache.delete(oldest);
+        }
+      } else {
+        cache.delete(sql);
+      }
+      cache.set(sql, statement);
+      return statement;
+    },
+  };
 }

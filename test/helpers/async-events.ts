@@ -31,11 +31,12 @@ export class EventsApi {
     return (await this.client.request('GET', `${API}/async-events/${requestId}`)).json as EventView;
   }
 
+  /** A function's events, newest first (up to 1,000 unless `query` says otherwise). */
   async list(functionName: string, query: Record<string, string> = {}): Promise<EventView[]> {
     const { json } = await this.client.request(
       'GET',
       `${API}/functions/${encodeURIComponent(functionName)}/async-events`,
-      query,
+      { MaxItems: '1000', ...query },
     );
     return (json as { AsyncEvents: EventView[] }).AsyncEvents;
   }
@@ -71,7 +72,9 @@ export async function poll<T>(
     const value = await read();
     if (ready(value)) return value;
     if (Date.now() > deadline)
-      throw new Error(`${what} not ready after ${deadlineMs} ms: ${JSON.stringify(value)}`);
+      throw new Error(
+        `${what} not ready after ${deadlineMs} ms: ${JSON.stringify(value).slice(0, 3000)}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
