@@ -150,13 +150,15 @@ export class AsyncEventService {
   }
 
   async #pruneAndRearm(): Promise<void> {
+    // From when this pass started: a clock jump during the pass is not lost.
+    const started = this.#d.clock.now();
     try {
       await this.prune();
     } catch (error) {
       this.#d.onError(error);
     }
     const every = Math.min(Math.max(this.#d.retentionMs / 10, 60_000), 3_600_000);
-    this.#pruneTimer.at(this.#d.clock.now() + every);
+    this.#pruneTimer.at(started + every);
   }
 }
 

@@ -131,11 +131,6 @@ export class LaminaServer {
     return (await this.#invocations?.reapIdle(this.config.idleTimeoutMs)) ?? 0;
   }
 
-  /** The asynchronous queue's workers (tests watch them). */
-  get asyncDispatcher(): AsyncDispatcher | undefined {
-    return this.#dispatcher;
-  }
-
   /** Resolves when all background preparations are done (for tests and orderly stops). */
   async idle(): Promise<void> {
     await this.#preparation?.idle();

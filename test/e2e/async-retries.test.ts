@@ -15,7 +15,7 @@ import {
 import pino from 'pino';
 import { LaminaServer } from '../../src/server/lamina-server.js';
 import { DEFAULT_CONFIG } from '../../src/server/server-config.js';
-import { epochMs, EventsApi, type EventView } from '../helpers/async-events.js';
+import { epochMs, EventsApi, poll, type EventView } from '../helpers/async-events.js';
 import { deploy } from '../helpers/functions.js';
 import { failureOf, lambdaClient } from '../helpers/lambda-client.js';
 import { ManualClock } from '../helpers/manual-clock.js';
@@ -240,8 +240,13 @@ describe('asynchronous invocation on a controllable clock', () => {
     assert.equal((await events.get(waiting)).Status, 'Failed');
     clock.advance(2 * HOUR);
     await events.waitForList('failing', (list) => list.length === 0);
-    const gone = await failureOf(events.get(waiting));
-    assert.equal(gone.name, 'ResourceNotFoundException');
+    const gone = await poll(
+      () => failureOf(events.get(waiting)).catch(() => undefined),
+      (failure) => failure !== undefined,
+      60_000,
+      `pruning of ${waiting}`,
+    );
+    assert.equal(gone?.name, 'ResourceNotFoundException');
   });
 });
 

@@ -210,17 +210,21 @@ describe('Invoke', () => {
     assert.equal(new Set(ids).size, 3);
   });
 
-  test('DryRun answers 204; Event is refused until it is durable; unknown functions are 404', async () => {
+  test('DryRun answers 204; Event answers 202; unknown functions are 404 (Event too)', async () => {
     const dry = await client.send(
       new InvokeCommand({ FunctionName: 'echo', InvocationType: 'DryRun' }),
     );
     assert.equal(dry.StatusCode, 204);
-    const event = await failureOf(
-      client.send(new InvokeCommand({ FunctionName: 'echo', InvocationType: 'Event' })),
+    const event = await client.send(
+      new InvokeCommand({ FunctionName: 'echo', InvocationType: 'Event' }),
     );
-    assert.equal(event.status, 400);
+    assert.equal(event.StatusCode, 202);
     const missing = await failureOf(client.send(new InvokeCommand({ FunctionName: 'nope' })));
     assert.equal(missing.name, 'ResourceNotFoundException');
+    const missingEvent = await failureOf(
+      client.send(new InvokeCommand({ FunctionName: 'nope', InvocationType: 'Event' })),
+    );
+    assert.equal(missingEvent.name, 'ResourceNotFoundException');
   });
 
   test('Python functions', async () => {
