@@ -1,45 +1,18 @@
-/** A SigV4-signed HTTP request to one of Lamina's own API paths (those the SDK has no command for). */
-import { Hash } from '@smithy/core/serde';
-import { HttpRequest } from '@smithy/protocol-http';
-import { SignatureV4 } from '@smithy/signature-v4';
+/** Lamina's own API paths (those the SDK has no command for), signed like the CLI signs them. */
+import { LaminaApiClient } from '../../src/cli/lamina-api-client.js';
 import { TEST_CREDENTIALS } from './server-process.js';
 
 export async function signedJson(
   endpoint: string,
-  method: string,
+  method: 'GET' | 'POST',
   path: string,
-  body?: unknown,
 ): Promise<{ status: number; json: unknown }> {
-  const url = new URL(path, endpoint);
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  const signer = new SignatureV4({
-    credentials: TEST_CREDENTIALS,
+  const client = new LaminaApiClient({
+    endpoint,
     region: 'us-east-1',
-    service: 'lambda',
-    sha256: Hash.bind(null, 'sha256'),
+    credentials: TEST_CREDENTIALS,
   });
-  const signed = await signer.sign(
-    new HttpRequest({
-      method,
-      protocol: url.protocol,
-      hostname: url.hostname,
-      port: Number(url.port),
-      path: url.pathname,
-      query: Object.fromEntries(url.searchParams),
-      headers: {
-        host: url.host,
-        ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: payload,
-    }),
-  );
-  const response = await fetch(url, {
-    method,
-    headers: signed.headers,
-    ...(payload === undefined ? {} : { body: payload }),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text === '' ? undefined : (JSON.parse(text) as unknown) };
+  return client.request(method, path);
 }
 
 /**
