@@ -247,22 +247,31 @@ async function benchmark(mode, cleanups, diagnostics) {
   };
 
   progress(`cold starts of new functions, pre-started pool on: ${plan.newFunctionColdStarts}`);
-  const fresh = await measureNewFunctionColdStarts({
-    client,
-    invoker: newInvoker(),
-    prefix: 'bench-new',
-    count: plan.newFunctionColdStarts,
-    memorySize: MEMORY_SIZE,
-    parseReport: parseReportLine,
-    timeNodeStart,
-    progress,
-  });
-  result.new_function_cold_start = {
-    method: 'first invoke of a function just created (pre-started pool on, the default)',
-    client: summarize(fresh.samples.map((s) => s.clientMs)),
-    init_duration: summarize(fresh.samples.map((s) => s.initMs)),
-    paired_node_e0: summarize(fresh.pairedNode),
+  const newFunctionColdStarts = async (lambda, invoker, prefix, count, method) => {
+    const { samples, pairedNode } = await measureNewFunctionColdStarts({
+      client: lambda,
+      invoker,
+      prefix,
+      count,
+      memorySize: MEMORY_SIZE,
+      parseReport: parseReportLine,
+      timeNodeStart,
+      progress,
+    });
+    return {
+      method,
+      client: summarize(samples.map((s) => s.clientMs)),
+      init_duration: summarize(samples.map((s) => s.initMs)),
+      paired_node_e0: summarize(pairedNode),
+    };
   };
+  result.new_function_cold_start = await newFunctionColdStarts(
+    client,
+    newInvoker(),
+    'bench-new',
+    plan.newFunctionColdStarts,
+    'first invoke of a function just created (pre-started pool on, the default)',
+  );
 
   progress(`burst: ${plan.burstCalls} simultaneous first calls to a new function`);
   const burst = await measureBurst({
@@ -285,22 +294,14 @@ async function benchmark(mode, cleanups, diagnostics) {
   cleanups.push(() => bareClient.destroy());
   const bareInvoker = createSignedInvoker(bare.endpoint, BENCH_CREDENTIALS);
   cleanups.push(() => bareInvoker.close());
-  const withoutPool = await measureNewFunctionColdStarts({
-    client: bareClient,
-    invoker: bareInvoker,
-    prefix: 'bench-bare',
-    count: Math.max(5, Math.round(plan.newFunctionColdStarts / 2)),
-    memorySize: MEMORY_SIZE,
-    parseReport: parseReportLine,
-    timeNodeStart,
-    progress,
-  });
-  result.new_function_cold_start_without_pool = {
-    method: 'first invoke of a function just created, --prestart-pool-size 0',
-    client: summarize(withoutPool.samples.map((s) => s.clientMs)),
-    init_duration: summarize(withoutPool.samples.map((s) => s.initMs)),
-    paired_node_e0: summarize(withoutPool.pairedNode),
-  };
+  result.new_function_cold_start_without_pool = await newFunctionColdStarts(
+    bareClient,
+    bareInvoker,
+    'bench-bare',
+    Math.max(5, Math.round(plan.newFunctionColdStarts / 2)),
+    'first invoke of a function just created, --prestart-pool-size 0',
+  );
+  await bare.stop();
   // Its own servers: acceptance is measured with the default workers and with one.
   result.async_events = await benchmarkAsyncEvents(REPO_ROOT, mode, progress, cleanups);
 

@@ -17,7 +17,7 @@ export interface EventsClientOptions {
 }
 
 /** One event as the API answers it. */
-interface EventView {
+export interface EventView {
   readonly RequestId: string;
   readonly FunctionArn: string;
   readonly Qualifier: string;

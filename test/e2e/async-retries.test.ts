@@ -15,7 +15,8 @@ import {
 import pino from 'pino';
 import { LaminaServer } from '../../src/server/lamina-server.js';
 import { DEFAULT_CONFIG } from '../../src/server/server-config.js';
-import { epochMs, EventsApi, poll, type EventView } from '../helpers/async-events.js';
+import { epochMs, EventsApi, type EventView } from '../helpers/async-events.js';
+import { poll } from '../helpers/poll.js';
 import { deploy } from '../helpers/functions.js';
 import { failureOf, lambdaClient } from '../helpers/lambda-client.js';
 import { ManualClock } from '../helpers/manual-clock.js';

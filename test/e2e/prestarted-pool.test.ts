@@ -8,7 +8,8 @@ import { describe, test } from 'node:test';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { deploy, invokeJson } from '../helpers/functions.js';
 import { useServer } from '../helpers/server-suite.js';
-import { eventually, signedJson } from '../helpers/signed-fetch.js';
+import { poll } from '../helpers/poll.js';
+import { signedJson } from '../helpers/signed-fetch.js';
 
 interface PoolStatus {
   Runtimes: { Command: string; Size: number; Ready: number; Specialisations: number }[];
@@ -60,7 +61,7 @@ describe('pre-started sandbox pool', () => {
 
   test('a cold start specialises a pre-started sandbox, which the pool then replaces', async () => {
     const client = suite.client;
-    const booted = await eventually(status, (s) => nodeFamily(s)?.Ready === 1);
+    const booted = await poll(status, (s) => nodeFamily(s)?.Ready === 1);
     assert.equal(nodeFamily(booted)?.Size, 1);
     const before = nodeFamily(booted)?.Specialisations ?? 0;
 
@@ -81,13 +82,13 @@ describe('pre-started sandbox pool', () => {
       execArgv: [],
     });
     assert.match(log, /Init Duration: /);
-    const after = await eventually(status, (s) => nodeFamily(s)?.Ready === 1);
+    const after = await poll(status, (s) => nodeFamily(s)?.Ready === 1);
     assert.equal(nodeFamily(after)?.Specialisations, before + 1);
   });
 
   test("a specialised sandbox has the function's memory limit", async () => {
     const client = suite.client;
-    await eventually(status, (s) => nodeFamily(s)?.Ready === 1);
+    await poll(status, (s) => nodeFamily(s)?.Ready === 1);
     const before = nodeFamily(await status())?.Specialisations ?? 0;
     await deploy(client, 'greedy', GREEDY, { memorySize: 128 });
     const result = await client.send(new InvokeCommand({ FunctionName: 'greedy' }));
@@ -103,7 +104,7 @@ describe('pre-started sandbox pool', () => {
 
   test('a function that sets NODE_OPTIONS boots its own sandbox, with the option applied', async () => {
     const client = suite.client;
-    await eventually(status, (s) => nodeFamily(s)?.Ready === 1);
+    await poll(status, (s) => nodeFamily(s)?.Ready === 1);
     const before = nodeFamily(await status())?.Specialisations ?? 0;
     await deploy(client, 'own-boot', INSPECT, {
       environment: { NODE_OPTIONS: '--max-old-space-size=100', MY_SETTING: 'x' },
@@ -118,7 +119,7 @@ describe('pre-started sandbox pool', () => {
     await deploy(client, 'py-one', PYTHON, { runtime: 'python3.11', handler: 'app.handler' });
     await invokeJson(client, 'py-one');
     const python = (s: PoolStatus) => s.Runtimes.find((r) => r.Command.includes('python3.11'));
-    await eventually(status, (s) => python(s)?.Ready === 1);
+    await poll(status, (s) => python(s)?.Ready === 1);
     await deploy(client, 'py-two', PYTHON, { runtime: 'python3.11', handler: 'app.handler' });
     const { body } = await invokeJson(client, 'py-two');
     assert.deepEqual(body, { name: 'py-two', files: ['app.py'], flag: null });

@@ -25,7 +25,7 @@ import {
 import { deploy, invokeJson } from '../helpers/functions.js';
 import { failureOf } from '../helpers/lambda-client.js';
 import { useServer } from '../helpers/server-suite.js';
-import { eventually } from '../helpers/signed-fetch.js';
+import { poll } from '../helpers/poll.js';
 import { buildZip } from '../helpers/zips.js';
 
 const HANDLER = (tag: string) => ({
@@ -57,7 +57,7 @@ function untilStatus(
   qualifier: string,
   done: (c: GetProvisionedConcurrencyConfigCommandOutput) => boolean,
 ) {
-  return eventually(() => config(client, name, qualifier), done, 60_000);
+  return poll(() => config(client, name, qualifier), done, 60_000);
 }
 
 async function publish(client: LambdaClient, name: string): Promise<string> {
@@ -198,7 +198,7 @@ describe('provisioned concurrency', () => {
     await client.send(
       new UpdateAliasCommand({ FunctionName: 'pc-alias', Name: 'live', FunctionVersion: v2 }),
     );
-    await eventually(
+    await poll(
       () => invokeJson(client, 'pc-alias:live'),
       (r) =>
         r.output.ExecutedVersion === v2 &&

@@ -17,7 +17,7 @@ import { DEFAULT_CONFIG } from '../../src/server/server-config.js';
 import { deploy, invokeJson } from '../helpers/functions.js';
 import { lambdaClient } from '../helpers/lambda-client.js';
 import { TEST_CREDENTIALS, tempDir } from '../helpers/server-process.js';
-import { eventually } from '../helpers/signed-fetch.js';
+import { poll } from '../helpers/poll.js';
 
 const IDLE_MS = 60_000;
 const NOOP = { 'index.js': 'exports.handler = async () => "ok";' };
@@ -87,7 +87,7 @@ describe('scale to zero', () => {
       client.send(
         new GetProvisionedConcurrencyConfigCommand({ FunctionName: 'kept-fn', Qualifier: version }),
       );
-    await eventually(config, (c) => c.Status === 'READY', 60_000);
+    await poll(config, (c) => c.Status === 'READY', 60_000);
     assert.equal(await isCold(`kept-fn:${version}`), false);
 
     advancedMs += 10 * IDLE_MS;

@@ -1,22 +1,9 @@
 /** Reading asynchronous events through Lamina's events API, and waiting (with a deadline) for one. */
 import { LaminaApiClient, type ApiCredentials } from '../../src/cli/lamina-api-client.js';
+import type { EventView } from '../../src/cli/events-command.js';
+import { poll } from './poll.js';
 
-/** An event as the events API shows it. */
-export interface EventView {
-  readonly RequestId: string;
-  readonly FunctionArn: string;
-  readonly Qualifier: string;
-  readonly Status: string;
-  readonly Attempts: number;
-  readonly EnqueuedTime: string;
-  readonly LastAttemptTime: string | null;
-  readonly NextAttemptTime?: string;
-  readonly FinishedTime?: string;
-  readonly Condition: string | null;
-  readonly Error: { readonly errorType: string; readonly errorMessage: string } | null;
-  readonly Response: unknown;
-  readonly ReplayOf?: string;
-}
+export type { EventView };
 
 const API = '/lamina/2026-11-01';
 
@@ -57,25 +44,6 @@ export class EventsApi {
     deadlineMs = 60_000,
   ): Promise<EventView[]> {
     return poll(() => this.list(functionName), ready, deadlineMs, `events of ${functionName}`);
-  }
-}
-
-/** Reads a state every 50 ms until it is ready or the deadline passes. */
-export async function poll<T>(
-  read: () => Promise<T>,
-  ready: (value: T) => boolean,
-  deadlineMs: number,
-  what: string,
-): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    const value = await read();
-    if (ready(value)) return value;
-    if (Date.now() > deadline)
-      throw new Error(
-        `${what} not ready after ${deadlineMs} ms: ${JSON.stringify(value).slice(0, 3000)}`,
-      );
-    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 

@@ -14,22 +14,3 @@ export async function signedJson(
   });
   return client.request(method, path);
 }
-
-/**
- * Polls `read` (every 50 ms, so as not to load the server it watches) until `done` holds for its
- * value, or fails after `timeoutMs`.
- */
-export async function eventually<T>(
-  read: () => Promise<T>,
-  done: (value: T) => boolean,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline)
-      throw new Error(`condition not reached in ${timeoutMs} ms; last: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
