@@ -48,6 +48,7 @@ export const ERROR_CATALOGUE = {
   ),
   ResourceConflictException: row(409, 'message', 'client', true, 'exists, or is being changed'),
   PreconditionFailedException: row(412, 'message', 'client', false, 'RevisionId is stale'),
+  PolicyLengthExceededException: row(400, 'message', 'client', false, 'the policy is too large'),
   TooManyRequestsException: row(429, 'message', 'client', true, 'a concurrency limit was hit'),
   AccessDeniedException: row(403, 'Message', 'client', false, 'not allowed'),
   InvalidSignatureException: row(403, 'message', 'client', false, 'SigV4 signature is wrong'),

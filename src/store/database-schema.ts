@@ -65,6 +65,26 @@ export interface EventInvokeConfigsTable {
   last_modified_ms: number;
 }
 
+export interface FunctionUrlsTable {
+  function_name: string;
+  /** '' for the unqualified function. */
+  qualifier: string;
+  url_id: string;
+  auth_type: string;
+  invoke_mode: string | null;
+  cors_json: string | null;
+  creation_ms: number;
+  last_modified_ms: number;
+}
+
+export interface ResourcePoliciesTable {
+  function_name: string;
+  /** '' for the unqualified function. */
+  qualifier: string;
+  statements_json: string;
+  revision_id: string;
+}
+
 export interface MigrationRow {
   name: string;
   timestamp: Generated<string>;
@@ -77,4 +97,6 @@ export interface Database {
   provisioned_concurrency: ProvisionedConcurrencyTable;
   async_events: AsyncEventsTable;
   event_invoke_configs: EventInvokeConfigsTable;
+  function_urls: FunctionUrlsTable;
+  resource_policies: ResourcePoliciesTable;
 }
