@@ -5,11 +5,14 @@ import type { AliasService } from '../functions/alias-service.js';
 import type { ConcurrencyService } from '../functions/concurrency-service.js';
 import type { EventInvokeConfigService } from '../functions/event-invoke-config-service.js';
 import type { FunctionService } from '../functions/function-service.js';
+import type { FunctionUrlService } from '../functions/function-url-service.js';
+import type { PermissionService } from '../functions/permission-service.js';
 import type { ProvisionedConcurrencyService } from '../functions/provisioned-concurrency-service.js';
 import type { VersionService } from '../functions/version-service.js';
 import type { InvokeService } from '../invoke/invoke-service.js';
 import type { PrestartedFamilyStatus } from '../invoke/prestarted-pool.js';
 import type { Scope } from '../core/arn.js';
+import type { UrlBase } from '../core/function-url.js';
 
 /** What every handler may use. */
 export interface ApiContext {
@@ -25,6 +28,10 @@ export interface ApiContext {
   readonly eventInvokeConfigs: EventInvokeConfigService;
   /** The asynchronous queue: accepting Event invokes, looking events up, replaying them. */
   readonly asyncEvents: Pick<AsyncEventService, 'accept' | 'get' | 'list' | 'replay'>;
+  readonly functionUrls: FunctionUrlService;
+  readonly permissions: PermissionService;
+  /** Where function URLs live (known once the server listens: the default uses its port). */
+  readonly urlBase: () => UrlBase;
   /** `RuntimeVersionArn` of a runtime on this host. */
   readonly runtimeVersionArn: (runtime: string) => string;
   /** A URL, valid for a while, from which the stored zip can be downloaded. */

@@ -14,6 +14,8 @@ import { LambdaError, type ErrorCode } from '../core/errors.js';
 import type { Sigv4Verifier } from '../core/sigv4-verifier.js';
 import type { ApiContext, ApiRequest, ApiResponse } from './api-types.js';
 import { renderError } from './error-response.js';
+import { FunctionUrlHandler } from './function-url-handler.js';
+import { functionUrlRewrite, registerFunctionUrlRoutes } from './function-url-routes.js';
 import { ROUTES, type Route } from './route-table.js';
 
 /** What the HTTP API needs; `verifier` undefined means authentication is off (`--auth none`). */
@@ -21,6 +23,8 @@ export interface LambdaHttpApiOptions {
   readonly context: ApiContext;
   readonly verifier: Sigv4Verifier | undefined;
   readonly logger: FastifyBaseLogger;
+  /** Domains under which `<url-id>.<domain>` Host headers address function URLs. */
+  readonly urlDomains: readonly string[];
 }
 
 declare module 'fastify' {
@@ -30,6 +34,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     operation?: string;
     tooLarge?: ErrorCode;
+    /** Function URL requests skip the API's SigV4 check (AWS_IAM URLs do their own). */
+    functionUrl?: boolean;
   }
 }
 
@@ -41,6 +47,7 @@ export function buildLambdaHttpApi(options: LambdaHttpApiOptions): FastifyInstan
     bodyLimit: Math.max(...ROUTES.map((r) => readLimit(r.bodyLimit))),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 4096 },
     forceCloseConnections: 'idle',
+    rewriteUrl: functionUrlRewrite(options.urlDomains),
   });
   app.decorateRequest('lambdaRequestId', '');
   app.removeAllContentTypeParsers();
@@ -51,10 +58,13 @@ export function buildLambdaHttpApi(options: LambdaHttpApiOptions): FastifyInstan
     void reply.header('x-amzn-RequestId', request.lambdaRequestId);
   });
   app.addHook('preHandler', async (request) => {
+    if (request.routeOptions.config.functionUrl === true) return;
     if (options.verifier !== undefined) await options.verifier.verify(incoming(request));
   });
 
   for (const route of ROUTES) registerRoute(app, route, options.context);
+  const urls = new FunctionUrlHandler({ context: options.context, verifier: options.verifier });
+  registerFunctionUrlRoutes(app, urls, options.urlDomains, readLimit);
 
   app.setNotFoundHandler(async (request, reply) => {
     if (options.verifier !== undefined) await options.verifier.verify(incoming(request));

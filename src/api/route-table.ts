@@ -12,6 +12,14 @@ import {
 import { getAsyncEvent, listAsyncEvents, replayAsyncEvent } from './handlers/async-events.js';
 import { createFunction } from './handlers/create-function.js';
 import {
+  createFunctionUrlConfig,
+  deleteFunctionUrlConfig,
+  getFunctionUrlConfig,
+  listFunctionUrlConfigs,
+  updateFunctionUrlConfig,
+} from './handlers/function-url-config.js';
+import { addPermission, getPolicy, removePermission } from './handlers/permissions.js';
+import {
   deleteFunctionEventInvokeConfig,
   getFunctionEventInvokeConfig,
   listFunctionEventInvokeConfigs,
@@ -62,6 +70,7 @@ const code = LIMITS.codeRequestBytes;
 const fn = '/2015-03-31/functions/:FunctionName';
 const eventConfig = '/2019-09-25/functions/:FunctionName/event-invoke-config';
 const lamina = '/lamina/2026-11-01';
+const urlFn = '/2021-10-31/functions/:FunctionName';
 
 export const ROUTES: readonly Route[] = [
   {
@@ -310,6 +319,62 @@ export const ROUTES: readonly Route[] = [
     path: `${lamina}/functions/:FunctionName/async-events`,
     operation: 'ListAsyncEvents',
     handler: listAsyncEvents,
+    bodyLimit: small,
+  },
+  {
+    method: 'POST',
+    path: `${urlFn}/url`,
+    operation: 'CreateFunctionUrlConfig',
+    handler: createFunctionUrlConfig,
+    bodyLimit: small,
+  },
+  {
+    method: 'GET',
+    path: `${urlFn}/url`,
+    operation: 'GetFunctionUrlConfig',
+    handler: getFunctionUrlConfig,
+    bodyLimit: small,
+  },
+  {
+    method: 'PUT',
+    path: `${urlFn}/url`,
+    operation: 'UpdateFunctionUrlConfig',
+    handler: updateFunctionUrlConfig,
+    bodyLimit: small,
+  },
+  {
+    method: 'DELETE',
+    path: `${urlFn}/url`,
+    operation: 'DeleteFunctionUrlConfig',
+    handler: deleteFunctionUrlConfig,
+    bodyLimit: small,
+  },
+  {
+    method: 'GET',
+    path: `${urlFn}/urls`,
+    operation: 'ListFunctionUrlConfigs',
+    handler: listFunctionUrlConfigs,
+    bodyLimit: small,
+  },
+  {
+    method: 'POST',
+    path: `${fn}/policy`,
+    operation: 'AddPermission',
+    handler: addPermission,
+    bodyLimit: small,
+  },
+  {
+    method: 'GET',
+    path: `${fn}/policy`,
+    operation: 'GetPolicy',
+    handler: getPolicy,
+    bodyLimit: small,
+  },
+  {
+    method: 'DELETE',
+    path: `${fn}/policy/:StatementId`,
+    operation: 'RemovePermission',
+    handler: removePermission,
     bodyLimit: small,
   },
 ];

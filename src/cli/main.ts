@@ -1,5 +1,6 @@
 /** The `lamina` command. */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { parseUrlBase } from '../core/function-url.js';
 import { readCredentials } from '../server/credentials.js';
 import { LaminaServer } from '../server/lamina-server.js';
 import { DEFAULT_CONFIG, type ServerConfig } from '../server/server-config.js';
@@ -51,6 +52,15 @@ function duration(value: string): number {
 
 function accountId(value: string): string {
   if (!/^\d{12}$/.test(value)) throw new InvalidArgumentError('must be 12 digits');
+  return value;
+}
+
+function urlBase(value: string): string {
+  try {
+    parseUrlBase(value);
+  } catch (error) {
+    throw new InvalidArgumentError(error instanceof Error ? error.message : 'not a URL');
+  }
   return value;
 }
 
@@ -122,6 +132,12 @@ export async function main(argv: readonly string[]): Promise<void> {
       duration,
       DEFAULT_CONFIG.asyncEventRetentionMs,
     )
+    .option(
+      '--function-url-base <url>',
+      'public base of function URLs, e.g. https://lambda-url.example.com (default: http://lambda-url.<region>.localhost:<port>)',
+      urlBase,
+      process.env['LAMINA_FUNCTION_URL_BASE'],
+    )
     .action(async (options: Record<string, unknown>) => {
       const config: ServerConfig = {
         ...DEFAULT_CONFIG,
@@ -138,6 +154,7 @@ export async function main(argv: readonly string[]): Promise<void> {
         prestartPoolSize: options['prestartPoolSize'] as number,
         asyncConcurrency: options['asyncConcurrency'] as number,
         asyncEventRetentionMs: options['asyncEventRetention'] as number,
+        functionUrlBase: options['functionUrlBase'] as string | undefined,
       };
       await runServer(config);
     });

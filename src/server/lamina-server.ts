@@ -15,6 +15,7 @@ import type { ApiContext } from '../api/api-types.js';
 import { AsyncDispatcher } from '../async/async-dispatcher.js';
 import { AsyncEventService } from '../async/async-event-service.js';
 import { runtimeVersionArn } from '../core/arn.js';
+import { defaultUrlBase, parseUrlBase, type UrlBase } from '../core/function-url.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { IdSource } from '../core/ids.js';
 import { presignGetUrl } from '../core/sigv4-presign.js';
@@ -23,6 +24,8 @@ import { CodeCollector } from '../functions/code-collector.js';
 import { AliasService } from '../functions/alias-service.js';
 import { ConcurrencyService } from '../functions/concurrency-service.js';
 import { EventInvokeConfigService } from '../functions/event-invoke-config-service.js';
+import { FunctionUrlService } from '../functions/function-url-service.js';
+import { PermissionService } from '../functions/permission-service.js';
 import { FunctionService } from '../functions/function-service.js';
 import { VersionService } from '../functions/version-service.js';
 import { PreparationQueue } from '../functions/preparation-queue.js';
@@ -46,6 +49,8 @@ import { SqliteAsyncEventStore } from '../store/sqlite-async-event-store.js';
 import { openSqliteDatabase } from '../store/sqlite-database.js';
 import { SqliteEventInvokeConfigRepository } from '../store/sqlite-event-invoke-config-repository.js';
 import { SqliteFunctionRepository } from '../store/sqlite-function-repository.js';
+import { SqliteFunctionUrlRepository } from '../store/sqlite-function-url-repository.js';
+import { SqlitePolicyRepository } from '../store/sqlite-policy-repository.js';
 import {
   SqliteAliasRepository,
   SqliteVersionRepository,
@@ -330,9 +335,32 @@ export class LaminaServer {
                 : functionCredentials.lookup(id)?.secretAccessKey,
             sessionTokenFor: (id) => functionCredentials.lookup(id)?.sessionToken,
           });
+    // The default URL base names the API's port, known once it listens.
+    const publicUrlBase =
+      config.functionUrlBase === undefined ? undefined : parseUrlBase(config.functionUrlBase);
+    const urlBase = (): UrlBase =>
+      publicUrlBase ??
+      defaultUrlBase(config.region, Number(new URL(this.#endpoint ?? 'http://localhost:0').port));
     const context: ApiContext = {
       scope,
       functions,
+      functionUrls: new FunctionUrlService({
+        scope,
+        functions: repository,
+        aliases,
+        urls: new SqliteFunctionUrlRepository(this.#db),
+        clock,
+        ids,
+      }),
+      permissions: new PermissionService({
+        scope,
+        functions: repository,
+        versions,
+        aliases,
+        policies: new SqlitePolicyRepository(this.#db),
+        ids,
+      }),
+      urlBase,
       versions: new VersionService(scope, repository, versions, clock, ids),
       aliases: new AliasService(scope, repository, versions, aliases, ids),
       invocations,
@@ -362,7 +390,9 @@ export class LaminaServer {
       },
       openCode: async (sha) => ((await code.has(sha)) ? code.open(sha) : undefined),
     };
-    this.#http = buildLambdaHttpApi({ context, verifier, logger });
+    const urlDomains = [defaultUrlBase(config.region, 0).domain];
+    if (publicUrlBase !== undefined) urlDomains.unshift(publicUrlBase.domain);
+    this.#http = buildLambdaHttpApi({ context, verifier, logger, urlDomains });
     const recovered = await this.#preparation.recover();
     if (recovered > 0) logger.info({ recovered }, 'resuming unfinished code preparations');
     // Events a crash left Running go back in the queue before anything new is accepted.

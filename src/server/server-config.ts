@@ -32,6 +32,11 @@ export interface ServerConfig {
   readonly asyncConcurrency: number;
   /** How long finished asynchronous events stay visible before they are pruned (ms). */
   readonly asyncEventRetentionMs: number;
+  /**
+   * Public base of function URLs (`https://lambda-url.example.com` gives
+   * `https://<url-id>.lambda-url.example.com/`); default `http://lambda-url.<region>.localhost:<port>`.
+   */
+  readonly functionUrlBase: string | undefined;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -53,6 +58,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   initLimitMs: 10_000,
   asyncConcurrency: 32,
   asyncEventRetentionMs: 7 * 24 * 3_600_000,
+  functionUrlBase: undefined,
 };
 
 /** The smallest MemorySize: the default concurrency limit counts environments of this size. */

@@ -32,6 +32,11 @@ import { EventInvokeConfigService } from '../../src/functions/event-invoke-confi
 import { ServiceAsyncTargets } from '../../src/server/async-targets.js';
 import { SqliteAsyncEventStore } from '../../src/store/sqlite-async-event-store.js';
 import { SqliteEventInvokeConfigRepository } from '../../src/store/sqlite-event-invoke-config-repository.js';
+import { FunctionUrlService } from '../../src/functions/function-url-service.js';
+import { PermissionService } from '../../src/functions/permission-service.js';
+import { SqliteFunctionUrlRepository } from '../../src/store/sqlite-function-url-repository.js';
+import { SqlitePolicyRepository } from '../../src/store/sqlite-policy-repository.js';
+import { defaultUrlBase } from '../../src/core/function-url.js';
 import { tempDir } from './server-process.js';
 
 /** Holds preparations until released. */
@@ -173,6 +178,23 @@ export async function inProcessApi(dataDir = tempDir().path): Promise<InProcessA
           throw error;
         },
       }),
+      functionUrls: new FunctionUrlService({
+        scope,
+        functions: repository,
+        aliases,
+        urls: new SqliteFunctionUrlRepository(db),
+        clock,
+        ids,
+      }),
+      permissions: new PermissionService({
+        scope,
+        functions: repository,
+        versions,
+        aliases,
+        policies: new SqlitePolicyRepository(db),
+        ids,
+      }),
+      urlBase: () => defaultUrlBase(scope.region, 9000),
       prestartedStatus: () => [],
       runtimeVersionArn: (runtime) => `arn:aws:lambda:us-east-1::runtime:${runtime}`,
       codeLocation: (sha, host) => Promise.resolve(`http://${host}/lamina/2026-11-01/code/${sha}`),
@@ -180,6 +202,7 @@ export async function inProcessApi(dataDir = tempDir().path): Promise<InProcessA
     },
     verifier: undefined,
     logger: pino({ level: 'silent' }),
+    urlDomains: [defaultUrlBase(scope.region, 9000).domain],
   });
   await app.ready();
   return {

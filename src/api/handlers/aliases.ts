@@ -31,6 +31,9 @@ export const updateAlias: Handler = async (ctx, req) => {
 export const deleteAlias: Handler = async (ctx, req) => {
   const name = await ctx.aliases.delete(param(req, 'FunctionName'), param(req, 'Name'));
   await ctx.provisioned.forget(name, param(req, 'Name'));
+  // The alias's function URL and resource policy go with it.
+  await ctx.functionUrls.forget(name, param(req, 'Name'));
+  await ctx.permissions.forget(name, param(req, 'Name'));
   return { status: 204 };
 };
 

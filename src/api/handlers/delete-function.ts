@@ -9,6 +9,10 @@ export const deleteFunction: Handler = async (ctx, req) => {
   // Provisioned concurrency goes with the version or function it was configured on.
   const ref = parseFunctionName(functionName, qualifier, ctx.scope);
   if (ref.qualifier === undefined) await ctx.provisioned.forgetFunction(ref.name);
-  else await ctx.provisioned.forget(ref.name, ref.qualifier);
+  else {
+    await ctx.provisioned.forget(ref.name, ref.qualifier);
+    // A version's resource policy goes with it (the function's own go by cascade).
+    await ctx.permissions.forget(ref.name, ref.qualifier);
+  }
   return { status: 204 };
 };
