@@ -442,6 +442,23 @@ describe('function URL configurations and resource policies', () => {
       'access-control-request-method': 'POST',
     });
     assert.equal(foreign.headers['access-control-allow-origin'], undefined);
+    // Over the 6 MB synchronous limit: refused before anything runs.
+    await call('POST', POLICY('edge'), {
+      StatementId: 'public',
+      Action: 'lambda:InvokeFunctionUrl',
+      Principal: '*',
+      FunctionUrlAuthType: 'NONE',
+    });
+    const big = await api.app.inject({
+      method: 'POST',
+      url: '/upload',
+      headers: { host, 'content-type': 'application/octet-stream' },
+      payload: Buffer.alloc(6_291_457),
+    });
+    assert.equal(big.statusCode, 413);
+    assert.equal(big.headers['x-amzn-errortype'], 'RequestTooLargeException');
+    await call('DELETE', `${POLICY('edge')}/public`);
+
     // Errors carry the CORS headers too, so browsers can read them.
     const denied = await call('GET', '/', undefined, { host, origin: 'https://app.example' });
     assert.equal(denied.statusCode, 403);

@@ -11,10 +11,12 @@ import {
   CreateAliasCommand,
   CreateFunctionUrlConfigCommand,
   DeleteFunctionCommand,
+  DeleteFunctionConcurrencyCommand,
   DeleteFunctionUrlConfigCommand,
   GetFunctionUrlConfigCommand,
   GetPolicyCommand,
   PublishVersionCommand,
+  PutFunctionConcurrencyCommand,
   RemovePermissionCommand,
   UpdateFunctionUrlConfigCommand,
   type LambdaClient,
@@ -246,7 +248,7 @@ describe('function URLs', () => {
     assert.equal(authorizer.iam['accountId'], '000000000000');
   });
 
-  test('plain answers, function errors (502), RESPONSE_STREAM served buffered, alias URLs, 404s', async () => {
+  test('plain answers, function errors (502), throttles (429), RESPONSE_STREAM served buffered, alias URLs, 404s', async () => {
     await deploy(client, 'plain', {
       'index.js': `exports.handler = async (event) => {
         if (event.rawPath === '/fail') throw new Error('boom');
@@ -274,6 +276,15 @@ describe('function URLs', () => {
     const failed = await urlRequest(`${url}fail`);
     assert.equal(failed.status, 502);
     assert.equal(failed.body.toString(), 'Internal Server Error');
+
+    // Throttles answer 429 (reserved concurrency 0 refuses every invocation).
+    await client.send(
+      new PutFunctionConcurrencyCommand({ FunctionName: 'plain', ReservedConcurrentExecutions: 0 }),
+    );
+    const throttled = await urlRequest(`${url}obj`);
+    assert.equal(throttled.status, 429);
+    assert.equal(throttled.headers['x-amzn-errortype'], 'TooManyRequestsException');
+    await client.send(new DeleteFunctionConcurrencyCommand({ FunctionName: 'plain' }));
 
     // An alias has its own URL and its own policy.
     await client.send(new PublishVersionCommand({ FunctionName: 'plain' }));
