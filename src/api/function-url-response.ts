@@ -36,7 +36,7 @@ export function interpretUrlResponse(payload: Buffer): UrlResponse | undefined {
     !Array.isArray(value) &&
     'statusCode' in value
   ) {
-    return described(value as Record<string, unknown>);
+    return described(value);
   }
   const json = { 'content-type': 'application/json' };
   if (typeof value === 'string') return { status: 200, headers: json, body: Buffer.from(value) };

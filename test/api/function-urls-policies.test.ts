@@ -250,15 +250,14 @@ describe('function URL configurations and resource policies', () => {
       Action: 'lambda:InvokeFunction',
       Principal: '000000000000',
     });
-    assert.deepEqual(JSON.parse(json(account)['Statement'] as string)['Principal'], {
+    const statement = JSON.parse(json(account)['Statement'] as string) as { Principal: unknown };
+    assert.deepEqual(statement.Principal, {
       AWS: 'arn:aws:iam::000000000000:root',
     });
-    assert.equal(
-      JSON.parse(json(await call('GET', `${POLICY('web')}?Qualifier=1`))['Policy'] as string)[
-        'Statement'
-      ][0]['Resource'],
-      `${ARN}:web:1`,
-    );
+    const versionPolicy = JSON.parse(
+      json(await call('GET', `${POLICY('web')}?Qualifier=1`))['Policy'] as string,
+    ) as { Statement: Array<{ Resource: string }> };
+    assert.equal(versionPolicy.Statement[0]?.Resource, `${ARN}:web:1`);
 
     assert.deepEqual(await failure('DELETE', `${POLICY('web')}/s3?RevisionId=stale`), {
       status: 412,

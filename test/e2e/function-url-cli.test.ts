@@ -78,12 +78,14 @@ test('create-function-url-config, add-permission, get-policy, then curl the URL'
     '--function-url-auth-type',
     'NONE',
   ]);
-  assert.deepEqual(JSON.parse(added['Statement'] as string)['Condition'], {
+  const statement = JSON.parse(added['Statement'] as string) as { Condition: unknown };
+  assert.deepEqual(statement.Condition, {
     StringEquals: { 'lambda:FunctionUrlAuthType': 'NONE' },
   });
   const policy = await aws(['get-policy', '--function-name', 'cliurl']);
   assert.equal(typeof policy['RevisionId'], 'string');
-  assert.equal(JSON.parse(policy['Policy'] as string)['Statement'][0]['Sid'], 'public-url');
+  const document = JSON.parse(policy['Policy'] as string) as { Statement: Array<{ Sid: string }> };
+  assert.equal(document.Statement[0]?.Sid, 'public-url');
 
   const listed = await aws(['list-function-url-configs', '--function-name', 'cliurl']);
   assert.equal((listed['FunctionUrlConfigs'] as unknown[]).length, 1);

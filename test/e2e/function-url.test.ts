@@ -84,7 +84,7 @@ describe('function URLs', () => {
     const added = await client.send(
       new AddPermissionCommand({ FunctionName: 'express-app', ...PUBLIC_URL }),
     );
-    assert.equal(JSON.parse(added.Statement ?? '{}').Principal, '*');
+    assert.equal((JSON.parse(added.Statement ?? '{}') as { Principal: unknown }).Principal, '*');
     assert.equal((await urlRequest(`${appUrl}hello`)).status, 200);
 
     await client.send(
@@ -93,7 +93,8 @@ describe('function URLs', () => {
     assert.equal((await urlRequest(`${appUrl}hello`)).status, 403);
     await client.send(new AddPermissionCommand({ FunctionName: 'express-app', ...PUBLIC_URL }));
     const policy = await client.send(new GetPolicyCommand({ FunctionName: 'express-app' }));
-    assert.equal(JSON.parse(policy.Policy ?? '{}').Statement.length, 1);
+    const document = JSON.parse(policy.Policy ?? '{}') as { Statement: unknown[] };
+    assert.equal(document.Statement.length, 1);
   });
 
   test('Express routes, query strings and JSON bodies work unchanged', async () => {

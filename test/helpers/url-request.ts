@@ -93,7 +93,7 @@ export async function signedUrlRequest(
   );
   return urlRequest(url, {
     method: init.method ?? 'GET',
-    headers: signed.headers as Record<string, string>,
+    headers: signed.headers,
     ...(body === undefined ? {} : { body }),
   });
 }

@@ -93,7 +93,7 @@ test('binary bodies are base64; no query string leaves queryStringParameters out
   assert.equal('queryStringParameters' in event, false);
   assert.equal('cookies' in event, false);
   const context = event['requestContext'] as Record<string, Record<string, unknown>>;
-  assert.equal(context['accountId'] as unknown, '000000000000');
+  assert.equal(context['accountId'], '000000000000');
   assert.equal(
     (context['authorizer']?.['iam'] as Record<string, unknown>)['accessKey'],
     'AKIDEXAMPLE',
