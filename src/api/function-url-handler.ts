@@ -102,7 +102,7 @@ export class FunctionUrlHandler {
     const payload = Buffer.from(JSON.stringify(buildUrlEvent(req, ctx.scope.accountId, caller)));
     if (payload.length > LIMITS.invokePayloadBytes) return tooLarge(req.requestId);
     try {
-      return await this.#invoke(config, req, payload);
+      return await this.#dispatchByInvokeMode(config, req, payload);
     } catch (error) {
       if (error instanceof LambdaError) return errorResponse(req.requestId, error);
       throw error;
@@ -114,7 +114,7 @@ export class FunctionUrlHandler {
    * RESPONSE_STREAM is accepted and stored; until the streaming invoke path is wired in here, such
    * URLs are answered through the buffered path.
    */
-  async #invoke(
+  async #dispatchByInvokeMode(
     config: FunctionUrlConfig,
     req: FunctionUrlRequest,
     payload: Buffer,

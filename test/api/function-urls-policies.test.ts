@@ -377,6 +377,34 @@ describe('function URL configurations and resource policies', () => {
     assert.equal(gone.statusCode, 404);
   });
 
+  test('deleting a version removes its policy; deleting the function removes everything', async () => {
+    assert.equal((await call('POST', '/2015-03-31/functions/other/versions', {})).statusCode, 201);
+    await call('POST', `${POLICY('other')}?Qualifier=1`, {
+      StatementId: 'v1',
+      Action: 'lambda:InvokeFunction',
+      Principal: '*',
+    });
+    assert.equal((await call('GET', `${POLICY('other')}?Qualifier=1`)).statusCode, 200);
+    assert.equal((await call('DELETE', '/2015-03-31/functions/other?Qualifier=1')).statusCode, 204);
+    assert.equal((await call('POST', '/2015-03-31/functions/other/versions', {})).statusCode, 201);
+    assert.equal((await call('GET', `${POLICY('other')}?Qualifier=2`)).statusCode, 404);
+    // The unqualified policy was not touched by the version's deletion.
+    assert.equal((await call('GET', POLICY('other'))).statusCode, 200);
+
+    assert.equal((await call('DELETE', '/2015-03-31/functions/other')).statusCode, 204);
+    const rows = await api.db
+      .selectFrom('function_urls')
+      .selectAll()
+      .where('function_name', '=', 'other')
+      .execute();
+    const policies = await api.db
+      .selectFrom('resource_policies')
+      .selectAll()
+      .where('function_name', '=', 'other')
+      .execute();
+    assert.deepEqual([rows.length, policies.length], [0, 0]);
+  });
+
   test('the URL edge: unknown ids, NONE without a public statement, preflights, both forms', async () => {
     await call('POST', '/2015-03-31/functions', {
       FunctionName: 'edge',
