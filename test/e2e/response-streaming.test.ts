@@ -182,6 +182,54 @@ describe('InvokeWithResponseStream', () => {
     assert.equal(streamed.text, 'abc');
   });
 
+  test('a stream may pass the 6 MB buffered limit; through plain Invoke the same response is too large', async () => {
+    await deploy(client, 'large', {
+      'index.mjs': [
+        "import { randomUUID } from 'node:crypto';",
+        'const instance = randomUUID();',
+        'export const handler = awslambda.streamifyResponse(async (event, responseStream) => {',
+        "  const piece = 'y'.repeat(64 * 1024);",
+        '  for (let i = 0; i < event.pieces; i += 1) {',
+        '    if (!responseStream.write(piece)) await new Promise((r) => responseStream.once("drain", r));',
+        '  }',
+        "  responseStream.end('|' + instance);",
+        '});',
+      ].join('\n'),
+    });
+    const pieces = 128; // 8 MB
+    const events = new Events((await stream('large', { pieces })).EventStream);
+    let chunks = 0;
+    let text = '';
+    for (;;) {
+      const event = await events.next();
+      if (event?.PayloadChunk === undefined) {
+        assert.equal(event?.InvokeComplete?.ErrorCode, undefined);
+        break;
+      }
+      chunks += 1;
+      text += Buffer.from(event.PayloadChunk.Payload ?? new Uint8Array()).toString();
+    }
+    assert.ok(chunks > 1, 'the response came in several chunks');
+    const [body = '', instance = ''] = text.split('|');
+    assert.equal(body.length, pieces * 64 * 1024);
+    assert.equal(body, 'y'.repeat(body.length));
+
+    const tooLarge = await invokeJson(client, 'large', { pieces: 100 });
+    assert.equal(tooLarge.output.FunctionError, 'Unhandled');
+    assert.equal(
+      (tooLarge.body as { errorType: string }).errorType,
+      'Function.ResponseSizeTooLarge',
+      tooLarge.text,
+    );
+    // The oversized response killed the environment (the one that had streamed, reused for it).
+    const small = await new Events((await stream('large', { pieces: 1 })).EventStream).rest();
+    assert.equal(small.complete.ErrorCode, undefined);
+    const [smallBody = '', smallInstance = ''] = small.text.split('|');
+    assert.equal(smallBody.length, 64 * 1024);
+    assert.match(smallInstance, /^[0-9a-f-]{36}$/);
+    assert.notEqual(smallInstance, instance);
+  });
+
   test('a timeout while streaming ends the stream with Sandbox.Timedout; the next invoke starts afresh', async () => {
     await deploy(
       client,
