@@ -10,6 +10,7 @@ import {
   GetFunctionCommand,
   InvokeCommand,
   InvokeWithResponseStreamCommand,
+  PutFunctionConcurrencyCommand,
   TagResourceCommand,
   type InvokeWithResponseStreamCompleteEvent,
   type InvokeWithResponseStreamResponseEvent,
@@ -17,9 +18,13 @@ import {
 } from '@aws-sdk/client-lambda';
 import { deploy, invokeJson } from '../helpers/functions.js';
 import { failureOf } from '../helpers/lambda-client.js';
+import { poll } from '../helpers/poll.js';
 import { useServer } from '../helpers/server-suite.js';
 
-/** Writes `first <instance>|`, waits for the tag `release` on itself, then writes `second`. */
+/**
+ * Writes `first <instance>|`, waits for the tag `release` on itself to equal `event.round`, then
+ * writes `event.after` × 64 KB (far more than socket buffers hold) and `second`.
+ */
 const GATED = `
 import { randomUUID } from 'node:crypto';
 import { LambdaClient, ListTagsCommand } from '@aws-sdk/client-lambda';
@@ -34,6 +39,10 @@ export const handler = awslambda.streamifyResponse(async (event, responseStream,
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   console.log('released', event.round);
+  const piece = 'z'.repeat(64 * 1024);
+  for (let i = 0; i < (event.after ?? 0); i += 1) {
+    if (!responseStream.write(piece)) await new Promise((r) => responseStream.once('drain', r));
+  }
   responseStream.end('second');
 });
 `;
@@ -119,6 +128,51 @@ describe('InvokeWithResponseStream', () => {
     const rest = await again.rest();
     assert.equal(rest.text, `${first}second`);
     assert.equal(rest.complete.LogResult, undefined, 'no log tail unless asked for');
+  });
+
+  test('a caller that leaves mid-stream does not hold the function back: it ends, its environment is kept', async () => {
+    await deploy(client, 'left', { 'index.mjs': GATED }, { timeout: 60 });
+    await client.send(
+      new PutFunctionConcurrencyCommand({ FunctionName: 'left', ReservedConcurrentExecutions: 1 }),
+    );
+    const arn = (await client.send(new GetFunctionCommand({ FunctionName: 'left' }))).Configuration
+      ?.FunctionArn;
+    const command = new InvokeWithResponseStreamCommand({
+      FunctionName: 'left',
+      Payload: Buffer.from(JSON.stringify({ round: 'one', after: 512 })),
+    });
+    // The HTTP response itself, to hang up on it.
+    let connection: { destroy(): void } | undefined;
+    command.middlewareStack.add(
+      (next) => async (args) => {
+        const result = await next(args);
+        connection = (result.response as { body: { destroy(): void } }).body;
+        return result;
+      },
+      { step: 'deserialize', name: 'keepTheConnection' },
+    );
+    const output = await client.send(command);
+    const first = chunkText(await new Events(output.EventStream).next());
+    if (connection === undefined) assert.fail('the HTTP response was not kept');
+    connection.destroy();
+    await client.send(new TagResourceCommand({ Resource: arn, Tags: { release: 'one' } }));
+    // Its one slot is busy until the abandoned invocation has ended; then the same environment
+    // serves the next one. Nobody reads its 32 MB: were they not discarded, it would be stuck on
+    // its writes until its timeout, which kills the environment.
+    const next = await poll(
+      async () => {
+        try {
+          return await new Events((await stream('left', { round: 'one' })).EventStream).rest();
+        } catch (error) {
+          if ((error as Error).name === 'TooManyRequestsException') return null;
+          throw error;
+        }
+      },
+      (value) => value !== null,
+      30_000,
+      'the abandoned invocation to end',
+    );
+    assert.equal(next?.text, `${first}second`);
   });
 
   test('an error in the middle of the stream ends it with InvokeComplete ErrorCode/ErrorDetails', async () => {

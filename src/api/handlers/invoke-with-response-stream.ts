@@ -40,23 +40,43 @@ export const invokeWithResponseStream: Handler = async (ctx, req) => {
     clientContext: clientContext(header(req, 'x-amz-client-context')),
     logTail: header(req, 'x-amz-log-type') === 'Tail',
   });
+  const progress = { bodyRead: false };
+  const stream = Readable.from(messages(invocation, progress));
+  // A client that leaves before the body was read to its end: the rest is discarded, so the
+  // function is not held back until its timeout.
+  stream.once('close', () => {
+    if (!progress.bodyRead) void discard(invocation.body);
+  });
   return {
     status: 200,
     headers: {
       'content-type': EVENT_STREAM_CONTENT_TYPE,
       'x-amz-executed-version': invocation.executedVersion,
     },
-    stream: Readable.from(messages(invocation)),
+    stream,
   };
 };
 
 /** The event stream: pulled by the HTTP response, so a slow client slows the function down. */
-async function* messages(invocation: StreamingInvocation): AsyncGenerator<Uint8Array> {
+async function* messages(
+  invocation: StreamingInvocation,
+  progress: { bodyRead: boolean },
+): AsyncGenerator<Uint8Array> {
   for await (const chunk of invocation.body) yield payloadChunkMessage(chunk);
+  progress.bodyRead = true;
   const { error, logTail } = await invocation.completion;
   yield invokeCompleteMessage({
     ErrorCode: error?.errorType,
     ErrorDetails: error?.errorMessage,
     LogResult: logTail === undefined ? undefined : logResult(logTail),
   });
+}
+
+/** Reads what is left of a body and drops it (a body already given up on ends at once). */
+async function discard(body: AsyncIterable<Buffer>): Promise<void> {
+  try {
+    for await (const chunk of body) void chunk;
+  } catch {
+    // closed early: nothing left to read
+  }
 }
