@@ -192,16 +192,10 @@ export class ExecutionEnvironment {
     const run = await this.#begin(event, withLogTail);
     const answer = await this.#race(run, this.#channel.invoke(event, 'buffered'));
     // A buffered channel collects streamed responses itself; a stream here is drained as a guard.
-    let ending: Ending;
-    if (answer.kind === 'stream') {
-      const end = await this.#race(run, drained(answer));
-      ending =
-        end.kind === 'timeout' || end.kind === 'exit'
-          ? endingOf(event.requestId, this.settings.timeoutSeconds, end)
-          : streamEndingOf(event.requestId, end);
-    } else {
-      ending = endingOf(event.requestId, this.settings.timeoutSeconds, answer);
-    }
+    const ending =
+      answer.kind === 'stream'
+        ? this.#endOfStream(event, await this.#race(run, drained(answer)))
+        : endingOf(event.requestId, this.settings.timeoutSeconds, answer);
     const logTail = await this.#finish(run, ending);
     return { outcome: ending.outcome, logTail };
   }
@@ -230,10 +224,7 @@ export class ExecutionEnvironment {
       };
     }
     const done = this.#race(run, answer.ended).then(async (end) => {
-      const ending =
-        end.kind === 'timeout' || end.kind === 'exit'
-          ? endingOf(event.requestId, this.settings.timeoutSeconds, end)
-          : streamEndingOf(event.requestId, end);
+      const ending = this.#endOfStream(event, end);
       const logTail = await this.#finish(run, ending);
       return { outcome: ending.outcome, logTail };
     });
@@ -256,6 +247,16 @@ export class ExecutionEnvironment {
     });
     const exited = this.#sandbox.exited.then((exit) => ({ kind: 'exit' as const, exit }));
     return { event, started, deadline, exited, stop: () => clearTimeout(timer) };
+  }
+
+  /** The ending of a stream, or of the timeout or exit that came first. */
+  #endOfStream(
+    event: InvocationEvent,
+    end: StreamEnd | { kind: 'timeout' } | { kind: 'exit'; exit: SandboxExit },
+  ): Ending {
+    return end.kind === 'timeout' || end.kind === 'exit'
+      ? endingOf(event.requestId, this.settings.timeoutSeconds, end)
+      : streamEndingOf(event.requestId, end);
   }
 
   /** Whichever comes first: `answer`, the function timeout, or the sandbox's exit. */
