@@ -16,6 +16,7 @@ import {
   type InvokeWithResponseStreamResponseEvent,
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
+import { splitHttpIntegrationResponse } from '../../src/invoke/streaming-invocation.js';
 import { deploy, invokeJson } from '../helpers/functions.js';
 import { failureOf } from '../helpers/lambda-client.js';
 import { poll } from '../helpers/poll.js';
@@ -215,6 +216,47 @@ describe('InvokeWithResponseStream', () => {
     assert.equal(failed.text, '', 'an error payload is not a chunk');
     assert.equal(failed.complete.ErrorCode, 'TypeError');
     assert.equal(failed.complete.ErrorDetails, 'no good');
+  });
+
+  test('HttpResponseStream.from: the prelude and its 8 NUL bytes come first, as bytes, and split off', async () => {
+    await deploy(client, 'http', {
+      'index.js': [
+        'exports.handler = awslambda.streamifyResponse(async (event, responseStream) => {',
+        '  const http = awslambda.HttpResponseStream.from(responseStream, {',
+        "    statusCode: 418, headers: { 'x-kind': 'teapot' }, cookies: ['a=1'] });",
+        "  http.write('<p>');",
+        "  http.end('short and stout</p>');",
+        '});',
+      ].join('\n'),
+    });
+    const output = await stream('http');
+    const chunks: Buffer[] = [];
+    for await (const event of output.EventStream ?? []) {
+      if (event.PayloadChunk !== undefined)
+        chunks.push(Buffer.from(event.PayloadChunk.Payload ?? new Uint8Array()));
+    }
+    const prelude = JSON.stringify({
+      statusCode: 418,
+      headers: { 'x-kind': 'teapot' },
+      cookies: ['a=1'],
+    });
+    assert.deepEqual(
+      Buffer.concat(chunks),
+      Buffer.concat([Buffer.from(prelude), Buffer.alloc(8), Buffer.from('<p>short and stout</p>')]),
+    );
+    const split = await splitHttpIntegrationResponse(
+      (async function* () {
+        for (const chunk of chunks) yield await Promise.resolve(chunk);
+      })(),
+    );
+    assert.deepEqual(split.prelude, {
+      statusCode: 418,
+      headers: { 'x-kind': 'teapot' },
+      cookies: ['a=1'],
+    });
+    let body = '';
+    for await (const chunk of split.body) body += chunk.toString();
+    assert.equal(body, '<p>short and stout</p>');
   });
 
   test('a streaming function invoked with Invoke answers its whole body', async () => {
