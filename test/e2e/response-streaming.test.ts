@@ -48,6 +48,19 @@ export const handler = awslambda.streamifyResponse(async (event, responseStream,
 });
 `;
 
+/** Writes `event.pieces` × 64 KB (waiting for drain as a stream should), then `|<instance>`. */
+const LARGE = [
+  "import { randomUUID } from 'node:crypto';",
+  'const instance = randomUUID();',
+  'export const handler = awslambda.streamifyResponse(async (event, responseStream) => {',
+  "  const piece = 'y'.repeat(64 * 1024);",
+  '  for (let i = 0; i < event.pieces; i += 1) {',
+  '    if (!responseStream.write(piece)) await new Promise((r) => responseStream.once("drain", r));',
+  '  }',
+  "  responseStream.end('|' + instance);",
+  '});',
+].join('\n');
+
 /** The events of a streamed invoke, read one by one. */
 class Events {
   readonly #iterator: AsyncIterator<InvokeWithResponseStreamResponseEvent>;
@@ -279,19 +292,7 @@ describe('InvokeWithResponseStream', () => {
   });
 
   test('a stream may pass the 6 MB buffered limit; through plain Invoke the same response is too large', async () => {
-    await deploy(client, 'large', {
-      'index.mjs': [
-        "import { randomUUID } from 'node:crypto';",
-        'const instance = randomUUID();',
-        'export const handler = awslambda.streamifyResponse(async (event, responseStream) => {',
-        "  const piece = 'y'.repeat(64 * 1024);",
-        '  for (let i = 0; i < event.pieces; i += 1) {',
-        '    if (!responseStream.write(piece)) await new Promise((r) => responseStream.once("drain", r));',
-        '  }',
-        "  responseStream.end('|' + instance);",
-        '});',
-      ].join('\n'),
-    });
+    await deploy(client, 'large', { 'index.mjs': LARGE });
     const pieces = 128; // 8 MB
     const events = new Events((await stream('large', { pieces })).EventStream);
     let chunks = 0;
@@ -324,6 +325,34 @@ describe('InvokeWithResponseStream', () => {
     assert.equal(smallBody.length, 64 * 1024);
     assert.match(smallInstance, /^[0-9a-f-]{36}$/);
     assert.notEqual(smallInstance, instance);
+  });
+
+  test('a stream over 200 MB is cut off with Function.ResponseSizeTooLarge and its environment stopped', async () => {
+    await deploy(client, 'huge', { 'index.mjs': LARGE });
+    const before = await new Events((await stream('huge', { pieces: 0 })).EventStream).rest();
+    // 3,201 pieces of 64 KB pass 200 MB.
+    const events = new Events((await stream('huge', { pieces: 3201 })).EventStream);
+    let bytes = 0;
+    let firstChunk = '';
+    let complete: InvokeWithResponseStreamCompleteEvent | undefined;
+    for (;;) {
+      const event = await events.next();
+      if (event === undefined) break;
+      if (event.PayloadChunk !== undefined) {
+        const payload = event.PayloadChunk.Payload ?? new Uint8Array();
+        if (firstChunk === '') firstChunk = Buffer.from(payload.subarray(0, 1)).toString();
+        bytes += payload.length;
+      } else complete = event.InvokeComplete;
+    }
+    assert.equal(firstChunk, 'y');
+    assert.ok(bytes <= 200 * 1024 * 1024, `${bytes} bytes passed on`);
+    assert.ok(bytes > 6 * 1024 * 1024, `only ${bytes} bytes passed on`);
+    assert.equal(complete?.ErrorCode, 'Function.ResponseSizeTooLarge');
+    assert.match(complete?.ErrorDetails ?? '', /maximum allowed payload size \(209715200 bytes\)/);
+    const after = await new Events((await stream('huge', { pieces: 0 })).EventStream).rest();
+    assert.match(after.text, /^\|[0-9a-f-]{36}$/);
+    assert.match(before.text, /^\|[0-9a-f-]{36}$/);
+    assert.notEqual(after.text, before.text, 'the environment that streamed too much was stopped');
   });
 
   test('a timeout while streaming ends the stream with Sandbox.Timedout; the next invoke starts afresh', async () => {
