@@ -22,7 +22,7 @@ export interface ApiContext {
   readonly aliases: AliasService;
   readonly concurrency: ConcurrencyService;
   readonly provisioned: ProvisionedConcurrencyService;
-  readonly invocations: Pick<InvokeService, 'invoke' | 'check'>;
+  readonly invocations: Pick<InvokeService, 'invoke' | 'invokeStreaming' | 'check'>;
   /** Pre-started sandboxes per runtime family (Lamina's own status API). */
   readonly prestartedStatus: () => readonly PrestartedFamilyStatus[];
   readonly eventInvokeConfigs: EventInvokeConfigService;

@@ -46,6 +46,7 @@ import { getFunction } from './handlers/get-function.js';
 import { getFunctionConfiguration } from './handlers/get-function-configuration.js';
 import { invoke } from './handlers/invoke.js';
 import { invokeAsync } from './handlers/invoke-async.js';
+import { invokeWithResponseStream } from './handlers/invoke-with-response-stream.js';
 import { listFunctions } from './handlers/list-functions.js';
 import { listTags } from './handlers/list-tags.js';
 import { tagResource } from './handlers/tag-resource.js';
@@ -212,6 +213,14 @@ export const ROUTES: readonly Route[] = [
     path: `${fn}/invocations`,
     operation: 'Invoke',
     handler: invoke,
+    bodyLimit: LIMITS.invokePayloadBytes,
+    tooLarge: 'RequestTooLargeException',
+  },
+  {
+    method: 'POST',
+    path: '/2021-11-15/functions/:FunctionName/response-streaming-invocations',
+    operation: 'InvokeWithResponseStream',
+    handler: invokeWithResponseStream,
     bodyLimit: LIMITS.invokePayloadBytes,
     tooLarge: 'RequestTooLargeException',
   },

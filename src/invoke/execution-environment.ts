@@ -4,15 +4,39 @@
  * limit; an invoke races the runtime's answer against the function timeout and the sandbox's exit.
  */
 import type { Clock } from '../core/clock.js';
-import type { InvocationEvent, RuntimeAnswer } from '../core/runtime-protocol.js';
+import { Readable } from 'node:stream';
+import type { InvocationEvent, StreamEnd } from '../core/runtime-protocol.js';
 import type { LogLine, LogSink, RuntimeChannel } from './ports.js';
 import type { Sandbox, SandboxExit } from './sandbox-driver.js';
+import {
+  endingOf,
+  exitMessage,
+  streamEndingOf,
+  type Ending,
+  type InvocationOutcome,
+} from './invocation-ending.js';
 import { endLine, reportLine, startLine, timeoutLine } from './platform-log.js';
 
-/** What an invocation produced, as the caller sees it. */
-export type InvocationOutcome =
-  | { readonly kind: 'success'; readonly payload: Buffer; readonly contentType: string | undefined }
-  | { readonly kind: 'function-error'; readonly payload: Buffer; readonly errorType: string };
+export { exitMessage, platformErrorOutcome, type InvocationOutcome } from './invocation-ending.js';
+
+/** An invocation whose response may be streamed, as the environment runs it. */
+export interface EnvironmentStream {
+  /** The content type of the response (undefined when there is none: an error came first). */
+  readonly contentType: string | undefined;
+  /** The response's bytes as they arrive (one chunk for a buffered answer, none for an error). */
+  readonly body: AsyncIterable<Buffer>;
+  /** Settles after END and REPORT with the outcome and the log tail. */
+  readonly done: Promise<{ outcome: InvocationOutcome; logTail: string | undefined }>;
+}
+
+/** One invocation in progress inside the environment. */
+interface Run {
+  readonly event: InvocationEvent;
+  readonly started: number;
+  readonly deadline: Promise<{ kind: 'timeout' }>;
+  readonly exited: Promise<{ kind: 'exit'; exit: SandboxExit }>;
+  readonly stop: () => void;
+}
 
 /** The result of init: ready, or the error the first invoke reports. */
 export type InitOutcome =
@@ -165,6 +189,49 @@ export class ExecutionEnvironment {
     event: InvocationEvent,
     withLogTail: boolean,
   ): Promise<{ outcome: InvocationOutcome; logTail: string | undefined }> {
+    const run = await this.#begin(event, withLogTail);
+    const answer = await this.#race(run, this.#channel.invoke(event, 'buffered'));
+    // A buffered channel collects streamed responses itself; a stream here is drained as a guard.
+    const ending =
+      answer.kind === 'stream'
+        ? this.#endOfStream(event, await this.#race(run, drained(answer)))
+        : endingOf(event.requestId, this.settings.timeoutSeconds, answer);
+    const logTail = await this.#finish(run, ending);
+    return { outcome: ending.outcome, logTail };
+  }
+
+  /**
+   * Runs one invocation whose response may be streamed: resolves once the runtime starts its
+   * response (or answered, failed, or ran out of time before that) with the chunks as they come;
+   * `done` settles after END and REPORT, with the outcome (a streamed success has an empty payload:
+   * the bytes went through `body`). The function timeout still applies while it streams; a
+   * timeout, an exit, a stream over the limit or a truncated one kill the environment.
+   */
+  async invokeStreaming(event: InvocationEvent, withLogTail: boolean): Promise<EnvironmentStream> {
+    const run = await this.#begin(event, withLogTail);
+    const answer = await this.#race(run, this.#channel.invoke(event, 'streaming'));
+    if (answer.kind !== 'stream') {
+      const ending = endingOf(event.requestId, this.settings.timeoutSeconds, answer);
+      const done = this.#finish(run, ending).then((logTail) => ({
+        outcome: ending.outcome,
+        logTail,
+      }));
+      const { outcome } = ending;
+      return {
+        contentType: outcome.kind === 'success' ? outcome.contentType : undefined,
+        body: chunks(outcome.kind === 'success' ? [outcome.payload] : []),
+        done,
+      };
+    }
+    const done = this.#race(run, answer.ended).then(async (end) => {
+      const ending = this.#endOfStream(event, end);
+      const logTail = await this.#finish(run, ending);
+      return { outcome: ending.outcome, logTail };
+    });
+    return { contentType: answer.contentType, body: answer.body, done };
+  }
+
+  async #begin(event: InvocationEvent, withLogTail: boolean): Promise<Run> {
     if (this.#state !== 'ready')
       throw new Error(`cannot invoke an environment that is ${this.#state}`);
     this.#state = 'busy';
@@ -174,21 +241,38 @@ export class ExecutionEnvironment {
     this.#tail = withLogTail ? [] : undefined;
     const started = performance.now();
     this.#log(startLine(event.requestId, this.settings.version));
-    const timeoutMs = this.settings.timeoutSeconds * 1000;
     let timer: NodeJS.Timeout | undefined;
-    const answer = await Promise.race<
-      RuntimeAnswer | { kind: 'timeout' } | { kind: 'exit'; exit: SandboxExit }
-    >([
-      this.#channel.invoke(event),
-      new Promise((resolve) => {
-        timer = setTimeout(() => resolve({ kind: 'timeout' }), timeoutMs);
-      }),
-      this.#sandbox.exited.then((exit) => ({ kind: 'exit' as const, exit })),
-    ]);
-    clearTimeout(timer);
-    const durationMs = performance.now() - started;
-    const outcome = this.#outcome(event, answer);
-    if (answer.kind === 'timeout') {
+    const deadline = new Promise<{ kind: 'timeout' }>((resolve) => {
+      timer = setTimeout(() => resolve({ kind: 'timeout' }), this.settings.timeoutSeconds * 1000);
+    });
+    const exited = this.#sandbox.exited.then((exit) => ({ kind: 'exit' as const, exit }));
+    return { event, started, deadline, exited, stop: () => clearTimeout(timer) };
+  }
+
+  /** The ending of a stream, or of the timeout or exit that came first. */
+  #endOfStream(
+    event: InvocationEvent,
+    end: StreamEnd | { kind: 'timeout' } | { kind: 'exit'; exit: SandboxExit },
+  ): Ending {
+    return end.kind === 'timeout' || end.kind === 'exit'
+      ? endingOf(event.requestId, this.settings.timeoutSeconds, end)
+      : streamEndingOf(event.requestId, end);
+  }
+
+  /** Whichever comes first: `answer`, the function timeout, or the sandbox's exit. */
+  #race<T>(
+    run: Run,
+    answer: Promise<T>,
+  ): Promise<T | { kind: 'timeout' } | { kind: 'exit'; exit: SandboxExit }> {
+    return Promise.race([answer, run.deadline, run.exited]);
+  }
+
+  /** Writes the timeout, END and REPORT lines, then keeps (ready) or kills the environment. */
+  async #finish(run: Run, ending: Ending): Promise<string | undefined> {
+    run.stop();
+    const { event } = run;
+    const durationMs = performance.now() - run.started;
+    if (ending.failure === 'timeout') {
       this.#log(
         timeoutLine(
           new Date(this.#clock.now()).toISOString(),
@@ -199,8 +283,7 @@ export class ExecutionEnvironment {
     }
     const maxMemoryUsedMiB = await this.#sandbox.maxMemoryUsedMiB();
     this.#log(endLine(event.requestId));
-    const failed =
-      answer.kind === 'timeout' || answer.kind === 'exit' || answer.kind === 'too-large';
+    const outcome = ending.outcome;
     this.#log(
       reportLine({
         requestId: event.requestId,
@@ -208,7 +291,7 @@ export class ExecutionEnvironment {
         memorySizeMiB: this.settings.memoryMiB,
         maxMemoryUsedMiB,
         initDurationMs: this.#pendingInitMs,
-        status: answer.kind === 'timeout' ? 'timeout' : failed ? 'error' : undefined,
+        status: ending.failure,
         errorType: outcome.kind === 'function-error' ? outcome.errorType : undefined,
       }),
     );
@@ -216,7 +299,7 @@ export class ExecutionEnvironment {
     const logTail = this.#tail?.join('\n');
     this.#tail = undefined;
     this.#lastUsedMs = this.#clock.now();
-    if (failed || this.#exit !== undefined) {
+    if (ending.failure !== undefined || this.#exit !== undefined) {
       await this.destroy();
     } else {
       this.#state = 'ready';
@@ -227,7 +310,7 @@ export class ExecutionEnvironment {
       }, FREEZE_AFTER_IDLE_MS);
       this.#freezeTimer.unref();
     }
-    return { outcome, logTail: logTail === undefined ? undefined : `${logTail}\n` };
+    return logTail === undefined ? undefined : `${logTail}\n`;
   }
 
   /** Kills the sandbox and closes the channel. Idempotent. */
@@ -236,36 +319,6 @@ export class ExecutionEnvironment {
     this.#markDead();
     await this.#sandbox.kill();
     await this.#channel.close();
-  }
-
-  #outcome(
-    event: InvocationEvent,
-    answer: RuntimeAnswer | { kind: 'timeout' } | { kind: 'exit'; exit: SandboxExit },
-  ): InvocationOutcome {
-    const platformError = (errorType: string, message: string) =>
-      platformErrorOutcome(event.requestId, errorType, message);
-    switch (answer.kind) {
-      case 'response':
-        return { kind: 'success', payload: answer.body, contentType: answer.contentType };
-      case 'error':
-        return {
-          kind: 'function-error',
-          payload: answer.body,
-          errorType: answer.errorType ?? errorTypeOf(answer.body),
-        };
-      case 'too-large':
-        return platformError(
-          'Function.ResponseSizeTooLarge',
-          `Response payload size (${answer.bytes} bytes) exceeded maximum allowed payload size (6291556 bytes).`,
-        );
-      case 'timeout':
-        return platformError(
-          'Sandbox.Timedout',
-          `Task timed out after ${this.settings.timeoutSeconds.toFixed(2)} seconds`,
-        );
-      case 'exit':
-        return platformError('Runtime.ExitError', exitMessage(answer.exit));
-    }
   }
 
   #log(message: string): void {
@@ -284,46 +337,13 @@ export class ExecutionEnvironment {
   }
 }
 
-/** An error the platform reports for an invocation: `{errorType, errorMessage: "RequestId: … Error: …"}`. */
-export function platformErrorOutcome(
-  requestId: string,
-  errorType: string,
-  message: string,
-): InvocationOutcome {
-  return {
-    kind: 'function-error',
-    errorType,
-    payload: Buffer.from(
-      JSON.stringify({ errorType, errorMessage: `RequestId: ${requestId} Error: ${message}` }),
-    ),
-  };
+/** The non-empty buffers, as an async iterable. */
+function chunks(buffers: readonly Buffer[]): AsyncIterable<Buffer> {
+  return Readable.from(buffers.filter((buffer) => buffer.length > 0));
 }
 
-/** AWS's wording for a runtime that exited: `exit status 1`, `signal: killed`. */
-export function exitMessage(exit: SandboxExit): string {
-  const signals: Record<number, string> = {
-    6: 'aborted',
-    9: 'killed',
-    11: 'segmentation fault',
-    15: 'terminated',
-  };
-  if (exit.outOfMemory) return 'Runtime exited with error: signal: killed';
-  if (exit.signal !== null)
-    return `Runtime exited with error: signal: ${exit.signal === 'SIGKILL' ? 'killed' : exit.signal.toLowerCase()}`;
-  const code = exit.code ?? 0;
-  // bubblewrap reports a signal-killed runtime as 128 + the signal number.
-  if (code > 128 && signals[code - 128] !== undefined)
-    return `Runtime exited with error: signal: ${signals[code - 128] ?? ''}`;
-  return code === 0
-    ? 'Runtime exited without providing a reason'
-    : `Runtime exited with error: exit status ${code}`;
-}
-
-function errorTypeOf(body: Buffer): string {
-  try {
-    const parsed = JSON.parse(body.toString('utf8')) as { errorType?: unknown };
-    return typeof parsed.errorType === 'string' ? parsed.errorType : 'Unhandled';
-  } catch {
-    return 'Unhandled';
-  }
+/** Reads a stream to its end (discarding the bytes) and says how it ended. */
+async function drained(stream: { body: AsyncIterable<Buffer>; ended: Promise<StreamEnd> }) {
+  for await (const chunk of stream.body) void chunk;
+  return stream.ended;
 }

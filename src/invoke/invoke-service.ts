@@ -8,10 +8,12 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { admit } from '../core/admission.js';
 import { functionArn, type Scope } from '../core/arn.js';
 import { LambdaError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
+import type { InvocationEvent } from '../core/runtime-protocol.js';
 import {
   canSpecialise,
   prestartFamily,
@@ -21,10 +23,12 @@ import {
 import type { EnvironmentPool } from './environment-pool.js';
 import {
   platformErrorOutcome,
+  type EnvironmentStream,
   type ExecutionEnvironment,
   type InvocationOutcome,
 } from './execution-environment.js';
 import type { PrestartedPool } from './prestarted-pool.js';
+import { streamErrorOf, type StreamingInvocation } from './streaming-invocation.js';
 import type {
   FunctionResolver,
   ResolvedFunction,
@@ -98,6 +102,81 @@ export class InvokeService {
 
   async invoke(request: InvokeRequest): Promise<InvokeResult> {
     const resolved = await this.#d.resolver.resolve(request.functionName, request.qualifier);
+    const release = this.#admit(resolved);
+    try {
+      return await this.#run(request, resolved);
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Invokes with the response streamed (InvokeWithResponseStream, RESPONSE_STREAM function URLs):
+   * resolves once the function starts its response, or failed before that; errors before the
+   * invocation runs (not found, throttled) are thrown, as for `invoke`. The concurrency slot and
+   * the environment are held until `completion` settles.
+   */
+  async invokeStreaming(request: InvokeRequest): Promise<StreamingInvocation> {
+    const resolved = await this.#d.resolver.resolve(request.functionName, request.qualifier);
+    const release = this.#admit(resolved);
+    const executedVersion = resolved.version.version;
+    const { requestId } = request;
+    try {
+      const acquired = await this.#acquire(requestId, resolved);
+      if (!acquired.ok) {
+        release();
+        return {
+          requestId,
+          executedVersion,
+          contentType: undefined,
+          body: noChunks(),
+          completion: Promise.resolve({
+            error: streamErrorOf(acquired.outcome),
+            logTail: undefined,
+          }),
+        };
+      }
+      const env = acquired.env;
+      const done = () => {
+        this.#d.pool.release(env);
+        release();
+      };
+      let stream: EnvironmentStream;
+      try {
+        stream = await env.invokeStreaming(this.#event(request, resolved), request.logTail);
+      } catch (error) {
+        done();
+        throw error;
+      }
+      const completion = stream.done.then(
+        ({ outcome, logTail }) => {
+          done();
+          return { error: streamErrorOf(outcome), logTail };
+        },
+        (error: unknown) => {
+          done();
+          const message = error instanceof Error ? error.message : String(error);
+          return {
+            error: streamErrorOf(platformErrorOutcome(requestId, 'ServiceException', message)),
+            logTail: undefined,
+          };
+        },
+      );
+      return {
+        requestId,
+        executedVersion,
+        contentType: stream.contentType,
+        body: stream.body,
+        completion,
+      };
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
+  /** Admits one invocation under the concurrency limits (429 otherwise); returns its release. */
+  #admit(resolved: ResolvedFunction): () => void {
     const name = resolved.record.name;
     const reserved = resolved.record.reservedConcurrency;
     const decision = admit({
@@ -118,54 +197,60 @@ export class InvokeService {
     increment(this.#inFlight, name, 1);
     if (decision.lane === 'provisioned') increment(this.#provisionedInFlight, name, 1);
     if (decision.lane === 'unreserved') this.#unreservedInFlight += 1;
-    try {
-      return await this.#run(request, resolved);
-    } finally {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
       increment(this.#inFlight, name, -1);
       if (decision.lane === 'provisioned') increment(this.#provisionedInFlight, name, -1);
       if (decision.lane === 'unreserved') this.#unreservedInFlight -= 1;
-    }
+    };
   }
 
   async #run(request: InvokeRequest, resolved: ResolvedFunction): Promise<InvokeResult> {
+    const { requestId } = request;
+    const executedVersion = resolved.version.version;
+    const acquired = await this.#acquire(requestId, resolved);
+    if (!acquired.ok) {
+      return { requestId, executedVersion, outcome: acquired.outcome, logTail: undefined };
+    }
+    const env = acquired.env;
+    try {
+      const { outcome, logTail } = await env.invoke(
+        this.#event(request, resolved),
+        request.logTail,
+      );
+      return { requestId, executedVersion, outcome, logTail };
+    } finally {
+      this.#d.pool.release(env);
+    }
+  }
+
+  /** A warm environment of the function, or a new one (or the init error it failed with). */
+  async #acquire(requestId: string, resolved: ResolvedFunction): Promise<CreatedEnvironment> {
     const { record, version } = resolved;
-    const requestId = request.requestId;
-    let env = await this.#d.pool.acquire(
+    const env = await this.#d.pool.acquire(
       environmentKey(resolved),
       record.name,
       version.settings.memoryMiB,
     );
-    if (env === undefined) {
-      const created = await this.create(resolved, 'on-demand', requestId).finally(() =>
-        this.#d.pool.coldStartDone(),
-      );
-      if (!created.ok) {
-        return {
-          requestId,
-          executedVersion: version.version,
-          outcome: created.outcome,
-          logTail: undefined,
-        };
-      }
-      env = created.env;
-    }
+    if (env !== undefined) return { ok: true, env };
+    return this.create(resolved, 'on-demand', requestId).finally(() =>
+      this.#d.pool.coldStartDone(),
+    );
+  }
+
+  /** What the runtime receives for this request. */
+  #event(request: InvokeRequest, resolved: ResolvedFunction): InvocationEvent {
     const now = this.#d.clock.now();
-    try {
-      const { outcome, logTail } = await env.invoke(
-        {
-          requestId,
-          payload: request.payload.length === 0 ? Buffer.from('{}') : request.payload,
-          deadlineMs: now + version.settings.timeoutSeconds * 1000,
-          invokedFunctionArn: functionArn(this.#d.scope, record.name, resolved.ref.qualifier),
-          traceId: traceId(now),
-          clientContext: request.clientContext,
-        },
-        request.logTail,
-      );
-      return { requestId, executedVersion: version.version, outcome, logTail };
-    } finally {
-      this.#d.pool.release(env);
-    }
+    return {
+      requestId: request.requestId,
+      payload: request.payload.length === 0 ? Buffer.from('{}') : request.payload,
+      deadlineMs: now + resolved.version.settings.timeoutSeconds * 1000,
+      invokedFunctionArn: functionArn(this.#d.scope, resolved.record.name, resolved.ref.qualifier),
+      traceId: traceId(now),
+      clientContext: request.clientContext,
+    };
   }
 
   /**
@@ -233,6 +318,11 @@ export class InvokeService {
     await this.#d.prestarted?.stop();
     await this.#d.pool.stopAll();
   }
+}
+
+/** The body of an invocation that failed before it responded. */
+function noChunks(): AsyncIterable<Buffer> {
+  return Readable.from([]);
 }
 
 function increment(counts: Map<string, number>, name: string, by: number): void {

@@ -1,7 +1,12 @@
 /** Ports the invocation engine needs; adapters implement them and the server wires them. */
 import type { FunctionRecord, FunctionVersion } from '../core/function-model.js';
 import type { FunctionRef } from '../core/function-name.js';
-import type { InitFailure, InvocationEvent, RuntimeAnswer } from '../core/runtime-protocol.js';
+import type {
+  InitFailure,
+  InvocationEvent,
+  ResponseMode,
+  RuntimeAnswer,
+} from '../core/runtime-protocol.js';
 
 /** One environment's Runtime API, as the engine drives it. */
 export interface RuntimeChannel {
@@ -11,7 +16,8 @@ export interface RuntimeChannel {
   onAssignmentWait(listener: () => void): void;
   /** Binds a waiting pre-started runtime to a function's environment (false if none waits). */
   assign(environment: Readonly<Record<string, string>>): boolean;
-  invoke(event: InvocationEvent): Promise<RuntimeAnswer>;
+  /** Delivers the event; in `streaming` mode a streamed response is answered as it starts. */
+  invoke(event: InvocationEvent, mode?: ResponseMode): Promise<RuntimeAnswer>;
   close(): Promise<void>;
 }
 

@@ -6,27 +6,41 @@
  * an invocation is unanswered re-delivers it; responses over 6 MB → 413 and the invoke fails with
  * `Function.ResponseSizeTooLarge`. Plain node:http: this is on every invoke's path.
  *
+ * Streamed responses (`Lambda-Runtime-Function-Response-Mode: streaming`) are collected into one
+ * body for a `buffered` invoke (same 6 MB limit), and handed over chunk by chunk for a `streaming`
+ * invoke (up to 200 MB; see streamed-response.ts).
+ *
  * Lamina adds one private operation for pre-started environments: a runtime started before it is
  * bound to a function long-polls `GET /lamina/2026-11-01/assignment` and receives, once, the
  * function's environment variables (specialisation).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { InitFailure, InvocationEvent, RuntimeAnswer } from '../core/runtime-protocol.js';
+import type {
+  InitFailure,
+  InvocationEvent,
+  ResponseMode,
+  RuntimeAnswer,
+} from '../core/runtime-protocol.js';
+import { receiveStream } from './streamed-response.js';
 
-export type { InitFailure, InvocationEvent, RuntimeAnswer };
+export type { InitFailure, InvocationEvent, ResponseMode, RuntimeAnswer };
 
-/** Sizes in bytes; the default is Lambda's 6 MB + 100 B. */
+/** Sizes in bytes; the defaults are Lambda's 6 MB + 100 B and 200 MB. */
 export interface RuntimeApiOptions {
   readonly maxResponseBytes?: number;
+  /** Largest streamed response a `streaming` invoke passes on. */
+  readonly maxStreamedResponseBytes?: number;
 }
 
 const PREFIX = '/2018-06-01/runtime/';
 /** Lamina's private path on which a pre-started runtime waits for its function. */
 export const ASSIGNMENT_PATH = '/lamina/2026-11-01/assignment';
 export const MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100;
+export const MAX_STREAMED_RESPONSE_BYTES = 200 * 1024 * 1024;
 
 interface Current {
   readonly event: InvocationEvent;
+  readonly mode: ResponseMode;
   readonly settle: (answer: RuntimeAnswer) => void;
   answered: boolean;
 }
@@ -34,6 +48,7 @@ interface Current {
 export class RuntimeApiServer {
   readonly #server: Server;
   readonly #maxResponseBytes: number;
+  readonly #maxStreamedResponseBytes: number;
   readonly #waiting: ServerResponse[] = [];
   readonly #answeredIds = new Set<string>();
   #current: Current | undefined;
@@ -46,6 +61,8 @@ export class RuntimeApiServer {
 
   constructor(options: RuntimeApiOptions = {}) {
     this.#maxResponseBytes = options.maxResponseBytes ?? MAX_RESPONSE_BYTES;
+    this.#maxStreamedResponseBytes =
+      options.maxStreamedResponseBytes ?? MAX_STREAMED_RESPONSE_BYTES;
     this.#server = createServer({ keepAlive: true, requestTimeout: 0 }, (req, res) => {
       this.#route(req, res);
     });
@@ -102,13 +119,16 @@ export class RuntimeApiServer {
     return true;
   }
 
-  /** Hands an invocation to the runtime; resolves with its answer. One at a time. */
-  invoke(event: InvocationEvent): Promise<RuntimeAnswer> {
+  /**
+   * Hands an invocation to the runtime; resolves with its answer (in `streaming` mode, a streamed
+   * response as soon as it starts). One at a time.
+   */
+  invoke(event: InvocationEvent, mode: ResponseMode = 'buffered'): Promise<RuntimeAnswer> {
     if (this.#current !== undefined && !this.#current.answered) {
       return Promise.reject(new Error('the environment is already running an invocation'));
     }
     return new Promise<RuntimeAnswer>((settle) => {
-      this.#current = { event, settle, answered: false };
+      this.#current = { event, mode, settle, answered: false };
       const waiter = this.#waiting.shift();
       if (waiter !== undefined) this.#deliver(waiter, event);
     });
@@ -219,6 +239,9 @@ export class RuntimeApiServer {
         `Invalid Lambda-Runtime-Function-Response-Mode: ${mode}`,
       );
     }
+    if (!isError && mode !== undefined && current.mode === 'streaming') {
+      return this.#stream(req, res, current);
+    }
     const declared = Number(header(req, 'content-length') ?? NaN);
     if (!isError && declared > this.#maxResponseBytes)
       return this.#tooLarge(req, res, current, declared);
@@ -256,6 +279,27 @@ export class RuntimeApiServer {
       }
       accepted(res);
     });
+  }
+
+  /** Hands a streamed response over as it arrives; the runtime gets its answer at the end. */
+  #stream(req: IncomingMessage, res: ServerResponse, current: Current): void {
+    current.answered = true;
+    this.#answeredIds.add(current.event.requestId);
+    const limit = this.#maxStreamedResponseBytes;
+    const { body, ended } = receiveStream(req, limit, (end) => {
+      if (res.headersSent || res.destroyed) return;
+      if (end.kind === 'too-large') {
+        this.#fail(
+          res,
+          413,
+          'RequestEntityTooLarge',
+          `Exceeded maximum allowed payload size (${limit} bytes).`,
+        );
+      } else if (end.kind !== 'truncated') {
+        accepted(res);
+      }
+    });
+    current.settle({ kind: 'stream', contentType: header(req, 'content-type'), body, ended });
   }
 
   #tooLarge(req: IncomingMessage, res: ServerResponse, current: Current, bytes: number): void {

@@ -8,7 +8,12 @@ import assert from 'node:assert/strict';
 import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { LambdaClient } from '@aws-sdk/client-lambda';
+import {
+  InvokeCommand,
+  InvokeWithResponseStreamCommand,
+  type InvokeWithResponseStreamCompleteEvent,
+  type LambdaClient,
+} from '@aws-sdk/client-lambda';
 import { deploy, invokeJson } from '../helpers/functions.js';
 import { lambdaClient } from '../helpers/lambda-client.js';
 import { REPO_ROOT, startServer, tempDir, type ServerProcess } from '../helpers/server-process.js';
@@ -62,6 +67,18 @@ export const handler = async (event, context) => {
     traceId: process.env._X_AMZN_TRACE_ID ?? null,
   };
 };
+`;
+
+// A streaming handler: two chunks, then an end or (for `fail`) an error in the middle of the stream.
+const STREAMER = `
+export const handler = awslambda.streamifyResponse(async (event, responseStream) => {
+  responseStream.setContentType('text/plain');
+  responseStream.write('ric-1 ');
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  responseStream.write('ric-2');
+  if (event.fail) throw new Error('ric stream broke');
+  responseStream.end();
+});
 `;
 
 interface HandlerResult {
@@ -152,6 +169,7 @@ describe('the official aws-lambda-ric as a provided.al2023 bootstrap', () => {
       const entries = [
         ...builtNodeModules(),
         { name: 'app.mjs', content: APP },
+        { name: 'streamer.mjs', content: STREAMER },
         { name: 'bootstrap', content: BOOTSTRAP, mode: 0o100755 },
       ];
       await deploy(client, 'ric', entries, { runtime: 'provided.al2023', handler: 'app.handler' });
@@ -293,6 +311,42 @@ describe('the official aws-lambda-ric as a provided.al2023 bootstrap', () => {
       const payload = failed.body as { errorType: string; errorMessage: string };
       assert.equal(payload.errorType, 'Runtime.HandlerNotFound', failed.text);
       assert.equal(payload.errorMessage, 'app.nope is undefined or not exported');
+    },
+  );
+
+  test(
+    'a streaming handler streams through the Runtime API: chunks, then InvokeComplete (with its error)',
+    LIMIT,
+    async () => {
+      await deploy(lambda(), 'ric-streamer', files ?? [], {
+        runtime: 'provided.al2023',
+        handler: 'streamer.handler',
+      });
+      const streamed = async (event: unknown) => {
+        const output = await lambda().send(
+          new InvokeWithResponseStreamCommand({
+            FunctionName: 'ric-streamer',
+            Payload: Buffer.from(JSON.stringify(event)),
+          }),
+        );
+        let text = '';
+        let complete: InvokeWithResponseStreamCompleteEvent | undefined;
+        for await (const part of output.EventStream ?? []) {
+          if (part.PayloadChunk !== undefined)
+            text += Buffer.from(part.PayloadChunk.Payload ?? new Uint8Array()).toString();
+          if (part.InvokeComplete !== undefined) complete = part.InvokeComplete;
+        }
+        return { text, complete };
+      };
+      const ok = await streamed({});
+      assert.equal(ok.text, 'ric-1 ric-2');
+      assert.deepEqual(ok.complete, {});
+      const broken = await streamed({ fail: true });
+      assert.equal(broken.text, 'ric-1 ric-2');
+      assert.equal(broken.complete?.ErrorCode, 'Error');
+      assert.equal(broken.complete?.ErrorDetails, 'ric stream broke');
+      const plain = await lambda().send(new InvokeCommand({ FunctionName: 'ric-streamer' }));
+      assert.equal(Buffer.from(plain.Payload ?? new Uint8Array()).toString(), 'ric-1 ric-2');
     },
   );
 });

@@ -137,6 +137,8 @@ export async function inProcessApi(dataDir = tempDir().path): Promise<InProcessA
       aliases: new AliasService(scope, repository, versions, aliases, ids),
       invocations: {
         invoke: () => Promise.reject(new Error('invocation is not wired in control-plane tests')),
+        invokeStreaming: () =>
+          Promise.reject(new Error('invocation is not wired in control-plane tests')),
         check: () => Promise.reject(new Error('invocation is not wired in control-plane tests')),
       },
       concurrency,

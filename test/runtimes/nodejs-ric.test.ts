@@ -209,9 +209,9 @@ class Ric {
 }
 
 function describeAnswer(answer: RuntimeAnswer): string {
-  return answer.kind === 'too-large'
-    ? `too-large (${answer.bytes} bytes)`
-    : `${answer.kind}: ${answer.body.toString()}`;
+  if (answer.kind === 'too-large') return `too-large (${answer.bytes} bytes)`;
+  if (answer.kind === 'stream') return 'stream';
+  return `${answer.kind}: ${answer.body.toString()}`;
 }
 
 /** The parsed JSON of a successful answer. */

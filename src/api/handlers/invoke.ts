@@ -51,12 +51,7 @@ export const invoke: Handler = async (ctx, req) => {
     'x-amz-executed-version': result.executedVersion,
   };
   if (result.outcome.kind === 'function-error') headers['x-amz-function-error'] = 'Unhandled';
-  if (result.logTail !== undefined) {
-    const bytes = Buffer.from(result.logTail);
-    headers['x-amz-log-result'] = bytes
-      .subarray(Math.max(0, bytes.length - LOG_TAIL_BYTES))
-      .toString('base64');
-  }
+  if (result.logTail !== undefined) headers['x-amz-log-result'] = logResult(result.logTail);
   return { status: 200, headers, body: result.outcome.payload };
 };
 
@@ -68,7 +63,13 @@ export function payloadTooLarge(limit: number): LambdaError {
   );
 }
 
-function header(req: ApiRequest, name: string): string | undefined {
+/** `LogResult`: base64 of the last 4 KB of the invocation's log lines. */
+export function logResult(logTail: string): string {
+  const bytes = Buffer.from(logTail);
+  return bytes.subarray(Math.max(0, bytes.length - LOG_TAIL_BYTES)).toString('base64');
+}
+
+export function header(req: ApiRequest, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
@@ -95,7 +96,7 @@ export function checkJson(body: Buffer): void {
 }
 
 /** `X-Amz-Client-Context` is base64 JSON; the runtime receives it decoded. */
-function clientContext(encoded: string | undefined): string | undefined {
+export function clientContext(encoded: string | undefined): string | undefined {
   if (encoded === undefined || encoded === '') return undefined;
   const decoded = Buffer.from(encoded, 'base64').toString('utf8');
   if (decoded.length > CLIENT_CONTEXT_BYTES) {
