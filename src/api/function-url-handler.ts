@@ -17,6 +17,7 @@ import {
 } from './function-url-cors.js';
 import { buildUrlEvent, type UrlCaller, type UrlRequestFacts } from './function-url-event.js';
 import { badGateway, interpretUrlResponse, type UrlResponse } from './function-url-response.js';
+import { streamedUrlResponse } from './function-url-stream.js';
 
 /** A URL request: the facts for the event plus what authentication needs. */
 export interface FunctionUrlRequest extends UrlRequestFacts {
@@ -110,9 +111,9 @@ export class FunctionUrlHandler {
   }
 
   /**
-   * The one place where the URL's InvokeMode chooses how the function runs and is answered.
-   * RESPONSE_STREAM is accepted and stored; until the streaming invoke path is wired in here, such
-   * URLs are answered through the buffered path.
+   * The one place where the URL's InvokeMode chooses how the function runs and is answered:
+   * BUFFERED through Invoke (payload format 2.0 answer), RESPONSE_STREAM through the streaming
+   * invoke, passed on to the client as the function writes it (function-url-stream.ts).
    */
   async #dispatchByInvokeMode(
     config: FunctionUrlConfig,
@@ -121,9 +122,26 @@ export class FunctionUrlHandler {
   ): Promise<UrlResponse> {
     switch (config.invokeMode ?? 'BUFFERED') {
       case 'RESPONSE_STREAM':
+        return this.#streamed(config, req, payload);
       case 'BUFFERED':
         return this.#buffered(config, req, payload);
     }
+  }
+
+  async #streamed(
+    config: FunctionUrlConfig,
+    req: FunctionUrlRequest,
+    payload: Buffer,
+  ): Promise<UrlResponse> {
+    const invocation = await this.#d.context.invocations.invokeStreaming({
+      requestId: req.requestId,
+      functionName: config.functionName,
+      qualifier: config.qualifier,
+      payload,
+      clientContext: undefined,
+      logTail: false,
+    });
+    return streamedUrlResponse(invocation);
   }
 
   async #buffered(

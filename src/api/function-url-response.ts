@@ -4,12 +4,15 @@
  * `application/json` response (a JSON string is sent as its text, without quotes, as AWS does).
  */
 
+import type { Readable } from 'node:stream';
+
 /** An HTTP response of a function URL. */
 export interface UrlResponse {
   readonly status: number;
   /** Lower-case names; `set-cookie` carries one value per cookie. */
   readonly headers: Readonly<Record<string, string | readonly string[]>>;
-  readonly body: Buffer;
+  /** The whole body, or (RESPONSE_STREAM URLs) a stream of it as the function writes it. */
+  readonly body: Buffer | Readable;
 }
 
 /** What a URL answers when the function fails or returns something unusable. */

@@ -17,7 +17,10 @@ export function nodeModulesEntries(packages: readonly string[]): ZipEntrySpec[] 
     const name = pending.pop() ?? '';
     if (included.has(name)) continue;
     const dir = join(NODE_MODULES, name);
-    if (!existsSync(dir)) continue;
+    if (!existsSync(dir)) {
+      if (packages.includes(name)) throw new Error(`${name} is not installed (run npm ci)`);
+      continue;
+    }
     included.add(name);
     const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
       dependencies?: Record<string, string>;

@@ -3,7 +3,7 @@
  * browsers do), so the connection goes to 127.0.0.1 while the URL, and so the Host header, stays
  * as Lamina printed it. `signedUrlRequest` signs with SigV4 (service `lambda`) for AWS_IAM URLs.
  */
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import type { LookupFunction } from 'node:net';
 import { Hash } from '@smithy/core/serde';
 import { HttpRequest } from '@smithy/protocol-http';
@@ -60,6 +60,18 @@ export function urlRequest(url: string, init: UrlRequestInit = {}): Promise<UrlA
     );
     req.on('error', reject);
     req.end(body);
+  });
+}
+
+/**
+ * Sends a GET to `url` and resolves with the response as soon as its head arrives, so a test can
+ * read a streamed body piece by piece.
+ */
+export function openUrlResponse(url: string): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { lookup: loopback }, resolve);
+    req.on('error', reject);
+    req.end();
   });
 }
 
