@@ -15,8 +15,13 @@ export interface UrlResponse {
   readonly body: Buffer | Readable;
 }
 
+/** A URL response whose body is complete. */
+export interface BufferedUrlResponse extends UrlResponse {
+  readonly body: Buffer;
+}
+
 /** What a URL answers when the function fails or returns something unusable. */
-export function badGateway(): UrlResponse {
+export function badGateway(): BufferedUrlResponse {
   return {
     status: 502,
     headers: { 'content-type': 'text/plain; charset=utf-8' },
@@ -25,7 +30,7 @@ export function badGateway(): UrlResponse {
 }
 
 /** Reads the function's output; undefined when it is not a usable answer (→ 502). */
-export function interpretUrlResponse(payload: Buffer): UrlResponse | undefined {
+export function interpretUrlResponse(payload: Buffer): BufferedUrlResponse | undefined {
   const text = payload.toString('utf8');
   let value: unknown;
   try {
@@ -47,7 +52,7 @@ export function interpretUrlResponse(payload: Buffer): UrlResponse | undefined {
   return { status: 200, headers: json, body: payload };
 }
 
-function described(value: Record<string, unknown>): UrlResponse | undefined {
+function described(value: Record<string, unknown>): BufferedUrlResponse | undefined {
   const status = value['statusCode'];
   const code = typeof status === 'string' && /^\d+$/.test(status) ? Number(status) : status;
   if (typeof code !== 'number' || !Number.isInteger(code) || code < 100 || code > 599) {
