@@ -13,7 +13,8 @@ import type { EnvironmentPool } from './environment-pool.js';
 import { environmentVariables, prestartVariables } from './environment-variables.js';
 import { ExecutionEnvironment } from './execution-environment.js';
 import { linkTree } from './link-tree.js';
-import { initStartLine, logStreamName } from './platform-log.js';
+import { logStreamName } from './platform-log.js';
+import { systemLogSettings } from './platform-records.js';
 import type {
   LaminaApiAccess,
   LogSink,
@@ -268,6 +269,7 @@ export class EnvironmentFactory {
         timeoutSeconds: settings.timeoutSeconds,
         logGroup: settings.logging.logGroup,
         logStream: parts.logStream,
+        systemLog: systemLogSettings(settings.logging),
         provisioned: parts.initializationType === 'provisioned-concurrency',
       },
       parts.sandbox,
@@ -281,9 +283,14 @@ export class EnvironmentFactory {
     );
     parts.route.env = environment;
     this.#d.pool.add(environment);
-    environment.log(
-      initStartLine(launch.runtimeVersion, this.#d.runtimeVersionArn(settings.runtime)),
-    );
+    environment.platform({
+      kind: 'initStart',
+      runtimeVersion: launch.runtimeVersion,
+      runtimeVersionArn: this.#d.runtimeVersionArn(settings.runtime),
+      initializationType: parts.initializationType,
+      functionName: record.name,
+      functionVersion: version.version,
+    });
     for (const line of parts.route.early.splice(0)) environment.output(line);
     return environment;
   }

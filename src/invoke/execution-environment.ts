@@ -7,7 +7,12 @@ import type { Clock } from '../core/clock.js';
 import type { InvocationEvent, RuntimeAnswer } from '../core/runtime-protocol.js';
 import type { LogLine, LogSink, RuntimeChannel } from './ports.js';
 import type { Sandbox, SandboxExit } from './sandbox-driver.js';
-import { endLine, reportLine, startLine, timeoutLine } from './platform-log.js';
+import {
+  platformLine,
+  TEXT_SYSTEM_LOG,
+  type PlatformEvent,
+  type SystemLogSettings,
+} from './platform-records.js';
 
 /** What an invocation produced, as the caller sees it. */
 export type InvocationOutcome =
@@ -41,6 +46,8 @@ export interface EnvironmentSettings {
   readonly timeoutSeconds: number;
   readonly logGroup: string;
   readonly logStream: string;
+  /** Platform lines as text, or JSON records filtered by level (LoggingConfig). */
+  readonly systemLog?: SystemLogSettings;
   /**
    * Provisioned concurrency: initialised ahead of traffic, kept while idle, and its first invoke
    * reports no Init Duration.
@@ -103,6 +110,12 @@ export class ExecutionEnvironment {
   }
 
   /** Logs a platform line (INIT_START and the like). */
+  /** Writes a platform event in the function's system log format (if its level is kept). */
+  platform(event: PlatformEvent): void {
+    const line = platformLine(event, this.settings.systemLog ?? TEXT_SYSTEM_LOG, this.#clock.now());
+    if (line !== undefined) this.#log(line);
+  }
+
   log(message: string): void {
     this.#log(message);
   }
@@ -173,7 +186,7 @@ export class ExecutionEnvironment {
     await this.#sandbox.thaw();
     this.#tail = withLogTail ? [] : undefined;
     const started = performance.now();
-    this.#log(startLine(event.requestId, this.settings.version));
+    this.platform({ kind: 'start', requestId: event.requestId, version: this.settings.version });
     const timeoutMs = this.settings.timeoutSeconds * 1000;
     let timer: NodeJS.Timeout | undefined;
     const answer = await Promise.race<
@@ -189,29 +202,29 @@ export class ExecutionEnvironment {
     const durationMs = performance.now() - started;
     const outcome = this.#outcome(event, answer);
     if (answer.kind === 'timeout') {
-      this.#log(
-        timeoutLine(
-          new Date(this.#clock.now()).toISOString(),
-          event.requestId,
-          this.settings.timeoutSeconds,
-        ),
-      );
+      this.platform({
+        kind: 'timeout',
+        requestId: event.requestId,
+        timeoutSeconds: this.settings.timeoutSeconds,
+      });
     }
     const maxMemoryUsedMiB = await this.#sandbox.maxMemoryUsedMiB();
-    this.#log(endLine(event.requestId));
     const failed =
       answer.kind === 'timeout' || answer.kind === 'exit' || answer.kind === 'too-large';
-    this.#log(
-      reportLine({
+    const status = answer.kind === 'timeout' ? 'timeout' : failed ? 'error' : undefined;
+    this.platform({ kind: 'end', requestId: event.requestId, status: status ?? 'success' });
+    this.platform({
+      kind: 'report',
+      figures: {
         requestId: event.requestId,
         durationMs,
         memorySizeMiB: this.settings.memoryMiB,
         maxMemoryUsedMiB,
         initDurationMs: this.#pendingInitMs,
-        status: answer.kind === 'timeout' ? 'timeout' : failed ? 'error' : undefined,
+        status,
         errorType: outcome.kind === 'function-error' ? outcome.errorType : undefined,
-      }),
-    );
+      },
+    });
     this.#pendingInitMs = undefined;
     const logTail = this.#tail?.join('\n');
     this.#tail = undefined;
