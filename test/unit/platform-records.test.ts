@@ -8,6 +8,12 @@ import {
   type PlatformEvent,
 } from '../../src/invoke/platform-records.js';
 
+/** A JSON platform line parsed (fails the test when the level dropped it). */
+function parsed(line: string | undefined): { type: string; record: Record<string, unknown> } {
+  assert.ok(line !== undefined, 'the event was filtered out');
+  return JSON.parse(line) as { type: string; record: Record<string, unknown> };
+}
+
 const NOW = Date.UTC(2026, 10, 21, 12, 0, 0, 5);
 const report: PlatformEvent = {
   kind: 'report',
@@ -59,10 +65,7 @@ describe('platform records', () => {
     const level = (systemLogLevel: 'DEBUG' | 'INFO' | 'WARN') =>
       systemLogSettings({ format: 'JSON', logGroup: 'g', systemLogLevel });
     assert.equal(platformLine(end, level('INFO'), NOW), undefined);
-    assert.equal(
-      JSON.parse(platformLine(end, level('DEBUG'), NOW) ?? '').type,
-      'platform.runtimeDone',
-    );
+    assert.equal(parsed(platformLine(end, level('DEBUG'), NOW)).type, 'platform.runtimeDone');
     assert.equal(platformLine(report, level('WARN'), NOW), undefined);
     const timedOut: PlatformEvent = {
       kind: 'report',
@@ -71,7 +74,7 @@ describe('platform records', () => {
         status: 'timeout',
       },
     };
-    const record = JSON.parse(platformLine(timedOut, level('WARN'), NOW) ?? '').record;
+    const { record } = parsed(platformLine(timedOut, level('WARN'), NOW));
     assert.equal(record.status, 'timeout');
     assert.equal(record.errorType, 'Sandbox.Timedout');
   });
