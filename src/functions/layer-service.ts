@@ -142,6 +142,12 @@ export class LayerService {
     return page(versions, input, (r) => String(r.version).padStart(20, '0'), true);
   }
 
+  /** Bytes of every stored layer version's zip (GetAccountSettings' TotalCodeSize counts them). */
+  async totalCodeBytes(): Promise<number> {
+    const all = await this.#d.repository.all();
+    return all.reduce((sum, record) => sum + record.code.sizeBytes, 0);
+  }
+
   /** DeleteLayerVersion: succeeds for unknown versions too; functions using it keep its code. */
   async delete(layerNameParam: string, versionParam: string): Promise<void> {
     const layerName = layerNameOf(layerNameParam);

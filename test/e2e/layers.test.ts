@@ -8,6 +8,7 @@ import { before, describe, test } from 'node:test';
 import {
   AddLayerVersionPermissionCommand,
   DeleteLayerVersionCommand,
+  GetAccountSettingsCommand,
   GetFunctionConfigurationCommand,
   GetLayerVersionByArnCommand,
   GetLayerVersionCommand,
@@ -204,6 +205,7 @@ describe('Layers', () => {
   });
 
   test('layer versions: publish, get, get by ARN, list, delete; a function keeps a deleted version', async () => {
+    const usageBefore = await client.send(new GetAccountSettingsCommand({}));
     const first = await client.send(
       new PublishLayerVersionCommand({
         LayerName: 'lifecycle',
@@ -223,6 +225,11 @@ describe('Layers', () => {
     assert.deepEqual(first.CompatibleRuntimes, ['python3.12', 'nodejs20.x']);
     assert.deepEqual(first.CompatibleArchitectures, ['x86_64']);
     assert.match(first.Content?.CodeSha256 ?? '', /^[A-Za-z0-9+/]{43}=$/);
+    const usageAfter = await client.send(new GetAccountSettingsCommand({}));
+    assert.equal(
+      usageAfter.AccountUsage?.TotalCodeSize,
+      (usageBefore.AccountUsage?.TotalCodeSize ?? 0) + (first.Content?.CodeSize ?? 0),
+    );
     assert.match(first.CreatedDate ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000$/);
     const location = first.Content?.Location ?? '';
     const download = await fetch(location);
