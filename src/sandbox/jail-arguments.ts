@@ -95,7 +95,12 @@ export function jailArguments(plan: JailPlan): string[] {
   }
   if (plan.langDir !== undefined) args.push('--ro-bind', plan.langDir, '/var/lang');
   if (plan.optDir === undefined) args.push('--dir', '/opt');
-  else args.push('--ro-bind', plan.optDir, '/opt');
+  else {
+    args.push('--ro-bind', plan.optDir, '/opt');
+    // ES modules ignore NODE_PATH; the walk up from /var/task passes /var/node_modules before
+    // /node_modules, so layer packages are found first, as NODE_PATH orders them.
+    args.push('--symlink', '/opt/nodejs/node_modules', '/var/node_modules');
+  }
   args.push('--ro-bind', plan.runtimeApiSocket, `${RUN}/runtime.sock`);
   if (plan.laminaApiSocket !== undefined)
     args.push('--ro-bind', plan.laminaApiSocket, `${RUN}/api.sock`);

@@ -110,6 +110,24 @@ describe('Layers', () => {
     assert.match(body['nodePath'] ?? '', /\/opt\/nodejs\/node_modules/);
     assert.match(body['nodePath'] ?? '', /\/opt\/nodejs\/node\d+\/node_modules/);
 
+    // An ES-module handler imports the layer's package too.
+    await deploy(
+      client,
+      'esm-layers',
+      {
+        'index.mjs': [
+          "import { greet } from 'greeter';",
+          "import { LambdaClient } from '@aws-sdk/client-lambda';",
+          "export const handler = async () => ({ module: greet('esm'), sdk: typeof LambdaClient });",
+        ].join('\n'),
+      },
+      { layers: [tools] },
+    );
+    assert.deepEqual((await invokeJson(client, 'esm-layers', {})).body, {
+      module: 'hello esm',
+      sdk: 'function',
+    });
+
     const config = await client.send(
       new GetFunctionConfigurationCommand({ FunctionName: 'node-layers' }),
     );

@@ -56,6 +56,10 @@ describe('jail arguments', () => {
       '/opt',
     ]);
     assert.ok(!withLayers.includes('--dir'));
+    assert.deepEqual(after(withLayers, '--symlink', '/opt/nodejs/node_modules'), [
+      '/opt/nodejs/node_modules',
+      '/var/node_modules',
+    ]);
   });
 
   test('code read-only at /var/task, /tmp capped, root remounted read-only after every mount', () => {
