@@ -7,6 +7,7 @@ import type { EventInvokeConfigService } from '../functions/event-invoke-config-
 import type { FunctionService } from '../functions/function-service.js';
 import type { FunctionUrlService } from '../functions/function-url-service.js';
 import type { PermissionService } from '../functions/permission-service.js';
+import type { LayerService } from '../functions/layer-service.js';
 import type { ProvisionedConcurrencyService } from '../functions/provisioned-concurrency-service.js';
 import type { VersionService } from '../functions/version-service.js';
 import type { InvokeService } from '../invoke/invoke-service.js';
@@ -18,6 +19,7 @@ import type { UrlBase } from '../core/function-url.js';
 export interface ApiContext {
   readonly scope: Scope;
   readonly functions: FunctionService;
+  readonly layers: LayerService;
   readonly versions: VersionService;
   readonly aliases: AliasService;
   readonly concurrency: ConcurrencyService;

@@ -13,7 +13,8 @@ import type { EnvironmentPool } from './environment-pool.js';
 import { environmentVariables, prestartVariables } from './environment-variables.js';
 import { ExecutionEnvironment } from './execution-environment.js';
 import { linkTree } from './link-tree.js';
-import { initStartLine, logStreamName } from './platform-log.js';
+import { logStreamName } from './platform-log.js';
+import { systemLogSettings } from './platform-records.js';
 import type {
   LaminaApiAccess,
   LogSink,
@@ -78,10 +79,15 @@ export const PRESTART_STORAGE_MIB = 512;
 const PRESTART_MEMORY_MIB = 1769;
 const EARLY_LINES = 200;
 
-/** Whether a function can take a pre-started sandbox instead of booting its own. */
+/**
+ * Whether a function can take a pre-started sandbox instead of booting its own. Functions with
+ * layers boot their own: /opt is mounted when a sandbox starts, and a runtime reads layer paths
+ * (NODE_PATH, sys.path) as it boots.
+ */
 export function canSpecialise(resolved: ResolvedFunction): boolean {
   const settings = resolved.version.settings;
   if (settings.ephemeralStorageMiB !== PRESTART_STORAGE_MIB) return false;
+  if (settings.layers.length > 0) return false;
   return !Object.keys(settings.environment ?? {}).some((name) => BOOT_VARIABLES.test(name));
 }
 
@@ -110,6 +116,7 @@ export class EnvironmentFactory {
       const sandbox = await this.#d.sandboxes.start({
         id,
         codeDir: resolved.codeDir,
+        optDir: resolved.optDir,
         runtimeDir: launch.runtimeDir,
         langDir: launch.langDir,
         command: launch.command,
@@ -262,6 +269,7 @@ export class EnvironmentFactory {
         timeoutSeconds: settings.timeoutSeconds,
         logGroup: settings.logging.logGroup,
         logStream: parts.logStream,
+        systemLog: systemLogSettings(settings.logging),
         provisioned: parts.initializationType === 'provisioned-concurrency',
       },
       parts.sandbox,
@@ -275,9 +283,14 @@ export class EnvironmentFactory {
     );
     parts.route.env = environment;
     this.#d.pool.add(environment);
-    environment.log(
-      initStartLine(launch.runtimeVersion, this.#d.runtimeVersionArn(settings.runtime)),
-    );
+    environment.platform({
+      kind: 'initStart',
+      runtimeVersion: launch.runtimeVersion,
+      runtimeVersionArn: this.#d.runtimeVersionArn(settings.runtime),
+      initializationType: parts.initializationType,
+      functionName: record.name,
+      functionVersion: version.version,
+    });
     for (const line of parts.route.early.splice(0)) environment.output(line);
     return environment;
   }

@@ -15,7 +15,12 @@ import {
   type Ending,
   type InvocationOutcome,
 } from './invocation-ending.js';
-import { endLine, reportLine, startLine, timeoutLine } from './platform-log.js';
+import {
+  platformLine,
+  TEXT_SYSTEM_LOG,
+  type PlatformEvent,
+  type SystemLogSettings,
+} from './platform-records.js';
 
 export { exitMessage, platformErrorOutcome, type InvocationOutcome } from './invocation-ending.js';
 
@@ -70,6 +75,8 @@ export interface EnvironmentSettings {
    * reports no Init Duration.
    */
   readonly provisioned?: boolean;
+  /** Platform lines as text, or JSON records filtered by level (LoggingConfig). */
+  readonly systemLog?: SystemLogSettings;
 }
 
 export class ExecutionEnvironment {
@@ -119,6 +126,12 @@ export class ExecutionEnvironment {
 
   get lastUsedMs(): number {
     return this.#lastUsedMs;
+  }
+
+  /** Writes a platform event in the function's system log format (if its level is kept). */
+  platform(event: PlatformEvent): void {
+    const line = platformLine(event, this.settings.systemLog ?? TEXT_SYSTEM_LOG, this.#clock.now());
+    if (line !== undefined) this.#log(line);
   }
 
   /** Receives a line the environment's processes printed. */
@@ -240,7 +253,7 @@ export class ExecutionEnvironment {
     await this.#sandbox.thaw();
     this.#tail = withLogTail ? [] : undefined;
     const started = performance.now();
-    this.#log(startLine(event.requestId, this.settings.version));
+    this.platform({ kind: 'start', requestId: event.requestId, version: this.settings.version });
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<{ kind: 'timeout' }>((resolve) => {
       timer = setTimeout(() => resolve({ kind: 'timeout' }), this.settings.timeoutSeconds * 1000);
@@ -273,28 +286,28 @@ export class ExecutionEnvironment {
     const { event } = run;
     const durationMs = performance.now() - run.started;
     if (ending.failure === 'timeout') {
-      this.#log(
-        timeoutLine(
-          new Date(this.#clock.now()).toISOString(),
-          event.requestId,
-          this.settings.timeoutSeconds,
-        ),
-      );
+      this.platform({
+        kind: 'timeout',
+        requestId: event.requestId,
+        timeoutSeconds: this.settings.timeoutSeconds,
+      });
     }
     const maxMemoryUsedMiB = await this.#sandbox.maxMemoryUsedMiB();
-    this.#log(endLine(event.requestId));
     const outcome = ending.outcome;
-    this.#log(
-      reportLine({
+    const status = ending.failure;
+    this.platform({ kind: 'end', requestId: event.requestId, status: status ?? 'success' });
+    this.platform({
+      kind: 'report',
+      figures: {
         requestId: event.requestId,
         durationMs,
         memorySizeMiB: this.settings.memoryMiB,
         maxMemoryUsedMiB,
         initDurationMs: this.#pendingInitMs,
-        status: ending.failure,
+        status,
         errorType: outcome.kind === 'function-error' ? outcome.errorType : undefined,
-      }),
-    );
+      },
+    });
     this.#pendingInitMs = undefined;
     const logTail = this.#tail?.join('\n');
     this.#tail = undefined;

@@ -19,6 +19,8 @@ export interface HostLayout {
 export interface JailPlan {
   readonly layout: HostLayout;
   readonly codeDir: string;
+  /** The function's merged layers for /opt, if it has any. */
+  readonly optDir?: string | undefined;
   readonly runtimeDir: string | undefined;
   readonly langDir: string | undefined;
   /** Folder holding the generated passwd, group and hosts files. */
@@ -92,7 +94,13 @@ export function jailArguments(plan: JailPlan): string[] {
     args.push('--symlink', '/var/runtime/node_modules', '/node_modules');
   }
   if (plan.langDir !== undefined) args.push('--ro-bind', plan.langDir, '/var/lang');
-  args.push('--dir', '/opt');
+  if (plan.optDir === undefined) args.push('--dir', '/opt');
+  else {
+    args.push('--ro-bind', plan.optDir, '/opt');
+    // ES modules ignore NODE_PATH; the walk up from /var/task passes /var/node_modules before
+    // /node_modules, so layer packages are found first, as NODE_PATH orders them.
+    args.push('--symlink', '/opt/nodejs/node_modules', '/var/node_modules');
+  }
   args.push('--ro-bind', plan.runtimeApiSocket, `${RUN}/runtime.sock`);
   if (plan.laminaApiSocket !== undefined)
     args.push('--ro-bind', plan.laminaApiSocket, `${RUN}/api.sock`);

@@ -85,6 +85,18 @@ export interface ResourcePoliciesTable {
   revision_id: string;
 }
 
+export interface LayersTable {
+  name: string;
+  last_version: number;
+}
+
+export interface LayerVersionsTable {
+  layer_name: string;
+  version: number;
+  record_json: string;
+  code_sha256: string;
+}
+
 export interface MigrationRow {
   name: string;
   timestamp: Generated<string>;
@@ -99,4 +111,6 @@ export interface Database {
   event_invoke_configs: EventInvokeConfigsTable;
   function_urls: FunctionUrlsTable;
   resource_policies: ResourcePoliciesTable;
+  layers: LayersTable;
+  layer_versions: LayerVersionsTable;
 }

@@ -19,6 +19,7 @@ import * as versions0002 from './migrations/0002-versions-aliases.js';
 import * as provisioned0004 from './migrations/0004-provisioned-concurrency.js';
 import * as asyncEvents0003 from './migrations/0003-async-events.js';
 import * as functionUrls0005 from './migrations/0005-function-urls-policies.js';
+import * as layers0006 from './migrations/0006-layers.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001-functions': functions0001,
@@ -26,6 +27,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0004-provisioned-concurrency': provisioned0004,
   '0003-async-events': asyncEvents0003,
   '0005-function-urls-policies': functionUrls0005,
+  '0006-layers': layers0006,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };

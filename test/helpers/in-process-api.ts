@@ -12,6 +12,7 @@ import type { CodeRef } from '../../src/core/function-model.js';
 import { CodeCollector } from '../../src/functions/code-collector.js';
 import type { CodeStore } from '../../src/functions/code-store.js';
 import { FunctionService } from '../../src/functions/function-service.js';
+import { LayerService } from '../../src/functions/layer-service.js';
 import { PreparationQueue } from '../../src/functions/preparation-queue.js';
 import { RuntimeCatalog } from '../../src/functions/runtime-catalog.js';
 import type { Database } from '../../src/store/database-schema.js';
@@ -19,6 +20,7 @@ import { FileCodeStore } from '../../src/store/file-code-store.js';
 import { openSqliteDatabase } from '../../src/store/sqlite-database.js';
 import { SqliteProvisionedConcurrencyRepository } from '../../src/store/sqlite-provisioned-concurrency-repository.js';
 import { SqliteFunctionRepository } from '../../src/store/sqlite-function-repository.js';
+import { SqliteLayerRepository } from '../../src/store/sqlite-layer-repository.js';
 import {
   SqliteAliasRepository,
   SqliteVersionRepository,
@@ -75,6 +77,9 @@ class GatedCodeStore implements CodeStore {
     await this.#gate.pass();
     return this.#inner.prepare(code);
   }
+  prepareMerged(codes: readonly CodeRef[]) {
+    return this.#inner.prepareMerged(codes);
+  }
   has(sha: string) {
     return this.#inner.has(sha);
   }
@@ -110,7 +115,16 @@ export async function inProcessApi(dataDir = tempDir().path): Promise<InProcessA
   const scope = { region: 'us-east-1', accountId: '000000000000' };
   const versions = new SqliteVersionRepository(db);
   const aliases = new SqliteAliasRepository(db);
+  const layers = new LayerService({
+    scope,
+    repository: new SqliteLayerRepository(db),
+    code,
+    collector,
+    clock: { now: () => Date.now() },
+    ids,
+  });
   const functions = new FunctionService({
+    layers,
     scope,
     repository,
     versions,
@@ -133,6 +147,7 @@ export async function inProcessApi(dataDir = tempDir().path): Promise<InProcessA
     context: {
       scope,
       functions,
+      layers,
       versions: new VersionService(scope, repository, versions, { now: () => Date.now() }, ids),
       aliases: new AliasService(scope, repository, versions, aliases, ids),
       invocations: {

@@ -4,6 +4,8 @@ import type { Handler } from '../api-types.js';
 
 export const getAccountSettings: Handler = async (ctx) => {
   const usage = await ctx.functions.usage();
+  // AWS counts the storage of layers in TotalCodeSize too.
+  const layerBytes = await ctx.layers.totalCodeBytes();
   return {
     status: 200,
     json: {
@@ -14,7 +16,10 @@ export const getAccountSettings: Handler = async (ctx) => {
         ConcurrentExecutions: ctx.concurrency.settings.accountLimit,
         UnreservedConcurrentExecutions: ctx.concurrency.unreserved(),
       },
-      AccountUsage: { TotalCodeSize: usage.totalCodeBytes, FunctionCount: usage.functionCount },
+      AccountUsage: {
+        TotalCodeSize: usage.totalCodeBytes + layerBytes,
+        FunctionCount: usage.functionCount,
+      },
     },
   };
 };
