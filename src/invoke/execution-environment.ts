@@ -1,13 +1,29 @@
 /**
- * One execution environment: a sandbox running a runtime, its Runtime API channel, and its log
- * stream. Lifecycle (rejecting by default): starting → ready ⇄ busy → dead. Init has its own time
- * limit; an invoke races the runtime's answer against the function timeout and the sandbox's exit.
+ * One execution environment: a sandbox running a runtime and its extensions, its Runtime API
+ * channel, and its log stream. Lifecycle (rejecting by default): starting → ready ⇄ busy → dead.
+ * Init (extensions, then the runtime) has its own time limit; an invoke races the runtime's answer
+ * against the function timeout, the sandbox's exit and extension failures, and is complete once the
+ * runtime and every INVOKE-subscribed extension ask for their next event. Stopping gives
+ * SHUTDOWN-subscribed extensions their event and up to 2 s before the kill.
  */
 import type { Clock } from '../core/clock.js';
+import type { ShutdownReason } from '../core/extension-protocol.js';
 import type { InvocationEvent, RuntimeAnswer } from '../core/runtime-protocol.js';
+import type { ExtensionFailure, ExtensionRegistry } from './extension-registry.js';
 import type { LogLine, LogSink, RuntimeChannel } from './ports.js';
 import type { Sandbox, SandboxExit } from './sandbox-driver.js';
-import { endLine, reportLine, startLine, timeoutLine } from './platform-log.js';
+import { endLine, reportLine, startLine, timeoutLine, type ReportFigures } from './platform-log.js';
+import type { TelemetryHub } from './telemetry-hub.js';
+import {
+  extensionLine,
+  initReportRecord,
+  initRuntimeDoneRecord,
+  reportRecord,
+  runtimeDoneRecord,
+  startRecord,
+  type InitializationType,
+  type TelemetryStatus,
+} from './telemetry-records.js';
 
 /** What an invocation produced, as the caller sees it. */
 export type InvocationOutcome =
@@ -27,6 +43,21 @@ export type InitOutcome =
 
 /** How long a ready environment stays unfrozen, waiting for a quick next invoke. */
 export const FREEZE_AFTER_IDLE_MS = 50;
+/** How long SHUTDOWN-subscribed extensions get before the kill (Lambda: 2 s with externals). */
+export const SHUTDOWN_GRACE_MS = 2000;
+
+/** The extension side of an environment. */
+export interface EnvironmentExtensions {
+  readonly registry: ExtensionRegistry;
+  readonly telemetry: TelemetryHub;
+  readonly initializationType: InitializationType;
+}
+
+type RuntimeResult =
+  | RuntimeAnswer
+  | { kind: 'timeout' }
+  | { kind: 'exit'; exit: SandboxExit }
+  | { kind: 'extension'; failure: ExtensionFailure };
 
 export type EnvironmentState = 'starting' | 'ready' | 'busy' | 'dead';
 
@@ -55,7 +86,9 @@ export class ExecutionEnvironment {
   readonly #logs: LogSink;
   readonly #clock: Clock;
   readonly #onDead: (env: ExecutionEnvironment) => void;
+  readonly #ext: EnvironmentExtensions;
   #state: EnvironmentState = 'starting';
+  #destroying: Promise<void> | undefined;
   #tail: string[] | undefined;
   #lastUsedMs: number;
   #pendingInitMs: number | undefined;
@@ -75,6 +108,7 @@ export class ExecutionEnvironment {
     logs: LogSink,
     clock: Clock,
     onDead: (env: ExecutionEnvironment) => void,
+    extensions: EnvironmentExtensions,
   ) {
     this.settings = settings;
     this.#sandbox = sandbox;
@@ -82,10 +116,16 @@ export class ExecutionEnvironment {
     this.#logs = logs;
     this.#clock = clock;
     this.#onDead = onDead;
+    this.#ext = extensions;
     this.#lastUsedMs = clock.now();
     void sandbox.exited.then((exit) => {
       this.#exit = exit;
       this.#markDead();
+      this.#ext.telemetry.close();
+    });
+    // An extension that fails while the environment is idle resets it; busy ones report it.
+    void extensions.registry.failed.then(() => {
+      if (this.#state === 'ready') void this.destroy('failure');
     });
   }
 
@@ -97,9 +137,16 @@ export class ExecutionEnvironment {
     return this.#lastUsedMs;
   }
 
-  /** Receives a line the environment's processes printed. */
+  /** Receives a line the runtime's processes printed. */
   output(message: string): void {
     this.#log(message);
+    this.#ext.telemetry.emit('function', 'function', message);
+  }
+
+  /** Receives a line an external extension printed. */
+  extensionOutput(message: string): void {
+    this.#log(message);
+    this.#ext.telemetry.emit('extension', 'extension', message);
   }
 
   /** Logs a platform line (INIT_START and the like). */
@@ -127,7 +174,27 @@ export class ExecutionEnvironment {
         clearTimeout(timer);
         resolve(outcome);
       };
-      this.#channel.onFirstNext(() => done({ ok: true, durationMs: elapsed() }));
+      const { registry } = this.#ext;
+      // Extension init: every external extension registers and asks for its first event before
+      // the runtime starts. Runtime init ends when the runtime and every extension wait for work.
+      void this.#sandbox.extensions.then(async (names) => {
+        registry.expectExternal(names);
+        if (names.length === 0) return;
+        await registry.externalsReady();
+        this.#sandbox.startRuntime();
+      });
+      void registry.failed.then((failure) =>
+        done({
+          ok: false,
+          durationMs: elapsed(),
+          errorType: failure.errorType,
+          payload: undefined,
+          message: failure.message,
+        }),
+      );
+      this.#channel.onFirstNext(() => {
+        void registry.allReady().then(() => done({ ok: true, durationMs: elapsed() }));
+      });
       this.#channel.onInitError((failure) => {
         done({
           ok: false,
@@ -147,8 +214,9 @@ export class ExecutionEnvironment {
         }),
       );
     });
+    this.#endInit(outcome);
     if (!outcome.ok) {
-      await this.destroy();
+      await this.destroy('failure');
       return outcome;
     }
     this.#state = 'ready';
@@ -159,12 +227,18 @@ export class ExecutionEnvironment {
 
   /**
    * Runs one invocation. `withLogTail` collects the invocation's log lines (START…REPORT) for
-   * `X-Amz-Log-Result`. The environment is left ready (frozen) or dead.
+   * `X-Amz-Log-Result`. Resolves with the outcome once the runtime answered; when extensions
+   * still work on the invocation (and no log tail is asked for), before it is `completed`. The
+   * environment is then left ready (frozen) or dead.
    */
   async invoke(
     event: InvocationEvent,
     withLogTail: boolean,
-  ): Promise<{ outcome: InvocationOutcome; logTail: string | undefined }> {
+  ): Promise<{
+    outcome: InvocationOutcome;
+    logTail: string | undefined;
+    completed: Promise<void>;
+  }> {
     if (this.#state !== 'ready')
       throw new Error(`cannot invoke an environment that is ${this.#state}`);
     this.#state = 'busy';
@@ -174,21 +248,69 @@ export class ExecutionEnvironment {
     this.#tail = withLogTail ? [] : undefined;
     const started = performance.now();
     this.#log(startLine(event.requestId, this.settings.version));
+    const { registry, telemetry } = this.#ext;
+    telemetry.emit(
+      'platform',
+      'platform.start',
+      startRecord(event.requestId, this.settings.version, event.traceId),
+    );
+    const extensionsInvoked = registry.dispatchInvoke(event) > 0;
     const timeoutMs = this.settings.timeoutSeconds * 1000;
     let timer: NodeJS.Timeout | undefined;
-    const answer = await Promise.race<
-      RuntimeAnswer | { kind: 'timeout' } | { kind: 'exit'; exit: SandboxExit }
-    >([
+    const timedOut = new Promise<{ kind: 'timeout' }>((resolve) => {
+      timer = setTimeout(() => resolve({ kind: 'timeout' }), timeoutMs);
+    });
+    const exited = this.#sandbox.exited.then((exit) => ({ kind: 'exit' as const, exit }));
+    const failed = registry.failed.then((failure) => ({ kind: 'extension' as const, failure }));
+    const answer = await Promise.race<RuntimeResult>([
       this.#channel.invoke(event),
-      new Promise((resolve) => {
-        timer = setTimeout(() => resolve({ kind: 'timeout' }), timeoutMs);
-      }),
-      this.#sandbox.exited.then((exit) => ({ kind: 'exit' as const, exit })),
+      timedOut,
+      exited,
+      failed,
     ]);
-    clearTimeout(timer);
-    const durationMs = performance.now() - started;
     const outcome = this.#outcome(event, answer);
-    if (answer.kind === 'timeout') {
+    telemetry.emit(
+      'platform',
+      'platform.runtimeDone',
+      runtimeDoneRecord({
+        requestId: event.requestId,
+        status: statusOf(answer),
+        errorType: outcome.kind === 'function-error' ? outcome.errorType : undefined,
+        durationMs: performance.now() - started,
+        producedBytes: answer.kind === 'response' ? answer.body.length : 0,
+        traceId: event.traceId,
+      }),
+    );
+    const completed = (async () => {
+      let result: RuntimeResult = answer;
+      if (extensionsInvoked && (answer.kind === 'response' || answer.kind === 'error')) {
+        // Post-processing: the runtime and the extensions each ask for their next event.
+        const done = Promise.all([this.#channel.runtimeWaiting(), registry.invokeDone()]).then(
+          () => answer,
+        );
+        result = await Promise.race<RuntimeResult>([done, timedOut, exited, failed]);
+      }
+      clearTimeout(timer);
+      await this.#complete(event, result, outcome, performance.now() - started);
+    })();
+    if (withLogTail || !extensionsInvoked) await completed;
+    const logTail = this.#tail?.join('\n');
+    this.#tail = undefined;
+    return {
+      outcome,
+      logTail: logTail === undefined ? undefined : `${logTail}\n`,
+      completed,
+    };
+  }
+
+  /** Ends an invocation: END and REPORT, then the environment is ready again or destroyed. */
+  async #complete(
+    event: InvocationEvent,
+    result: RuntimeResult,
+    outcome: InvocationOutcome,
+    durationMs: number,
+  ): Promise<void> {
+    if (result.kind === 'timeout') {
       this.#log(
         timeoutLine(
           new Date(this.#clock.now()).toISOString(),
@@ -199,25 +321,33 @@ export class ExecutionEnvironment {
     }
     const maxMemoryUsedMiB = await this.#sandbox.maxMemoryUsedMiB();
     this.#log(endLine(event.requestId));
-    const failed =
-      answer.kind === 'timeout' || answer.kind === 'exit' || answer.kind === 'too-large';
-    this.#log(
-      reportLine({
-        requestId: event.requestId,
-        durationMs,
-        memorySizeMiB: this.settings.memoryMiB,
-        maxMemoryUsedMiB,
-        initDurationMs: this.#pendingInitMs,
-        status: answer.kind === 'timeout' ? 'timeout' : failed ? 'error' : undefined,
-        errorType: outcome.kind === 'function-error' ? outcome.errorType : undefined,
-      }),
+    const failed = result.kind !== 'response' && result.kind !== 'error';
+    const figures: ReportFigures = {
+      requestId: event.requestId,
+      durationMs,
+      memorySizeMiB: this.settings.memoryMiB,
+      maxMemoryUsedMiB,
+      initDurationMs: this.#pendingInitMs,
+      status: result.kind === 'timeout' ? 'timeout' : failed ? 'error' : undefined,
+      errorType:
+        result.kind === 'timeout'
+          ? 'Sandbox.Timedout'
+          : result.kind === 'extension'
+            ? result.failure.errorType
+            : outcome.kind === 'function-error'
+              ? outcome.errorType
+              : undefined,
+    };
+    this.#log(reportLine(figures));
+    this.#ext.telemetry.emit(
+      'platform',
+      'platform.report',
+      reportRecord(figures, statusOf(result), event.traceId),
     );
     this.#pendingInitMs = undefined;
-    const logTail = this.#tail?.join('\n');
-    this.#tail = undefined;
     this.#lastUsedMs = this.#clock.now();
     if (failed || this.#exit !== undefined) {
-      await this.destroy();
+      await this.destroy(result.kind === 'timeout' ? 'timeout' : 'failure');
     } else {
       this.#state = 'ready';
       // Freeze once the environment has stayed idle briefly: back-to-back invokes skip the
@@ -227,21 +357,67 @@ export class ExecutionEnvironment {
       }, FREEZE_AFTER_IDLE_MS);
       this.#freezeTimer.unref();
     }
-    return { outcome, logTail: logTail === undefined ? undefined : `${logTail}\n` };
   }
 
-  /** Kills the sandbox and closes the channel. Idempotent. */
-  async destroy(): Promise<void> {
+  /**
+   * Stops the environment: SHUTDOWN-subscribed extensions get the event with its deadline and up
+   * to 2 s to finish (asking for their next event, or exiting), then the sandbox is killed and the
+   * channel closed. Idempotent.
+   */
+  destroy(reason: ShutdownReason = 'spindown'): Promise<void> {
+    this.#destroying ??= this.#shutdown(reason);
+    return this.#destroying;
+  }
+
+  async #shutdown(reason: ShutdownReason): Promise<void> {
     clearTimeout(this.#freezeTimer);
     this.#markDead();
+    const { registry, telemetry } = this.#ext;
+    telemetry.close();
+    if (this.#exit === undefined && registry.wantsShutdown) {
+      await this.#sandbox.thaw().catch(() => undefined);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        registry.shutdown(reason, this.#clock.now() + SHUTDOWN_GRACE_MS),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, SHUTDOWN_GRACE_MS);
+        }),
+        this.#sandbox.exited,
+      ]);
+      clearTimeout(timer);
+    }
     await this.#sandbox.kill();
     await this.#channel.close();
   }
 
-  #outcome(
-    event: InvocationEvent,
-    answer: RuntimeAnswer | { kind: 'timeout' } | { kind: 'exit'; exit: SandboxExit },
-  ): InvocationOutcome {
+  /** Closes registration, logs each extension, and reports init to telemetry. */
+  #endInit(outcome: InitOutcome): void {
+    const { registry, telemetry, initializationType } = this.#ext;
+    registry.closeRegistration();
+    const status: TelemetryStatus = outcome.ok
+      ? 'success'
+      : outcome.errorType === 'Sandbox.Timedout'
+        ? 'timeout'
+        : 'error';
+    const errorType = outcome.ok ? undefined : outcome.errorType;
+    telemetry.emit(
+      'platform',
+      'platform.initRuntimeDone',
+      initRuntimeDoneRecord(initializationType, status, errorType),
+    );
+    for (const extension of registry.describe()) {
+      this.#log(extensionLine(extension));
+      telemetry.emit('platform', 'platform.extension', extension);
+    }
+    telemetry.emit(
+      'platform',
+      'platform.initReport',
+      initReportRecord(initializationType, outcome.durationMs, status, errorType),
+    );
+    telemetry.endInit();
+  }
+
+  #outcome(event: InvocationEvent, answer: RuntimeResult): InvocationOutcome {
     const platformError = (errorType: string, message: string) =>
       platformErrorOutcome(event.requestId, errorType, message);
     switch (answer.kind) {
@@ -265,6 +441,8 @@ export class ExecutionEnvironment {
         );
       case 'exit':
         return platformError('Runtime.ExitError', exitMessage(answer.exit));
+      case 'extension':
+        return platformError(answer.failure.errorType, answer.failure.message);
     }
   }
 
@@ -317,6 +495,20 @@ export function exitMessage(exit: SandboxExit): string {
   return code === 0
     ? 'Runtime exited without providing a reason'
     : `Runtime exited with error: exit status ${code}`;
+}
+
+/** The telemetry status of how an invocation ended. */
+function statusOf(result: RuntimeResult): TelemetryStatus {
+  switch (result.kind) {
+    case 'response':
+      return 'success';
+    case 'error':
+      return 'error';
+    case 'timeout':
+      return 'timeout';
+    default:
+      return 'failure';
+  }
 }
 
 function errorTypeOf(body: Buffer): string {

@@ -118,16 +118,27 @@ export class InvokeService {
     increment(this.#inFlight, name, 1);
     if (decision.lane === 'provisioned') increment(this.#provisionedInFlight, name, 1);
     if (decision.lane === 'unreserved') this.#unreservedInFlight += 1;
-    try {
-      return await this.#run(request, resolved);
-    } finally {
+    const release = () => {
       increment(this.#inFlight, name, -1);
       if (decision.lane === 'provisioned') increment(this.#provisionedInFlight, name, -1);
       if (decision.lane === 'unreserved') this.#unreservedInFlight -= 1;
+    };
+    let run: { result: InvokeResult; completed: Promise<void> };
+    try {
+      run = await this.#run(request, resolved);
+    } catch (error) {
+      release();
+      throw error;
     }
+    // Extensions may still be working on the invocation: it holds its concurrency until then.
+    void run.completed.finally(release);
+    return run.result;
   }
 
-  async #run(request: InvokeRequest, resolved: ResolvedFunction): Promise<InvokeResult> {
+  async #run(
+    request: InvokeRequest,
+    resolved: ResolvedFunction,
+  ): Promise<{ result: InvokeResult; completed: Promise<void> }> {
     const { record, version } = resolved;
     const requestId = request.requestId;
     let env = await this.#d.pool.acquire(
@@ -141,17 +152,21 @@ export class InvokeService {
       );
       if (!created.ok) {
         return {
-          requestId,
-          executedVersion: version.version,
-          outcome: created.outcome,
-          logTail: undefined,
+          result: {
+            requestId,
+            executedVersion: version.version,
+            outcome: created.outcome,
+            logTail: undefined,
+          },
+          completed: Promise.resolve(),
         };
       }
       env = created.env;
     }
     const now = this.#d.clock.now();
+    let invoked: Awaited<ReturnType<ExecutionEnvironment['invoke']>>;
     try {
-      const { outcome, logTail } = await env.invoke(
+      invoked = await env.invoke(
         {
           requestId,
           payload: request.payload.length === 0 ? Buffer.from('{}') : request.payload,
@@ -162,10 +177,23 @@ export class InvokeService {
         },
         request.logTail,
       );
-      return { requestId, executedVersion: version.version, outcome, logTail };
-    } finally {
+    } catch (error) {
       this.#d.pool.release(env);
+      throw error;
     }
+    const ready = env;
+    const completed = invoked.completed
+      .catch(() => undefined)
+      .finally(() => this.#d.pool.release(ready));
+    return {
+      result: {
+        requestId,
+        executedVersion: version.version,
+        outcome: invoked.outcome,
+        logTail: invoked.logTail,
+      },
+      completed,
+    };
   }
 
   /**

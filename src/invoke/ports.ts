@@ -1,6 +1,7 @@
 /** Ports the invocation engine needs; adapters implement them and the server wires them. */
 import type { FunctionRecord, FunctionVersion } from '../core/function-model.js';
 import type { FunctionRef } from '../core/function-name.js';
+import type { ExtensionsHost, TelemetryDestination } from '../core/extension-protocol.js';
 import type { InitFailure, InvocationEvent, RuntimeAnswer } from '../core/runtime-protocol.js';
 
 /** One environment's Runtime API, as the engine drives it. */
@@ -12,8 +13,21 @@ export interface RuntimeChannel {
   /** Binds a waiting pre-started runtime to a function's environment (false if none waits). */
   assign(environment: Readonly<Record<string, string>>): boolean;
   invoke(event: InvocationEvent): Promise<RuntimeAnswer>;
+  /** Serves the Extensions, Telemetry and Logs APIs of the environment through `host`. */
+  attachExtensions(host: ExtensionsHost): void;
+  /** Resolves once the runtime has answered the current invocation and waits on `/next` again. */
+  runtimeWaiting(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** Delivers telemetry batches to a subscriber inside one environment. */
+export interface TelemetrySender {
+  /** One batch: an HTTP POST of a JSON array, or NDJSON over TCP. Rejects when undelivered. */
+  send(destination: TelemetryDestination, events: readonly string[]): Promise<void>;
+}
+
+/** A sender into the environment whose inbound relay listens on `inboundSocket`. */
+export type TelemetrySenderFactory = (inboundSocket: string) => TelemetrySender;
 
 /** Opens a Runtime API on a host unix socket path. */
 export type RuntimeChannelFactory = (socketPath: string) => Promise<RuntimeChannel>;

@@ -6,20 +6,23 @@
  */
 import { spawn } from 'node:child_process';
 import {
+  chownSync,
   closeSync,
   existsSync,
   lstatSync,
   mkdirSync,
   openSync,
   readlinkSync,
+  rmSync,
   writeFileSync,
 } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { Writable, type Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import type { Sandbox, SandboxDriver, SandboxExit, SandboxSpec } from '../invoke/sandbox-driver.js';
 import { cpuQuotaFor, type CgroupManager, type EnvironmentCgroup } from './cgroups.js';
-import { jailArguments, type HostLayout } from './jail-arguments.js';
+import { ExtensionControl } from './extension-control.js';
+import { INBOUND_SOCKET_NAME, jailArguments, type HostLayout } from './jail-arguments.js';
 import { buildSeccompFilter, seccompSupported } from './seccomp-filter.js';
 
 /** Settings of the driver. */
@@ -86,6 +89,7 @@ export class BwrapSandboxDriver implements SandboxDriver {
     });
     const seccompFd =
       this.#seccompFile === undefined ? undefined : openSync(this.#seccompFile, 'r');
+    const inboundDir = this.#inboundDir(spec.id);
     const bwrapArgs = jailArguments({
       layout: this.#layout,
       codeDir: spec.codeDir,
@@ -94,6 +98,7 @@ export class BwrapSandboxDriver implements SandboxDriver {
       etcDir: this.#etcDir,
       runtimeApiSocket: spec.runtimeApiSocket,
       laminaApiSocket: spec.laminaApiSocket,
+      inboundDir,
       ephemeralStorageBytes: spec.ephemeralStorageMiB * 1024 * 1024,
       jailUid: JAIL_UID,
       jailGid: JAIL_GID,
@@ -122,7 +127,8 @@ export class BwrapSandboxDriver implements SandboxDriver {
       ],
       {
         env: { ...spec.env },
-        stdio: ['ignore', 'pipe', 'pipe', seccompFd ?? 'ignore', 'pipe'],
+        // 4: the start gate; 5, 6, 7: the extension control, runtime gate and extension output.
+        stdio: ['ignore', 'pipe', 'pipe', seccompFd ?? 'ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
       },
     );
     if (seccompFd !== undefined) closeSync(seccompFd);
@@ -130,10 +136,15 @@ export class BwrapSandboxDriver implements SandboxDriver {
       child.once('exit', (code, signal) => resolve({ code, signal }));
     });
     const gate = child.stdio[4];
+    const fds: readonly unknown[] = child.stdio;
+    const control = new ExtensionControl(readable(fds[5]), writable(fds[6]));
     try {
       for (const stream of [child.stdout, child.stderr]) {
         if (stream !== null) splitLines(stream, spec.onOutput);
       }
+      const extensionOutput = readable(fds[7]);
+      if (extensionOutput !== undefined)
+        splitLines(extensionOutput, spec.onExtensionOutput ?? spec.onOutput);
       if (child.pid === undefined) throw new Error('could not start the sandbox (spawn failed)');
       await cgroup?.attach(child.pid);
     } catch (error) {
@@ -141,11 +152,32 @@ export class BwrapSandboxDriver implements SandboxDriver {
       child.kill('SIGKILL');
       await exited;
       await cgroup?.remove();
+      rmSync(inboundDir, { recursive: true, force: true });
       throw error;
     }
     if (gate instanceof Writable) gate.end('\n');
-    return new BwrapSandbox(spec.id, child.pid, exited, cgroup);
+    const inbound = { dir: inboundDir, socket: join(inboundDir, INBOUND_SOCKET_NAME) };
+    return new BwrapSandbox(spec.id, child.pid, exited, cgroup, control, inbound);
   }
+
+  /** A folder the jail's uid can create the inbound relay's socket in (removed with the jail). */
+  #inboundDir(id: string): string {
+    const parent = join(this.#options.runDir, 'inbound');
+    mkdirSync(parent, { recursive: true, mode: 0o711 });
+    const dir = join(parent, id);
+    mkdirSync(dir, { mode: 0o700 });
+    if (this.#asRoot)
+      chownSync(dir, this.#options.hostUid ?? 65534, this.#options.hostGid ?? 65534);
+    return dir;
+  }
+}
+
+function readable(stream: unknown): Readable | undefined {
+  return stream instanceof Readable ? stream : undefined;
+}
+
+function writable(stream: unknown): Writable | undefined {
+  return stream instanceof Writable ? stream : undefined;
 }
 
 class BwrapSandbox implements Sandbox {
@@ -153,6 +185,9 @@ class BwrapSandbox implements Sandbox {
   readonly exited: Promise<SandboxExit>;
   readonly #pid: number;
   readonly #cgroup: EnvironmentCgroup | undefined;
+  readonly #control: ExtensionControl;
+  readonly extensions: Promise<readonly string[]>;
+  readonly inboundSocket: string;
   #frozen = false;
 
   constructor(
@@ -160,15 +195,29 @@ class BwrapSandbox implements Sandbox {
     pid: number,
     exited: Promise<{ code: number | null; signal: string | null }>,
     cgroup: EnvironmentCgroup | undefined,
+    control: ExtensionControl,
+    inbound: { readonly dir: string; readonly socket: string },
   ) {
     this.id = id;
     this.#pid = pid;
     this.#cgroup = cgroup;
+    this.#control = control;
+    this.extensions = control.extensions;
+    this.inboundSocket = inbound.socket;
     this.exited = exited.then(async ({ code, signal }) => {
       const outOfMemory = (await cgroup?.oomKilled().catch(() => false)) ?? false;
       await cgroup?.remove().catch(() => undefined);
+      rmSync(inbound.dir, { recursive: true, force: true });
       return { code, signal, outOfMemory };
     });
+  }
+
+  startRuntime(): void {
+    this.#control.startRuntime();
+  }
+
+  onExtensionExit(listener: (name: string, code: number) => void): void {
+    this.#control.onExit(listener);
   }
 
   async limitCpu(): Promise<void> {
