@@ -5,6 +5,7 @@ import type { AliasService } from '../functions/alias-service.js';
 import type { ConcurrencyService } from '../functions/concurrency-service.js';
 import type { EventInvokeConfigService } from '../functions/event-invoke-config-service.js';
 import type { FunctionService } from '../functions/function-service.js';
+import type { LayerService } from '../functions/layer-service.js';
 import type { ProvisionedConcurrencyService } from '../functions/provisioned-concurrency-service.js';
 import type { VersionService } from '../functions/version-service.js';
 import type { InvokeService } from '../invoke/invoke-service.js';
@@ -15,6 +16,7 @@ import type { Scope } from '../core/arn.js';
 export interface ApiContext {
   readonly scope: Scope;
   readonly functions: FunctionService;
+  readonly layers: LayerService;
   readonly versions: VersionService;
   readonly aliases: AliasService;
   readonly concurrency: ConcurrencyService;

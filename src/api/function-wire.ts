@@ -40,7 +40,9 @@ export function toFunctionConfiguration(
   if (s.kmsKeyArn !== undefined) out['KMSKeyArn'] = s.kmsKeyArn;
   out['TracingConfig'] = { Mode: s.tracingMode };
   out['RevisionId'] = version.revisionId;
-  if (s.layers.length > 0) out['Layers'] = s.layers.map((arn) => ({ Arn: arn }));
+  if (s.layers.length > 0) {
+    out['Layers'] = s.layers.map((l) => ({ Arn: l.arn, CodeSize: l.code.sizeBytes }));
+  }
   if (options.view === 'detail') {
     out['State'] = status.state;
     if (status.stateReason !== undefined) out['StateReason'] = status.stateReason;

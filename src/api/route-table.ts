@@ -28,6 +28,18 @@ import {
   getProvisionedConcurrencyConfig,
   putProvisionedConcurrencyConfig,
 } from './handlers/provisioned-concurrency.js';
+import {
+  addLayerVersionPermission,
+  getLayerVersionPolicy,
+  removeLayerVersionPermission,
+} from './handlers/layer-policy.js';
+import {
+  deleteLayerVersion,
+  getLayerVersion,
+  listLayers,
+  listLayerVersions,
+  publishLayerVersion,
+} from './handlers/layers.js';
 import { getPrestartedSandboxes } from './handlers/prestarted-sandboxes.js';
 import { listVersionsByFunction } from './handlers/list-versions-by-function.js';
 import { publishVersion } from './handlers/publish-version.js';
@@ -62,8 +74,65 @@ const code = LIMITS.codeRequestBytes;
 const fn = '/2015-03-31/functions/:FunctionName';
 const eventConfig = '/2019-09-25/functions/:FunctionName/event-invoke-config';
 const lamina = '/lamina/2026-11-01';
+const layerVersions = '/2018-10-31/layers/:LayerName/versions';
 
 export const ROUTES: readonly Route[] = [
+  {
+    method: 'POST',
+    path: layerVersions,
+    operation: 'PublishLayerVersion',
+    handler: publishLayerVersion,
+    bodyLimit: code,
+  },
+  {
+    method: 'GET',
+    path: layerVersions,
+    operation: 'ListLayerVersions',
+    handler: listLayerVersions,
+    bodyLimit: small,
+  },
+  {
+    method: 'GET',
+    path: '/2018-10-31/layers',
+    operation: 'ListLayers',
+    handler: listLayers,
+    bodyLimit: small,
+  },
+  {
+    method: 'GET',
+    path: `${layerVersions}/:VersionNumber`,
+    operation: 'GetLayerVersion',
+    handler: getLayerVersion,
+    bodyLimit: small,
+  },
+  {
+    method: 'DELETE',
+    path: `${layerVersions}/:VersionNumber`,
+    operation: 'DeleteLayerVersion',
+    handler: deleteLayerVersion,
+    bodyLimit: small,
+  },
+  {
+    method: 'POST',
+    path: `${layerVersions}/:VersionNumber/policy`,
+    operation: 'AddLayerVersionPermission',
+    handler: addLayerVersionPermission,
+    bodyLimit: small,
+  },
+  {
+    method: 'GET',
+    path: `${layerVersions}/:VersionNumber/policy`,
+    operation: 'GetLayerVersionPolicy',
+    handler: getLayerVersionPolicy,
+    bodyLimit: small,
+  },
+  {
+    method: 'DELETE',
+    path: `${layerVersions}/:VersionNumber/policy/:StatementId`,
+    operation: 'RemoveLayerVersionPermission',
+    handler: removeLayerVersionPermission,
+    bodyLimit: small,
+  },
   {
     method: 'GET',
     path: '/lamina/2026-11-01/prestarted-sandboxes',

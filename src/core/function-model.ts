@@ -28,7 +28,8 @@ export interface FunctionSettings {
   readonly architecture: Architecture;
   readonly tracingMode: TracingMode;
   readonly logging: LoggingSettings;
-  readonly layers: readonly string[];
+  /** Layer versions merged into /opt, in order (later wins); at most 5. */
+  readonly layers: readonly FunctionLayer[];
   readonly deadLetterTargetArn: string | undefined;
   readonly kmsKeyArn: string | undefined;
 }
@@ -37,6 +38,17 @@ export interface FunctionSettings {
 export interface CodeRef {
   readonly sha256Hex: string;
   readonly sizeBytes: number;
+  /** Expanded size in bytes, when known (recorded since layers count against the same limit). */
+  readonly unzippedBytes?: number;
+}
+
+/**
+ * A layer version a function uses: its ARN and its stored code, kept with the function so the
+ * function goes on running it after the layer version is deleted (as on AWS).
+ */
+export interface FunctionLayer {
+  readonly arn: string;
+  readonly code: CodeRef;
 }
 
 export type FunctionStateName = 'Pending' | 'Active' | 'Inactive' | 'Failed';

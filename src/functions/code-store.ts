@@ -17,6 +17,11 @@ export interface CodeStore {
   put(zip: Buffer, code: CodeRef): Promise<void>;
   /** Extracts the stored zip once per hash and returns the read-only directory holding it. */
   prepare(code: CodeRef): Promise<string>;
+  /**
+   * The read-only directory of several prepared zips laid over each other in order (later wins):
+   * a function's layers, shown at /opt. Built once per ordered list and reused.
+   */
+  prepareMerged(codes: readonly CodeRef[]): Promise<string>;
   /** Whether a stored zip exists. */
   has(sha256Hex: string): Promise<boolean>;
   /** A stream of the stored zip. */

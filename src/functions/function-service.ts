@@ -8,22 +8,29 @@ import { functionArn } from '../core/arn.js';
 import type { Clock } from '../core/clock.js';
 import { LambdaError, lambdaErrors } from '../core/errors.js';
 import { CREATED, transition } from '../core/function-lifecycle.js';
-import type { AliasRecord, FunctionRecord, FunctionVersion } from '../core/function-model.js';
+import type {
+  AliasRecord,
+  CodeRef,
+  FunctionRecord,
+  FunctionVersion,
+} from '../core/function-model.js';
 import { LATEST } from '../core/function-model.js';
 import { parseFunctionName, parseNameForCreate, type FunctionRef } from '../core/function-name.js';
 import type { IdSource } from '../core/ids.js';
 import { LIMITS } from '../core/limits.js';
 import { constraint, validationMessage } from '../core/validation-message.js';
 import type { CodeCollector } from './code-collector.js';
-import type { CodeStore } from './code-store.js';
+import type { CodeStore, InspectedCode } from './code-store.js';
 import type { FunctionRepository } from './function-repository.js';
 import type { PreparationQueue } from './preparation-queue.js';
 import type { RuntimeCatalog } from './runtime-catalog.js';
 import type { AliasRepository, VersionRepository } from './version-repository.js';
 import {
   architectureForCode,
+  checkExpandedSize,
   settingsForCreate,
   settingsForUpdate,
+  type LayerLookup,
   type SettingsInput,
 } from './settings-input.js';
 import { checkTags } from './tag-rules.js';
@@ -70,6 +77,10 @@ export interface FunctionServiceDeps {
   readonly runtimes: RuntimeCatalog;
   readonly clock: Clock;
   readonly ids: IdSource;
+  /** Looks up the layer versions a request names (none exist without it). */
+  readonly layers?: {
+    lookup(arns: readonly string[] | undefined): Promise<LayerLookup>;
+  };
   /** Told when a function is deleted (e.g. to forget its reserved concurrency). */
   readonly onDeleted?: (name: string) => void;
 }
@@ -88,12 +99,18 @@ export class FunctionService {
   /** CreateFunction: validates everything, stores the zip and the record, answers Pending. */
   async create(input: CreateFunctionInput): Promise<FunctionRecord> {
     const { name } = parseNameForCreate(input.functionName, this.#d.scope);
-    const settings = settingsForCreate(name, input.settings, this.#d.scope, this.#d.runtimes);
+    const settings = settingsForCreate(
+      name,
+      input.settings,
+      this.#d.scope,
+      this.#d.runtimes,
+      await this.#lookupLayers(input.settings.layers),
+    );
     const tags = input.tags ?? {};
     checkTags(tags);
     const zip = requireZip(input.code);
-    const inspected = await this.#d.code.inspect(zip);
-    const code = { sha256Hex: inspected.sha256Hex, sizeBytes: inspected.sizeBytes };
+    const code = codeRef(await this.#d.code.inspect(zip));
+    checkExpandedSize(code, settings.layers);
     if ((await this.#d.repository.get(name)) !== undefined) throw alreadyExists(name);
     const now = this.#d.clock.now();
     const record: FunctionRecord = {
@@ -160,8 +177,8 @@ export class FunctionService {
       current.latest.settings.architecture,
       input.architectures,
     );
-    const inspected = await this.#d.code.inspect(zip);
-    const code = { sha256Hex: inspected.sha256Hex, sizeBytes: inspected.sizeBytes };
+    const code = codeRef(await this.#d.code.inspect(zip));
+    checkExpandedSize(code, current.latest.settings.layers);
     if (input.dryRun) {
       this.#checkUpdatable(current, input.revisionId);
       return withLatest(current, { code, settings: { ...current.latest.settings, architecture } });
@@ -191,9 +208,15 @@ export class FunctionService {
       input,
       this.#d.scope,
       this.#d.runtimes,
+      await this.#lookupLayers(input.layers),
     );
+    checkExpandedSize(current.latest.code, settings.layers);
     const updated = await this.#mutate(ref, revisionId, (latest) => ({ ...latest, settings }));
     this.#d.preparation.schedule(ref.name);
+    // The code of a layer version deleted meanwhile was kept only for this function.
+    for (const layer of current.latest.settings.layers) {
+      await this.#d.collector.collect(layer.code.sha256Hex);
+    }
     return updated;
   }
 
@@ -230,6 +253,9 @@ export class FunctionService {
       }
       await this.#d.versions.delete(ref.name, ref.qualifier);
       await this.#d.collector.collect(version.code.sha256Hex);
+      for (const layer of version.settings.layers) {
+        await this.#d.collector.collect(layer.code.sha256Hex);
+      }
       return;
     }
     const record = await this.#d.repository.get(ref.name);
@@ -239,6 +265,9 @@ export class FunctionService {
     this.#d.onDeleted?.(record.name);
     await this.#d.collector.collect(record.latest.code.sha256Hex);
     await this.#d.collector.collect(record.latest.readyCode?.sha256Hex);
+    for (const layer of record.latest.settings.layers) {
+      await this.#d.collector.collect(layer.code.sha256Hex);
+    }
   }
 
   /** ListFunctions, in name order; `marker` is the opaque token of the previous page. */
@@ -291,6 +320,10 @@ export class FunctionService {
   /** Numbers for GetAccountSettings. */
   async usage(): Promise<{ functionCount: number; totalCodeBytes: number }> {
     return this.#d.repository.usage();
+  }
+
+  async #lookupLayers(arns: readonly string[] | undefined): Promise<LayerLookup> {
+    return (await this.#d.layers?.lookup(arns)) ?? new Map();
   }
 
   #unqualified(functionName: string): FunctionRef {
@@ -360,6 +393,14 @@ export class FunctionService {
 
 function withLatest(record: FunctionRecord, latest: Partial<FunctionVersion>): FunctionRecord {
   return { ...record, latest: { ...record.latest, ...latest } };
+}
+
+function codeRef(inspected: InspectedCode): CodeRef {
+  return {
+    sha256Hex: inspected.sha256Hex,
+    sizeBytes: inspected.sizeBytes,
+    unzippedBytes: inspected.unzippedBytes,
+  };
 }
 
 function alreadyExists(name: string): LambdaError {

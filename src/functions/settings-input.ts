@@ -9,6 +9,8 @@ import { lambdaErrors } from '../core/errors.js';
 import type {
   ApplicationLogLevel,
   Architecture,
+  CodeRef,
+  FunctionLayer,
   FunctionSettings,
   LogFormat,
   LoggingSettings,
@@ -89,12 +91,16 @@ export const RESERVED_ENVIRONMENT_KEYS: ReadonlySet<string> = new Set([
   'LAMBDA_RUNTIME_DIR',
 ]);
 
+/** The layer versions a request names, looked up beforehand: ARN → layer, undefined if unknown. */
+export type LayerLookup = ReadonlyMap<string, FunctionLayer | undefined>;
+
 /** Validates a CreateFunction's fields, filling AWS's defaults. */
 export function settingsForCreate(
   functionName: string,
   input: SettingsInput,
   scope: Scope,
   runtimes: RuntimeCatalog,
+  layers: LayerLookup = new Map(),
 ): FunctionSettings {
   const violations = collectViolations(input);
   if (input.role === undefined) {
@@ -125,12 +131,12 @@ export function settingsForCreate(
     architecture: (input.architectures?.[0] as Architecture | undefined) ?? 'x86_64',
     tracingMode: (input.tracingMode as TracingMode | undefined) ?? 'PassThrough',
     logging: mergeLogging({ format: 'Text', logGroup }, input.logging),
-    layers: input.layers ?? [],
+    layers: [],
     deadLetterTargetArn: input.deadLetterTargetArn,
     kmsKeyArn: input.kmsKeyArn,
   };
   checkRules(settings, scope, runtimes);
-  return settings;
+  return { ...settings, layers: resolveLayers(input.layers ?? [], scope, layers) };
 }
 
 /** Validates an UpdateFunctionConfiguration's fields over the current settings. */
@@ -139,6 +145,7 @@ export function settingsForUpdate(
   input: SettingsInput,
   scope: Scope,
   runtimes: RuntimeCatalog,
+  layers: LayerLookup = new Map(),
 ): FunctionSettings {
   const violations = collectViolations(input);
   if (violations.length > 0) throw lambdaErrors.validation(validationMessage(violations));
@@ -155,7 +162,7 @@ export function settingsForUpdate(
     architecture: current.architecture,
     tracingMode: (input.tracingMode as TracingMode | undefined) ?? current.tracingMode,
     logging: mergeLogging(current.logging, input.logging),
-    layers: input.layers ?? current.layers,
+    layers: current.layers,
     deadLetterTargetArn:
       input.deadLetterTargetArn === undefined
         ? current.deadLetterTargetArn
@@ -163,7 +170,8 @@ export function settingsForUpdate(
     kmsKeyArn: input.kmsKeyArn === undefined ? current.kmsKeyArn : input.kmsKeyArn || undefined,
   };
   checkRules(settings, scope, runtimes, input.runtime !== undefined);
-  return settings;
+  if (input.layers === undefined) return settings;
+  return { ...settings, layers: resolveLayers(input.layers, scope, layers) };
 }
 
 /** Checks the architectures of an UpdateFunctionCode (the one setting it may change). */
@@ -349,23 +357,55 @@ function checkRules(
       );
     }
   }
-  checkLayers(settings.layers, scope);
 }
 
-function checkLayers(layers: readonly string[], scope: Scope): void {
-  if (layers.length > LIMITS.layersPerFunction) {
+/**
+ * Checks the layer ARNs a function names, in AWS's order (count, region, two versions of one
+ * layer, existence), and returns the layers with their code.
+ */
+function resolveLayers(
+  arns: readonly string[],
+  scope: Scope,
+  lookup: LayerLookup,
+): FunctionLayer[] {
+  if (arns.length > LIMITS.layersPerFunction) {
     throw lambdaErrors.invalidParameter('Cannot reference more than 5 layers.');
   }
-  for (const arn of layers) {
+  for (const arn of arns) {
     if (arn.split(':')[3] !== scope.region) {
       throw lambdaErrors.invalidParameter(
         `Layers are not in the same region as the function. Layers are expected to be in region ${scope.region}.`,
       );
     }
   }
-  // No layer store exists yet, so every referenced layer version is unknown.
-  const first = layers[0];
-  if (first !== undefined) {
-    throw lambdaErrors.invalidParameter(`Layer version ${first} does not exist.`);
+  const layerOf = (arn: string) => arn.slice(0, arn.lastIndexOf(':'));
+  arns.forEach((arn, i) => {
+    const twin = arns.slice(0, i).find((earlier) => layerOf(earlier) === layerOf(arn));
+    if (twin !== undefined) {
+      throw lambdaErrors.invalidParameter(
+        'Two different versions of the same layer are not allowed to be referenced in the same ' +
+          `function. ${twin} and ${arn} are versions of the same layer.`,
+      );
+    }
+  });
+  return arns.map((arn) => {
+    const layer = lookup.get(arn);
+    if (layer === undefined)
+      throw lambdaErrors.invalidParameter(`Layer version ${arn} does not exist.`);
+    return layer;
+  });
+}
+
+/**
+ * Checks that a function's code and its layers, expanded, fit the 250 MB limit (skipped when the
+ * function's expanded size was not recorded).
+ */
+export function checkExpandedSize(code: CodeRef, layers: readonly FunctionLayer[]): void {
+  if (code.unzippedBytes === undefined) return;
+  const total = layers.reduce((sum, l) => sum + (l.code.unzippedBytes ?? 0), code.unzippedBytes);
+  if (total > LIMITS.unzippedCodeBytes) {
+    throw lambdaErrors.invalidParameter(
+      `Function code combined with layers exceeds the maximum allowed size of ${LIMITS.unzippedCodeBytes} bytes. The actual size is ${total} bytes.`,
+    );
   }
 }

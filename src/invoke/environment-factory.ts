@@ -84,10 +84,15 @@ export const PRESTART_STORAGE_MIB = 512;
 const PRESTART_MEMORY_MIB = 1769;
 const EARLY_LINES = 200;
 
-/** Whether a function can take a pre-started sandbox instead of booting its own. */
+/**
+ * Whether a function can take a pre-started sandbox instead of booting its own. Functions with
+ * layers boot their own: /opt is mounted when a sandbox starts, and a runtime reads layer paths
+ * (NODE_PATH, sys.path) as it boots.
+ */
 export function canSpecialise(resolved: ResolvedFunction): boolean {
   const settings = resolved.version.settings;
   if (settings.ephemeralStorageMiB !== PRESTART_STORAGE_MIB) return false;
+  if (settings.layers.length > 0) return false;
   return !Object.keys(settings.environment ?? {}).some((name) => BOOT_VARIABLES.test(name));
 }
 
@@ -116,6 +121,7 @@ export class EnvironmentFactory {
       const sandbox = await this.#d.sandboxes.start({
         id,
         codeDir: resolved.codeDir,
+        optDir: resolved.optDir,
         runtimeDir: launch.runtimeDir,
         langDir: launch.langDir,
         command: launch.command,

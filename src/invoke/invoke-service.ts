@@ -5,13 +5,11 @@
  * Lambda's semantics (function errors are values, not exceptions).
  */
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
-import { join } from 'node:path';
 import { admit } from '../core/admission.js';
 import { functionArn, type Scope } from '../core/arn.js';
 import { LambdaError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
+import { launchFor } from './launch-command.js';
 import {
   canSpecialise,
   prestartFamily,
@@ -208,15 +206,18 @@ export class InvokeService {
   ): Promise<CreatedEnvironment> {
     const settings = resolved.version.settings;
     const key = environmentKey(resolved);
-    const launch = this.#d.launcher.launch(settings.runtime, settings.handler);
-    const missing = await missingEntrypoint(launch, resolved.codeDir);
-    if (missing !== undefined) {
+    const choice = await launchFor(
+      this.#d.launcher.launch(settings.runtime, settings.handler),
+      resolved,
+    );
+    if (!choice.ok) {
       this.#d.pool.unreserveMemory(settings.memoryMiB);
       return {
         ok: false,
-        outcome: platformErrorOutcome(requestId, 'Runtime.InvalidEntrypoint', missing),
+        outcome: platformErrorOutcome(requestId, 'Runtime.InvalidEntrypoint', choice.message),
       };
     }
+    const launch = choice.launch;
     let env: ExecutionEnvironment | undefined;
     try {
       env = await this.#specialise(resolved, key, launch, initializationType);
@@ -277,24 +278,6 @@ function increment(counts: Map<string, number>, name: string, by: number): void 
 export function environmentKey(resolved: ResolvedFunction): string {
   const { record, version } = resolved;
   return `${record.name}\u0000${version.version}\u0000${resolved.codeDir}\u0000${version.lastModifiedMs}`;
-}
-
-/** Custom runtimes need an executable bootstrap; says what is missing, if anything. */
-async function missingEntrypoint(
-  launch: RuntimeLaunch,
-  codeDir: string,
-): Promise<string | undefined> {
-  if (launch.entrypoints.length === 0) return undefined;
-  for (const entry of launch.entrypoints) {
-    try {
-      await access(join(codeDir, entry), constants.X_OK);
-      return undefined;
-    } catch {
-      // try the next candidate
-    }
-  }
-  const candidates = launch.entrypoints.map((e) => `/var/task/${e}`).join(' ');
-  return `Couldn't find valid bootstrap(s): [${candidates} /opt/bootstrap]`;
 }
 
 /** An X-Ray style trace header: `Root=1-<time>-<24 hex>;Parent=<16 hex>;Sampled=0`. */

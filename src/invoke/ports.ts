@@ -65,6 +65,8 @@ export interface ResolvedFunction {
   readonly ref: FunctionRef;
   /** Host folder of the extracted code the version runs. */
   readonly codeDir: string;
+  /** Host folder of the version's layers merged in order, shown at /opt (none without layers). */
+  readonly optDir?: string | undefined;
 }
 
 /** Finds the function an Invoke names (throws the API's not-found / conflict errors). */

@@ -6,6 +6,8 @@ export interface SandboxSpec {
   readonly id: string;
   /** Host folder of the extracted function code, shown read-only at /var/task. */
   readonly codeDir: string;
+  /** Host folder of the function's merged layers, shown read-only at /opt (an empty /opt if none). */
+  readonly optDir?: string | undefined;
   /** Host folder of the runtime client, shown read-only at /var/runtime (none for provided.*). */
   readonly runtimeDir: string | undefined;
   /** Host folder of the language runtime (interpreter), shown read-only at /var/lang. */

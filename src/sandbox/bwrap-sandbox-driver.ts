@@ -93,6 +93,7 @@ export class BwrapSandboxDriver implements SandboxDriver {
     const bwrapArgs = jailArguments({
       layout: this.#layout,
       codeDir: spec.codeDir,
+      optDir: spec.optDir,
       runtimeDir: spec.runtimeDir,
       langDir: spec.langDir,
       etcDir: this.#etcDir,

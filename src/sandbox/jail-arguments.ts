@@ -26,6 +26,8 @@ export interface HostLayout {
 export interface JailPlan {
   readonly layout: HostLayout;
   readonly codeDir: string;
+  /** The function's merged layers for /opt, if it has any. */
+  readonly optDir?: string | undefined;
   readonly runtimeDir: string | undefined;
   readonly langDir: string | undefined;
   /** Folder holding the generated passwd, group and hosts files. */
@@ -132,7 +134,8 @@ export function jailArguments(plan: JailPlan): string[] {
     args.push('--symlink', '/var/runtime/node_modules', '/node_modules');
   }
   if (plan.langDir !== undefined) args.push('--ro-bind', plan.langDir, '/var/lang');
-  args.push('--dir', '/opt');
+  if (plan.optDir === undefined) args.push('--dir', '/opt');
+  else args.push('--ro-bind', plan.optDir, '/opt');
   args.push('--ro-bind', plan.runtimeApiSocket, `${RUN}/runtime.sock`);
   if (plan.inboundDir !== undefined) args.push('--bind', plan.inboundDir, `${RUN}/inbound`);
   if (plan.laminaApiSocket !== undefined)

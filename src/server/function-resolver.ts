@@ -53,7 +53,12 @@ export class ServiceFunctionResolver implements FunctionResolver {
         `The operation cannot be performed at this time. The function is currently in the following state: ${state}`,
       );
     }
-    return { record, version, ref, codeDir: await this.#code.prepare(code) };
+    const layers = version.settings.layers;
+    const optDir =
+      layers.length === 0
+        ? undefined
+        : await this.#code.prepareMerged(layers.map((layer) => layer.code));
+    return { record, version, ref, codeDir: await this.#code.prepare(code), optDir };
   }
 
   async #lookup(functionName: string, qualifier: string | undefined): Promise<Cached> {

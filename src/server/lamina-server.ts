@@ -12,6 +12,8 @@ import type { Kysely } from 'kysely';
 import pino, { type Logger } from 'pino';
 import { buildLambdaHttpApi } from '../api/lambda-http-api.js';
 import type { ApiContext } from '../api/api-types.js';
+import { LayerService } from '../functions/layer-service.js';
+import { SqliteLayerRepository } from '../store/sqlite-layer-repository.js';
 import { AsyncDispatcher } from '../async/async-dispatcher.js';
 import { AsyncEventService } from '../async/async-event-service.js';
 import { runtimeVersionArn } from '../core/arn.js';
@@ -175,7 +177,17 @@ export class LaminaServer {
     const limits = concurrencyLimits(config, capacityMiB);
     const concurrency = new ConcurrencyService(scope, repository, limits);
     await concurrency.load();
+    // Layer versions are read by the invoke path's cached lookups too (through functions).
+    const layers = new LayerService({
+      scope,
+      repository: new SqliteLayerRepository(this.#db),
+      code,
+      collector,
+      clock,
+      ids,
+    });
     const functions = new FunctionService({
+      layers,
       scope,
       repository,
       versions,
@@ -335,6 +347,7 @@ export class LaminaServer {
     const context: ApiContext = {
       scope,
       functions,
+      layers,
       versions: new VersionService(scope, repository, versions, clock, ids),
       aliases: new AliasService(scope, repository, versions, aliases, ids),
       invocations,

@@ -65,6 +65,18 @@ export interface EventInvokeConfigsTable {
   last_modified_ms: number;
 }
 
+export interface LayersTable {
+  name: string;
+  last_version: number;
+}
+
+export interface LayerVersionsTable {
+  layer_name: string;
+  version: number;
+  record_json: string;
+  code_sha256: string;
+}
+
 export interface MigrationRow {
   name: string;
   timestamp: Generated<string>;
@@ -77,4 +89,6 @@ export interface Database {
   provisioned_concurrency: ProvisionedConcurrencyTable;
   async_events: AsyncEventsTable;
   event_invoke_configs: EventInvokeConfigsTable;
+  layers: LayersTable;
+  layer_versions: LayerVersionsTable;
 }

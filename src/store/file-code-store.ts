@@ -2,21 +2,36 @@
  * CodeStore on the local disk under the data directory:
  *   code/zips/<sha256-hex>.zip   the uploaded archive, written to a temp file, fsynced, renamed
  *   code/trees/<sha256-hex>/     its extracted tree, built in a temp folder and renamed into place
+ *   code/merged/<key>/           several trees laid over each other (a function's layers), hard
+ *   code/merged/<key>.list       links into the trees; the .list names the trees it was made of
  * Content-addressed, so identical code is stored and extracted once.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat, symlink, chmod } from 'node:fs/promises';
+import {
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  symlink,
+  chmod,
+  writeFile,
+} from 'node:fs/promises';
 import { join, dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import type { CodeRef } from '../core/function-model.js';
 import type { CodeStore, InspectedCode } from '../functions/code-store.js';
+import { mergeTrees } from './layer-merge.js';
 import { walkZip, type ZipLimits } from './zip-walker.js';
 
 export class FileCodeStore implements CodeStore {
   readonly #zips: string;
   readonly #trees: string;
+  readonly #merged: string;
   readonly #limits: ZipLimits | undefined;
   readonly #preparing = new Map<string, Promise<string>>();
   /** Hashes known to be extracted: the invoke path asks on every call and must not touch disk. */
@@ -26,6 +41,7 @@ export class FileCodeStore implements CodeStore {
   constructor(root: string, limits?: ZipLimits) {
     this.#zips = join(root, 'zips');
     this.#trees = join(root, 'trees');
+    this.#merged = join(root, 'merged');
     this.#limits = limits;
   }
 
@@ -78,6 +94,26 @@ export class FileCodeStore implements CodeStore {
     return job;
   }
 
+  async prepareMerged(codes: readonly CodeRef[]): Promise<string> {
+    const trees = await Promise.all(codes.map((code) => this.prepare(code)));
+    const only = trees[0];
+    if (trees.length === 1 && only !== undefined) return only;
+    const list = codes.map((code) => code.sha256Hex).join('\n');
+    const key = createHash('sha256').update(list).digest('hex');
+    const merged = join(this.#merged, key);
+    if (this.#ready.has(`merged:${key}`)) return merged;
+    const running = this.#preparing.get(`merged:${key}`);
+    if (running !== undefined) return running;
+    const job = this.#merge(trees, merged, list)
+      .then(() => {
+        this.#ready.add(`merged:${key}`);
+        return merged;
+      })
+      .finally(() => this.#preparing.delete(`merged:${key}`));
+    this.#preparing.set(`merged:${key}`, job);
+    return job;
+  }
+
   async has(sha256Hex: string): Promise<boolean> {
     return exists(this.#zipPath(sha256Hex));
   }
@@ -88,6 +124,7 @@ export class FileCodeStore implements CodeStore {
 
   async remove(sha256Hex: string): Promise<void> {
     this.#ready.delete(sha256Hex);
+    await this.#removeMergedWith(sha256Hex);
     await rm(join(this.#trees, sha256Hex), { recursive: true, force: true });
     await rm(this.#zipPath(sha256Hex), { force: true });
   }
@@ -134,6 +171,36 @@ export class FileCodeStore implements CodeStore {
       throw error;
     }
     return tree;
+  }
+
+  async #merge(trees: readonly string[], merged: string, list: string): Promise<void> {
+    if (await exists(merged)) return;
+    await mkdir(this.#merged, { recursive: true, mode: 0o755 });
+    const temp = `${merged}.tmp-${randomBytes(6).toString('hex')}`;
+    await mkdir(temp, { mode: 0o755 });
+    try {
+      await mergeTrees(trees, temp);
+      await chmod(temp, 0o755);
+      await writeFile(`${merged}.list`, list);
+      await rename(temp, merged);
+    } catch (error) {
+      await rm(temp, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  /** Merged trees hold links to a tree's files: they go with it. */
+  async #removeMergedWith(sha256Hex: string): Promise<void> {
+    const names = await readdir(this.#merged).catch(() => [] as string[]);
+    for (const name of names.filter((n) => n.endsWith('.list'))) {
+      const file = join(this.#merged, name);
+      const list = await readFile(file, 'utf8').catch(() => '');
+      if (!list.split('\n').includes(sha256Hex)) continue;
+      const key = name.slice(0, -'.list'.length);
+      this.#ready.delete(`merged:${key}`);
+      await rm(join(this.#merged, key), { recursive: true, force: true });
+      await rm(file, { force: true });
+    }
   }
 
   #zipPath(sha256Hex: string): string {

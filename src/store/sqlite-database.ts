@@ -18,12 +18,14 @@ import * as functions0001 from './migrations/0001-functions.js';
 import * as versions0002 from './migrations/0002-versions-aliases.js';
 import * as provisioned0004 from './migrations/0004-provisioned-concurrency.js';
 import * as asyncEvents0003 from './migrations/0003-async-events.js';
+import * as layers0006 from './migrations/0006-layers.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001-functions': functions0001,
   '0002-versions-aliases': versions0002,
   '0004-provisioned-concurrency': provisioned0004,
   '0003-async-events': asyncEvents0003,
+  '0006-layers': layers0006,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };

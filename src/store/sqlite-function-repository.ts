@@ -1,5 +1,5 @@
 /** FunctionRepository on the SQLite metadata database (Kysely; PostgreSQL-ready queries). */
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { FunctionRecord, FunctionVersion } from '../core/function-model.js';
 import { LATEST } from '../core/function-model.js';
 import { awaitsPreparation } from '../core/function-lifecycle.js';
@@ -104,7 +104,20 @@ export class SqliteFunctionRepository implements FunctionRepository {
       )
       .limit(1)
       .executeTakeFirst();
-    return row !== undefined;
+    if (row !== undefined) return true;
+    // Layer code: a published layer version, or a function version that uses it (it keeps doing
+    // so after the layer version is deleted).
+    const layer = await this.#db
+      .selectFrom('layer_versions')
+      .select('layer_name')
+      .where('code_sha256', '=', sha256Hex)
+      .limit(1)
+      .executeTakeFirst();
+    if (layer !== undefined) return true;
+    const user = await sql<{ n: number }>`
+      SELECT 1 AS n FROM function_versions, json_each(function_versions.record_json, '$.settings.layers') AS l
+      WHERE json_extract(l.value, '$.code.sha256Hex') = ${sha256Hex} LIMIT 1`.execute(this.#db);
+    return user.rows.length > 0;
   }
 
   async usage(): Promise<{ functionCount: number; totalCodeBytes: number }> {

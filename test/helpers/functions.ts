@@ -5,6 +5,7 @@ import {
   waitUntilFunctionActiveV2,
   type InvokeCommandOutput,
   type LambdaClient,
+  type LoggingConfig,
   type Runtime,
 } from '@aws-sdk/client-lambda';
 import { ROLE } from './lambda-client.js';
@@ -17,6 +18,9 @@ export interface DeployOptions {
   readonly timeout?: number;
   readonly ephemeralStorage?: number;
   readonly environment?: Record<string, string>;
+  /** Layer version ARNs, merged into /opt in order. */
+  readonly layers?: readonly string[];
+  readonly loggingConfig?: LoggingConfig;
 }
 
 /** Creates a function from `files` (name → content, or full entry specs) and waits for Active. */
@@ -47,6 +51,8 @@ export async function deploy(
       ...(options.environment === undefined
         ? {}
         : { Environment: { Variables: options.environment } }),
+      ...(options.layers === undefined ? {} : { Layers: [...options.layers] }),
+      ...(options.loggingConfig === undefined ? {} : { LoggingConfig: options.loggingConfig }),
     }),
   );
   await waitUntilFunctionActiveV2(

@@ -2,6 +2,8 @@
  * The control API wired in-process on a real SQLite file and a real code store, with a gate in
  * front of code preparation so tests can hold a function in Pending / InProgress deterministically.
  */
+import { LayerService } from '../../src/functions/layer-service.js';
+import { SqliteLayerRepository } from '../../src/store/sqlite-layer-repository.js';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -70,6 +72,9 @@ class GatedCodeStore implements CodeStore {
     await this.#gate.pass();
     return this.#inner.prepare(code);
   }
+  prepareMerged(codes: readonly CodeRef[]) {
+    return this.#inner.prepareMerged(codes);
+  }
   has(sha: string) {
     return this.#inner.has(sha);
   }
@@ -105,7 +110,16 @@ export async function inProcessApi(dataDir = tempDir().path): Promise<InProcessA
   const scope = { region: 'us-east-1', accountId: '000000000000' };
   const versions = new SqliteVersionRepository(db);
   const aliases = new SqliteAliasRepository(db);
+  const layers = new LayerService({
+    scope,
+    repository: new SqliteLayerRepository(db),
+    code,
+    collector,
+    clock: { now: () => Date.now() },
+    ids,
+  });
   const functions = new FunctionService({
+    layers,
     scope,
     repository,
     versions,
@@ -128,6 +142,7 @@ export async function inProcessApi(dataDir = tempDir().path): Promise<InProcessA
     context: {
       scope,
       functions,
+      layers,
       versions: new VersionService(scope, repository, versions, { now: () => Date.now() }, ids),
       aliases: new AliasService(scope, repository, versions, aliases, ids),
       invocations: {
