@@ -89,7 +89,8 @@ export class ExtensionRegistry implements ExtensionsHost {
     name: string,
     events: readonly string[],
   ): { readonly ok: Registration } | { readonly refused: ExtensionRefusal } {
-    const external = this.#expected.has(name);
+    const existing = [...this.#byId.values()].find((e) => e.name === name);
+    const external = this.#expected.has(name) || existing?.external === true;
     for (const event of events) {
       if (event !== 'INVOKE' && event !== 'SHUTDOWN')
         return {
@@ -103,7 +104,6 @@ export class ExtensionRegistry implements ExtensionsHost {
           ),
         };
     }
-    const existing = [...this.#byId.values()].find((e) => e.name === name);
     if (external && existing !== undefined) {
       return {
         refused: forbidden(

@@ -77,7 +77,6 @@ class Subscriber {
       this.#flush();
     } else if (this.#timer === undefined) {
       this.#timer = setTimeout(() => this.#flush(), this.subscription.timeoutMs);
-      this.#timer.unref();
     }
   }
 
@@ -94,9 +93,9 @@ class Subscriber {
     const batch = this.#takeBatch();
     this.#sending = this.#deliver(batch).finally(() => {
       this.#sending = undefined;
-      if (this.#buffer.length > 0 && !this.#closed) {
+      // What arrived meanwhile goes next (also after close: closing sends what is left).
+      if (this.#buffer.length > 0) {
         this.#timer = setTimeout(() => this.#flush(), 0);
-        this.#timer.unref();
       }
     });
   }

@@ -79,7 +79,13 @@ interface Received {
   register: { status: number; id: string; body: Record<string, string> };
   subscribe: { status: number; text: string };
   events: Array<Record<string, unknown>>;
-  telemetry: Array<{ type: string; time: string; record: any; path: string; contentType: string }>;
+  telemetry: Array<{
+    type: string;
+    time: string;
+    record: Record<string, unknown>;
+    path: string;
+    contentType: string;
+  }>;
   late?: {
     subscribe: [number, Record<string, string>];
     register: [number, Record<string, string>];
@@ -156,7 +162,9 @@ describe('Extensions and Telemetry API inside the sandbox', () => {
     assert.equal(initStart?.record.functionName, 'telemetry-fn');
     assert.equal(initStart?.record.initializationType, 'on-demand');
     const log = later.telemetry.find(
-      (e) => e.type === 'function' && String(e.record).includes(`handler ran for ${firstId}`),
+      (e) =>
+        e.type === 'function' &&
+        (e.record as unknown as string).includes(`handler ran for ${firstId}`),
     );
     assert.ok(log, 'the handler’s console.log line arrives as a function event');
   });
