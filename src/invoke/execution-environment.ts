@@ -321,6 +321,7 @@ export class ExecutionEnvironment {
     }
     const maxMemoryUsedMiB = await this.#sandbox.maxMemoryUsedMiB();
     this.#log(endLine(event.requestId));
+    this.#ext.telemetry.emit('platform', 'platform.end', { requestId: event.requestId });
     const failed = result.kind !== 'response' && result.kind !== 'error';
     const figures: ReportFigures = {
       requestId: event.requestId,

@@ -236,8 +236,20 @@ export class ExtensionRegistry implements ExtensionsHost {
 
   // ── the environment's side ──────────────────────────────────────────────────────────────────
 
-  /** An external extension's process ended (exit code as the shell reports it: 128+n for signals). */
+  /**
+   * An external extension's process ended (exit code as the shell reports it: 128+n for signals;
+   * -1: it could not be started).
+   */
   exited(name: string, code: number): void {
+    if (code < 0) {
+      this.#expected.delete(name);
+      this.#fail({
+        errorType: 'Extension.LaunchError',
+        message: `fork/exec /opt/extensions/${name}: permission denied`,
+      });
+      this.#changed();
+      return;
+    }
     const extension = [...this.#byId.values()].find((e) => e.name === name && e.external);
     this.#expected.delete(name);
     if (extension !== undefined) {

@@ -59,7 +59,10 @@ export interface Sandbox {
   readonly extensions: Promise<readonly string[]>;
   /** Lets the runtime start once the extensions are ready (no-op without extensions). */
   startRuntime(): void;
-  /** Called when an external extension's process ends (exit code; 128+n after signal n). */
+  /**
+   * Called when an external extension's process ends (exit code; 128+n after signal n), or could
+   * not be started (code -1: the file is not executable).
+   */
   onExtensionExit(listener: (name: string, code: number) => void): void;
   /**
    * Host unix socket of the sandbox's inbound relay: a connection that first sends `<port>\n`

@@ -1,6 +1,7 @@
 /**
  * The platform's end of the jail shell's extension pipes (see jail-arguments.ts): reads the
- * control lines (`start <name>`, `ready`, `exit <name> <code>`) and gives the runtime its go.
+ * control lines (`start <name>`, `unlaunchable <name>`, `ready`, `exit <name> <code>`; a file
+ * that is not executable is reported as an exit with code -1) and gives the runtime its go.
  */
 import type { Readable, Writable } from 'node:stream';
 
@@ -49,13 +50,17 @@ export class ExtensionControl {
     const word = space < 0 ? line : line.slice(0, space);
     const rest = space < 0 ? '' : line.slice(space + 1);
     if (word === 'start') this.#names.push(rest);
+    else if (word === 'unlaunchable') this.#report(rest, -1);
     else if (word === 'ready') this.#announced([...this.#names]);
     else if (word === 'exit') {
       const last = rest.lastIndexOf(' ');
       const name = rest.slice(0, last);
-      const status = Number(rest.slice(last + 1));
-      if (this.#listener === undefined) this.#exits.push([name, status]);
-      else this.#listener(name, status);
+      this.#report(name, Number(rest.slice(last + 1)));
     }
+  }
+
+  #report(name: string, code: number): void {
+    if (this.#listener === undefined) this.#exits.push([name, code]);
+    else this.#listener(name, code);
   }
 }

@@ -8,7 +8,7 @@
  * the runtime.
  *
  * File descriptors between the platform and the jail's shell: 5 (out) carries control lines
- * (`start <name>`, `ready`, `exit <name> <code>`), 6 (in) the go for the runtime, 7 (out) the
+ * (`start <name>`, `unlaunchable <name>`, `ready`, `exit <name> <code>`), 6 (in) the go for the runtime, 7 (out) the
  * extensions' stdout and stderr.
  */
 
@@ -84,6 +84,7 @@ export function jailScript(withLaminaApi: boolean, withInbound = false): string 
     '  [ -f "$f" ] || continue',
     '  e=${f##*/}; n=$((n+1))',
     '  echo "start $e" >&5',
+    '  [ -x "$f" ] || { echo "unlaunchable $e" >&5; continue; }',
     `  ( unset ${HIDDEN_FROM_EXTENSIONS.join(' ')}; "$f" >&7 2>&7 5>&- 7>&-; echo "exit $e $?" >&5 ) 6<&- &`,
     'done',
     'echo ready >&5',

@@ -128,8 +128,13 @@ describe('external extensions', () => {
     dir.remove();
   });
 
-  const layer = async (name: string, file: string, content: string): Promise<string> => {
-    const zip = await buildZip([{ name: `extensions/${file}`, content, mode: EXECUTABLE }]);
+  const layer = async (
+    name: string,
+    file: string,
+    content: string,
+    mode = EXECUTABLE,
+  ): Promise<string> => {
+    const zip = await buildZip([{ name: `extensions/${file}`, content, mode }]);
     const out = await client.send(
       new PublishLayerVersionCommand({ LayerName: name, Content: { ZipFile: zip } }),
     );
@@ -230,5 +235,30 @@ describe('external extensions', () => {
     assert.match(crashed.log, /REPORT RequestId: .*Status: error\tError Type: Extension\.Crash/);
     const next = await invokeJson(client, 'crash-invoke-fn', {}, { LogType: 'Tail' });
     assert.match(next.log, /Init Duration/);
+  });
+
+  test('a timed-out invocation shuts extensions down with reason timeout', async () => {
+    await deploy(
+      client,
+      'ext-timeout-fn',
+      {
+        'index.js':
+          'exports.handler = () => new Promise((resolve) => setTimeout(resolve, 60_000));',
+      },
+      { timeout: 1, layers: [await layer('probe-timeout', 'probe', PROBE)] },
+    );
+    const { body } = await invokeJson(client, 'ext-timeout-fn', {}, { LogType: 'Tail' });
+    assert.equal((body as { errorType: string }).errorType, 'Sandbox.Timedout');
+    const log = await logOf('ext-timeout-fn');
+    assert.ok(log.includes('probe: event SHUTDOWN timeout deadline=number'), log.join('\n'));
+  });
+
+  test('a file in /opt/extensions that is not executable is Extension.LaunchError', async () => {
+    await deploy(client, 'launch-error-fn', HANDLER, {
+      layers: [await layer('not-executable', 'plain', CRASH_AT_INIT, 0o100644)],
+    });
+    const { output, body } = await invokeJson(client, 'launch-error-fn', {});
+    assert.equal(output.FunctionError, 'Unhandled');
+    assert.equal((body as { errorType: string }).errorType, 'Extension.LaunchError');
   });
 });
