@@ -1,8 +1,9 @@
 /**
  * The Extensions and Telemetry APIs end to end, from inside a real sandbox: an internal extension
  * (loaded into the Node.js runtime process with NODE_OPTIONS=--import) registers for INVOKE,
- * subscribes to the Telemetry API with an HTTP listener on sandbox.localdomain, and keeps what it
- * receives; the function returns it, so the test sees exactly what the extension got.
+ * subscribes to the Telemetry API with an HTTP listener on sandbox.localdomain (a second one over
+ * TCP), and keeps what it receives; the function returns it, so the test sees exactly what the
+ * extensions got.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -13,8 +14,9 @@ import { useServer } from '../helpers/server-suite.js';
 /** The internal extension: plain Node.js, top-level await so it registers before the handler loads. */
 const EXTENSION = `
 import http from 'node:http';
+import net from 'node:net';
 const api = process.env.AWS_LAMBDA_RUNTIME_API;
-const state = (globalThis.__ext = { events: [], telemetry: [], register: null, subscribe: null });
+const state = (globalThis.__ext = { events: [], telemetry: [], tcp: [], register: null, subscribe: null });
 function call(method, path, headers, body) {
   return new Promise((resolve, reject) => {
     const [host, port] = api.split(':');
@@ -48,6 +50,24 @@ const sub = await call('PUT', '/2022-07-01/telemetry', { 'Lambda-Extension-Ident
     buffering: { maxItems: 1000, maxBytes: 262144, timeoutMs: 25 },
     destination: { protocol: 'HTTP', URI: 'http://sandbox.localdomain:4243/telemetry' } }));
 state.subscribe = { status: sub.status, text: sub.text };
+// A second extension takes the events as NDJSON over TCP.
+const tcp = net.createServer((socket) => {
+  let rest = '';
+  socket.on('data', (chunk) => {
+    const lines = (rest + chunk).split('\\n');
+    rest = lines.pop();
+    for (const line of lines) state.tcp.push(JSON.parse(line));
+  });
+});
+await new Promise((resolve) => tcp.listen(4245, '127.0.0.1', resolve));
+tcp.unref();
+const tcpReg = await call('POST', '/2020-01-01/extension/register', { 'Lambda-Extension-Name': 'tcp-probe' }, '{"events":[]}');
+const tcpId = tcpReg.headers['lambda-extension-identifier'];
+const tcpSub = await call('PUT', '/2022-07-01/telemetry', { 'Lambda-Extension-Identifier': tcpId },
+  JSON.stringify({ schemaVersion: '2022-12-13', types: ['platform'], buffering: { timeoutMs: 25 },
+    destination: { protocol: 'TCP', port: 4245 } }));
+state.tcpSubscribe = tcpSub.status;
+void call('GET', '/2020-01-01/extension/event/next', { 'Lambda-Extension-Identifier': tcpId });
 (async () => {
   for (;;) {
     const next = await call('GET', '/2020-01-01/extension/event/next', { 'Lambda-Extension-Identifier': id });
@@ -70,7 +90,7 @@ exports.handler = async (event, context) => {
       { 'Lambda-Extension-Name': 'late' }, '{"events":[]}');
     late = { subscribe: [sub.status, JSON.parse(sub.text)], register: [reg.status, JSON.parse(reg.text)] };
   }
-  return { register: state.register, subscribe: state.subscribe, events: state.events,
+  return { register: state.register, subscribe: state.subscribe, events: state.events, tcp: state.tcp, tcpSubscribe: state.tcpSubscribe,
     telemetry: state.telemetry.flatMap((t) => t.batch.map((e) => ({ ...e, path: t.path, contentType: t.contentType }))), late };
 };
 `;
@@ -86,6 +106,8 @@ interface Received {
     path: string;
     contentType: string;
   }>;
+  tcp: Array<{ type: string; record: Record<string, unknown> }>;
+  tcpSubscribe: number;
   late?: {
     subscribe: [number, Record<string, string>];
     register: [number, Record<string, string>];
@@ -114,6 +136,7 @@ describe('Extensions and Telemetry API inside the sandbox', () => {
       accountId: '000000000000',
     });
     assert.deepEqual(got.subscribe, { status: 200, text: '"OK"' });
+    assert.equal(got.tcpSubscribe, 200);
     assert.match(first.log, new RegExp(`handler ran for ${firstId}`));
 
     // The report of the first invocation arrives after it ended: later invocations return it.
