@@ -1,6 +1,8 @@
 /**
  * `lamina logs <function> [--since 10m] [--follow]`: prints a function's log events from the data
  * directory, oldest first, as `<time> <stream> <message>`; `--follow` keeps printing new ones.
+ * The events of every log group given (a function's default group and the custom `LogGroup` of
+ * its LoggingConfig) are merged in time order.
  */
 import { existsSync, openSync, readSync, readdirSync, statSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,8 +19,8 @@ export function parseSince(text: string): number {
 
 export interface LogsOptions {
   readonly dataDir: string;
-  readonly functionName: string;
-  readonly logGroup?: string | undefined;
+  /** The log groups to read (e.g. `/aws/lambda/<function>` and a custom `LogGroup`). */
+  readonly logGroups: readonly string[];
   readonly sinceMs: number;
   readonly follow: boolean;
   readonly write: (text: string) => void;
@@ -28,15 +30,17 @@ export interface LogsOptions {
 
 /** Prints the events and, with `follow`, keeps polling the group's files for appended lines. */
 export async function printLogs(options: LogsOptions): Promise<void> {
-  const group = options.logGroup ?? `/aws/lambda/${options.functionName}`;
-  const dir = join(options.dataDir, 'logs', encodeURIComponent(group));
+  const dirs = options.logGroups.map((group) =>
+    join(options.dataDir, 'logs', encodeURIComponent(group)),
+  );
   const offsets = new Map<string, number>();
   const since = Date.now() - options.sinceMs;
   const readNew = () => {
-    if (!existsSync(dir)) return;
     const events: Array<{ t: number; m: string; stream: string }> = [];
-    for (const name of readdirSync(dir)) {
-      const path = join(dir, name);
+    const files = dirs.flatMap((dir) =>
+      existsSync(dir) ? readdirSync(dir).map((name) => ({ name, path: join(dir, name) })) : [],
+    );
+    for (const { name, path } of files) {
       const size = statSync(path).size;
       const from = offsets.get(path) ?? 0;
       if (size <= from) continue;

@@ -1,4 +1,5 @@
 /** The `lamina` command. */
+import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { readCredentials } from '../server/credentials.js';
 import { LaminaServer } from '../server/lamina-server.js';
@@ -10,6 +11,7 @@ import {
   replayEvent,
   type EventsClientOptions,
 } from './events-command.js';
+import { functionLogGroups } from '../store/function-log-groups.js';
 import { parseSince, printLogs } from './logs-command.js';
 import { startupBanner } from './startup-banner.js';
 
@@ -143,7 +145,9 @@ export async function main(argv: readonly string[]): Promise<void> {
     });
   program
     .command('logs')
-    .description("Print a function's logs (log group /aws/lambda/<function>), oldest first.")
+    .description(
+      "Print a function's logs (log group /aws/lambda/<function> and its LoggingConfig LogGroup), oldest first.",
+    )
     .argument('<function>', 'function name')
     .option('--since <duration>', 'how far back: 30s, 10m, 2h, 1d', '10m')
     .option('--follow', 'keep printing new log events', false)
@@ -156,8 +160,10 @@ export async function main(argv: readonly string[]): Promise<void> {
     .action(async (functionName: string, options: Record<string, unknown>) => {
       await printLogs({
         dataDir: options['dataDir'] as string,
-        functionName,
-        logGroup: options['logGroup'] as string | undefined,
+        logGroups:
+          options['logGroup'] === undefined
+            ? functionLogGroups(join(options['dataDir'] as string, 'lamina.db'), functionName)
+            : [options['logGroup'] as string],
         sinceMs: parseSince(options['since'] as string),
         follow: options['follow'] === true,
         write: (text) => process.stdout.write(text),

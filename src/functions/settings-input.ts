@@ -313,7 +313,7 @@ function mergeLogging(current: LoggingSettings, input: LoggingInput | undefined)
   if (format === 'Text') {
     if (input?.applicationLogLevel !== undefined || input?.systemLogLevel !== undefined) {
       throw lambdaErrors.invalidParameter(
-        'ApplicationLogLevel and SystemLogLevel can only be set with the JSON LogFormat.',
+        'LogLevel is not supported when LogFormat is set to "Text". Remove LogLevel from your request or change the LogFormat to "Json" and try again.',
       );
     }
     return { format, logGroup };

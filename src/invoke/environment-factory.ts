@@ -16,7 +16,8 @@ import { ExtensionRegistry } from './extension-registry.js';
 import { TelemetryHub } from './telemetry-hub.js';
 import { initStartRecord } from './telemetry-records.js';
 import { linkTree } from './link-tree.js';
-import { initStartLine, logStreamName } from './platform-log.js';
+import { logStreamName } from './platform-log.js';
+import { systemLogSettings } from './platform-records.js';
 import type {
   LaminaApiAccess,
   LogSink,
@@ -294,6 +295,7 @@ export class EnvironmentFactory {
         timeoutSeconds: settings.timeoutSeconds,
         logGroup: settings.logging.logGroup,
         logStream: parts.logStream,
+        systemLog: systemLogSettings(settings.logging),
         provisioned: parts.initializationType === 'provisioned-concurrency',
       },
       parts.sandbox,
@@ -309,7 +311,14 @@ export class EnvironmentFactory {
     parts.route.env = environment;
     this.#d.pool.add(environment);
     const runtimeVersionArn = this.#d.runtimeVersionArn(settings.runtime);
-    environment.log(initStartLine(launch.runtimeVersion, runtimeVersionArn));
+    environment.platform({
+      kind: 'initStart',
+      runtimeVersion: launch.runtimeVersion,
+      runtimeVersionArn,
+      initializationType: parts.initializationType,
+      functionName: record.name,
+      functionVersion: version.version,
+    });
     telemetry.emit(
       'platform',
       'platform.initStart',

@@ -12,7 +12,13 @@ import type { InvocationEvent, RuntimeAnswer } from '../core/runtime-protocol.js
 import type { ExtensionFailure, ExtensionRegistry } from './extension-registry.js';
 import type { LogLine, LogSink, RuntimeChannel } from './ports.js';
 import type { Sandbox, SandboxExit } from './sandbox-driver.js';
-import { endLine, reportLine, startLine, timeoutLine, type ReportFigures } from './platform-log.js';
+import type { ReportFigures } from './platform-log.js';
+import {
+  platformLine,
+  TEXT_SYSTEM_LOG,
+  type PlatformEvent,
+  type SystemLogSettings,
+} from './platform-records.js';
 import type { TelemetryHub } from './telemetry-hub.js';
 import {
   extensionLine,
@@ -72,6 +78,8 @@ export interface EnvironmentSettings {
   readonly timeoutSeconds: number;
   readonly logGroup: string;
   readonly logStream: string;
+  /** Platform lines as text, or JSON records filtered by level (LoggingConfig). */
+  readonly systemLog?: SystemLogSettings;
   /**
    * Provisioned concurrency: initialised ahead of traffic, kept while idle, and its first invoke
    * reports no Init Duration.
@@ -140,16 +148,32 @@ export class ExecutionEnvironment {
   /** Receives a line the runtime's processes printed. */
   output(message: string): void {
     this.#log(message);
-    this.#ext.telemetry.emit('function', 'function', message);
+    this.#ext.telemetry.emit('function', 'function', this.#record(message));
   }
 
   /** Receives a line an external extension printed. */
   extensionOutput(message: string): void {
     this.#log(message);
-    this.#ext.telemetry.emit('extension', 'extension', message);
+    this.#ext.telemetry.emit('extension', 'extension', this.#record(message));
+  }
+
+  /** A log line as a telemetry record: the object itself when the function logs JSON. */
+  #record(message: string): unknown {
+    if (this.settings.systemLog?.json !== true || !message.startsWith('{')) return message;
+    try {
+      return JSON.parse(message) as unknown;
+    } catch {
+      return message;
+    }
   }
 
   /** Logs a platform line (INIT_START and the like). */
+  /** Writes a platform event in the function's system log format (if its level is kept). */
+  platform(event: PlatformEvent): void {
+    const line = platformLine(event, this.settings.systemLog ?? TEXT_SYSTEM_LOG, this.#clock.now());
+    if (line !== undefined) this.#log(line);
+  }
+
   log(message: string): void {
     this.#log(message);
   }
@@ -247,7 +271,7 @@ export class ExecutionEnvironment {
     await this.#sandbox.thaw();
     this.#tail = withLogTail ? [] : undefined;
     const started = performance.now();
-    this.#log(startLine(event.requestId, this.settings.version));
+    this.platform({ kind: 'start', requestId: event.requestId, version: this.settings.version });
     const { registry, telemetry } = this.#ext;
     telemetry.emit(
       'platform',
@@ -311,25 +335,24 @@ export class ExecutionEnvironment {
     durationMs: number,
   ): Promise<void> {
     if (result.kind === 'timeout') {
-      this.#log(
-        timeoutLine(
-          new Date(this.#clock.now()).toISOString(),
-          event.requestId,
-          this.settings.timeoutSeconds,
-        ),
-      );
+      this.platform({
+        kind: 'timeout',
+        requestId: event.requestId,
+        timeoutSeconds: this.settings.timeoutSeconds,
+      });
     }
     const maxMemoryUsedMiB = await this.#sandbox.maxMemoryUsedMiB();
-    this.#log(endLine(event.requestId));
-    this.#ext.telemetry.emit('platform', 'platform.end', { requestId: event.requestId });
     const failed = result.kind !== 'response' && result.kind !== 'error';
+    const status = result.kind === 'timeout' ? 'timeout' : failed ? 'error' : undefined;
+    this.platform({ kind: 'end', requestId: event.requestId, status: status ?? 'success' });
+    this.#ext.telemetry.emit('platform', 'platform.end', { requestId: event.requestId });
     const figures: ReportFigures = {
       requestId: event.requestId,
       durationMs,
       memorySizeMiB: this.settings.memoryMiB,
       maxMemoryUsedMiB,
       initDurationMs: this.#pendingInitMs,
-      status: result.kind === 'timeout' ? 'timeout' : failed ? 'error' : undefined,
+      status,
       errorType:
         result.kind === 'timeout'
           ? 'Sandbox.Timedout'
@@ -339,7 +362,7 @@ export class ExecutionEnvironment {
               ? outcome.errorType
               : undefined,
     };
-    this.#log(reportLine(figures));
+    this.platform({ kind: 'report', figures });
     this.#ext.telemetry.emit(
       'platform',
       'platform.report',
@@ -407,7 +430,15 @@ export class ExecutionEnvironment {
       initRuntimeDoneRecord(initializationType, status, errorType),
     );
     for (const extension of registry.describe()) {
-      this.#log(extensionLine(extension));
+      this.#log(
+        this.settings.systemLog?.json === true
+          ? JSON.stringify({
+              time: new Date(this.#clock.now()).toISOString(),
+              type: 'platform.extension',
+              record: extension,
+            })
+          : extensionLine(extension),
+      );
       telemetry.emit('platform', 'platform.extension', extension);
     }
     telemetry.emit(

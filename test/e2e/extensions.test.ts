@@ -230,8 +230,17 @@ describe('external extensions', () => {
       layers: [await layer('crash-invoke', 'flaky', CRASH_ON_INVOKE)],
     });
     const crashed = await invokeJson(client, 'crash-invoke-fn', {}, { LogType: 'Tail' });
-    // The runtime had answered; the extension's crash shows in REPORT and resets the environment.
-    assert.equal(crashed.output.FunctionError, undefined);
+    // The extension crashes as the invocation starts: before the runtime answers (the invoke
+    // fails with Extension.Crash) or after (the answer stands). Either way REPORT shows the
+    // crash and the environment is reset.
+    if (crashed.output.FunctionError !== undefined) {
+      assert.deepEqual(crashed.body, {
+        errorType: 'Extension.Crash',
+        errorMessage: `RequestId: ${crashed.output.$metadata.requestId ?? ''} Error: exit status 1`,
+      });
+    } else {
+      assert.deepEqual(crashed.body, { files: [] });
+    }
     assert.match(crashed.log, /REPORT RequestId: .*Status: error\tError Type: Extension\.Crash/);
     const next = await invokeJson(client, 'crash-invoke-fn', {}, { LogType: 'Tail' });
     assert.match(next.log, /Init Duration/);

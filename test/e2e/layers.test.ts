@@ -20,8 +20,12 @@ import {
   waitUntilFunctionUpdatedV2,
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { awsLambda, awsLambdaJson } from '../helpers/aws-cli.js';
 import { deploy, invokeJson } from '../helpers/functions.js';
 import { failureOf } from '../helpers/lambda-client.js';
+import { tempDir } from '../helpers/server-process.js';
 import { useServer } from '../helpers/server-suite.js';
 import { buildZip, type ZipEntrySpec } from '../helpers/zips.js';
 
@@ -493,5 +497,59 @@ describe('Layers', () => {
     );
     assert.equal(removed.$metadata.httpStatusCode, 204);
     assert.equal((await failureOf(policyOf())).name, 'ResourceNotFoundException');
+  });
+
+  test('the AWS CLI publishes, lists, reads and deletes layer versions', async () => {
+    const home = tempDir();
+    try {
+      const zipFile = join(home.path, 'layer.zip');
+      writeFileSync(zipFile, await buildZip([{ name: 'bin/cli-tool', content: 'x' }]));
+      const cli = (args: readonly string[]) =>
+        awsLambdaJson(suite.server.endpoint, home.path, args);
+      const published = await cli([
+        'publish-layer-version',
+        '--layer-name',
+        'from-cli',
+        '--zip-file',
+        `fileb://${zipFile}`,
+        '--compatible-runtimes',
+        'python3.12',
+        '--compatible-architectures',
+        'arm64',
+        '--license-info',
+        'Apache-2.0',
+      ]);
+      assert.equal(published['Version'], 1);
+      assert.deepEqual(published['CompatibleArchitectures'], ['arm64']);
+      const listed = await cli(['list-layers', '--compatible-architecture', 'arm64']);
+      const layers = listed['Layers'] as Array<{ LayerName: string }>;
+      assert.deepEqual(
+        layers.map((l) => l.LayerName),
+        ['from-cli'],
+      );
+      const versions = await cli(['list-layer-versions', '--layer-name', 'from-cli']);
+      assert.equal((versions['LayerVersions'] as unknown[]).length, 1);
+      const byArn = await cli([
+        'get-layer-version-by-arn',
+        '--arn',
+        String(published['LayerVersionArn']),
+      ]);
+      assert.equal(byArn['LicenseInfo'], 'Apache-2.0');
+      await cli(['delete-layer-version', '--layer-name', 'from-cli', '--version-number', '1']);
+      const gone = await awsLambda(suite.server.endpoint, home.path, [
+        'get-layer-version',
+        '--layer-name',
+        'from-cli',
+        '--version-number',
+        '1',
+      ]);
+      assert.notEqual(gone.code, 0);
+      assert.match(
+        gone.stderr,
+        /ResourceNotFoundException.*The resource you requested does not exist\./,
+      );
+    } finally {
+      home.remove();
+    }
   });
 });

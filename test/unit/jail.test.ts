@@ -48,6 +48,16 @@ describe('jail arguments', () => {
     assert.equal(after(args, '--seccomp')[0], '3');
   });
 
+  test('/opt is an empty folder without layers, the merged layers read-only with them', () => {
+    assert.deepEqual(after(args, '--dir'), ['/opt', '--ro-bind']);
+    const withLayers = jailArguments({ ...plan, optDir: '/data/code/merged/k' });
+    assert.deepEqual(after(withLayers, '--ro-bind', '/data/code/merged/k'), [
+      '/data/code/merged/k',
+      '/opt',
+    ]);
+    assert.ok(!withLayers.includes('--dir'));
+  });
+
   test('code read-only at /var/task, /tmp capped, root remounted read-only after every mount', () => {
     assert.deepEqual(after(args, '--ro-bind', '/data/code/trees/abc'), [
       '/data/code/trees/abc',
