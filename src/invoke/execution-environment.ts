@@ -245,6 +245,7 @@ export class ExecutionEnvironment {
     }
     this.#state = 'ready';
     this.#pendingInitMs = this.settings.provisioned === true ? undefined : outcome.durationMs;
+    await this.#sandbox.sealInbound();
     await this.#sandbox.limitCpu().catch(() => undefined);
     return outcome;
   }

@@ -69,6 +69,11 @@ export interface Sandbox {
    * is joined to 127.0.0.1:<port> inside the sandbox (how telemetry reaches subscribers).
    */
   readonly inboundSocket: string | undefined;
+  /**
+   * Makes the inbound relay's folder read-only to the jail (its socket exists from the start), so
+   * nothing more can be written to the host through it. Called when init ends.
+   */
+  sealInbound(): Promise<void>;
 }
 
 export interface SandboxDriver {

@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import {
+  chmodSync,
   chownSync,
   closeSync,
   existsSync,
@@ -16,6 +17,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { chmod } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -158,7 +160,7 @@ export class BwrapSandboxDriver implements SandboxDriver {
     }
     if (gate instanceof Writable) gate.end('\n');
     const inbound = { dir: inboundDir, socket: join(inboundDir, INBOUND_SOCKET_NAME) };
-    return new BwrapSandbox(spec.id, child.pid, exited, cgroup, control, inbound);
+    return new BwrapSandbox(spec.id, child.pid, exited, cgroup, control, inbound, this.#asRoot);
   }
 
   /** A folder the jail's uid can create the inbound relay's socket in (removed with the jail). */
@@ -167,8 +169,11 @@ export class BwrapSandboxDriver implements SandboxDriver {
     mkdirSync(parent, { recursive: true, mode: 0o711 });
     const dir = join(parent, id);
     mkdirSync(dir, { mode: 0o700 });
-    if (this.#asRoot)
-      chownSync(dir, this.#options.hostUid ?? 65534, this.#options.hostGid ?? 65534);
+    if (this.#asRoot) {
+      // Owned by root, writable by the jail's group until sealed: the jail cannot chmod it back.
+      chownSync(dir, 0, this.#options.hostGid ?? 65534);
+      chmodSync(dir, 0o770);
+    }
     return dir;
   }
 }
@@ -189,6 +194,8 @@ class BwrapSandbox implements Sandbox {
   readonly #control: ExtensionControl;
   readonly extensions: Promise<readonly string[]>;
   readonly inboundSocket: string;
+  readonly #inboundDir: string;
+  readonly #asRoot: boolean;
   #frozen = false;
 
   constructor(
@@ -198,6 +205,7 @@ class BwrapSandbox implements Sandbox {
     cgroup: EnvironmentCgroup | undefined,
     control: ExtensionControl,
     inbound: { readonly dir: string; readonly socket: string },
+    asRoot: boolean,
   ) {
     this.id = id;
     this.#pid = pid;
@@ -205,6 +213,8 @@ class BwrapSandbox implements Sandbox {
     this.#control = control;
     this.extensions = control.extensions;
     this.inboundSocket = inbound.socket;
+    this.#inboundDir = inbound.dir;
+    this.#asRoot = asRoot;
     this.exited = exited.then(async ({ code, signal }) => {
       const outOfMemory = (await cgroup?.oomKilled().catch(() => false)) ?? false;
       await cgroup?.remove().catch(() => undefined);
@@ -215,6 +225,11 @@ class BwrapSandbox implements Sandbox {
 
   startRuntime(): void {
     this.#control.startRuntime();
+  }
+
+  async sealInbound(): Promise<void> {
+    // Without root the jail runs as Lamina's own user, which owns the folder anyway.
+    if (this.#asRoot) await chmod(this.#inboundDir, 0o750).catch(() => undefined);
   }
 
   onExtensionExit(listener: (name: string, code: number) => void): void {

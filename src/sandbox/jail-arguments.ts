@@ -79,6 +79,8 @@ export function jailScript(withLaminaApi: boolean, withInbound = false): string 
     withInbound ? inbound : '',
     // 0100007F:2329 is 127.0.0.1:9001 in /proc/net/tcp; 0A is LISTEN.
     "until grep -q '0100007F:2329 00000000:0000 0A' /proc/net/tcp; do :; done",
+    // The platform seals the inbound folder after init: its socket must exist by then.
+    withInbound ? `until [ -S ${RUN}/inbound/${INBOUND_SOCKET_NAME} ]; do :; done` : '',
     'n=0',
     'for f in /opt/extensions/*; do',
     '  [ -f "$f" ] || continue',
