@@ -2,8 +2,6 @@
  * The control API wired in-process on a real SQLite file and a real code store, with a gate in
  * front of code preparation so tests can hold a function in Pending / InProgress deterministically.
  */
-import { LayerService } from '../../src/functions/layer-service.js';
-import { SqliteLayerRepository } from '../../src/store/sqlite-layer-repository.js';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -14,6 +12,7 @@ import type { CodeRef } from '../../src/core/function-model.js';
 import { CodeCollector } from '../../src/functions/code-collector.js';
 import type { CodeStore } from '../../src/functions/code-store.js';
 import { FunctionService } from '../../src/functions/function-service.js';
+import { LayerService } from '../../src/functions/layer-service.js';
 import { PreparationQueue } from '../../src/functions/preparation-queue.js';
 import { RuntimeCatalog } from '../../src/functions/runtime-catalog.js';
 import type { Database } from '../../src/store/database-schema.js';
@@ -21,6 +20,7 @@ import { FileCodeStore } from '../../src/store/file-code-store.js';
 import { openSqliteDatabase } from '../../src/store/sqlite-database.js';
 import { SqliteProvisionedConcurrencyRepository } from '../../src/store/sqlite-provisioned-concurrency-repository.js';
 import { SqliteFunctionRepository } from '../../src/store/sqlite-function-repository.js';
+import { SqliteLayerRepository } from '../../src/store/sqlite-layer-repository.js';
 import {
   SqliteAliasRepository,
   SqliteVersionRepository,
