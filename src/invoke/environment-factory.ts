@@ -12,6 +12,9 @@ import type { Clock } from '../core/clock.js';
 import type { EnvironmentPool } from './environment-pool.js';
 import { environmentVariables, prestartVariables } from './environment-variables.js';
 import { ExecutionEnvironment } from './execution-environment.js';
+import { ExtensionRegistry } from './extension-registry.js';
+import { TelemetryHub } from './telemetry-hub.js';
+import { initStartRecord } from './telemetry-records.js';
 import { linkTree } from './link-tree.js';
 import { logStreamName } from './platform-log.js';
 import { systemLogSettings } from './platform-records.js';
@@ -22,6 +25,7 @@ import type {
   RuntimeChannel,
   RuntimeChannelFactory,
   RuntimeLaunch,
+  TelemetrySenderFactory,
 } from './ports.js';
 import type { Sandbox, SandboxDriver } from './sandbox-driver.js';
 
@@ -45,6 +49,8 @@ export interface EnvironmentFactoryDeps {
   readonly laminaApi?: LaminaApiAccess | undefined;
   /** How long a pre-started runtime may take to boot (ms). */
   readonly bootLimitMs: number;
+  /** Delivers telemetry into an environment (none: subscriptions receive nothing). */
+  readonly telemetrySenders?: TelemetrySenderFactory | undefined;
 }
 
 /** A generic sandbox whose runtime has booted and waits for its function. */
@@ -62,7 +68,7 @@ export interface BootedSandbox {
 /** Where an environment's output lines go; lines printed before it exists are kept. */
 interface OutputRoute {
   env?: ExecutionEnvironment;
-  readonly early: string[];
+  readonly early: Array<{ readonly line: string; readonly extension: boolean }>;
 }
 
 /** Launches that a pre-started sandbox of one family can serve share the command it booted. */
@@ -125,7 +131,8 @@ export class EnvironmentFactory {
         ephemeralStorageMiB: settings.ephemeralStorageMiB,
         runtimeApiSocket: socketPath,
         laminaApiSocket: this.#d.laminaApi?.socketPath,
-        onOutput: routeLine(route),
+        onOutput: routeLine(route, false),
+        onExtensionOutput: routeLine(route, true),
       });
       return this.#environment(resolved, key, launch, {
         id,
@@ -172,7 +179,8 @@ export class EnvironmentFactory {
         ephemeralStorageMiB: PRESTART_STORAGE_MIB,
         runtimeApiSocket: socketPath,
         laminaApiSocket: this.#d.laminaApi?.socketPath,
-        onOutput: routeLine(route),
+        onOutput: routeLine(route, false),
+        onExtensionOutput: routeLine(route, true),
       });
       const started = sandbox;
       await new Promise<void>((resolve, reject) => {
@@ -186,7 +194,8 @@ export class EnvironmentFactory {
         });
         void started.exited.then(() => {
           clearTimeout(timer);
-          reject(new Error(`the pre-started runtime exited: ${route.early.join(' | ')}`));
+          const output = route.early.map((entry) => entry.line).join(' | ');
+          reject(new Error(`the pre-started runtime exited: ${output}`));
         });
       });
       return { id, family, sandbox: started, channel: booted, envDir, slotDir, output: route };
@@ -259,6 +268,23 @@ export class EnvironmentFactory {
   ): ExecutionEnvironment {
     const { record, version } = resolved;
     const settings = version.settings;
+    const clock = this.#d.clock;
+    const inbound = parts.sandbox.inboundSocket;
+    const telemetry = new TelemetryHub(
+      inbound === undefined ? undefined : this.#d.telemetrySenders?.(inbound),
+      () => clock.now(),
+    );
+    const registry = new ExtensionRegistry(
+      {
+        functionName: record.name,
+        functionVersion: version.version,
+        handler: settings.handler,
+        accountId: this.#d.scope.accountId,
+      },
+      telemetry,
+    );
+    parts.channel.attachExtensions(registry);
+    parts.sandbox.onExtensionExit((name, code) => registry.exited(name, code));
     const environment = new ExecutionEnvironment(
       {
         id: parts.id,
@@ -280,18 +306,34 @@ export class EnvironmentFactory {
         this.#d.pool.forget(dead);
         void parts.cleanup();
       },
+      { registry, telemetry, initializationType: parts.initializationType },
     );
     parts.route.env = environment;
     this.#d.pool.add(environment);
+    const runtimeVersionArn = this.#d.runtimeVersionArn(settings.runtime);
     environment.platform({
       kind: 'initStart',
       runtimeVersion: launch.runtimeVersion,
-      runtimeVersionArn: this.#d.runtimeVersionArn(settings.runtime),
+      runtimeVersionArn,
       initializationType: parts.initializationType,
       functionName: record.name,
       functionVersion: version.version,
     });
-    for (const line of parts.route.early.splice(0)) environment.output(line);
+    telemetry.emit(
+      'platform',
+      'platform.initStart',
+      initStartRecord({
+        initializationType: parts.initializationType,
+        runtimeVersion: launch.runtimeVersion,
+        runtimeVersionArn,
+        functionName: record.name,
+        functionVersion: version.version,
+      }),
+    );
+    for (const { line, extension } of parts.route.early.splice(0)) {
+      if (extension) environment.extensionOutput(line);
+      else environment.output(line);
+    }
     return environment;
   }
 
@@ -329,9 +371,11 @@ export class EnvironmentFactory {
   }
 }
 
-function routeLine(route: OutputRoute): (line: string) => void {
+function routeLine(route: OutputRoute, extension: boolean): (line: string) => void {
   return (line) => {
-    if (route.env !== undefined) route.env.output(line);
-    else if (route.early.length < EARLY_LINES) route.early.push(line);
+    if (route.env === undefined) {
+      if (route.early.length < EARLY_LINES) route.early.push({ line, extension });
+    } else if (extension) route.env.extensionOutput(line);
+    else route.env.output(line);
   };
 }

@@ -1,16 +1,23 @@
 /**
- * One execution environment: a sandbox running a runtime, its Runtime API channel, and its log
- * stream. Lifecycle (rejecting by default): starting → ready ⇄ busy → dead. Init has its own time
- * limit; an invoke races the runtime's answer against the function timeout and the sandbox's exit.
+ * One execution environment: a sandbox running a runtime and its extensions, its Runtime API
+ * channel, and its log stream. Lifecycle (rejecting by default): starting → ready ⇄ busy → dead.
+ * Init (extensions, then the runtime) has its own time limit; an invoke races the runtime's answer
+ * against the function timeout, the sandbox's exit and extension failures, and is complete once the
+ * runtime and every INVOKE-subscribed extension ask for their next event. Stopping gives
+ * SHUTDOWN-subscribed extensions their event and up to 2 s before the kill.
  */
 import type { Clock } from '../core/clock.js';
+import type { ShutdownReason } from '../core/extension-protocol.js';
 import { Readable } from 'node:stream';
-import type { InvocationEvent, StreamEnd } from '../core/runtime-protocol.js';
+import type { InvocationEvent, RuntimeAnswer, StreamEnd } from '../core/runtime-protocol.js';
+import type { ExtensionFailure, ExtensionRegistry } from './extension-registry.js';
 import type { LogLine, LogSink, RuntimeChannel } from './ports.js';
 import type { Sandbox, SandboxExit } from './sandbox-driver.js';
+import type { ReportFigures } from './platform-log.js';
 import {
   endingOf,
   exitMessage,
+  platformErrorOutcome,
   streamEndingOf,
   type Ending,
   type InvocationOutcome,
@@ -21,6 +28,17 @@ import {
   type PlatformEvent,
   type SystemLogSettings,
 } from './platform-records.js';
+import type { TelemetryHub } from './telemetry-hub.js';
+import {
+  extensionLine,
+  initReportRecord,
+  initRuntimeDoneRecord,
+  reportRecord,
+  runtimeDoneRecord,
+  startRecord,
+  type InitializationType,
+  type TelemetryStatus,
+} from './telemetry-records.js';
 
 export { exitMessage, platformErrorOutcome, type InvocationOutcome } from './invocation-ending.js';
 
@@ -32,15 +50,6 @@ export interface EnvironmentStream {
   readonly body: AsyncIterable<Buffer>;
   /** Settles after END and REPORT with the outcome and the log tail. */
   readonly done: Promise<{ outcome: InvocationOutcome; logTail: string | undefined }>;
-}
-
-/** One invocation in progress inside the environment. */
-interface Run {
-  readonly event: InvocationEvent;
-  readonly started: number;
-  readonly deadline: Promise<{ kind: 'timeout' }>;
-  readonly exited: Promise<{ kind: 'exit'; exit: SandboxExit }>;
-  readonly stop: () => void;
 }
 
 /** The result of init: ready, or the error the first invoke reports. */
@@ -56,6 +65,32 @@ export type InitOutcome =
 
 /** How long a ready environment stays unfrozen, waiting for a quick next invoke. */
 export const FREEZE_AFTER_IDLE_MS = 50;
+/** How long SHUTDOWN-subscribed extensions get before the kill (Lambda: 2 s with externals). */
+export const SHUTDOWN_GRACE_MS = 2000;
+
+/** The extension side of an environment. */
+export interface EnvironmentExtensions {
+  readonly registry: ExtensionRegistry;
+  readonly telemetry: TelemetryHub;
+  readonly initializationType: InitializationType;
+}
+
+/** What can cut an invocation short: the function timeout, the sandbox's exit, an extension. */
+type Interruption =
+  | { kind: 'timeout' }
+  | { kind: 'exit'; exit: SandboxExit }
+  | { kind: 'extension'; failure: ExtensionFailure };
+
+/** One invocation in progress inside the environment. */
+interface Run {
+  readonly event: InvocationEvent;
+  readonly started: number;
+  /** Whether extensions got INVOKE (then the invocation ends when they ask for their next event). */
+  readonly extensionsInvoked: boolean;
+  /** Resolves with the first interruption (never, when the invocation ends first). */
+  readonly interrupted: Promise<Interruption>;
+  readonly stop: () => void;
+}
 
 export type EnvironmentState = 'starting' | 'ready' | 'busy' | 'dead';
 
@@ -70,13 +105,13 @@ export interface EnvironmentSettings {
   readonly timeoutSeconds: number;
   readonly logGroup: string;
   readonly logStream: string;
+  /** Platform lines as text, or JSON records filtered by level (LoggingConfig). */
+  readonly systemLog?: SystemLogSettings;
   /**
    * Provisioned concurrency: initialised ahead of traffic, kept while idle, and its first invoke
    * reports no Init Duration.
    */
   readonly provisioned?: boolean;
-  /** Platform lines as text, or JSON records filtered by level (LoggingConfig). */
-  readonly systemLog?: SystemLogSettings;
 }
 
 export class ExecutionEnvironment {
@@ -86,7 +121,9 @@ export class ExecutionEnvironment {
   readonly #logs: LogSink;
   readonly #clock: Clock;
   readonly #onDead: (env: ExecutionEnvironment) => void;
+  readonly #ext: EnvironmentExtensions;
   #state: EnvironmentState = 'starting';
+  #destroying: Promise<void> | undefined;
   #tail: string[] | undefined;
   #lastUsedMs: number;
   #pendingInitMs: number | undefined;
@@ -106,6 +143,7 @@ export class ExecutionEnvironment {
     logs: LogSink,
     clock: Clock,
     onDead: (env: ExecutionEnvironment) => void,
+    extensions: EnvironmentExtensions,
   ) {
     this.settings = settings;
     this.#sandbox = sandbox;
@@ -113,10 +151,16 @@ export class ExecutionEnvironment {
     this.#logs = logs;
     this.#clock = clock;
     this.#onDead = onDead;
+    this.#ext = extensions;
     this.#lastUsedMs = clock.now();
     void sandbox.exited.then((exit) => {
       this.#exit = exit;
       this.#markDead();
+      this.#ext.telemetry.close();
+    });
+    // An extension that fails while the environment is idle resets it; busy ones report it.
+    void extensions.registry.failed.then(() => {
+      if (this.#state === 'ready') void this.destroy('failure');
     });
   }
 
@@ -128,15 +172,32 @@ export class ExecutionEnvironment {
     return this.#lastUsedMs;
   }
 
+  /** Receives a line the runtime's processes printed. */
+  output(message: string): void {
+    this.#log(message);
+    this.#ext.telemetry.emit('function', 'function', this.#record(message));
+  }
+
+  /** Receives a line an external extension printed. */
+  extensionOutput(message: string): void {
+    this.#log(message);
+    this.#ext.telemetry.emit('extension', 'extension', this.#record(message));
+  }
+
+  /** A log line as a telemetry record: the object itself when the function logs JSON. */
+  #record(message: string): unknown {
+    if (this.settings.systemLog?.json !== true || !message.startsWith('{')) return message;
+    try {
+      return JSON.parse(message) as unknown;
+    } catch {
+      return message;
+    }
+  }
+
   /** Writes a platform event in the function's system log format (if its level is kept). */
   platform(event: PlatformEvent): void {
     const line = platformLine(event, this.settings.systemLog ?? TEXT_SYSTEM_LOG, this.#clock.now());
     if (line !== undefined) this.#log(line);
-  }
-
-  /** Receives a line the environment's processes printed. */
-  output(message: string): void {
-    this.#log(message);
   }
 
   /** Logs a platform line (INIT_START and the like). */
@@ -164,7 +225,27 @@ export class ExecutionEnvironment {
         clearTimeout(timer);
         resolve(outcome);
       };
-      this.#channel.onFirstNext(() => done({ ok: true, durationMs: elapsed() }));
+      const { registry } = this.#ext;
+      // Extension init: every external extension registers and asks for its first event before
+      // the runtime starts. Runtime init ends when the runtime and every extension wait for work.
+      void this.#sandbox.extensions.then(async (names) => {
+        registry.expectExternal(names);
+        if (names.length === 0) return;
+        await registry.externalsReady();
+        this.#sandbox.startRuntime();
+      });
+      void registry.failed.then((failure) =>
+        done({
+          ok: false,
+          durationMs: elapsed(),
+          errorType: failure.errorType,
+          payload: undefined,
+          message: failure.message,
+        }),
+      );
+      this.#channel.onFirstNext(() => {
+        void registry.allReady().then(() => done({ ok: true, durationMs: elapsed() }));
+      });
       this.#channel.onInitError((failure) => {
         done({
           ok: false,
@@ -184,48 +265,61 @@ export class ExecutionEnvironment {
         }),
       );
     });
+    this.#endInit(outcome);
     if (!outcome.ok) {
-      await this.destroy();
+      await this.destroy('failure');
       return outcome;
     }
     this.#state = 'ready';
     this.#pendingInitMs = this.settings.provisioned === true ? undefined : outcome.durationMs;
+    await this.#sandbox.sealInbound();
     await this.#sandbox.limitCpu().catch(() => undefined);
     return outcome;
   }
 
   /**
    * Runs one invocation. `withLogTail` collects the invocation's log lines (START…REPORT) for
-   * `X-Amz-Log-Result`. The environment is left ready (frozen) or dead.
+   * `X-Amz-Log-Result`. Resolves with the outcome once the runtime answered; when extensions
+   * still work on the invocation (and no log tail is asked for), before it is `completed`. The
+   * environment is then left ready (frozen) or dead.
    */
   async invoke(
     event: InvocationEvent,
     withLogTail: boolean,
-  ): Promise<{ outcome: InvocationOutcome; logTail: string | undefined }> {
+  ): Promise<{
+    outcome: InvocationOutcome;
+    logTail: string | undefined;
+    completed: Promise<void>;
+  }> {
     const run = await this.#begin(event, withLogTail);
     const answer = await this.#race(run, this.#channel.invoke(event, 'buffered'));
     // A buffered channel collects streamed responses itself; a stream here is drained as a guard.
     const ending =
       answer.kind === 'stream'
         ? this.#endOfStream(event, await this.#race(run, drained(answer)))
-        : endingOf(event.requestId, this.settings.timeoutSeconds, answer);
-    const logTail = await this.#finish(run, ending);
-    return { outcome: ending.outcome, logTail };
+        : this.#endingOf(event, answer);
+    this.#runtimeDone(run, ending, answer.kind === 'response' ? answer.body.length : 0);
+    const completion = this.#complete(run, ending);
+    const completed = completion.then(() => undefined);
+    const logTail = withLogTail || !run.extensionsInvoked ? await completion : undefined;
+    return { outcome: ending.outcome, logTail, completed };
   }
 
   /**
    * Runs one invocation whose response may be streamed: resolves once the runtime starts its
    * response (or answered, failed, or ran out of time before that) with the chunks as they come;
-   * `done` settles after END and REPORT, with the outcome (a streamed success has an empty payload:
-   * the bytes went through `body`). The function timeout still applies while it streams; a
-   * timeout, an exit, a stream over the limit or a truncated one kill the environment.
+   * `done` settles after END and REPORT (after the extensions' post-processing), with the outcome
+   * (a streamed success has an empty payload: the bytes went through `body`). The function timeout
+   * still applies while it streams; a timeout, an exit, an extension's failure, a stream over the
+   * limit or a truncated one kill the environment.
    */
   async invokeStreaming(event: InvocationEvent, withLogTail: boolean): Promise<EnvironmentStream> {
     const run = await this.#begin(event, withLogTail);
     const answer = await this.#race(run, this.#channel.invoke(event, 'streaming'));
     if (answer.kind !== 'stream') {
-      const ending = endingOf(event.requestId, this.settings.timeoutSeconds, answer);
-      const done = this.#finish(run, ending).then((logTail) => ({
+      const ending = this.#endingOf(event, answer);
+      this.#runtimeDone(run, ending, answer.kind === 'response' ? answer.body.length : 0);
+      const done = this.#complete(run, ending).then((logTail) => ({
         outcome: ending.outcome,
         logTail,
       }));
@@ -238,12 +332,14 @@ export class ExecutionEnvironment {
     }
     const done = this.#race(run, answer.ended).then(async (end) => {
       const ending = this.#endOfStream(event, end);
-      const logTail = await this.#finish(run, ending);
+      this.#runtimeDone(run, ending, 0);
+      const logTail = await this.#complete(run, ending);
       return { outcome: ending.outcome, logTail };
     });
     return { contentType: answer.contentType, body: answer.body, done };
   }
 
+  /** Starts an invocation: START, INVOKE to subscribed extensions, the timeout. */
   async #begin(event: InvocationEvent, withLogTail: boolean): Promise<Run> {
     if (this.#state !== 'ready')
       throw new Error(`cannot invoke an environment that is ${this.#state}`);
@@ -254,36 +350,90 @@ export class ExecutionEnvironment {
     this.#tail = withLogTail ? [] : undefined;
     const started = performance.now();
     this.platform({ kind: 'start', requestId: event.requestId, version: this.settings.version });
+    const { registry, telemetry } = this.#ext;
+    telemetry.emit(
+      'platform',
+      'platform.start',
+      startRecord(event.requestId, this.settings.version, event.traceId),
+    );
+    const extensionsInvoked = registry.dispatchInvoke(event) > 0;
     let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<{ kind: 'timeout' }>((resolve) => {
+    const timedOut = new Promise<Interruption>((resolve) => {
       timer = setTimeout(() => resolve({ kind: 'timeout' }), this.settings.timeoutSeconds * 1000);
     });
-    const exited = this.#sandbox.exited.then((exit) => ({ kind: 'exit' as const, exit }));
-    return { event, started, deadline, exited, stop: () => clearTimeout(timer) };
+    const interrupted = Promise.race<Interruption>([
+      timedOut,
+      this.#sandbox.exited.then((exit) => ({ kind: 'exit' as const, exit })),
+      registry.failed.then((failure) => ({ kind: 'extension' as const, failure })),
+    ]);
+    return { event, started, extensionsInvoked, interrupted, stop: () => clearTimeout(timer) };
   }
 
-  /** The ending of a stream, or of the timeout or exit that came first. */
-  #endOfStream(
+  /** Whichever comes first: `answer`, or an interruption of the run. */
+  #race<T>(run: Run, answer: Promise<T>): Promise<T | Interruption> {
+    return Promise.race([answer, run.interrupted]);
+  }
+
+  /** The ending of a buffered answer or an interruption. */
+  #endingOf(
     event: InvocationEvent,
-    end: StreamEnd | { kind: 'timeout' } | { kind: 'exit'; exit: SandboxExit },
+    result: Exclude<RuntimeAnswer, { kind: 'stream' }> | Interruption,
   ): Ending {
-    return end.kind === 'timeout' || end.kind === 'exit'
-      ? endingOf(event.requestId, this.settings.timeoutSeconds, end)
+    if (result.kind === 'extension') {
+      return {
+        outcome: platformErrorOutcome(
+          event.requestId,
+          result.failure.errorType,
+          result.failure.message,
+        ),
+        failure: 'error',
+      };
+    }
+    return endingOf(event.requestId, this.settings.timeoutSeconds, result);
+  }
+
+  /** The ending of a stream, or of the interruption that came first. */
+  #endOfStream(event: InvocationEvent, end: StreamEnd | Interruption): Ending {
+    return end.kind === 'timeout' || end.kind === 'exit' || end.kind === 'extension'
+      ? this.#endingOf(event, end)
       : streamEndingOf(event.requestId, end);
   }
 
-  /** Whichever comes first: `answer`, the function timeout, or the sandbox's exit. */
-  #race<T>(
-    run: Run,
-    answer: Promise<T>,
-  ): Promise<T | { kind: 'timeout' } | { kind: 'exit'; exit: SandboxExit }> {
-    return Promise.race([answer, run.deadline, run.exited]);
+  /** Tells telemetry subscribers the runtime is done with the invocation. */
+  #runtimeDone(run: Run, ending: Ending, producedBytes: number): void {
+    const { outcome } = ending;
+    this.#ext.telemetry.emit(
+      'platform',
+      'platform.runtimeDone',
+      runtimeDoneRecord({
+        requestId: run.event.requestId,
+        status: statusOf(ending),
+        errorType: outcome.kind === 'function-error' ? outcome.errorType : undefined,
+        durationMs: performance.now() - run.started,
+        producedBytes,
+        traceId: run.event.traceId,
+      }),
+    );
   }
 
-  /** Writes the timeout, END and REPORT lines, then keeps (ready) or kills the environment. */
-  async #finish(run: Run, ending: Ending): Promise<string | undefined> {
-    run.stop();
+  /**
+   * Ends an invocation: waits for the extensions' post-processing (the runtime and each
+   * INVOKE-subscribed extension ask for their next event; this counts toward the timeout), writes
+   * the timeout, END and REPORT lines, then keeps (ready) or kills the environment. Returns the
+   * log tail when one was collected.
+   */
+  async #complete(run: Run, answered: Ending): Promise<string | undefined> {
     const { event } = run;
+    let ending = answered;
+    if (run.extensionsInvoked && answered.failure === undefined) {
+      const postProcessed = Promise.all([
+        this.#channel.runtimeWaiting(),
+        this.#ext.registry.invokeDone(),
+      ]).then(() => undefined);
+      const interruption = await Promise.race([postProcessed, run.interrupted]);
+      if (interruption !== undefined) ending = this.#endingOf(event, interruption);
+    }
+    run.stop();
     const durationMs = performance.now() - run.started;
     if (ending.failure === 'timeout') {
       this.platform({
@@ -293,27 +443,31 @@ export class ExecutionEnvironment {
       });
     }
     const maxMemoryUsedMiB = await this.#sandbox.maxMemoryUsedMiB();
-    const outcome = ending.outcome;
+    const { outcome } = ending;
     const status = ending.failure;
     this.platform({ kind: 'end', requestId: event.requestId, status: status ?? 'success' });
-    this.platform({
-      kind: 'report',
-      figures: {
-        requestId: event.requestId,
-        durationMs,
-        memorySizeMiB: this.settings.memoryMiB,
-        maxMemoryUsedMiB,
-        initDurationMs: this.#pendingInitMs,
-        status,
-        errorType: outcome.kind === 'function-error' ? outcome.errorType : undefined,
-      },
-    });
+    this.#ext.telemetry.emit('platform', 'platform.end', { requestId: event.requestId });
+    const figures: ReportFigures = {
+      requestId: event.requestId,
+      durationMs,
+      memorySizeMiB: this.settings.memoryMiB,
+      maxMemoryUsedMiB,
+      initDurationMs: this.#pendingInitMs,
+      status,
+      errorType: outcome.kind === 'function-error' ? outcome.errorType : undefined,
+    };
+    this.platform({ kind: 'report', figures });
+    this.#ext.telemetry.emit(
+      'platform',
+      'platform.report',
+      reportRecord(figures, statusOf(ending), event.traceId),
+    );
     this.#pendingInitMs = undefined;
     const logTail = this.#tail?.join('\n');
     this.#tail = undefined;
     this.#lastUsedMs = this.#clock.now();
     if (ending.failure !== undefined || this.#exit !== undefined) {
-      await this.destroy();
+      await this.destroy(ending.failure === 'timeout' ? 'timeout' : 'failure');
     } else {
       this.#state = 'ready';
       // Freeze once the environment has stayed idle briefly: back-to-back invokes skip the
@@ -326,12 +480,70 @@ export class ExecutionEnvironment {
     return logTail === undefined ? undefined : `${logTail}\n`;
   }
 
-  /** Kills the sandbox and closes the channel. Idempotent. */
-  async destroy(): Promise<void> {
+  /**
+   * Stops the environment: SHUTDOWN-subscribed extensions get the event with its deadline and up
+   * to 2 s to finish (asking for their next event, or exiting), then the sandbox is killed and the
+   * channel closed. Idempotent.
+   */
+  destroy(reason: ShutdownReason = 'spindown'): Promise<void> {
+    this.#destroying ??= this.#shutdown(reason);
+    return this.#destroying;
+  }
+
+  async #shutdown(reason: ShutdownReason): Promise<void> {
     clearTimeout(this.#freezeTimer);
     this.#markDead();
+    const { registry, telemetry } = this.#ext;
+    telemetry.close();
+    if (this.#exit === undefined && registry.wantsShutdown) {
+      await this.#sandbox.thaw().catch(() => undefined);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        registry.shutdown(reason, this.#clock.now() + SHUTDOWN_GRACE_MS),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, SHUTDOWN_GRACE_MS);
+        }),
+        this.#sandbox.exited,
+      ]);
+      clearTimeout(timer);
+    }
     await this.#sandbox.kill();
     await this.#channel.close();
+  }
+
+  /** Closes registration, logs each extension, and reports init to telemetry. */
+  #endInit(outcome: InitOutcome): void {
+    const { registry, telemetry, initializationType } = this.#ext;
+    registry.closeRegistration();
+    const status: TelemetryStatus = outcome.ok
+      ? 'success'
+      : outcome.errorType === 'Sandbox.Timedout'
+        ? 'timeout'
+        : 'error';
+    const errorType = outcome.ok ? undefined : outcome.errorType;
+    telemetry.emit(
+      'platform',
+      'platform.initRuntimeDone',
+      initRuntimeDoneRecord(initializationType, status, errorType),
+    );
+    for (const extension of registry.describe()) {
+      this.#log(
+        this.settings.systemLog?.json === true
+          ? JSON.stringify({
+              time: new Date(this.#clock.now()).toISOString(),
+              type: 'platform.extension',
+              record: extension,
+            })
+          : extensionLine(extension),
+      );
+      telemetry.emit('platform', 'platform.extension', extension);
+    }
+    telemetry.emit(
+      'platform',
+      'platform.initReport',
+      initReportRecord(initializationType, outcome.durationMs, status, errorType),
+    );
+    telemetry.endInit();
   }
 
   #log(message: string): void {
@@ -348,6 +560,13 @@ export class ExecutionEnvironment {
     // END and REPORT are written; the stream can release its file (a late line reopens it).
     queueMicrotask(() => this.#logs.end(this.settings.logGroup, this.settings.logStream));
   }
+}
+
+/** The telemetry status of how an invocation ended. */
+function statusOf(ending: Ending): TelemetryStatus {
+  if (ending.failure === 'timeout') return 'timeout';
+  if (ending.failure === 'error') return 'failure';
+  return ending.outcome.kind === 'function-error' ? 'error' : 'success';
 }
 
 /** The non-empty buffers, as an async iterable. */

@@ -101,11 +101,16 @@ export class InvokeService {
   async invoke(request: InvokeRequest): Promise<InvokeResult> {
     const resolved = await this.#d.resolver.resolve(request.functionName, request.qualifier);
     const release = this.#admit(resolved);
+    let run: { result: InvokeResult; completed: Promise<void> };
     try {
-      return await this.#run(request, resolved);
-    } finally {
+      run = await this.#run(request, resolved);
+    } catch (error) {
       release();
+      throw error;
     }
+    // Extensions may still be working on the invocation: it holds its concurrency until then.
+    void run.completed.finally(release);
+    return run.result;
   }
 
   /**
@@ -205,23 +210,36 @@ export class InvokeService {
     };
   }
 
-  async #run(request: InvokeRequest, resolved: ResolvedFunction): Promise<InvokeResult> {
+  /**
+   * Runs the invocation; `completed` settles once the environment is done with it (after the
+   * extensions' post-processing), when the environment has gone back to the pool.
+   */
+  async #run(
+    request: InvokeRequest,
+    resolved: ResolvedFunction,
+  ): Promise<{ result: InvokeResult; completed: Promise<void> }> {
     const { requestId } = request;
     const executedVersion = resolved.version.version;
     const acquired = await this.#acquire(requestId, resolved);
     if (!acquired.ok) {
-      return { requestId, executedVersion, outcome: acquired.outcome, logTail: undefined };
+      return {
+        result: { requestId, executedVersion, outcome: acquired.outcome, logTail: undefined },
+        completed: Promise.resolve(),
+      };
     }
     const env = acquired.env;
+    let invoked: Awaited<ReturnType<ExecutionEnvironment['invoke']>>;
     try {
-      const { outcome, logTail } = await env.invoke(
-        this.#event(request, resolved),
-        request.logTail,
-      );
-      return { requestId, executedVersion, outcome, logTail };
-    } finally {
+      invoked = await env.invoke(this.#event(request, resolved), request.logTail);
+    } catch (error) {
       this.#d.pool.release(env);
+      throw error;
     }
+    const completed = invoked.completed
+      .catch(() => undefined)
+      .finally(() => this.#d.pool.release(env));
+    const { outcome, logTail } = invoked;
+    return { result: { requestId, executedVersion, outcome, logTail }, completed };
   }
 
   /** A warm environment of the function, or a new one (or the init error it failed with). */

@@ -7,6 +7,7 @@ import type {
   ResponseMode,
   RuntimeAnswer,
 } from '../core/runtime-protocol.js';
+import type { ExtensionsHost, TelemetryDestination } from '../core/extension-protocol.js';
 
 /** One environment's Runtime API, as the engine drives it. */
 export interface RuntimeChannel {
@@ -18,8 +19,21 @@ export interface RuntimeChannel {
   assign(environment: Readonly<Record<string, string>>): boolean;
   /** Delivers the event; in `streaming` mode a streamed response is answered as it starts. */
   invoke(event: InvocationEvent, mode?: ResponseMode): Promise<RuntimeAnswer>;
+  /** Serves the Extensions, Telemetry and Logs APIs of the environment through `host`. */
+  attachExtensions(host: ExtensionsHost): void;
+  /** Resolves once the runtime has answered the current invocation and waits on `/next` again. */
+  runtimeWaiting(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** Delivers telemetry batches to a subscriber inside one environment. */
+export interface TelemetrySender {
+  /** One batch: an HTTP POST of a JSON array, or NDJSON over TCP. Rejects when undelivered. */
+  send(destination: TelemetryDestination, events: readonly string[]): Promise<void>;
+}
+
+/** A sender into the environment whose inbound relay listens on `inboundSocket`. */
+export type TelemetrySenderFactory = (inboundSocket: string) => TelemetrySender;
 
 /** Opens a Runtime API on a host unix socket path. */
 export type RuntimeChannelFactory = (socketPath: string) => Promise<RuntimeChannel>;

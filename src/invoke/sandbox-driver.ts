@@ -22,8 +22,10 @@ export interface SandboxSpec {
   readonly runtimeApiSocket: string;
   /** Host unix socket relayed to 127.0.0.1:9002 inside (the Lamina API), if any. */
   readonly laminaApiSocket: string | undefined;
-  /** Receives every line the environment's processes write to stdout or stderr. */
+  /** Receives every line the runtime's processes write to stdout or stderr. */
   readonly onOutput: (line: string) => void;
+  /** Receives every line external extensions write to stdout or stderr. */
+  readonly onExtensionOutput?: ((line: string) => void) | undefined;
 }
 
 /** How an environment's process tree ended. */
@@ -50,6 +52,28 @@ export interface Sandbox {
   maxMemoryUsedMiB(): Promise<number>;
   /** Kills the whole process tree; resolves with its exit. Idempotent. */
   kill(): Promise<SandboxExit>;
+  /**
+   * The external extensions (executables in /opt/extensions) the sandbox started before the
+   * runtime, by file name. When there are any, the runtime waits for `startRuntime`.
+   */
+  readonly extensions: Promise<readonly string[]>;
+  /** Lets the runtime start once the extensions are ready (no-op without extensions). */
+  startRuntime(): void;
+  /**
+   * Called when an external extension's process ends (exit code; 128+n after signal n), or could
+   * not be started (code -1: the file is not executable).
+   */
+  onExtensionExit(listener: (name: string, code: number) => void): void;
+  /**
+   * Host unix socket of the sandbox's inbound relay: a connection that first sends `<port>\n`
+   * is joined to 127.0.0.1:<port> inside the sandbox (how telemetry reaches subscribers).
+   */
+  readonly inboundSocket: string | undefined;
+  /**
+   * Makes the inbound relay's folder read-only to the jail (its socket exists from the start), so
+   * nothing more can be written to the host through it. Called when init ends.
+   */
+  sealInbound(): Promise<void>;
 }
 
 export interface SandboxDriver {

@@ -13,6 +13,8 @@
  * Lamina adds one private operation for pre-started environments: a runtime started before it is
  * bound to a function long-polls `GET /lamina/2026-11-01/assignment` and receives, once, the
  * function's environment variables (specialisation).
+ *
+ * The Extensions, Telemetry and Logs APIs share the address (`extensions-api.ts`).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type {
@@ -22,6 +24,8 @@ import type {
   RuntimeAnswer,
 } from '../core/runtime-protocol.js';
 import { receiveStream } from './streamed-response.js';
+import type { ExtensionsHost } from '../core/extension-protocol.js';
+import { isExtensionsPath, serveExtensionsApi } from './extensions-api.js';
 
 export type { InitFailure, InvocationEvent, ResponseMode, RuntimeAnswer };
 
@@ -58,6 +62,8 @@ export class RuntimeApiServer {
   #assignmentWaiter: ServerResponse | undefined;
   #onAssignmentWait: (() => void) | undefined;
   #assignment: 'pending' | 'given' = 'pending';
+  #extensions: ExtensionsHost | undefined;
+  #runtimeWaiters: Array<() => void> = [];
 
   constructor(options: RuntimeApiOptions = {}) {
     this.#maxResponseBytes = options.maxResponseBytes ?? MAX_RESPONSE_BYTES;
@@ -134,6 +140,21 @@ export class RuntimeApiServer {
     });
   }
 
+  /** Serves the Extensions, Telemetry and Logs APIs through `host` from now on. */
+  attachExtensions(host: ExtensionsHost): void {
+    this.#extensions = host;
+  }
+
+  /** Resolves once the runtime has answered the current invocation and waits on `/next` again. */
+  runtimeWaiting(): Promise<void> {
+    if (this.#isRuntimeWaiting()) return Promise.resolve();
+    return new Promise((resolve) => this.#runtimeWaiters.push(resolve));
+  }
+
+  #isRuntimeWaiting(): boolean {
+    return this.#waiting.length > 0 && (this.#current === undefined || this.#current.answered);
+  }
+
   /** Closes the server and every connection (the environment is gone). */
   async close(): Promise<void> {
     for (const res of this.#waiting.splice(0)) res.destroy();
@@ -146,6 +167,7 @@ export class RuntimeApiServer {
     const url = req.url ?? '';
     const path = url.split('?')[0] ?? '';
     if (req.method === 'GET' && path === ASSIGNMENT_PATH) return this.#awaitAssignment(res);
+    if (isExtensionsPath(path)) return serveExtensionsApi(this.#extensions, req, res, path);
     if (!path.startsWith(PREFIX))
       return this.#fail(res, 404, 'UnknownOperation', `No such path: ${path}`);
     const rest = path.slice(PREFIX.length);
@@ -187,6 +209,7 @@ export class RuntimeApiServer {
       return;
     }
     this.#waiting.push(res);
+    if (this.#isRuntimeWaiting()) for (const wake of this.#runtimeWaiters.splice(0)) wake();
     res.once('close', () => {
       const at = this.#waiting.indexOf(res);
       if (at >= 0) this.#waiting.splice(at, 1);

@@ -6,20 +6,25 @@
  */
 import { spawn } from 'node:child_process';
 import {
+  chmodSync,
+  chownSync,
   closeSync,
   existsSync,
   lstatSync,
   mkdirSync,
   openSync,
   readlinkSync,
+  rmSync,
   writeFileSync,
 } from 'node:fs';
+import { chmod } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { Writable, type Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import type { Sandbox, SandboxDriver, SandboxExit, SandboxSpec } from '../invoke/sandbox-driver.js';
 import { cpuQuotaFor, type CgroupManager, type EnvironmentCgroup } from './cgroups.js';
-import { jailArguments, type HostLayout } from './jail-arguments.js';
+import { ExtensionControl } from './extension-control.js';
+import { INBOUND_SOCKET_NAME, jailArguments, type HostLayout } from './jail-arguments.js';
 import { buildSeccompFilter, seccompSupported } from './seccomp-filter.js';
 
 /** Settings of the driver. */
@@ -86,6 +91,7 @@ export class BwrapSandboxDriver implements SandboxDriver {
     });
     const seccompFd =
       this.#seccompFile === undefined ? undefined : openSync(this.#seccompFile, 'r');
+    const inboundDir = this.#inboundDir(spec.id);
     const bwrapArgs = jailArguments({
       layout: this.#layout,
       codeDir: spec.codeDir,
@@ -95,6 +101,7 @@ export class BwrapSandboxDriver implements SandboxDriver {
       etcDir: this.#etcDir,
       runtimeApiSocket: spec.runtimeApiSocket,
       laminaApiSocket: spec.laminaApiSocket,
+      inboundDir,
       ephemeralStorageBytes: spec.ephemeralStorageMiB * 1024 * 1024,
       jailUid: JAIL_UID,
       jailGid: JAIL_GID,
@@ -123,7 +130,8 @@ export class BwrapSandboxDriver implements SandboxDriver {
       ],
       {
         env: { ...spec.env },
-        stdio: ['ignore', 'pipe', 'pipe', seccompFd ?? 'ignore', 'pipe'],
+        // 4: the start gate; 5, 6, 7: the extension control, runtime gate and extension output.
+        stdio: ['ignore', 'pipe', 'pipe', seccompFd ?? 'ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
       },
     );
     if (seccompFd !== undefined) closeSync(seccompFd);
@@ -131,10 +139,15 @@ export class BwrapSandboxDriver implements SandboxDriver {
       child.once('exit', (code, signal) => resolve({ code, signal }));
     });
     const gate = child.stdio[4];
+    const fds: readonly unknown[] = child.stdio;
+    const control = new ExtensionControl(readable(fds[5]), writable(fds[6]));
     try {
       for (const stream of [child.stdout, child.stderr]) {
         if (stream !== null) splitLines(stream, spec.onOutput);
       }
+      const extensionOutput = readable(fds[7]);
+      if (extensionOutput !== undefined)
+        splitLines(extensionOutput, spec.onExtensionOutput ?? spec.onOutput);
       if (child.pid === undefined) throw new Error('could not start the sandbox (spawn failed)');
       await cgroup?.attach(child.pid);
     } catch (error) {
@@ -142,11 +155,35 @@ export class BwrapSandboxDriver implements SandboxDriver {
       child.kill('SIGKILL');
       await exited;
       await cgroup?.remove();
+      rmSync(inboundDir, { recursive: true, force: true });
       throw error;
     }
     if (gate instanceof Writable) gate.end('\n');
-    return new BwrapSandbox(spec.id, child.pid, exited, cgroup);
+    const inbound = { dir: inboundDir, socket: join(inboundDir, INBOUND_SOCKET_NAME) };
+    return new BwrapSandbox(spec.id, child.pid, exited, cgroup, control, inbound, this.#asRoot);
   }
+
+  /** A folder the jail's uid can create the inbound relay's socket in (removed with the jail). */
+  #inboundDir(id: string): string {
+    const parent = join(this.#options.runDir, 'inbound');
+    mkdirSync(parent, { recursive: true, mode: 0o711 });
+    const dir = join(parent, id);
+    mkdirSync(dir, { mode: 0o700 });
+    if (this.#asRoot) {
+      // Owned by root, writable by the jail's group until sealed: the jail cannot chmod it back.
+      chownSync(dir, 0, this.#options.hostGid ?? 65534);
+      chmodSync(dir, 0o770);
+    }
+    return dir;
+  }
+}
+
+function readable(stream: unknown): Readable | undefined {
+  return stream instanceof Readable ? stream : undefined;
+}
+
+function writable(stream: unknown): Writable | undefined {
+  return stream instanceof Writable ? stream : undefined;
 }
 
 class BwrapSandbox implements Sandbox {
@@ -154,6 +191,11 @@ class BwrapSandbox implements Sandbox {
   readonly exited: Promise<SandboxExit>;
   readonly #pid: number;
   readonly #cgroup: EnvironmentCgroup | undefined;
+  readonly #control: ExtensionControl;
+  readonly extensions: Promise<readonly string[]>;
+  readonly inboundSocket: string;
+  readonly #inboundDir: string;
+  readonly #asRoot: boolean;
   #frozen = false;
 
   constructor(
@@ -161,15 +203,37 @@ class BwrapSandbox implements Sandbox {
     pid: number,
     exited: Promise<{ code: number | null; signal: string | null }>,
     cgroup: EnvironmentCgroup | undefined,
+    control: ExtensionControl,
+    inbound: { readonly dir: string; readonly socket: string },
+    asRoot: boolean,
   ) {
     this.id = id;
     this.#pid = pid;
     this.#cgroup = cgroup;
+    this.#control = control;
+    this.extensions = control.extensions;
+    this.inboundSocket = inbound.socket;
+    this.#inboundDir = inbound.dir;
+    this.#asRoot = asRoot;
     this.exited = exited.then(async ({ code, signal }) => {
       const outOfMemory = (await cgroup?.oomKilled().catch(() => false)) ?? false;
       await cgroup?.remove().catch(() => undefined);
+      rmSync(inbound.dir, { recursive: true, force: true });
       return { code, signal, outOfMemory };
     });
+  }
+
+  startRuntime(): void {
+    this.#control.startRuntime();
+  }
+
+  async sealInbound(): Promise<void> {
+    // Without root the jail runs as Lamina's own user, which owns the folder anyway.
+    if (this.#asRoot) await chmod(this.#inboundDir, 0o750).catch(() => undefined);
+  }
+
+  onExtensionExit(listener: (name: string, code: number) => void): void {
+    this.#control.onExit(listener);
   }
 
   async limitCpu(): Promise<void> {

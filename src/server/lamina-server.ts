@@ -39,6 +39,7 @@ import { PrestartedPool } from '../invoke/prestarted-pool.js';
 import { Provisioner } from '../invoke/provisioner.js';
 import { ProvisionedConcurrencyService } from '../functions/provisioned-concurrency-service.js';
 import { FileLogStore } from '../observability/file-log-store.js';
+import { RelayTelemetrySender } from '../runtime-api/relay-telemetry-sender.js';
 import { openUnixRuntimeChannel } from '../runtime-api/unix-runtime-channel.js';
 import { shipAwsSdk } from '../runtimes/bundled-sdk.js';
 import { HostRuntimeLauncher } from '../runtimes/host-runtime-launcher.js';
@@ -249,6 +250,7 @@ export class LaminaServer {
       runDir,
       slotsDir,
       bootLimitMs: config.initLimitMs,
+      telemetrySenders: (socket) => new RelayTelemetrySender(socket),
       laminaApi: {
         socketPath: apiSocket,
         credentialsFor: (name) => functionCredentials.credentialsFor(name),

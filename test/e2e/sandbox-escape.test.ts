@@ -33,6 +33,7 @@ exports.handler = async () => ({
   setuid: attempt(() => process.setuid(0)),
   tmp: attempt(() => fs.readdirSync('/tmp')),
   run: attempt(() => fs.readdirSync('/run/lamina')),
+  writeInbound: attempt(() => fs.writeFileSync('/run/lamina/inbound/pwned', 'x')),
   unshare: attempt(() => cp.execFileSync('/usr/bin/unshare', ['-r', 'id'], { stdio: 'pipe' }).toString()),
   mount: attempt(() => cp.execFileSync('/usr/bin/mount', ['-t', 'tmpfs', 'none', '/tmp'], { stdio: 'pipe' }).toString()),
   capabilities: attempt(() => fs.readFileSync('/proc/self/status', 'utf8').split('\\n').filter((l) => /^Cap(Eff|Prm)|NoNewPrivs|Seccomp:/.test(l))),
@@ -72,6 +73,8 @@ describe('sandbox escape attempts', () => {
     assert.equal(failed('writeTask'), 'EROFS');
     assert.equal(failed('writeRoot'), 'EROFS');
     assert.equal(failed('writeUsr'), 'EROFS');
+    // The inbound relay's folder is a host folder: sealed once init is over.
+    assert.equal(failed('writeInbound'), 'EACCES');
     assert.equal(failed('readDataDir'), 'ENOENT');
     assert.equal(failed('readRoot'), 'ENOENT');
     assert.ok(['ENOENT', 'EACCES'].includes(failed('readShadow')));
@@ -90,7 +93,8 @@ describe('sandbox escape attempts', () => {
     );
     assert.deepEqual(report['uid'], { ok: true, value: 993 });
     assert.deepEqual(report['tmp'], { ok: true, value: [] });
-    assert.deepEqual(report['run'], { ok: true, value: ['api.sock', 'runtime.sock'] });
+    // The two sockets out, and the folder of the inbound relay (telemetry into the jail).
+    assert.deepEqual(report['run'], { ok: true, value: ['api.sock', 'inbound', 'runtime.sock'] });
     const status = report['capabilities'];
     assert.ok(status?.ok === true && Array.isArray(status.value));
     const lines = status.value as string[];

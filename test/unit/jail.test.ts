@@ -94,14 +94,36 @@ describe('jail arguments', () => {
     const script = jailScript(true);
     assert.match(
       script,
-      /TCP-LISTEN:9001,bind=127\.0\.0\.1.*UNIX-CONNECT:\/run\/lamina\/runtime\.sock &/,
+      /TCP-LISTEN:9001,bind=127\.0\.0\.1.*UNIX-CONNECT:\/run\/lamina\/runtime\.sock .*&$/m,
     );
     assert.match(
       script,
-      /TCP-LISTEN:9002,bind=127\.0\.0\.1.*UNIX-CONNECT:\/run\/lamina\/api\.sock &/,
+      /TCP-LISTEN:9002,bind=127\.0\.0\.1.*UNIX-CONNECT:\/run\/lamina\/api\.sock .*&$/m,
     );
     assert.ok(script.indexOf('0100007F:2329') < script.indexOf('exec "$@"'));
     assert.doesNotMatch(jailScript(false), /9002/);
+  });
+
+  test('external extensions start after the relays and before the runtime, which waits for its go', () => {
+    const script = jailScript(true);
+    const relayReady = script.indexOf('0100007F:2329');
+    const extensions = script.indexOf('for f in /opt/extensions/*');
+    const gate = script.indexOf('read _ <&6');
+    assert.ok(relayReady < extensions && extensions < gate);
+    assert.ok(gate < script.indexOf('exec "$@"'));
+    // Extensions do not see the runtime's private variables, and their output has its own pipe.
+    assert.match(script, /unset [^;]*\b_HANDLER\b[^;]*; "\$f" >&7 2>&7/);
+    assert.match(script, /echo "exit \$e \$\?" >&5/);
+  });
+
+  test('the inbound relay listens in its own folder only when one is given', () => {
+    assert.match(jailScript(true, true), /UNIX-LISTEN:\/run\/lamina\/inbound\/inbound\.sock,fork/);
+    assert.doesNotMatch(jailScript(true, false), /UNIX-LISTEN/);
+    const withInbound = jailArguments({ ...plan, inboundDir: '/run/x/inbound/1' });
+    assert.deepEqual(after(withInbound, '--bind', '/run/x/inbound/1'), [
+      '/run/x/inbound/1',
+      '/run/lamina/inbound',
+    ]);
   });
 });
 
