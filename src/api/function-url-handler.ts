@@ -120,45 +120,24 @@ export class FunctionUrlHandler {
     req: FunctionUrlRequest,
     payload: Buffer,
   ): Promise<UrlResponse> {
+    const request = {
+      requestId: req.requestId,
+      functionName: config.functionName,
+      qualifier: config.qualifier,
+      payload,
+      clientContext: undefined,
+      logTail: false,
+    };
+    const { invocations } = this.#d.context;
     switch (config.invokeMode ?? 'BUFFERED') {
       case 'RESPONSE_STREAM':
-        return this.#streamed(config, req, payload);
-      case 'BUFFERED':
-        return this.#buffered(config, req, payload);
+        return streamedUrlResponse(await invocations.invokeStreaming(request));
+      case 'BUFFERED': {
+        const result = await invocations.invoke(request);
+        if (result.outcome.kind === 'function-error') return badGateway();
+        return interpretUrlResponse(result.outcome.payload) ?? badGateway();
+      }
     }
-  }
-
-  async #streamed(
-    config: FunctionUrlConfig,
-    req: FunctionUrlRequest,
-    payload: Buffer,
-  ): Promise<UrlResponse> {
-    const invocation = await this.#d.context.invocations.invokeStreaming({
-      requestId: req.requestId,
-      functionName: config.functionName,
-      qualifier: config.qualifier,
-      payload,
-      clientContext: undefined,
-      logTail: false,
-    });
-    return streamedUrlResponse(invocation);
-  }
-
-  async #buffered(
-    config: FunctionUrlConfig,
-    req: FunctionUrlRequest,
-    payload: Buffer,
-  ): Promise<UrlResponse> {
-    const result = await this.#d.context.invocations.invoke({
-      requestId: req.requestId,
-      functionName: config.functionName,
-      qualifier: config.qualifier,
-      payload,
-      clientContext: undefined,
-      logTail: false,
-    });
-    if (result.outcome.kind === 'function-error') return badGateway();
-    return interpretUrlResponse(result.outcome.payload) ?? badGateway();
   }
 }
 

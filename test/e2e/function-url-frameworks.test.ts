@@ -21,7 +21,7 @@ import {
 import { deploy } from '../helpers/functions.js';
 import { nodeModulesEntries } from '../helpers/node-modules-zip.js';
 import { useServer } from '../helpers/server-suite.js';
-import { urlRequest } from '../helpers/url-request.js';
+import { PUBLIC_URL, urlRequest } from '../helpers/url-request.js';
 
 const FASTIFY_APP = `
 const Fastify = require('fastify');
@@ -120,15 +120,7 @@ describe('web frameworks behind function URLs', () => {
       const created = await client.send(
         new CreateFunctionUrlConfigCommand({ FunctionName: name, AuthType: 'NONE' }),
       );
-      await client.send(
-        new AddPermissionCommand({
-          FunctionName: name,
-          StatementId: 'public-url',
-          Action: 'lambda:InvokeFunctionUrl',
-          Principal: '*',
-          FunctionUrlAuthType: 'NONE',
-        }),
-      );
+      await client.send(new AddPermissionCommand({ FunctionName: name, ...PUBLIC_URL }));
       urls.set(framework.name, created.FunctionUrl ?? '');
     }
   });

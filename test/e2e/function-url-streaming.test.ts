@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-lambda';
 import { deploy } from '../helpers/functions.js';
 import { useServer } from '../helpers/server-suite.js';
-import { openUrlResponse, urlRequest } from '../helpers/url-request.js';
+import { PUBLIC_URL, openUrlResponse, urlRequest } from '../helpers/url-request.js';
 
 const STREAMED = `
 import { LambdaClient, ListTagsCommand } from '@aws-sdk/client-lambda';
@@ -39,13 +39,6 @@ export const handler = awslambda.streamifyResponse(async (event, responseStream,
   http.end('second');
 });
 `;
-
-const PUBLIC_URL = {
-  StatementId: 'public-url',
-  Action: 'lambda:InvokeFunctionUrl',
-  Principal: '*',
-  FunctionUrlAuthType: 'NONE',
-} as const;
 
 /** The next piece of a response body (undefined at its end). */
 function nextPiece(res: IncomingMessage): Promise<Buffer | undefined> {

@@ -25,7 +25,7 @@ import { deploy } from '../helpers/functions.js';
 import { failureOf } from '../helpers/lambda-client.js';
 import { nodeModulesEntries } from '../helpers/node-modules-zip.js';
 import { useServer } from '../helpers/server-suite.js';
-import { signedUrlRequest, urlRequest } from '../helpers/url-request.js';
+import { PUBLIC_URL, signedUrlRequest, urlRequest } from '../helpers/url-request.js';
 
 const EXPRESS_APP = `
 const express = require('express');
@@ -48,13 +48,6 @@ app.use((req, res) => res.status(404).json({ error: 'not found', path: req.path 
 
 exports.handler = serverless(app, { binary: ['application/octet-stream'], provider: 'aws' });
 `;
-
-const PUBLIC_URL = {
-  StatementId: 'public-url',
-  Action: 'lambda:InvokeFunctionUrl',
-  Principal: '*',
-  FunctionUrlAuthType: 'NONE',
-} as const;
 
 describe('function URLs', () => {
   const suite = useServer();

@@ -10,6 +10,14 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { TEST_CREDENTIALS } from './server-process.js';
 
+/** AddPermission input that makes a NONE URL public (the statement AWS requires). */
+export const PUBLIC_URL = {
+  StatementId: 'public-url',
+  Action: 'lambda:InvokeFunctionUrl',
+  Principal: '*',
+  FunctionUrlAuthType: 'NONE',
+} as const;
+
 export interface UrlAnswer {
   readonly status: number;
   readonly headers: IncomingHttpHeaders;
