@@ -292,17 +292,22 @@ export class ExecutionEnvironment {
     completed: Promise<void>;
   }> {
     const run = await this.#begin(event, withLogTail);
-    const answer = await this.#race(run, this.#channel.invoke(event, 'buffered'));
-    // A buffered channel collects streamed responses itself; a stream here is drained as a guard.
-    const ending =
-      answer.kind === 'stream'
-        ? this.#endOfStream(event, await this.#race(run, drained(answer)))
-        : this.#endingOf(event, answer);
-    this.#runtimeDone(run, ending, answer.kind === 'response' ? answer.body.length : 0);
-    const completion = this.#complete(run, ending);
-    const completed = completion.then(() => undefined);
-    const logTail = withLogTail || !run.extensionsInvoked ? await completion : undefined;
-    return { outcome: ending.outcome, logTail, completed };
+    try {
+      const answer = await this.#race(run, this.#channel.invoke(event, 'buffered'));
+      // A buffered channel collects streamed responses itself; a stream here is drained as a guard.
+      const ending =
+        answer.kind === 'stream'
+          ? this.#endOfStream(event, await this.#race(run, drained(answer)))
+          : this.#endingOf(event, answer);
+      this.#runtimeDone(run, ending, answer.kind === 'response' ? answer.body.length : 0);
+      const completion = this.#guarded(run, this.#complete(run, ending));
+      const completed = completion.then(() => undefined);
+      const logTail = withLogTail || !run.extensionsInvoked ? await completion : undefined;
+      return { outcome: ending.outcome, logTail, completed };
+    } catch (error) {
+      this.#abandon(run);
+      throw error;
+    }
   }
 
   /**
@@ -315,28 +320,37 @@ export class ExecutionEnvironment {
    */
   async invokeStreaming(event: InvocationEvent, withLogTail: boolean): Promise<EnvironmentStream> {
     const run = await this.#begin(event, withLogTail);
-    const answer = await this.#race(run, this.#channel.invoke(event, 'streaming'));
-    if (answer.kind !== 'stream') {
-      const ending = this.#endingOf(event, answer);
-      this.#runtimeDone(run, ending, answer.kind === 'response' ? answer.body.length : 0);
-      const done = this.#complete(run, ending).then((logTail) => ({
-        outcome: ending.outcome,
-        logTail,
-      }));
-      const { outcome } = ending;
+    try {
+      const answer = await this.#race(run, this.#channel.invoke(event, 'streaming'));
+      if (answer.kind !== 'stream') {
+        const ending = this.#endingOf(event, answer);
+        this.#runtimeDone(run, ending, answer.kind === 'response' ? answer.body.length : 0);
+        const done = this.#guarded(run, this.#complete(run, ending)).then((logTail) => ({
+          outcome: ending.outcome,
+          logTail,
+        }));
+        const { outcome } = ending;
+        return {
+          contentType: outcome.kind === 'success' ? outcome.contentType : undefined,
+          body: chunks(outcome.kind === 'success' ? [outcome.payload] : []),
+          done,
+        };
+      }
+      const finished = this.#race(run, answer.ended).then(async (end) => {
+        const ending = this.#endOfStream(event, end);
+        this.#runtimeDone(run, ending, 0);
+        const logTail = await this.#complete(run, ending);
+        return { outcome: ending.outcome, logTail };
+      });
       return {
-        contentType: outcome.kind === 'success' ? outcome.contentType : undefined,
-        body: chunks(outcome.kind === 'success' ? [outcome.payload] : []),
-        done,
+        contentType: answer.contentType,
+        body: answer.body,
+        done: this.#guarded(run, finished),
       };
+    } catch (error) {
+      this.#abandon(run);
+      throw error;
     }
-    const done = this.#race(run, answer.ended).then(async (end) => {
-      const ending = this.#endOfStream(event, end);
-      this.#runtimeDone(run, ending, 0);
-      const logTail = await this.#complete(run, ending);
-      return { outcome: ending.outcome, logTail };
-    });
-    return { contentType: answer.contentType, body: answer.body, done };
   }
 
   /** Starts an invocation: START, INVOKE to subscribed extensions, the timeout. */
@@ -346,7 +360,10 @@ export class ExecutionEnvironment {
     this.#state = 'busy';
     clearTimeout(this.#freezeTimer);
     await this.#freezing;
-    await this.#sandbox.thaw();
+    await this.#sandbox.thaw().catch((error: unknown) => {
+      this.#abandon(undefined);
+      throw error;
+    });
     this.#tail = withLogTail ? [] : undefined;
     const started = performance.now();
     this.platform({ kind: 'start', requestId: event.requestId, version: this.settings.version });
@@ -367,6 +384,23 @@ export class ExecutionEnvironment {
       registry.failed.then((failure) => ({ kind: 'extension' as const, failure })),
     ]);
     return { event, started, extensionsInvoked, interrupted, stop: () => clearTimeout(timer) };
+  }
+
+  /** `work`, abandoning the environment when it fails unexpectedly. */
+  #guarded<T>(run: Run, work: Promise<T>): Promise<T> {
+    return work.catch((error: unknown) => {
+      this.#abandon(run);
+      throw error;
+    });
+  }
+
+  /**
+   * An invocation failed unexpectedly (not a function error: the sandbox or the channel broke): the
+   * environment is killed, so it neither stays busy holding its memory nor serves again.
+   */
+  #abandon(run: Run | undefined): void {
+    run?.stop();
+    void this.destroy('failure');
   }
 
   /** Whichever comes first: `answer`, or an interruption of the run. */

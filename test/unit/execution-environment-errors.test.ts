@@ -1,0 +1,116 @@
+/** ExecutionEnvironment: an invoke that fails unexpectedly leaves the environment dead, not busy. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { InvocationEvent, RuntimeAnswer } from '../../src/core/runtime-protocol.js';
+import { systemClock } from '../../src/core/clock.js';
+import { ExecutionEnvironment } from '../../src/invoke/execution-environment.js';
+import { ExtensionRegistry } from '../../src/invoke/extension-registry.js';
+import type { RuntimeChannel } from '../../src/invoke/ports.js';
+import type { Sandbox, SandboxExit } from '../../src/invoke/sandbox-driver.js';
+import { TelemetryHub } from '../../src/invoke/telemetry-hub.js';
+
+interface Faults {
+  thaw?: Error;
+  invoke?: Error;
+}
+
+/** A sandbox and channel that answer at once, failing where `faults` says. */
+function environment(faults: Faults): ExecutionEnvironment {
+  let exit!: (value: SandboxExit) => void;
+  const exited = new Promise<SandboxExit>((resolve) => {
+    exit = resolve;
+  });
+  const sandbox: Sandbox = {
+    id: 'sandbox',
+    exited,
+    limitCpu: () => Promise.resolve(),
+    resize: () => Promise.resolve(),
+    freeze: () => Promise.resolve(),
+    thaw: () => (faults.thaw === undefined ? Promise.resolve() : Promise.reject(faults.thaw)),
+    maxMemoryUsedMiB: () => Promise.resolve(0),
+    kill: () => {
+      exit({ code: null, signal: 'SIGKILL', outOfMemory: false });
+      return exited;
+    },
+    extensions: Promise.resolve([]),
+    startRuntime: () => undefined,
+    onExtensionExit: () => undefined,
+    inboundSocket: undefined,
+    sealInbound: () => Promise.resolve(),
+  };
+  const channel: RuntimeChannel = {
+    onFirstNext: (listener) => queueMicrotask(listener),
+    onInitError: () => undefined,
+    onAssignmentWait: () => undefined,
+    assign: () => false,
+    invoke: (): Promise<RuntimeAnswer> =>
+      faults.invoke === undefined
+        ? Promise.resolve({ kind: 'response', body: Buffer.from('{}'), contentType: undefined })
+        : Promise.reject(faults.invoke),
+    attachExtensions: () => undefined,
+    runtimeWaiting: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+  };
+  const telemetry = new TelemetryHub(undefined, () => systemClock.now());
+  const registry = new ExtensionRegistry(
+    { functionName: 'f', functionVersion: '$LATEST', handler: 'index.handler', accountId: '1' },
+    telemetry,
+  );
+  return new ExecutionEnvironment(
+    {
+      id: 'env',
+      key: 'f',
+      functionName: 'f',
+      version: '$LATEST',
+      memoryMiB: 128,
+      timeoutSeconds: 3,
+      logGroup: '/aws/lambda/f',
+      logStream: 'stream',
+    },
+    sandbox,
+    channel,
+    { append: () => undefined, end: () => undefined },
+    systemClock,
+    () => undefined,
+    { registry, telemetry, initializationType: 'on-demand' },
+  );
+}
+
+const event: InvocationEvent = {
+  requestId: 'req-1',
+  payload: Buffer.from('{}'),
+  deadlineMs: Date.now() + 3000,
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:1:function:f',
+  traceId: 'Root=1-00000000-000000000000000000000000',
+};
+
+describe('ExecutionEnvironment error paths', () => {
+  test('a ready environment serves an invoke and stays ready', async () => {
+    const env = environment({});
+    assert.equal((await env.init(1000)).ok, true);
+    const { outcome } = await env.invoke(event, false);
+    assert.equal(outcome.kind, 'success');
+    assert.equal(env.state, 'ready');
+    await env.destroy();
+  });
+
+  for (const [name, faults] of [
+    ['thawing fails', { thaw: new Error('cgroup.freeze: EBUSY') }],
+    ['the channel refuses the event', { invoke: new Error('channel closed') }],
+  ] as const) {
+    for (const mode of ['buffered', 'streaming'] as const) {
+      test(`${mode}: when ${name} the invoke rejects and the environment dies`, async () => {
+        const env = environment(faults);
+        assert.equal((await env.init(1000)).ok, true);
+        const attempt =
+          mode === 'buffered'
+            ? env.invoke(event, false)
+            : env.invokeStreaming(event, false).then((stream) => stream.done);
+        await assert.rejects(attempt);
+        // A busy environment is never returned to the pool nor freed: it would hold its memory.
+        assert.equal(env.state, 'dead');
+        await env.ended;
+      });
+    }
+  }
+});
