@@ -7,7 +7,7 @@
  * SHUTDOWN-subscribed extensions their event and up to 2 s before the kill.
  */
 import type { Clock } from '../core/clock.js';
-import type { ShutdownReason } from '../core/extension-protocol.js';
+import type { ShutdownReason, TelemetryCategory } from '../core/extension-protocol.js';
 import { Readable } from 'node:stream';
 import type { InvocationEvent, RuntimeAnswer, StreamEnd } from '../core/runtime-protocol.js';
 import type { ExtensionFailure, ExtensionRegistry } from './extension-registry.js';
@@ -175,13 +175,13 @@ export class ExecutionEnvironment {
   /** Receives a line the runtime's processes printed. */
   output(message: string): void {
     this.#log(message);
-    this.#ext.telemetry.emit('function', 'function', this.#record(message));
+    this.#emit('function', 'function', () => this.#record(message));
   }
 
   /** Receives a line an external extension printed. */
   extensionOutput(message: string): void {
     this.#log(message);
-    this.#ext.telemetry.emit('extension', 'extension', this.#record(message));
+    this.#emit('extension', 'extension', () => this.#record(message));
   }
 
   /** A log line as a telemetry record: the object itself when the function logs JSON. */
@@ -367,10 +367,8 @@ export class ExecutionEnvironment {
     this.#tail = withLogTail ? [] : undefined;
     const started = performance.now();
     this.platform({ kind: 'start', requestId: event.requestId, version: this.settings.version });
-    const { registry, telemetry } = this.#ext;
-    telemetry.emit(
-      'platform',
-      'platform.start',
+    const { registry } = this.#ext;
+    this.#emit('platform', 'platform.start', () =>
       startRecord(event.requestId, this.settings.version, event.traceId),
     );
     const extensionsInvoked = registry.dispatchInvoke(event) > 0;
@@ -436,14 +434,13 @@ export class ExecutionEnvironment {
   /** Tells telemetry subscribers the runtime is done with the invocation. */
   #runtimeDone(run: Run, ending: Ending, producedBytes: number): void {
     const { outcome } = ending;
-    this.#ext.telemetry.emit(
-      'platform',
-      'platform.runtimeDone',
+    const durationMs = performance.now() - run.started;
+    this.#emit('platform', 'platform.runtimeDone', () =>
       runtimeDoneRecord({
         requestId: run.event.requestId,
         status: statusOf(ending),
         errorType: outcome.kind === 'function-error' ? outcome.errorType : undefined,
-        durationMs: performance.now() - run.started,
+        durationMs,
         producedBytes,
         traceId: run.event.traceId,
       }),
@@ -480,7 +477,7 @@ export class ExecutionEnvironment {
     const { outcome } = ending;
     const status = ending.failure;
     this.platform({ kind: 'end', requestId: event.requestId, status: status ?? 'success' });
-    this.#ext.telemetry.emit('platform', 'platform.end', { requestId: event.requestId });
+    this.#emit('platform', 'platform.end', () => ({ requestId: event.requestId }));
     const figures: ReportFigures = {
       requestId: event.requestId,
       durationMs,
@@ -491,9 +488,7 @@ export class ExecutionEnvironment {
       errorType: outcome.kind === 'function-error' ? outcome.errorType : undefined,
     };
     this.platform({ kind: 'report', figures });
-    this.#ext.telemetry.emit(
-      'platform',
-      'platform.report',
+    this.#emit('platform', 'platform.report', () =>
       reportRecord(figures, statusOf(ending), event.traceId),
     );
     this.#pendingInitMs = undefined;
@@ -578,6 +573,12 @@ export class ExecutionEnvironment {
       initReportRecord(initializationType, outcome.durationMs, status, errorType),
     );
     telemetry.endInit();
+  }
+
+  /** Emits a telemetry event, building its record only when someone will receive it. */
+  #emit(category: TelemetryCategory, type: string, record: () => unknown): void {
+    const { telemetry } = this.#ext;
+    if (telemetry.listening) telemetry.emit(category, type, record());
   }
 
   #log(message: string): void {

@@ -191,8 +191,13 @@ export class TelemetryHub {
     return this.#subscribers.size;
   }
 
+  /** Whether an emitted event would go anywhere (during init, or to a subscriber). */
+  get listening(): boolean {
+    return this.#backlog !== undefined || this.#subscribers.size > 0;
+  }
+
   emit(category: TelemetryCategory, type: string, record: unknown): void {
-    if (this.#backlog === undefined && this.#subscribers.size === 0) return;
+    if (!this.listening) return;
     const json = JSON.stringify({ time: new Date(this.#now()).toISOString(), type, record });
     const event: TelemetryEvent = { type, category, json };
     if (this.#backlog !== undefined && this.#backlog.length < INIT_BACKLOG)

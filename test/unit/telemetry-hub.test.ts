@@ -120,4 +120,13 @@ describe('TelemetryHub', () => {
     hub.close();
     assert.ok(delivered + record.droppedRecords <= 200);
   });
+  test('listening: during init, then only while someone is subscribed', () => {
+    const hub = new TelemetryHub(new RecordingSender(), () => Date.now());
+    assert.equal(hub.listening, true, 'init events are kept for later subscribers');
+    hub.endInit();
+    assert.equal(hub.listening, false, 'after init nobody receives events');
+    hub.subscribe('ext', subscription());
+    assert.equal(hub.listening, true);
+    hub.close();
+  });
 });
