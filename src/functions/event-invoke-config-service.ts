@@ -20,6 +20,7 @@ import { constraint, validationMessage, type Violation } from '../core/validatio
 import type { EventInvokeConfigRepository } from './event-invoke-config-repository.js';
 import type { FunctionRepository } from './function-repository.js';
 import type { AliasRepository, VersionRepository } from './version-repository.js';
+import { decodeMarker, encodeMarker } from './list-marker.js';
 
 /** The fields of a Put or Update request; absent fields are undefined. */
 export interface EventInvokeConfigInput {
@@ -244,20 +245,4 @@ function checkInput(input: EventInvokeConfigInput): void {
 
 function functionMissing(): LambdaError {
   return new LambdaError('ResourceNotFoundException', "The function doesn't exist.");
-}
-
-function encodeMarker(afterQualifier: string): string {
-  return Buffer.from(JSON.stringify({ after: afterQualifier })).toString('base64url');
-}
-
-function decodeMarker(marker: string): string {
-  try {
-    const parsed = JSON.parse(Buffer.from(marker, 'base64url').toString('utf8')) as {
-      after?: unknown;
-    };
-    if (typeof parsed.after === 'string') return parsed.after;
-  } catch {
-    // fall through
-  }
-  throw lambdaErrors.invalidParameter(`Invalid Marker: ${marker}`);
 }

@@ -34,6 +34,7 @@ import {
   type SettingsInput,
 } from './settings-input.js';
 import { checkTags } from './tag-rules.js';
+import { decodeMarker, encodeMarker } from './list-marker.js';
 
 /** Where the code of a create or code update comes from. */
 export interface CodeInput {
@@ -434,21 +435,4 @@ function requireZip(code: CodeInput | undefined): Buffer {
     );
   }
   return code.zipFile;
-}
-
-function encodeMarker(afterName: string): string {
-  return Buffer.from(JSON.stringify({ after: afterName })).toString('base64url');
-}
-
-function decodeMarker(marker: string): string {
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(marker, 'base64url').toString('utf8'));
-    if (typeof parsed === 'object' && parsed !== null && 'after' in parsed) {
-      const after = parsed.after;
-      if (typeof after === 'string') return after;
-    }
-  } catch {
-    // fall through to the error below
-  }
-  throw lambdaErrors.invalidParameter(`Invalid Marker: ${marker}`);
 }

@@ -20,6 +20,7 @@ import { constraint, validationMessage } from '../core/validation-message.js';
 import type { FunctionRepository } from './function-repository.js';
 import type { FunctionUrlRepository } from './function-url-repository.js';
 import type { AliasRepository } from './version-repository.js';
+import { decodeMarker, encodeMarker } from './list-marker.js';
 
 export interface FunctionUrlServiceDeps {
   readonly scope: Scope;
@@ -172,20 +173,4 @@ function functionMissing(): LambdaError {
 
 function notFound(): LambdaError {
   return new LambdaError('ResourceNotFoundException', 'The resource you requested does not exist.');
-}
-
-function encodeMarker(afterQualifier: string): string {
-  return Buffer.from(JSON.stringify({ after: afterQualifier })).toString('base64url');
-}
-
-function decodeMarker(marker: string): string {
-  try {
-    const parsed = JSON.parse(Buffer.from(marker, 'base64url').toString('utf8')) as {
-      after?: unknown;
-    };
-    if (typeof parsed.after === 'string') return parsed.after;
-  } catch {
-    // fall through
-  }
-  throw lambdaErrors.invalidParameter(`Invalid Marker: ${marker}`);
 }
