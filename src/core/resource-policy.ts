@@ -121,7 +121,7 @@ function principalOf(principal: string): PolicyStatement['Principal'] {
 }
 
 /** The policy document as GetPolicy returns it (a JSON string). */
-export function policyDocument(statements: readonly PolicyStatement[]): string {
+export function policyDocument(statements: readonly object[]): string {
   return JSON.stringify({ Version: '2012-10-17', Id: 'default', Statement: statements });
 }
 

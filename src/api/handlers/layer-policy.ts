@@ -1,4 +1,5 @@
 /** Add/Get/RemoveLayerVersionPermission on `/2018-10-31/layers/{L}/versions/{N}/policy`. */
+import { policyDocument } from '../../core/resource-policy.js';
 import { param, queryValue, type Handler } from '../api-types.js';
 import { parseJsonObject } from '../wire-reader.js';
 
@@ -24,14 +25,10 @@ export const addLayerVersionPermission: Handler = async (ctx, req) => {
 export const getLayerVersionPolicy: Handler = async (ctx, req) => {
   const record = await ctx.layers.getPolicy(param(req, 'LayerName'), param(req, 'VersionNumber'));
   const policy = record.policy;
-  const document = {
-    Version: '2012-10-17',
-    Id: 'default',
-    Statement: (policy?.statements ?? []).map((s) => ctx.layers.statementJson(record, s)),
-  };
+  const statements = (policy?.statements ?? []).map((s) => ctx.layers.statementJson(record, s));
   return {
     status: 200,
-    json: { Policy: JSON.stringify(document), RevisionId: policy?.revisionId ?? '' },
+    json: { Policy: policyDocument(statements), RevisionId: policy?.revisionId ?? '' },
   };
 };
 
