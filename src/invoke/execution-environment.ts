@@ -301,9 +301,12 @@ export class ExecutionEnvironment {
           : this.#endingOf(event, answer);
       this.#runtimeDone(run, ending, answer.kind === 'response' ? answer.body.length : 0);
       const completion = this.#guarded(run, this.#complete(run, ending));
-      const completed = completion.then(() => undefined);
-      const logTail = withLogTail || !run.extensionsInvoked ? await completion : undefined;
-      return { outcome: ending.outcome, logTail, completed };
+      if (withLogTail || !run.extensionsInvoked) {
+        const logTail = await completion;
+        return { outcome: ending.outcome, logTail, completed: Promise.resolve() };
+      }
+      // Only a promise handed to the caller may reject: it handles it.
+      return { outcome: ending.outcome, logTail: undefined, completed: completion.then(() => {}) };
     } catch (error) {
       this.#abandon(run);
       throw error;

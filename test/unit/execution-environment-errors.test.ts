@@ -12,6 +12,8 @@ import { TelemetryHub } from '../../src/invoke/telemetry-hub.js';
 interface Faults {
   thaw?: Error;
   invoke?: Error;
+  /** Measuring memory for REPORT fails (after the runtime answered). */
+  memory?: Error;
 }
 
 /** A sandbox and channel that answer at once, failing where `faults` says. */
@@ -27,7 +29,8 @@ function environment(faults: Faults): ExecutionEnvironment {
     resize: () => Promise.resolve(),
     freeze: () => Promise.resolve(),
     thaw: () => (faults.thaw === undefined ? Promise.resolve() : Promise.reject(faults.thaw)),
-    maxMemoryUsedMiB: () => Promise.resolve(0),
+    maxMemoryUsedMiB: () =>
+      faults.memory === undefined ? Promise.resolve(0) : Promise.reject(faults.memory),
     kill: () => {
       exit({ code: null, signal: 'SIGKILL', outOfMemory: false });
       return exited;
@@ -97,6 +100,7 @@ describe('ExecutionEnvironment error paths', () => {
   for (const [name, faults] of [
     ['thawing fails', { thaw: new Error('cgroup.freeze: EBUSY') }],
     ['the channel refuses the event', { invoke: new Error('channel closed') }],
+    ['the report cannot be completed', { memory: new Error('memory.peak: EIO') }],
   ] as const) {
     for (const mode of ['buffered', 'streaming'] as const) {
       test(`${mode}: when ${name} the invoke rejects and the environment dies`, async () => {
@@ -104,7 +108,7 @@ describe('ExecutionEnvironment error paths', () => {
         assert.equal((await env.init(1000)).ok, true);
         const attempt =
           mode === 'buffered'
-            ? env.invoke(event, false)
+            ? env.invoke(event, true)
             : env.invokeStreaming(event, false).then((stream) => stream.done);
         await assert.rejects(attempt);
         // A busy environment is never returned to the pool nor freed: it would hold its memory.
