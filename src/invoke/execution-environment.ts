@@ -500,7 +500,8 @@ export class ExecutionEnvironment {
     this.#lastUsedMs = this.#clock.now();
     if (ending.failure !== undefined || this.#exit !== undefined) {
       await this.destroy(ending.failure === 'timeout' ? 'timeout' : 'failure');
-    } else {
+    } else if (this.#state === 'busy') {
+      // (Destroyed meanwhile, e.g. its provisioned concurrency removed: it stays dead.)
       this.#state = 'ready';
       // Freeze once the environment has stayed idle briefly: back-to-back invokes skip the
       // freezer round trip (a few ms on cgroup v1), idle environments are frozen as on Lambda.

@@ -14,6 +14,10 @@ interface Faults {
   invoke?: Error;
   /** Measuring memory for REPORT fails (after the runtime answered). */
   memory?: Error;
+  /** The runtime answers only once this resolves. */
+  answerWhen?: Promise<void>;
+  /** The sandbox exits only once this resolves (a kill takes its time). */
+  exitWhen?: Promise<void>;
 }
 
 /** A sandbox and channel that answer at once, failing where `faults` says. */
@@ -32,7 +36,9 @@ function environment(faults: Faults): ExecutionEnvironment {
     maxMemoryUsedMiB: () =>
       faults.memory === undefined ? Promise.resolve(0) : Promise.reject(faults.memory),
     kill: () => {
-      exit({ code: null, signal: 'SIGKILL', outOfMemory: false });
+      void (faults.exitWhen ?? Promise.resolve()).then(() =>
+        exit({ code: null, signal: 'SIGKILL', outOfMemory: false }),
+      );
       return exited;
     },
     extensions: Promise.resolve([]),
@@ -46,10 +52,11 @@ function environment(faults: Faults): ExecutionEnvironment {
     onInitError: () => undefined,
     onAssignmentWait: () => undefined,
     assign: () => false,
-    invoke: (): Promise<RuntimeAnswer> =>
-      faults.invoke === undefined
-        ? Promise.resolve({ kind: 'response', body: Buffer.from('{}'), contentType: undefined })
-        : Promise.reject(faults.invoke),
+    invoke: async (): Promise<RuntimeAnswer> => {
+      await faults.answerWhen;
+      if (faults.invoke !== undefined) throw faults.invoke;
+      return { kind: 'response', body: Buffer.from('{}'), contentType: undefined };
+    },
     attachExtensions: () => undefined,
     runtimeWaiting: () => Promise.resolve(),
     close: () => Promise.resolve(),
@@ -117,4 +124,22 @@ describe('ExecutionEnvironment error paths', () => {
       });
     }
   }
+  test('an environment destroyed while busy stays dead when the runtime answers afterwards', async () => {
+    let answer!: () => void;
+    let exit!: () => void;
+    const env = environment({
+      answerWhen: new Promise((resolve) => (answer = resolve)),
+      exitWhen: new Promise((resolve) => (exit = resolve)),
+    });
+    assert.equal((await env.init(1000)).ok, true);
+    const invoking = env.invoke(event, false);
+    // Provisioned concurrency removed (or the server stopping) while the invocation runs.
+    const destroying = env.destroy();
+    answer();
+    const { outcome } = await invoking;
+    assert.equal(outcome.kind, 'success');
+    assert.equal(env.state, 'dead', 'a destroyed environment never becomes ready again');
+    exit();
+    await destroying;
+  });
 });
