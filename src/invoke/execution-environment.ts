@@ -124,6 +124,8 @@ export class ExecutionEnvironment {
   readonly #ext: EnvironmentExtensions;
   #state: EnvironmentState = 'starting';
   #destroying: Promise<void> | undefined;
+  /** Set by `retire`: the environment ends once its current invocation completes. */
+  #retiring = false;
   #tail: string[] | undefined;
   #lastUsedMs: number;
   #pendingInitMs: number | undefined;
@@ -500,6 +502,8 @@ export class ExecutionEnvironment {
     this.#lastUsedMs = this.#clock.now();
     if (ending.failure !== undefined || this.#exit !== undefined) {
       await this.destroy(ending.failure === 'timeout' ? 'timeout' : 'failure');
+    } else if (this.#retiring) {
+      await this.destroy('spindown');
     } else if (this.#state === 'busy') {
       // (Destroyed meanwhile, e.g. its provisioned concurrency removed: it stays dead.)
       this.#state = 'ready';
@@ -511,6 +515,16 @@ export class ExecutionEnvironment {
       this.#freezeTimer.unref();
     }
     return logTail === undefined ? undefined : `${logTail}\n`;
+  }
+
+  /**
+   * Ends the environment once it serves no invocation: at once when idle (resolving once it is
+   * stopped), else when the current invocation has completed (resolving at once), so a running
+   * request finishes, as when provisioned concurrency is removed on Lambda.
+   */
+  retire(): Promise<void> {
+    this.#retiring = true;
+    return this.#state === 'busy' ? Promise.resolve() : this.destroy();
   }
 
   /**

@@ -88,14 +88,17 @@ export class Provisioner {
     }
   }
 
-  /** Stops keeping environments for a version or alias and ends them. */
+  /**
+   * Stops keeping environments for a version or alias and ends them: idle ones at once, busy ones
+   * once their invocation has completed.
+   */
   async remove(functionName: string, qualifier: string): Promise<void> {
     const id = targetId(functionName, qualifier);
     const target = this.#targets.get(id);
     if (target === undefined) return;
     this.#targets.delete(id);
     target.removed = true;
-    await Promise.all([...target.envs].map((env) => env.destroy()));
+    await Promise.all([...target.envs].map((env) => env.retire()));
   }
 
   /** Stops keeping environments for any qualifier of the function. */

@@ -13,9 +13,11 @@ import {
   GetProvisionedConcurrencyConfigCommand,
   InvokeCommand,
   ListProvisionedConcurrencyConfigsCommand,
+  ListTagsCommand,
   PublishVersionCommand,
   PutFunctionConcurrencyCommand,
   PutProvisionedConcurrencyConfigCommand,
+  TagResourceCommand,
   UpdateAliasCommand,
   UpdateFunctionCodeCommand,
   waitUntilFunctionUpdatedV2,
@@ -37,6 +39,24 @@ const HANDLER = (tag: string) => ({
     `  return { initType, tag: ${JSON.stringify(tag)} };\n` +
     `};\n`,
 });
+
+/** Tags itself `started`, then waits until the test tags it `release` (checked every 50 ms). */
+const GATED = {
+  'index.mjs': `
+import { LambdaClient, ListTagsCommand, TagResourceCommand } from '@aws-sdk/client-lambda';
+const lambda = new LambdaClient({});
+const initType = process.env.AWS_LAMBDA_INITIALIZATION_TYPE;
+export const handler = async (event, context) => {
+  const Resource = context.invokedFunctionArn.split(':').slice(0, 7).join(':');
+  await lambda.send(new TagResourceCommand({ Resource, Tags: { started: 'yes' } }));
+  for (;;) {
+    const { Tags } = await lambda.send(new ListTagsCommand({ Resource }));
+    if (Tags?.release === 'yes') return { initType };
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+};
+`,
+};
 
 const FAILS_WHEN_PROVISIONED = {
   'index.js':
@@ -217,6 +237,38 @@ describe('provisioned concurrency', () => {
       new ListProvisionedConcurrencyConfigsCommand({ FunctionName: 'pc-alias' }),
     );
     assert.deepEqual(listed.ProvisionedConcurrencyConfigs, []);
+  });
+
+  test('deleting the configuration lets a running invocation finish', async () => {
+    const client = suite.client;
+    await deploy(client, 'pc-gated', GATED, { memorySize: 128, timeout: 60 });
+    const arn = 'arn:aws:lambda:us-east-1:000000000000:function:pc-gated';
+    const version = await publish(client, 'pc-gated');
+    await client.send(
+      new PutProvisionedConcurrencyConfigCommand({
+        FunctionName: 'pc-gated',
+        Qualifier: version,
+        ProvisionedConcurrentExecutions: 1,
+      }),
+    );
+    await untilStatus(client, 'pc-gated', version, (c) => c.Status === 'READY');
+    const running = invokeJson(client, `pc-gated:${version}`, {});
+    await poll(
+      () => client.send(new ListTagsCommand({ Resource: arn })),
+      (tags) => tags.Tags?.['started'] === 'yes',
+      30_000,
+    );
+    const deleted = await client.send(
+      new DeleteProvisionedConcurrencyConfigCommand({
+        FunctionName: 'pc-gated',
+        Qualifier: version,
+      }),
+    );
+    assert.equal(deleted.$metadata.httpStatusCode, 204);
+    await client.send(new TagResourceCommand({ Resource: arn, Tags: { release: 'yes' } }));
+    const finished = await running;
+    assert.equal(finished.output.FunctionError, undefined);
+    assert.deepEqual(finished.body, { initType: 'provisioned-concurrency' });
   });
 
   test('an init that fails ahead of traffic is FAILED with the reason', async () => {

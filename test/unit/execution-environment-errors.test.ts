@@ -142,4 +142,26 @@ describe('ExecutionEnvironment error paths', () => {
     exit();
     await destroying;
   });
+
+  test('a retired environment finishes its running invocation, then stops', async () => {
+    let answer!: () => void;
+    const env = environment({ answerWhen: new Promise((resolve) => (answer = resolve)) });
+    assert.equal((await env.init(1000)).ok, true);
+    const invoking = env.invoke(event, false);
+    // Provisioned concurrency removed while the invocation runs: it must not be cut short.
+    await env.retire();
+    assert.equal(env.state, 'busy');
+    answer();
+    const { outcome } = await invoking;
+    assert.equal(outcome.kind, 'success');
+    await env.ended;
+    assert.equal(env.state, 'dead', 'a retired environment is not pooled again');
+  });
+
+  test('an idle environment retires at once', async () => {
+    const env = environment({});
+    assert.equal((await env.init(1000)).ok, true);
+    await env.retire();
+    assert.equal(env.state, 'dead');
+  });
 });
