@@ -186,7 +186,7 @@ describe('asynchronous invocation end to end', () => {
   });
 
   test('the AWS CLI: invoke --invocation-type Event and the event-invoke-config commands', async () => {
-    const home = suite.dataDir;
+    const home = suite.workDir;
     const endpoint = suite.server.endpoint;
     await deploy(suite.client, 'from-cli', { 'index.js': 'exports.handler = async (e) => e;' });
     const put = await awsLambdaJson(endpoint, home, [

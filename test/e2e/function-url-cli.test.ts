@@ -4,27 +4,17 @@ import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { awsLambda, awsLambdaJson } from '../helpers/aws-cli.js';
 import { ROLE } from '../helpers/lambda-client.js';
-import { startServer, tempDir, type ServerProcess } from '../helpers/server-process.js';
+import { useServer } from '../helpers/server-suite.js';
 import { helloZip } from '../helpers/zips.js';
 
-const dir = tempDir();
-let server: ServerProcess;
-
-const aws = (args: readonly string[]) => awsLambdaJson(server.endpoint, dir.path, args);
-
-before(async () => {
-  server = await startServer({ dataDir: join(dir.path, 'data') });
-});
-after(async () => {
-  await server.stop();
-  dir.remove();
-});
+const suite = useServer();
+const aws = (args: readonly string[]) => awsLambdaJson(suite.server.endpoint, suite.workDir, args);
 
 test('create-function-url-config, add-permission, get-policy, then curl the URL', async () => {
-  const zip = join(dir.path, 'f.zip');
+  const zip = join(suite.workDir, 'f.zip');
   writeFileSync(
     zip,
     await helloZip(
@@ -44,7 +34,7 @@ test('create-function-url-config, add-permission, get-policy, then curl the URL'
     '--zip-file',
     `fileb://${zip}`,
   ]);
-  const waited = await awsLambda(server.endpoint, dir.path, [
+  const waited = await awsLambda(suite.server.endpoint, suite.workDir, [
     'wait',
     'function-active-v2',
     '--function-name',
@@ -95,7 +85,7 @@ test('create-function-url-config, add-permission, get-policy, then curl the URL'
   assert.match(curl.stdout, /^HTTP\/1\.1 200/);
   assert.match(curl.stdout, /\r\n\r\nhi \/from-curl$/);
 
-  const removed = await awsLambda(server.endpoint, dir.path, [
+  const removed = await awsLambda(suite.server.endpoint, suite.workDir, [
     'remove-permission',
     '--function-name',
     'cliurl',
@@ -112,7 +102,7 @@ test('create-function-url-config, add-permission, get-policy, then curl the URL'
     url,
   ]);
   assert.equal(denied.stdout, '403');
-  const deleted = await awsLambda(server.endpoint, dir.path, [
+  const deleted = await awsLambda(suite.server.endpoint, suite.workDir, [
     'delete-function-url-config',
     '--function-name',
     'cliurl',

@@ -2,27 +2,17 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { awsLambdaJson } from '../helpers/aws-cli.js';
 import { ROLE } from '../helpers/lambda-client.js';
-import { startServer, tempDir, type ServerProcess } from '../helpers/server-process.js';
+import { useServer } from '../helpers/server-suite.js';
 import { helloZip } from '../helpers/zips.js';
 
-const dir = tempDir();
-let server: ServerProcess;
-
-const aws = (args: readonly string[]) => awsLambdaJson(server.endpoint, dir.path, args);
-
-before(async () => {
-  server = await startServer({ dataDir: join(dir.path, 'data') });
-});
-after(async () => {
-  await server.stop();
-  dir.remove();
-});
+const suite = useServer();
+const aws = (args: readonly string[]) => awsLambdaJson(suite.server.endpoint, suite.workDir, args);
 
 test('create with --publish, publish, alias with weights, invoke through the alias', async () => {
-  const zip = join(dir.path, 'f.zip');
+  const zip = join(suite.workDir, 'f.zip');
   writeFileSync(
     zip,
     await helloZip('exports.handler = async () => process.env.AWS_LAMBDA_FUNCTION_VERSION;\n'),
@@ -87,7 +77,7 @@ test('create with --publish, publish, alias with weights, invoke through the ali
     '--routing-config',
     'AdditionalVersionWeights={}',
   ]);
-  const out = join(dir.path, 'out.json');
+  const out = join(suite.workDir, 'out.json');
   const invoked = await aws(['invoke', '--function-name', 'cliv', '--qualifier', 'live', out]);
   assert.equal(invoked['ExecutedVersion'], '2');
   const listed = await aws(['list-aliases', '--function-name', 'cliv']);
