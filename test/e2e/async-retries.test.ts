@@ -5,22 +5,19 @@
  * waiting; the test only polls the events API (with a deadline) for the state it expects.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import {
   InvokeCommand,
   PutFunctionConcurrencyCommand,
   PutFunctionEventInvokeConfigCommand,
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
-import pino from 'pino';
-import { LaminaServer } from '../../src/server/lamina-server.js';
-import { DEFAULT_CONFIG } from '../../src/server/server-config.js';
+import { useInProcessServer } from '../helpers/in-process-server.js';
 import { epochMs, EventsApi, type EventView } from '../helpers/async-events.js';
 import { poll } from '../helpers/poll.js';
 import { deploy } from '../helpers/functions.js';
-import { failureOf, lambdaClient } from '../helpers/lambda-client.js';
+import { failureOf } from '../helpers/lambda-client.js';
 import { ManualClock } from '../helpers/manual-clock.js';
-import { tempDir } from '../helpers/server-process.js';
 
 const ARN = 'arn:aws:lambda:us-east-1:000000000000:function';
 const MINUTE = 60_000;
@@ -38,9 +35,8 @@ const SLOW = {
 };
 
 describe('asynchronous invocation on a controllable clock', () => {
-  const dir = tempDir();
   const clock = new ManualClock();
-  let server: LaminaServer;
+  const suite = useInProcessServer({ auth: 'none', logLevel: 'warn' }, clock);
   let client: LambdaClient;
   let events: EventsApi;
 
@@ -75,20 +71,10 @@ describe('asynchronous invocation on a controllable clock', () => {
   };
 
   before(async () => {
-    server = new LaminaServer(
-      { ...DEFAULT_CONFIG, port: 0, dataDir: dir.path, auth: 'none', logLevel: 'warn' },
-      { clock, logger: pino({ level: 'warn' }) },
-    );
-    await server.start();
-    client = lambdaClient(server.endpoint);
-    events = new EventsApi(server.endpoint);
+    client = suite.client;
+    events = new EventsApi(suite.server.endpoint);
     await deploy(client, 'recorder', RECORDER);
     await deploy(client, 'failing', FAILING);
-  });
-  after(async () => {
-    client.destroy();
-    await server.stop();
-    dir.remove();
   });
 
   test('a function error is retried after 1 min and 2 min, then fails to the OnFailure destination', async () => {

@@ -9,15 +9,11 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { PublishLayerVersionCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import pino from 'pino';
-import { LaminaServer } from '../../src/server/lamina-server.js';
-import { DEFAULT_CONFIG } from '../../src/server/server-config.js';
+import { useInProcessServer } from '../helpers/in-process-server.js';
 import { deploy, invokeJson } from '../helpers/functions.js';
-import { lambdaClient } from '../helpers/lambda-client.js';
 import { poll } from '../helpers/poll.js';
-import { TEST_CREDENTIALS, tempDir } from '../helpers/server-process.js';
 import { buildZip } from '../helpers/zips.js';
 
 const IDLE_MS = 60_000;
@@ -105,27 +101,11 @@ const HANDLER = {
 describe('external extensions', () => {
   let advancedMs = 0;
   const clock = { now: () => Date.now() + advancedMs };
-  const dir = tempDir();
-  const server = new LaminaServer(
-    { ...DEFAULT_CONFIG, port: 0, dataDir: dir.path, idleTimeoutMs: IDLE_MS, prestartPoolSize: 0 },
-    {
-      clock,
-      logger: pino({ level: 'warn' }),
-      env: {
-        LAMINA_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-        LAMINA_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-      },
-    },
-  );
+  const suite = useInProcessServer({ idleTimeoutMs: IDLE_MS, prestartPoolSize: 0 }, clock);
+  const { server } = suite;
   let client: LambdaClient;
-  before(async () => {
-    await server.start();
-    client = lambdaClient(server.endpoint);
-  });
-  after(async () => {
-    client.destroy();
-    await server.stop();
-    dir.remove();
+  before(() => {
+    client = suite.client;
   });
 
   const layer = async (
@@ -144,7 +124,7 @@ describe('external extensions', () => {
   /** Every line of the function's log streams so far. */
   const logOf = async (fn: string): Promise<string[]> => {
     await server.logs?.flush();
-    const group = join(dir.path, 'logs', encodeURIComponent(`/aws/lambda/${fn}`));
+    const group = join(server.config.dataDir, 'logs', encodeURIComponent(`/aws/lambda/${fn}`));
     return readdirSync(group).flatMap((file) =>
       readFileSync(join(group, file), 'utf8')
         .split('\n')

@@ -4,19 +4,15 @@
  * provisioned environments stay.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import {
   GetProvisionedConcurrencyConfigCommand,
   PublishVersionCommand,
   PutProvisionedConcurrencyConfigCommand,
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
-import pino from 'pino';
-import { LaminaServer } from '../../src/server/lamina-server.js';
-import { DEFAULT_CONFIG } from '../../src/server/server-config.js';
+import { useInProcessServer } from '../helpers/in-process-server.js';
 import { deploy, invokeJson } from '../helpers/functions.js';
-import { lambdaClient } from '../helpers/lambda-client.js';
-import { TEST_CREDENTIALS, tempDir } from '../helpers/server-process.js';
 import { poll } from '../helpers/poll.js';
 
 const IDLE_MS = 60_000;
@@ -26,33 +22,11 @@ describe('scale to zero', () => {
   // Real time plus whatever the test adds: signatures stay within the allowed clock skew.
   let advancedMs = 0;
   const clock = { now: () => Date.now() + advancedMs };
-  const dir = tempDir();
-  const server = new LaminaServer(
-    {
-      ...DEFAULT_CONFIG,
-      port: 0,
-      dataDir: dir.path,
-      idleTimeoutMs: IDLE_MS,
-      prestartPoolSize: 0,
-    },
-    {
-      clock,
-      logger: pino({ level: 'warn' }),
-      env: {
-        LAMINA_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-        LAMINA_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-      },
-    },
-  );
+  const suite = useInProcessServer({ idleTimeoutMs: IDLE_MS, prestartPoolSize: 0 }, clock);
+  const { server } = suite;
   let client: LambdaClient;
-  before(async () => {
-    await server.start();
-    client = lambdaClient(server.endpoint);
-  });
-  after(async () => {
-    client.destroy();
-    await server.stop();
-    dir.remove();
+  before(() => {
+    client = suite.client;
   });
 
   const isCold = async (name: string) =>
