@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { inProcessApi, type InProcessApi } from '../helpers/in-process-api.js';
+import { errorOf, inProcessApi, type InProcessApi } from '../helpers/in-process-api.js';
 import { helloZip } from '../helpers/zips.js';
 
 const ARN = 'arn:aws:lambda:us-east-1:000000000000:function';
@@ -21,18 +21,6 @@ describe('asynchronous invocation API', () => {
     headers: Record<string, string> = {},
   ) => api.app.inject({ method, url, headers, ...(payload === undefined ? {} : { payload }) });
   const body = (response: { body: string }) => JSON.parse(response.body) as Record<string, unknown>;
-  const error = (response: {
-    statusCode: number;
-    headers: Record<string, unknown>;
-    body: string;
-  }) => {
-    const parsed = body(response);
-    return {
-      status: response.statusCode,
-      type: response.headers['x-amzn-errortype'],
-      message: parsed['message'] ?? parsed['Message'],
-    };
-  };
 
   before(async () => {
     api = await inProcessApi();
@@ -280,12 +268,12 @@ describe('asynchronous invocation API', () => {
     for (const [method, url, payload, status, type, message] of cases) {
       const response = await call(method as 'GET', url, payload);
       assert.deepEqual(
-        error(response),
+        errorOf(response),
         { status, type, message },
         `${method} ${url} ${payload ?? ''}`,
       );
     }
-    const pattern = error(
+    const pattern = errorOf(
       await call(
         'PUT',
         CONFIG('target'),
@@ -313,7 +301,7 @@ describe('asynchronous invocation API', () => {
       ],
       ['arn:aws:s3:::bucket', 'an Amazon S3 bucket'],
     ] as const) {
-      const refused = error(
+      const refused = errorOf(
         await call(
           'PUT',
           CONFIG('target'),
@@ -362,7 +350,7 @@ describe('asynchronous invocation API', () => {
     const missing = await call('POST', '/2015-03-31/functions/nope/invocations', '{}', {
       'x-amz-invocation-type': 'Event',
     });
-    assert.deepEqual(error(missing), {
+    assert.deepEqual(errorOf(missing), {
       status: 404,
       type: 'ResourceNotFoundException',
       message: `Function not found: ${ARN}:nope`,
@@ -370,14 +358,14 @@ describe('asynchronous invocation API', () => {
     const badJson = await call('POST', '/2015-03-31/functions/target/invocations', '{"a":', {
       'x-amz-invocation-type': 'Event',
     });
-    assert.equal(error(badJson).type, 'InvalidRequestContentException');
+    assert.equal(errorOf(badJson).type, 'InvalidRequestContentException');
     assert.match(
-      String(error(badJson).message),
+      String(errorOf(badJson).message),
       /^Could not parse request body into json: Could not parse payload into json: /,
     );
     const big = `"${'x'.repeat(1_048_577)}"`;
     assert.deepEqual(
-      error(
+      errorOf(
         await call('POST', '/2015-03-31/functions/target/invocations', big, {
           'x-amz-invocation-type': 'Event',
         }),
@@ -412,15 +400,15 @@ describe('asynchronous invocation API', () => {
       'Queued',
     );
     assert.equal(
-      error(await call('POST', '/2014-11-13/functions/nope/invoke-async/', '{}')).status,
+      errorOf(await call('POST', '/2014-11-13/functions/nope/invoke-async/', '{}')).status,
       404,
     );
     assert.equal(
-      error(await call('POST', '/2014-11-13/functions/target/invoke-async', 'not json')).type,
+      errorOf(await call('POST', '/2014-11-13/functions/target/invoke-async', 'not json')).type,
       'InvalidRequestContentException',
     );
     assert.deepEqual(
-      error(
+      errorOf(
         await call('POST', '/2014-11-13/functions/target/invoke-async', `"${'x'.repeat(262_144)}"`),
       ),
       {
@@ -487,18 +475,18 @@ describe('asynchronous invocation API', () => {
     assert.equal(replayed['ReplayOf'], ids[1]);
     assert.equal((await api.asyncStore.get(replayId))?.payload.toString(), '{"i":1}');
 
-    assert.deepEqual(error(await call('GET', '/lamina/2026-11-01/async-events/nope')), {
+    assert.deepEqual(errorOf(await call('GET', '/lamina/2026-11-01/async-events/nope')), {
       status: 404,
       type: 'ResourceNotFoundException',
       message: 'Async event not found: nope',
     });
     assert.equal(
-      error(await call('POST', '/lamina/2026-11-01/async-events/nope/replay')).status,
+      errorOf(await call('POST', '/lamina/2026-11-01/async-events/nope/replay')).status,
       404,
     );
-    assert.equal(error(await list('?Status=Done')).type, 'ValidationException');
-    assert.equal(error(await list('?MaxItems=0')).type, 'ValidationException');
-    assert.equal(error(await list('?MaxItems=abc')).type, 'ValidationException');
-    assert.equal(error(await list('?Marker=%21%21')).type, 'InvalidParameterValueException');
+    assert.equal(errorOf(await list('?Status=Done')).type, 'ValidationException');
+    assert.equal(errorOf(await list('?MaxItems=0')).type, 'ValidationException');
+    assert.equal(errorOf(await list('?MaxItems=abc')).type, 'ValidationException');
+    assert.equal(errorOf(await list('?Marker=%21%21')).type, 'InvalidParameterValueException');
   });
 });

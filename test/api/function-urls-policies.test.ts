@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { URL_FORBIDDEN } from '../../src/api/function-url-handler.js';
-import { inProcessApi, type InProcessApi } from '../helpers/in-process-api.js';
+import { errorOf, inProcessApi, type InProcessApi } from '../helpers/in-process-api.js';
 import { helloZip } from '../helpers/zips.js';
 
 const ARN = 'arn:aws:lambda:us-east-1:000000000000:function';
@@ -29,13 +29,7 @@ describe('function URL configurations and resource policies', () => {
     });
   const json = (response: { body: string }) => JSON.parse(response.body) as Record<string, unknown>;
   const failure = async (method: Method, url: string, payload?: unknown) => {
-    const response = await call(method, url, payload);
-    const parsed = json(response);
-    return {
-      status: response.statusCode,
-      type: response.headers['x-amzn-errortype'],
-      message: parsed['message'] ?? parsed['Message'],
-    };
+    return errorOf(await call(method, url, payload));
   };
 
   before(async () => {

@@ -239,3 +239,17 @@ export async function inProcessApi(dataDir = tempDir().path): Promise<InProcessA
     },
   };
 }
+
+/** An injected response read as an AWS error: status, `x-amzn-ErrorType`, the message (either casing). */
+export function errorOf(response: {
+  statusCode: number;
+  headers: Record<string, unknown>;
+  body: string;
+}): { status: number; type: unknown; message: unknown } {
+  const parsed = JSON.parse(response.body) as Record<string, unknown>;
+  return {
+    status: response.statusCode,
+    type: response.headers['x-amzn-errortype'],
+    message: parsed['message'] ?? parsed['Message'],
+  };
+}
