@@ -15,7 +15,7 @@ import {
   invokeCompleteMessage,
   payloadChunkMessage,
 } from '../event-stream-wire.js';
-import { checkJson, clientContext, header, logResult } from './invoke.js';
+import { header, logResult, synchronousRequest } from './invoke.js';
 
 export const invokeWithResponseStream: Handler = async (ctx, req) => {
   const functionName = param(req, 'FunctionName');
@@ -31,15 +31,9 @@ export const invokeWithResponseStream: Handler = async (ctx, req) => {
         'Member must satisfy enum value set: [RequestResponse, DryRun]',
     );
   }
-  checkJson(req.body);
-  const invocation = await ctx.invocations.invokeStreaming({
-    requestId: req.requestId,
-    functionName,
-    qualifier,
-    payload: req.body,
-    clientContext: clientContext(header(req, 'x-amz-client-context')),
-    logTail: header(req, 'x-amz-log-type') === 'Tail',
-  });
+  const invocation = await ctx.invocations.invokeStreaming(
+    synchronousRequest(req, functionName, qualifier),
+  );
   const progress = { bodyRead: false };
   const stream = Readable.from(messages(invocation, progress));
   // A client that leaves before the body was read to its end: the rest is discarded, so the

@@ -5,6 +5,7 @@
  */
 import { LambdaError, lambdaErrors } from '../../core/errors.js';
 import { LIMITS } from '../../core/limits.js';
+import type { InvokeRequest } from '../../invoke/invoke-service.js';
 import { param, queryValue, type ApiRequest, type Handler } from '../api-types.js';
 
 const LOG_TAIL_BYTES = 4096;
@@ -37,15 +38,7 @@ export const invoke: Handler = async (ctx, req) => {
         'Member must satisfy enum value set: [Event, RequestResponse, DryRun]',
     );
   }
-  checkJson(req.body);
-  const result = await ctx.invocations.invoke({
-    requestId: req.requestId,
-    functionName,
-    qualifier,
-    payload: req.body,
-    clientContext: clientContext(header(req, 'x-amz-client-context')),
-    logTail: header(req, 'x-amz-log-type') === 'Tail',
-  });
+  const result = await ctx.invocations.invoke(synchronousRequest(req, functionName, qualifier));
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     'x-amz-executed-version': result.executedVersion,
@@ -54,6 +47,23 @@ export const invoke: Handler = async (ctx, req) => {
   if (result.logTail !== undefined) headers['x-amz-log-result'] = logResult(result.logTail);
   return { status: 200, headers, body: result.outcome.payload };
 };
+
+/** A synchronous invocation (Invoke, InvokeWithResponseStream) of a JSON payload. */
+export function synchronousRequest(
+  req: ApiRequest,
+  functionName: string,
+  qualifier: string | undefined,
+): InvokeRequest {
+  checkJson(req.body);
+  return {
+    requestId: req.requestId,
+    functionName,
+    qualifier,
+    payload: req.body,
+    clientContext: clientContext(header(req, 'x-amz-client-context')),
+    logTail: header(req, 'x-amz-log-type') === 'Tail',
+  };
+}
 
 /** What AWS answers for an asynchronous payload over its limit. */
 export function payloadTooLarge(limit: number): LambdaError {
