@@ -35,7 +35,9 @@ const { pathToFileURL } = require('node:url');
 // ---------------------------------------------------------------------------------------------
 // Runtime API client. One keep-alive connection carries the whole conversation (next → response
 // or error → next …), as AWS's client does; only a crashing process opens a second one, because
-// the first may then be busy with a long poll or a response stream.
+// the first may then be busy with a long poll or a response stream. Inside Lamina's sandbox
+// (LAMINA_RUNTIME_SOCKET names the Runtime API's unix socket) the conversation goes through
+// Lamina's runtime channel instead, and HTTP requests go to that socket directly.
 
 const BASE = '/2018-06-01/runtime/';
 const ERROR_TYPE_HEADER = 'Lambda-Runtime-Function-Error-Type';
@@ -54,22 +56,28 @@ function abandon(error) {
   process.exit(1);
 }
 
-/** Talks to `AWS_LAMBDA_RUNTIME_API` (`host:port`, `[v6]:port`) over plain HTTP/1.1. */
+/**
+ * Talks to `AWS_LAMBDA_RUNTIME_API` (`host:port`, `[v6]:port`) over plain HTTP/1.1, or to the
+ * same API on the unix socket `socketPath` when one is given.
+ */
 class RuntimeApiClient {
-  #host;
-  #port;
+  #target;
   #agent = new Agent({ keepAlive: true, maxSockets: 1 });
   #nextOptions;
 
-  constructor(address) {
+  constructor(address, socketPath) {
     const colon = address.lastIndexOf(':');
-    this.#host = address.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
-    this.#port = Number(address.slice(colon + 1));
+    this.#target = socketPath
+      ? { socketPath }
+      : {
+          host: address.slice(0, colon).replace(/^\[(.*)\]$/, '$1'),
+          port: Number(address.slice(colon + 1)),
+        };
     this.#nextOptions = this.#options('GET', `${BASE}invocation/next`, undefined);
   }
 
-  #options(method, path, headers) {
-    return { agent: this.#agent, host: this.#host, port: this.#port, method, path, headers };
+  #options(method, path, headers, agent = this.#agent) {
+    return { ...this.#target, agent, method, path, headers };
   }
 
   // A keep-alive socket may have been closed by the peer just before reuse; the request never
@@ -180,20 +188,140 @@ class RuntimeApiClient {
     if (requestId === undefined) headers[ERROR_TYPE_HEADER] = errorTypeHeader(payload.errorType);
     else path = invocationPath(requestId, 'error');
     const exit = () => process.exit(exitCode);
-    const options = {
-      agent: false,
-      host: this.#host,
-      port: this.#port,
-      method: 'POST',
-      path,
-      headers,
-    };
-    const req = request(options, (res) => {
+    const req = request(this.#options('POST', path, headers, false), (res) => {
       res.resume();
       res.on('end', exit);
     });
     req.on('error', exit);
     req.end(body);
+  }
+
+  /**
+   * Upgrades a connection of its own to Lamina's runtime channel; resolves with the socket and the
+   * bytes that came with the upgrade. The platform offers it whenever it names the socket, so a
+   * refusal is fatal rather than a reason to fall back.
+   */
+  openChannel() {
+    return new Promise((resolve) => {
+      const headers = { Connection: 'Upgrade', Upgrade: CHANNEL_PROTOCOL };
+      const req = request(this.#options('GET', CHANNEL_PATH, headers, false));
+      req.on('upgrade', (res, socket, head) => resolve({ socket, head }));
+      req.on('response', (res) => {
+        res.resume();
+        abandon(new Error(`the runtime channel was refused (${res.statusCode})`));
+      });
+      req.on('error', abandon);
+      req.end();
+    });
+  }
+}
+
+// Lamina's runtime channel: the same conversation in binary frames on one upgraded connection,
+// `u32 length | u8 type | u32 meta length | meta JSON | body` (big-endian), so that a warm invoke
+// is one write each way. NEXT asks for work, INVOKE brings it, RESPONSE and ERROR answer (they are
+// not acknowledged: the next INVOKE is the platform's answer). The socket is referenced only while
+// a NEXT waits, so that between invocations it never holds the event loop open.
+const CHANNEL_PATH = '/lamina/2026-11-01/runtime-channel';
+const CHANNEL_PROTOCOL = 'lamina-runtime-channel';
+const FRAME_NEXT = 1;
+const FRAME_RESPONSE = 2;
+const FRAME_ERROR = 3;
+const FRAME_INVOKE = 16;
+const FRAME_HEAD = 9;
+const NEXT_FRAME = Buffer.from([0, 0, 0, 5, FRAME_NEXT, 0, 0, 0, 0]);
+
+class RuntimeChannelClient {
+  #socket;
+  #http;
+  #chunks = [];
+  #buffered = 0;
+  #onInvocation;
+
+  /** `http` serves what the channel does not carry (assignment, streams, fatal reports). */
+  constructor({ socket, head }, http) {
+    this.#socket = socket;
+    this.#http = http;
+    socket.unref();
+    socket.on('data', (chunk) => this.#receive(chunk));
+    socket.on('error', abandon);
+    socket.on('close', () => abandon(new Error('the runtime channel closed')));
+    if (head.length > 0) this.#receive(head);
+  }
+
+  assignment() {
+    return this.#http.assignment();
+  }
+
+  next(onInvocation) {
+    this.#onInvocation = onInvocation;
+    this.#socket.ref();
+    this.#socket.write(NEXT_FRAME);
+  }
+
+  // The answer and the NEXT that follows it (`done` asks for the next invocation) leave in one write.
+  postResponse(requestId, body, done) {
+    this.#answer(FRAME_RESPONSE, { id: requestId }, body, done);
+  }
+
+  postError(requestId, payload, done) {
+    this.#answer(FRAME_ERROR, { id: requestId }, JSON.stringify(payload), done);
+  }
+
+  openResponseStream(requestId, contentType, done) {
+    return this.#http.openResponseStream(requestId, contentType, done);
+  }
+
+  reportAndExit(requestId, payload, exitCode) {
+    this.#http.reportAndExit(requestId, payload, exitCode);
+  }
+
+  #answer(type, meta, body, done) {
+    const metaText = JSON.stringify(meta);
+    const metaBytes = Buffer.byteLength(metaText);
+    const bodyBytes = Buffer.byteLength(body);
+    const frame = Buffer.allocUnsafe(FRAME_HEAD + metaBytes + bodyBytes);
+    frame.writeUInt32BE(5 + metaBytes + bodyBytes, 0);
+    frame[4] = type;
+    frame.writeUInt32BE(metaBytes, 5);
+    frame.write(metaText, FRAME_HEAD, 'utf8');
+    frame.write(body, FRAME_HEAD + metaBytes, 'utf8');
+    this.#socket.cork();
+    this.#socket.write(frame);
+    done(202);
+    this.#socket.uncork();
+  }
+
+  #receive(chunk) {
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.length;
+    while (this.#buffered >= FRAME_HEAD) {
+      if (this.#chunks[0].length < FRAME_HEAD) this.#chunks = [Buffer.concat(this.#chunks)];
+      const length = this.#chunks[0].readUInt32BE(0);
+      if (this.#buffered < 4 + length) return;
+      let data = this.#chunks.length === 1 ? this.#chunks[0] : Buffer.concat(this.#chunks);
+      const metaBytes = data.readUInt32BE(5);
+      const meta = JSON.parse(data.toString('utf8', FRAME_HEAD, FRAME_HEAD + metaBytes));
+      const body = data.toString('utf8', FRAME_HEAD + metaBytes, 4 + length);
+      const type = data[4];
+      data = data.subarray(4 + length);
+      this.#chunks = data.length > 0 ? [data] : [];
+      this.#buffered = data.length;
+      if (type !== FRAME_INVOKE) abandon(new Error(`unexpected runtime channel frame ${type}`));
+      this.#socket.unref();
+      const onInvocation = this.#onInvocation;
+      this.#onInvocation = undefined;
+      onInvocation(
+        {
+          'lambda-runtime-aws-request-id': meta.id,
+          'lambda-runtime-deadline-ms': String(meta.deadline),
+          'lambda-runtime-invoked-function-arn': meta.arn,
+          'lambda-runtime-trace-id': meta.trace,
+          'lambda-runtime-client-context': meta.clientContext,
+          'lambda-runtime-cognito-identity': meta.cognitoIdentity,
+        },
+        body,
+      );
+    }
   }
 }
 
@@ -628,12 +756,20 @@ class RuntimeLoop {
 // ---------------------------------------------------------------------------------------------
 // Start-up.
 
-const client = new RuntimeApiClient(process.env.AWS_LAMBDA_RUNTIME_API ?? '127.0.0.1:9001');
+const channelSocket = process.env.LAMINA_RUNTIME_SOCKET;
+delete process.env.LAMINA_RUNTIME_SOCKET;
+const http = new RuntimeApiClient(
+  process.env.AWS_LAMBDA_RUNTIME_API ?? '127.0.0.1:9001',
+  channelSocket,
+);
+const channel = channelSocket ? http.openChannel() : undefined;
 if (process.env.LAMINA_PRESTARTED === '1') {
-  const assigned = await client.assignment();
+  const assigned = await http.assignment();
   for (const name of Object.keys(process.env)) delete process.env[name];
   Object.assign(process.env, assigned);
+  delete process.env.LAMINA_RUNTIME_SOCKET;
 }
+const client = channel === undefined ? http : new RuntimeChannelClient(await channel, http);
 const env = process.env;
 patchConsole(env);
 const loop = new RuntimeLoop(client, env);

@@ -23,6 +23,11 @@ export interface EnvironmentInputs {
 }
 
 export const RUNTIME_API = '127.0.0.1:9001';
+/**
+ * Where the jail shows the Runtime API's own unix socket (the relay behind RUNTIME_API connects to
+ * it): Lamina's runtime clients, told by LAMINA_RUNTIME_SOCKET, talk to it directly.
+ */
+export const RUNTIME_API_SOCKET = '/run/lamina/runtime.sock';
 
 /** Unreserved defaults; the function's own variables may override them. */
 const DEFAULTS: Readonly<Record<string, string>> = {

@@ -15,8 +15,12 @@
  * function's environment variables (specialisation).
  *
  * The Extensions, Telemetry and Logs APIs share the address (`extensions-api.ts`).
+ *
+ * Lamina's own runtime clients upgrade one connection to the runtime channel (binary frames for
+ * `/next`, `/response` and `/error`; see channel-frames.ts); both transports act on the same state.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type {
   InitFailure,
   InvocationEvent,
@@ -26,6 +30,14 @@ import type {
 import { receiveStream } from './streamed-response.js';
 import type { ExtensionsHost } from '../core/extension-protocol.js';
 import { isExtensionsPath, serveExtensionsApi } from './extensions-api.js';
+import { CHANNEL_PATH, CHANNEL_PROTOCOL } from './channel-frames.js';
+import {
+  asHeaderBytes,
+  RuntimeChannelConnection,
+  type ChannelAnswer,
+  type ChannelHost,
+  type NextWaiter,
+} from './runtime-channel-connection.js';
 
 export type { InitFailure, InvocationEvent, ResponseMode, RuntimeAnswer };
 
@@ -49,11 +61,20 @@ interface Current {
   answered: boolean;
 }
 
+/** Why an answer is refused: the Runtime API error it gets. */
+interface Refusal {
+  readonly status: number;
+  readonly errorType: string;
+  readonly message: string;
+}
+
 export class RuntimeApiServer {
   readonly #server: Server;
   readonly #maxResponseBytes: number;
   readonly #maxStreamedResponseBytes: number;
-  readonly #waiting: ServerResponse[] = [];
+  readonly #waiting: NextWaiter[] = [];
+  readonly #channels = new Set<RuntimeChannelConnection>();
+  readonly #channelHost: ChannelHost;
   readonly #answeredIds = new Set<string>();
   #current: Current | undefined;
   #asked = false;
@@ -74,6 +95,14 @@ export class RuntimeApiServer {
     });
     this.#server.keepAliveTimeout = 0;
     this.#server.headersTimeout = 0;
+    this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.#upgrade(req, socket, head),
+    );
+    this.#channelHost = {
+      next: (waiter) => this.#waitForNext(waiter),
+      drop: (waiter) => this.#drop(waiter),
+      answer: (id, answer) => this.#channelAnswer(id, answer),
+    };
   }
 
   /** Listens on a unix socket path, or on `host:port` (port 0 picks one); returns the address. */
@@ -135,9 +164,13 @@ export class RuntimeApiServer {
     }
     return new Promise<RuntimeAnswer>((settle) => {
       this.#current = { event, mode, settle, answered: false };
-      const waiter = this.#waiting.shift();
-      if (waiter !== undefined) this.#deliver(waiter, event);
+      this.#waiting.shift()?.deliver(event);
     });
+  }
+
+  /** How many runtime channels are open (diagnostics: which transport the runtime uses). */
+  get openChannels(): number {
+    return this.#channels.size;
   }
 
   /** Serves the Extensions, Telemetry and Logs APIs through `host` from now on. */
@@ -157,7 +190,8 @@ export class RuntimeApiServer {
 
   /** Closes the server and every connection (the environment is gone). */
   async close(): Promise<void> {
-    for (const res of this.#waiting.splice(0)) res.destroy();
+    for (const waiter of this.#waiting.splice(0)) waiter.cancel();
+    for (const channel of this.#channels) channel.cancel();
     this.#assignmentWaiter?.destroy();
     this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
@@ -198,22 +232,92 @@ export class RuntimeApiServer {
     this.#onAssignmentWait?.();
   }
 
+  /** Opens the runtime channel on an upgrade request for it; refuses any other upgrade. */
+  #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const path = (req.url ?? '').split('?')[0];
+    const protocol = header(req, 'upgrade')?.toLowerCase();
+    if (req.method !== 'GET' || path !== CHANNEL_PATH || protocol !== CHANNEL_PROTOCOL) {
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${CHANNEL_PROTOCOL}\r\n\r\n`,
+    );
+    const channel = new RuntimeChannelConnection(socket, this.#channelHost, this.#maxResponseBytes);
+    this.#channels.add(channel);
+    socket.once('close', () => this.#channels.delete(channel));
+    channel.push(head);
+  }
+
   #next(res: ServerResponse): void {
+    const waiter: NextWaiter = {
+      deliver: (event) => this.#deliver(res, event),
+      cancel: () => res.destroy(),
+    };
+    res.once('close', () => this.#drop(waiter));
+    this.#waitForNext(waiter);
+  }
+
+  /** The runtime asks for work: the unanswered invocation again, or the next one when it comes. */
+  #waitForNext(waiter: NextWaiter): void {
     if (!this.#asked) {
       this.#asked = true;
       this.#onFirstNext?.();
     }
     const current = this.#current;
     if (current !== undefined && !current.answered) {
-      this.#deliver(res, current.event);
+      waiter.deliver(current.event);
       return;
     }
-    this.#waiting.push(res);
+    this.#waiting.push(waiter);
     if (this.#isRuntimeWaiting()) for (const wake of this.#runtimeWaiters.splice(0)) wake();
-    res.once('close', () => {
-      const at = this.#waiting.indexOf(res);
-      if (at >= 0) this.#waiting.splice(at, 1);
-    });
+  }
+
+  #drop(waiter: NextWaiter): void {
+    const at = this.#waiting.indexOf(waiter);
+    if (at >= 0) this.#waiting.splice(at, 1);
+  }
+
+  /** The current invocation, if `id` may answer it now. */
+  #claim(id: string, isError: boolean): Current | Refusal {
+    const current = this.#current;
+    if (current === undefined || current.event.requestId !== id) {
+      const message = this.#answeredIds.has(id)
+        ? `Invalid request ID: ${id} has already been answered`
+        : `Invalid request ID: ${id} is not the current invocation`;
+      return { status: 400, errorType: 'InvalidRequestID', message };
+    }
+    if (current.answered) {
+      const next = isError ? 'ErrorResponseSent' : 'ResponseSent';
+      return {
+        status: 403,
+        errorType: 'InvalidStateTransition',
+        message: `State transition from ResponseSent to ${next} failed`,
+      };
+    }
+    return current;
+  }
+
+  /** Settles the current invocation with a whole answer. */
+  #settle(current: Current, answer: Exclude<RuntimeAnswer, { kind: 'stream' }>): void {
+    current.answered = true;
+    this.#answeredIds.add(current.event.requestId);
+    current.settle(answer);
+  }
+
+  /** An answer from the runtime channel; refused ones are dropped (the channel has no replies). */
+  #channelAnswer(id: string, answer: ChannelAnswer): void {
+    const claimed = this.#claim(id, answer.kind === 'error');
+    if ('status' in claimed) return;
+    if (answer.kind === 'error') {
+      this.#settle(claimed, {
+        kind: 'error',
+        errorType: answer.errorType,
+        body: errorBody(answer.body, answer.errorType),
+      });
+    } else {
+      this.#settle(claimed, answer);
+    }
   }
 
   #deliver(res: ServerResponse, event: InvocationEvent): void {
@@ -235,22 +339,10 @@ export class RuntimeApiServer {
   }
 
   #answer(req: IncomingMessage, res: ServerResponse, id: string, isError: boolean): void {
-    const current = this.#current;
-    if (current === undefined || current.event.requestId !== id) {
+    const current = this.#claim(id, isError);
+    if ('status' in current) {
       req.resume();
-      const message = this.#answeredIds.has(id)
-        ? `Invalid request ID: ${id} has already been answered`
-        : `Invalid request ID: ${id} is not the current invocation`;
-      return this.#fail(res, 400, 'InvalidRequestID', message);
-    }
-    if (current.answered) {
-      req.resume();
-      return this.#fail(
-        res,
-        403,
-        'InvalidStateTransition',
-        `State transition from ResponseSent to ${isError ? 'ErrorResponseSent' : 'ResponseSent'} failed`,
-      );
+      return this.#fail(res, current.status, current.errorType, current.message);
     }
     const mode = header(req, 'lambda-runtime-function-response-mode');
     if (!isError && mode !== undefined && mode.toLowerCase() !== 'streaming') {
@@ -285,20 +377,22 @@ export class RuntimeApiServer {
       if (aborted || current.answered) return;
       const body = Buffer.concat(chunks);
       const trailerType = req.trailers['lambda-runtime-function-error-type'];
-      current.answered = true;
-      this.#answeredIds.add(id);
       if (isError) {
         const errorType = header(req, 'lambda-runtime-function-error-type');
-        current.settle({ kind: 'error', errorType, body: errorBody(body, errorType) });
+        this.#settle(current, { kind: 'error', errorType, body: errorBody(body, errorType) });
       } else if (trailerType !== undefined) {
         const encoded = req.trailers['lambda-runtime-function-error-body'] ?? '';
-        current.settle({
+        this.#settle(current, {
           kind: 'error',
           errorType: trailerType,
           body: Buffer.from(encoded, 'base64'),
         });
       } else {
-        current.settle({ kind: 'response', body, contentType: header(req, 'content-type') });
+        this.#settle(current, {
+          kind: 'response',
+          body,
+          contentType: header(req, 'content-type'),
+        });
       }
       accepted(res);
     });
@@ -326,9 +420,7 @@ export class RuntimeApiServer {
   }
 
   #tooLarge(req: IncomingMessage, res: ServerResponse, current: Current, bytes: number): void {
-    current.answered = true;
-    this.#answeredIds.add(current.event.requestId);
-    current.settle({ kind: 'too-large', bytes });
+    this.#settle(current, { kind: 'too-large', bytes });
     this.#fail(
       res,
       413,
@@ -365,10 +457,6 @@ export class RuntimeApiServer {
     });
     res.end(body);
   }
-}
-
-function asHeaderBytes(value: string): string {
-  return Buffer.from(value, 'utf8').toString('latin1');
 }
 
 function accepted(res: ServerResponse): void {

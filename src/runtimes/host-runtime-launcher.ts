@@ -6,6 +6,7 @@
  */
 import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { RUNTIME_API_SOCKET } from '../invoke/environment-variables.js';
 import type { RuntimeLauncher, RuntimeLaunch } from '../invoke/ports.js';
 
 export class HostRuntimeLauncher implements RuntimeLauncher {
@@ -32,6 +33,8 @@ export class HostRuntimeLauncher implements RuntimeLauncher {
         prestart: true,
         env: {
           AWS_EXECUTION_ENV: `AWS_Lambda_${runtime}`,
+          // Lamina's client takes the runtime channel (and removes the variable before user code).
+          LAMINA_RUNTIME_SOCKET: RUNTIME_API_SOCKET,
           NODE_PATH: `/opt/nodejs/node${major}/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task`,
         },
         runtimeVersion: `nodejs:${major}.v${process.versions.node.split('.')[1] ?? '0'}`,

@@ -4,6 +4,10 @@
  * the RIC on it as Lamina does (cwd = task root, Lambda's environment variables), waits for its
  * first `/next` or its init error (raced against its exit), invokes it and checks the answers and
  * the log lines it printed.
+ *
+ * The suite runs twice: here over HTTP on TCP (as with AWS_LAMBDA_RUNTIME_API alone), and from
+ * nodejs-ric-channel.test.ts over Lamina's runtime channel on a unix socket (LAMINA_RUNTIME_SOCKET,
+ * as in Lamina's sandbox), where every RIC must have opened the channel.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -24,6 +28,7 @@ import {
 } from '../../src/runtime-api/runtime-api-server.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const OVER_CHANNEL = process.env['LAMINA_RIC_TEST_TRANSPORT'] === 'channel';
 const RIC = join(REPO_ROOT, 'runtimes/nodejs/index.mjs');
 const FUNCTION_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:ric-test';
 const TRACE_ID = 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1';
@@ -78,10 +83,18 @@ class Ric {
   #stderr = '';
   #partial = '';
 
-  private constructor(server: RuntimeApiServer, child: ChildProcess, root: string) {
+  readonly #socketDir: string | undefined;
+
+  private constructor(
+    server: RuntimeApiServer,
+    child: ChildProcess,
+    root: string,
+    socketDir: string | undefined,
+  ) {
     this.#server = server;
     this.#child = child;
     this.#root = root;
+    this.#socketDir = socketDir;
     child.stdout?.setEncoding('utf8');
     child.stdout?.on('data', (chunk: string) => this.#collect(chunk));
     child.stderr?.on('data', (chunk: Buffer) => (this.#stderr += chunk.toString()));
@@ -93,7 +106,19 @@ class Ric {
   static async start(files: Files, handler: string, options: StartOptions = {}): Promise<Ric> {
     const root = taskRoot(files);
     const server = new RuntimeApiServer();
-    const address = options.runtimeApi ?? (await server.listen({ host: '127.0.0.1', port: 0 }));
+    const overChannel = OVER_CHANNEL && options.runtimeApi === undefined;
+    const socketDir = overChannel ? mkdtempSync(join(tmpdir(), 'lamina-ric-socket-')) : undefined;
+    let address = options.runtimeApi ?? '';
+    const transport: Record<string, string> = {};
+    if (socketDir !== undefined) {
+      // HTTP requests go to the socket too: the TCP address must never be used.
+      transport['LAMINA_RUNTIME_SOCKET'] = await server.listen({
+        path: join(socketDir, 'runtime.sock'),
+      });
+      address = '127.0.0.1:9';
+    } else if (options.runtimeApi === undefined) {
+      address = await server.listen({ host: '127.0.0.1', port: 0 });
+    }
     const child = spawn(process.execPath, [RIC], {
       cwd: root,
       // A clean environment: nothing from the test runner (NODE_TEST_CONTEXT, NODE_OPTIONS) leaks in.
@@ -109,11 +134,12 @@ class Ric {
         AWS_LAMBDA_LOG_GROUP_NAME: '/aws/lambda/ric-test',
         AWS_LAMBDA_LOG_STREAM_NAME: LOG_STREAM,
         NODE_PATH: '',
+        ...transport,
         ...options.env,
       },
       stdio: ['ignore', 'pipe', 'pipe', ...Array<'pipe'>(options.extraPipes ?? 0).fill('pipe')],
     });
-    const ric = new Ric(server, child, root);
+    const ric = new Ric(server, child, root, socketDir);
     running.add(ric);
     if (options.runtimeApi !== undefined) return ric;
     ric.readiness = await new Promise<Readiness>((resolveReady) => {
@@ -128,6 +154,7 @@ class Ric {
   static async ready(files: Files, handler: string, options: StartOptions = {}): Promise<Ric> {
     const ric = await Ric.start(files, handler, options);
     assert.equal(ric.readiness.kind, 'ready', `the RIC did not start:\n${ric.output()}`);
+    if (ric.#socketDir !== undefined) assert.equal(ric.#server.openChannels, 1);
     return ric;
   }
 
@@ -190,6 +217,7 @@ class Ric {
     await this.closed;
     await this.#server.close();
     rmSync(this.#root, { recursive: true, force: true });
+    if (this.#socketDir !== undefined) rmSync(this.#socketDir, { recursive: true, force: true });
   }
 
   #collect(chunk: string): void {
