@@ -247,21 +247,26 @@ class BwrapSandbox implements Sandbox {
     );
   }
 
-  async freeze(): Promise<void> {
-    if (this.#cgroup === undefined || this.#frozen) return;
+  freeze(): Promise<void> {
+    if (this.#cgroup === undefined || this.#frozen) return Promise.resolve();
     this.#frozen = true;
-    await this.#cgroup.freeze();
+    return settled(() => this.#cgroup?.freeze());
   }
 
-  async thaw(): Promise<void> {
-    if (this.#cgroup === undefined || !this.#frozen) return;
+  thaw(): Promise<void> {
+    if (this.#cgroup === undefined || !this.#frozen) return Promise.resolve();
     this.#frozen = false;
-    await this.#cgroup.thaw();
+    return settled(() => this.#cgroup?.thaw());
   }
 
-  async maxMemoryUsedMiB(): Promise<number> {
-    const bytes = (await this.#cgroup?.peakMemoryBytes().catch(() => 0)) ?? 0;
-    return Math.ceil(bytes / (1024 * 1024));
+  maxMemoryUsedMiB(): Promise<number> {
+    let bytes = 0;
+    try {
+      bytes = this.#cgroup?.peakMemoryBytes() ?? 0;
+    } catch {
+      // the cgroup is gone (the environment is being removed)
+    }
+    return Promise.resolve(Math.ceil(bytes / (1024 * 1024)));
   }
 
   async kill(): Promise<SandboxExit> {
@@ -314,4 +319,14 @@ function hostLayout(): HostLayout {
     '/etc/mime.types',
   ].filter((entry) => existsSync(entry));
   return { symlinks, directories, etcEntries };
+}
+
+/** Runs a synchronous cgroup write as a promise that rejects with what it threw. */
+function settled(write: () => void): Promise<void> {
+  try {
+    write();
+    return Promise.resolve();
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
 }

@@ -5,16 +5,8 @@
  * cgroup v2 (a `lamina` subtree at the root of the unified hierarchy) are both handled; whatever
  * cannot be created (no root, no delegation) is reported as a limitation instead.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import {
-  mkdir,
-  open,
-  readdir,
-  readFile,
-  rmdir,
-  writeFile,
-  type FileHandle,
-} from 'node:fs/promises';
+import { closeSync, existsSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 
@@ -37,9 +29,10 @@ export interface EnvironmentCgroup {
    * takes its function's size). Rejects when the processes already use more than the new limit.
    */
   resize(memoryBytes: number, cpuQuotaMicros: number): Promise<void>;
-  freeze(): Promise<void>;
-  thaw(): Promise<void>;
-  peakMemoryBytes(): Promise<number>;
+  /** Freezer writes and the peak-memory read are synchronous: see cgroupFile. */
+  freeze(): void;
+  thaw(): void;
+  peakMemoryBytes(): number;
   /** Whether the OOM killer has killed a process of this environment. */
   oomKilled(): Promise<boolean>;
   /** Removes the cgroups once their processes are gone. */
@@ -146,20 +139,27 @@ async function removeDir(dir: string): Promise<void> {
 }
 
 /**
- * Reads a small cgroup file through a handle kept open (reopening it costs more than the read);
- * cgroup files answer a fresh read from offset 0 each time.
+ * A cgroup file the invoke path reads or writes (peak memory, the freezer) through a descriptor
+ * kept open, synchronously: cgroup files are kernel state, not disk, and answer at once (about a
+ * microsecond), where each `fs/promises` call costs a thread-pool round trip (tens of
+ * microseconds, more under load). A read starts from offset 0 each time.
  */
-function numberReader(file: string): { read: () => Promise<number>; close: () => Promise<void> } {
-  let handle: Promise<FileHandle> | undefined;
+function cgroupFile(file: string, flags: 'r' | 'w') {
+  let fd: number | undefined;
   const buffer = Buffer.alloc(64);
   return {
-    read: async () => {
-      handle ??= open(file, 'r');
-      const { bytesRead } = await (await handle).read(buffer, 0, buffer.length, 0);
+    readNumber: (): number => {
+      fd ??= openSync(file, flags);
+      const bytesRead = readSync(fd, buffer, 0, buffer.length, 0);
       return Number(buffer.toString('utf8', 0, bytesRead).trim());
     },
-    close: async () => {
-      if (handle !== undefined) await (await handle).close().catch(() => undefined);
+    write: (value: string): void => {
+      fd ??= openSync(file, flags);
+      writeSync(fd, value);
+    },
+    close: (): void => {
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
     },
   };
 }
@@ -241,7 +241,9 @@ class CgroupV1 implements CgroupManager {
     const peak =
       dirs.memory === undefined
         ? undefined
-        : numberReader(join(dirs.memory, 'memory.max_usage_in_bytes'));
+        : cgroupFile(join(dirs.memory, 'memory.max_usage_in_bytes'), 'r');
+    const freezer =
+      dirs.freezer === undefined ? undefined : cgroupFile(join(dirs.freezer, 'freezer.state'), 'w');
     return {
       attach: async (pid) => {
         for (const dir of Object.values(dirs)) await write(join(dir, 'cgroup.procs'), String(pid));
@@ -254,22 +256,17 @@ class CgroupV1 implements CgroupManager {
         await setMemory(memoryBytes, memoryBytes < limits.memoryBytes);
         limits = { ...limits, memoryBytes, cpuQuotaMicros };
       },
-      freeze: async () => {
-        if (dirs.freezer === undefined) return;
-        await write(join(dirs.freezer, 'freezer.state'), 'FROZEN');
-      },
-      thaw: async () => {
-        if (dirs.freezer === undefined) return;
-        await write(join(dirs.freezer, 'freezer.state'), 'THAWED');
-      },
-      peakMemoryBytes: async () => (peak === undefined ? 0 : peak.read()),
+      freeze: () => freezer?.write('FROZEN'),
+      thaw: () => freezer?.write('THAWED'),
+      peakMemoryBytes: () => peak?.readNumber() ?? 0,
       oomKilled: async () => {
         if (dirs.memory === undefined) return false;
         const text = await readFile(join(dirs.memory, 'memory.oom_control'), 'utf8');
         return counter(text, 'oom_kill') > 0;
       },
       remove: async () => {
-        await peak?.close();
+        peak?.close();
+        freezer?.close();
         if (dirs.freezer !== undefined)
           await write(join(dirs.freezer, 'freezer.state'), 'THAWED').catch(() => undefined);
         for (const dir of Object.values(dirs)) await removeDir(dir);
@@ -332,6 +329,9 @@ class CgroupV2 implements CgroupManager {
       if (existsSync(file('memory.swap.max'))) await write(file('memory.swap.max'), '0');
     }
     if (existsSync(file('pids.max'))) await write(file('pids.max'), String(limits.pidsMax));
+    const peakName = ['memory.peak', 'memory.current'].find((name) => existsSync(file(name)));
+    const peak = peakName === undefined ? undefined : cgroupFile(file(peakName), 'r');
+    const freezer = cgroupFile(file('cgroup.freeze'), 'w');
     return {
       attach: (pid) => write(file('cgroup.procs'), String(pid)),
       limitCpu: async () => {
@@ -348,15 +348,14 @@ class CgroupV2 implements CgroupManager {
         }
         limits = { ...limits, memoryBytes, cpuQuotaMicros };
       },
-      freeze: () => write(file('cgroup.freeze'), '1'),
-      thaw: () => write(file('cgroup.freeze'), '0'),
-      peakMemoryBytes: async () => {
-        const name = existsSync(file('memory.peak')) ? 'memory.peak' : 'memory.current';
-        return Number(await readFile(file(name), 'utf8').catch(() => '0'));
-      },
+      freeze: () => freezer.write('1'),
+      thaw: () => freezer.write('0'),
+      peakMemoryBytes: () => (peak === undefined ? 0 : peak.readNumber()),
       oomKilled: async () =>
         counter(await readFile(file('memory.events'), 'utf8').catch(() => ''), 'oom_kill') > 0,
       remove: async () => {
+        peak?.close();
+        freezer.close();
         if (existsSync(file('cgroup.kill')))
           await write(file('cgroup.kill'), '1').catch(() => undefined);
         await removeDir(dir);
