@@ -4,7 +4,7 @@
  * sandbox, else cold-start a new one), deliver the event, and return the runtime's answer with
  * Lambda's semantics (function errors are values, not exceptions).
  */
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { admit } from '../core/admission.js';
 import { functionArn, type Scope } from '../core/arn.js';
@@ -365,5 +365,18 @@ function traceId(nowMs: number): string {
   const time = Math.floor(nowMs / 1000)
     .toString(16)
     .padStart(8, '0');
-  return `Root=1-${time}-${randomBytes(12).toString('hex')};Parent=${randomBytes(8).toString('hex')};Sampled=0`;
+  return `Root=1-${time}-${randomHex(12)};Parent=${randomHex(8)};Sampled=0`;
+}
+
+/** Random bytes for trace ids, drawn from a pool refilled 4 KiB at a time (one call per ~200 ids). */
+const randomPool = Buffer.alloc(4096);
+let randomUsed = randomPool.length;
+
+function randomHex(bytes: number): string {
+  if (randomUsed + bytes > randomPool.length) {
+    randomFillSync(randomPool);
+    randomUsed = 0;
+  }
+  randomUsed += bytes;
+  return randomPool.toString('hex', randomUsed - bytes, randomUsed);
 }
