@@ -5,11 +5,11 @@
  * date and scope) and compares signatures in constant time.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { Hash } from '@smithy/core/serde';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { Clock } from './clock.js';
 import { LambdaError } from './errors.js';
+import { NodeSha256 } from './node-sha256.js';
 
 /** A request as it arrived: the raw URL (path and query, still percent-encoded) and raw body. */
 export interface IncomingRequest {
@@ -36,10 +36,11 @@ export interface VerifiedCaller {
   readonly accessKeyId: string;
 }
 
-const SHA256 = Hash.bind(null, 'sha256');
+const SHA256 = NodeSha256;
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
 const MAX_PRESIGNED_SECONDS = 7 * 24 * 3600;
+const MAX_CACHED_SIGNERS = 256;
 const PRESIGN_PARAMS = new Set([
   'X-Amz-Algorithm',
   'X-Amz-Credential',
@@ -73,6 +74,8 @@ interface ParsedSignature {
 export class Sigv4Verifier {
   readonly #options: Sigv4VerifierOptions;
   readonly #maxSkewMs: number;
+  /** Signers per key and scope, reused so that each keeps its derived signing keys. */
+  readonly #signers = new Map<string, SignatureV4>();
 
   constructor(options: Sigv4VerifierOptions) {
     this.#options = options;
@@ -166,13 +169,21 @@ export class Sigv4Verifier {
   }
 
   #signer(parsed: ParsedSignature, secret: string): SignatureV4 {
-    return new SignatureV4({
-      credentials: { accessKeyId: parsed.accessKeyId, secretAccessKey: secret },
-      region: parsed.region,
-      service: parsed.service,
-      sha256: SHA256,
-      applyChecksum: false,
-    });
+    const key = `${parsed.accessKeyId}\u0000${secret}\u0000${parsed.region}\u0000${parsed.service}`;
+    let signer = this.#signers.get(key);
+    if (signer === undefined) {
+      // Only verified-known keys get here; the bound keeps rotated keys from piling up.
+      if (this.#signers.size >= MAX_CACHED_SIGNERS) this.#signers.clear();
+      signer = new SignatureV4({
+        credentials: { accessKeyId: parsed.accessKeyId, secretAccessKey: secret },
+        region: parsed.region,
+        service: parsed.service,
+        sha256: SHA256,
+        applyChecksum: false,
+      });
+      this.#signers.set(key, signer);
+    }
+    return signer;
   }
 
   async #headerSignature(
