@@ -132,6 +132,13 @@ export class ExecutionEnvironment {
   #freezing: Promise<void> = Promise.resolve();
   #freezeTimer: NodeJS.Timeout | undefined;
   #exit: SandboxExit | undefined;
+  #failure: ExtensionFailure | undefined;
+  /**
+   * Interrupts the running invocation (its exit or an extension's failure). One slot, set per run:
+   * a run must not add reactions to the environment's long-lived promises, which would keep every
+   * past run's closures alive until the environment ends.
+   */
+  #interrupt: ((interruption: Interruption) => void) | undefined;
   #ended!: () => void;
   /** Resolves once the environment is dead. */
   readonly ended = new Promise<void>((resolve) => {
@@ -157,11 +164,14 @@ export class ExecutionEnvironment {
     this.#lastUsedMs = clock.now();
     void sandbox.exited.then((exit) => {
       this.#exit = exit;
+      this.#interrupt?.({ kind: 'exit', exit });
       this.#markDead();
       this.#ext.telemetry.close();
     });
     // An extension that fails while the environment is idle resets it; busy ones report it.
-    void extensions.registry.failed.then(() => {
+    void extensions.registry.failed.then((failure) => {
+      this.#failure = failure;
+      this.#interrupt?.({ kind: 'extension', failure });
       if (this.#state === 'ready') void this.destroy('failure');
     });
   }
@@ -378,15 +388,19 @@ export class ExecutionEnvironment {
     );
     const extensionsInvoked = registry.dispatchInvoke(event) > 0;
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<Interruption>((resolve) => {
+    let interrupt: ((interruption: Interruption) => void) | undefined;
+    const interrupted = new Promise<Interruption>((resolve) => {
+      interrupt = resolve;
       timer = setTimeout(() => resolve({ kind: 'timeout' }), this.settings.timeoutSeconds * 1000);
     });
-    const interrupted = Promise.race<Interruption>([
-      timedOut,
-      this.#sandbox.exited.then((exit) => ({ kind: 'exit' as const, exit })),
-      registry.failed.then((failure) => ({ kind: 'extension' as const, failure })),
-    ]);
-    return { event, started, extensionsInvoked, interrupted, stop: () => clearTimeout(timer) };
+    this.#interrupt = interrupt;
+    if (this.#exit !== undefined) interrupt?.({ kind: 'exit', exit: this.#exit });
+    if (this.#failure !== undefined) interrupt?.({ kind: 'extension', failure: this.#failure });
+    const stop = () => {
+      clearTimeout(timer);
+      if (this.#interrupt === interrupt) this.#interrupt = undefined;
+    };
+    return { event, started, extensionsInvoked, interrupted, stop };
   }
 
   /** `work`, abandoning the environment when it fails unexpectedly. */
