@@ -15,16 +15,21 @@ export const BENCH_CREDENTIALS = {
 const READY = /Lamina is listening on (\S+)/;
 
 /**
- * Starts the server (with extra `args`, e.g. `--async-concurrency 1`); resolves with
+ * Starts the server (with extra `args`, e.g. `--async-concurrency 1`, and Node.js flags
+ * `nodeArgs`, e.g. `--cpu-prof`); resolves with
  * { endpoint, pid, dataDir, stop() } once it listens.
  */
-export async function startLaminaServer(repoRoot, { readyTimeoutMs = 60_000, args = [] } = {}) {
+export async function startLaminaServer(
+  repoRoot,
+  { readyTimeoutMs = 60_000, args = [], nodeArgs = [] } = {},
+) {
   const dataDir = mkdtempSync(join(tmpdir(), 'lamina-bench-'));
   // The sandbox's unprivileged uid must be able to reach the code below the data directory.
   chmodSync(dataDir, 0o711);
   const child = spawn(
     process.execPath,
     [
+      ...nodeArgs,
       join(repoRoot, 'bin/lamina.js'),
       'server',
       '--port',
