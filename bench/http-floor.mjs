@@ -14,19 +14,33 @@ const server = http.createServer((req, res) => {
 server.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + '\\n'));
 `;
 
-/** Latencies (ms) of `count` sequential round trips after `warmup`. */
-export async function measureHttpFloor(count, warmup) {
+/**
+ * Starts the floor server in its own process; resolves with { endpoint, port, stop() }. Any
+ * request gets `200 null` once its body has arrived (nothing is verified).
+ */
+export async function startHttpFloorServer() {
   const child = spawn(process.execPath, ['-e', SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   try {
     const port = await new Promise((resolve, reject) => {
       child.stdout.once('data', (chunk) => resolve(Number(chunk.toString().trim())));
       child.once('exit', (code) => reject(new Error(`the echo server exited (${code})`)));
     });
+    return { endpoint: `http://127.0.0.1:${port}`, port, stop: () => child.kill('SIGKILL') };
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+}
+
+/** Latencies (ms) of `count` sequential round trips after `warmup`. */
+export async function measureHttpFloor(count, warmup) {
+  const server = await startHttpFloorServer();
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  try {
     const once = () =>
       new Promise((resolve, reject) => {
         const req = request(
-          { agent, host: '127.0.0.1', port, method: 'POST', path: '/' },
+          { agent, host: '127.0.0.1', port: server.port, method: 'POST', path: '/' },
           (res) => {
             res.resume();
             res.on('end', resolve);
@@ -44,6 +58,6 @@ export async function measureHttpFloor(count, warmup) {
     return samples;
   } finally {
     agent.destroy();
-    child.kill('SIGKILL');
+    server.stop();
   }
 }

@@ -14,6 +14,7 @@ import { COLD_FUNCTION_SOURCE, measureColdStarts } from './cold-start.mjs';
 import { measureNewFunctionColdStarts } from './new-function-cold-start.mjs';
 import { environmentsCpuMs, processCpuMs } from './cpu-time.mjs';
 import { environmentMemory } from './environment-memory.mjs';
+import { startHttpFloorServer } from './http-floor.mjs';
 import { BENCH_CREDENTIALS, startLaminaServer } from './lamina-server.mjs';
 import { deployFunction, sdkClient } from './lambda-functions.mjs';
 import { loadAverage, machineInfo } from './machine-info.mjs';
@@ -181,12 +182,27 @@ async function benchmark(mode, cleanups, diagnostics) {
     plan.warmInvokes,
     plan.warmup,
   );
+  progress(`warm, 1 client, the same signed request to a bare node:http server: comparison`);
+  const floor = await startHttpFloorServer();
+  cleanups.push(() => floor.stop());
+  const floorInvoker = createSignedInvoker(floor.endpoint, BENCH_CREDENTIALS);
+  cleanups.push(() => floorInvoker.close());
+  const floorRun = await measureSequential(
+    async () => ({ ms: (await floorInvoker.invoke(WARM_FUNCTION)).ms }),
+    plan.warmInvokes,
+    plan.warmup,
+  );
+  floorInvoker.close();
+  floor.stop();
   const rawP50 = summarize(rawRun.latencies).p50_ms;
+  const floorP50 = summarize(floorRun.latencies).p50_ms;
   const durationP50 = summarize(tailRun.extras).p50_ms;
   result.warm_invoke = {
     sdk: summarize(sdk.latencies),
     raw_http: summarize(rawRun.latencies),
     raw_http_log_tail: summarize(tailRun.latencies),
+    bare_signed_round_trip: summarize(floorRun.latencies),
+    overhead_over_bare_round_trip_p50_ms: round(rawP50 - floorP50),
     server_report_duration: summarize(tailRun.extras),
     outside_report_duration_p50_ms: round(summarize(tailRun.latencies).p50_ms - durationP50),
     sdk_cost_p50_ms: round(summarize(sdk.latencies).p50_ms - rawP50),

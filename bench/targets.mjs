@@ -21,7 +21,9 @@ export function targets(result) {
     },
     // Issue #4: against a bare `node -e 0` timed in the same run (paired).
     new_function_cold_start_p50_at_most_a_third_of_node_e0: newFunctionTarget(result),
-    warm_overhead_p50_under_0_5_ms: { raw_http_p50_ms: rawP50, met: rawP50 < 0.5 },
+    // Issue #4: what Lamina adds to the same signed request answered by a bare node:http server
+    // (client signing, one loopback hop, HTTP on both sides), measured in the same run.
+    warm_overhead_p50_under_0_5_ms: warmOverheadTarget(result),
     warm_throughput_8_clients_at_least_3000_per_s: throughputTarget(result, 8, 3000),
     burst_100_first_calls_zero_errors: {
       calls: result.burst?.calls,
@@ -53,6 +55,17 @@ function newFunctionTarget(result) {
     p99_limit_ms: node,
     met_p50: cold.client.p50_ms <= node / 3,
     met_p99: cold.client.p99_ms <= node,
+  };
+}
+
+function warmOverheadTarget(result) {
+  const warm = result.warm_invoke;
+  return {
+    raw_http_p50_ms: warm.raw_http.p50_ms,
+    bare_signed_round_trip_p50_ms: warm.bare_signed_round_trip.p50_ms,
+    overhead_p50_ms: warm.overhead_over_bare_round_trip_p50_ms,
+    met: warm.overhead_over_bare_round_trip_p50_ms < 0.5,
+    met_without_subtracting_the_round_trip: warm.raw_http.p50_ms < 0.5,
   };
 }
 
