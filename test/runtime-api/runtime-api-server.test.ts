@@ -4,6 +4,7 @@ import { request } from 'node:http';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import type { RuntimeAnswer } from '../../src/core/runtime-protocol.js';
 import { RuntimeApiServer } from '../../src/runtime-api/runtime-api-server.js';
+import { invocationEvent } from '../helpers/invocation-events.js';
 
 interface Reply {
   readonly status: number;
@@ -41,14 +42,7 @@ function call(
   });
 }
 
-const event = (requestId: string, payload = '{"k":1}') => ({
-  requestId,
-  payload: Buffer.from(payload),
-  deadlineMs: 1_800_000_000_000,
-  invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:f',
-  traceId: 'Root=1-00000000-000000000000000000000000;Parent=0000000000000000;Sampled=0',
-  clientContext: '{"custom":{"name":"日本"}}',
-});
+const event = invocationEvent;
 
 describe('RuntimeApiServer', () => {
   beforeEach(async () => {

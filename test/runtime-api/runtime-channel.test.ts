@@ -17,18 +17,12 @@ import {
   type Frame,
 } from '../../src/runtime-api/channel-frames.js';
 import { RuntimeApiServer } from '../../src/runtime-api/runtime-api-server.js';
+import { invocationEvent } from '../helpers/invocation-events.js';
 
 let api: RuntimeApiServer;
 let address: string;
 
-const event = (requestId: string, payload = '{"k":1}') => ({
-  requestId,
-  payload: Buffer.from(payload),
-  deadlineMs: 1_800_000_000_000,
-  invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:f',
-  traceId: 'Root=1-00000000-000000000000000000000000;Parent=0000000000000000;Sampled=0',
-  clientContext: '{"custom":{"name":"日本"}}',
-});
+const event = invocationEvent;
 
 /** One runtime's side of a channel: frames in, frames out. */
 class RuntimeSide {
