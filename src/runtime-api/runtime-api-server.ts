@@ -53,6 +53,7 @@ const PREFIX = '/2018-06-01/runtime/';
 export const ASSIGNMENT_PATH = '/lamina/2026-11-01/assignment';
 export const MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100;
 export const MAX_STREAMED_RESPONSE_BYTES = 200 * 1024 * 1024;
+const ANSWERED_IDS_KEPT = 64;
 
 interface Current {
   readonly event: InvocationEvent;
@@ -75,6 +76,8 @@ export class RuntimeApiServer {
   readonly #waiting: NextWaiter[] = [];
   readonly #channels = new Set<RuntimeChannelConnection>();
   readonly #channelHost: ChannelHost;
+  /** The most recent answered ids (for the "already answered" message), bounded: a warm
+   * environment lives for many invocations. */
   readonly #answeredIds = new Set<string>();
   #current: Current | undefined;
   #asked = false;
@@ -166,6 +169,14 @@ export class RuntimeApiServer {
       this.#current = { event, mode, settle, answered: false };
       this.#waiting.shift()?.deliver(event);
     });
+  }
+
+  #rememberAnswered(id: string): void {
+    this.#answeredIds.add(id);
+    if (this.#answeredIds.size > ANSWERED_IDS_KEPT) {
+      const oldest = this.#answeredIds.values().next().value;
+      if (oldest !== undefined) this.#answeredIds.delete(oldest);
+    }
   }
 
   /** How many runtime channels are open (diagnostics: which transport the runtime uses). */
@@ -301,7 +312,7 @@ export class RuntimeApiServer {
   /** Settles the current invocation with a whole answer. */
   #settle(current: Current, answer: Exclude<RuntimeAnswer, { kind: 'stream' }>): void {
     current.answered = true;
-    this.#answeredIds.add(current.event.requestId);
+    this.#rememberAnswered(current.event.requestId);
     current.settle(answer);
   }
 
@@ -401,7 +412,7 @@ export class RuntimeApiServer {
   /** Hands a streamed response over as it arrives; the runtime gets its answer at the end. */
   #stream(req: IncomingMessage, res: ServerResponse, current: Current): void {
     current.answered = true;
-    this.#answeredIds.add(current.event.requestId);
+    this.#rememberAnswered(current.event.requestId);
     const limit = this.#maxStreamedResponseBytes;
     const { body, ended } = receiveStream(req, limit, (end) => {
       if (res.headersSent || res.destroyed) return;
