@@ -4,22 +4,15 @@
  * client signed it (the listed SignedHeaders only, the raw percent-encoded path, the client's
  * date and scope) and compares signatures in constant time.
  *
- * The header form is on every API call's path, so it is assembled from the library's exported
- * steps (canonical headers, canonical query, payload hash, scope, signing key, the last cached per
- * key and day) instead of a whole `SignatureV4.sign`, which clones the request and goes through a
- * chain of promises: about a fifth of a warm invoke's server time before. The presigned form
- * (rare: code downloads) still uses `presign`.
+ * The header form is on every API call's path. Its canonical request (the path, query and headers
+ * in SigV4's canonical forms, as SignatureV4 builds them) is assembled here; the scope and the
+ * signing key come from the library, the key cached per access key and day, so a verification is
+ * synchronous hashing once the day's key is known. The presigned form (rare: code downloads) still
+ * uses `presign`.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { HttpRequest } from '@smithy/protocol-http';
-import {
-  createScope,
-  getCanonicalHeaders,
-  getCanonicalQuery,
-  getPayloadHash,
-  getSigningKey,
-  SignatureV4,
-} from '@smithy/signature-v4';
+import { createScope, getSigningKey, SignatureV4 } from '@smithy/signature-v4';
 import type { Clock } from './clock.js';
 import { LambdaError } from './errors.js';
 import { NodeSha256 } from './node-sha256.js';
@@ -90,7 +83,7 @@ export class Sigv4Verifier {
   /** Signers per key and scope (presigned URLs). */
   readonly #signers = new Map<string, SignatureV4>();
   /** Derived signing keys per key, day, region and service. */
-  readonly #signingKeys = new Map<string, Promise<Uint8Array>>();
+  readonly #signingKeys = new Map<string, Uint8Array | Promise<Uint8Array>>();
 
   constructor(options: Sigv4VerifierOptions) {
     this.#options = options;
@@ -201,72 +194,74 @@ export class Sigv4Verifier {
     return signer;
   }
 
-  async #headerSignature(
+  /**
+   * The header form's expected signature, as SignatureV4.sign computes it for the client: the
+   * generated headers (authorization, date) are not signed and `x-amz-date` always is; a signed
+   * `x-amz-content-sha256` stands for the payload. Synchronous once the day's signing key is known.
+   */
+  #headerSignature(
     request: IncomingRequest,
     rawPath: string,
     query: Map<string, string[]>,
     parsed: ParsedSignature,
     secret: string,
     signingDate: Date,
-  ): Promise<string> {
+  ): string | Promise<string> {
     const headers = signedHeaderValues(request.headers, parsed.signedHeaders);
+    let actualHash: string | undefined;
     const declaredHash = header(request.headers, 'x-amz-content-sha256');
     if (declaredHash !== undefined && declaredHash !== UNSIGNED_PAYLOAD) {
-      const actual = await bodyHash(request.body);
-      if (declaredHash.toLowerCase() !== actual) {
+      actualHash = bodyHash(request.body);
+      if (declaredHash.toLowerCase() !== actualHash) {
         throw invalidSignature(
           'The provided x-amz-content-sha256 header does not match what was computed.',
         );
       }
     }
-    // As SignatureV4.sign prepares a request: the generated headers are dropped, then the date
-    // it signs with is set.
     for (const generated of GENERATED_HEADERS) delete headers[generated];
     headers['x-amz-date'] = parsed.amzDate;
-    const toSign = new HttpRequest({
-      method: request.method,
-      protocol: 'http:',
-      hostname: headers['host'] ?? '',
-      path: rawPath,
-      query: toSmithyQuery(query),
-      headers,
-      ...(request.body === undefined || request.body.length === 0 ? {} : { body: request.body }),
-    });
-    const payloadHash = await getPayloadHash(toSign, SHA256);
-    const canonicalHeaders = getCanonicalHeaders(toSign, undefined, new Set(parsed.signedHeaders));
-    const names = Object.keys(canonicalHeaders).sort();
-    const canonicalRequest = [
-      request.method,
-      canonicalPath(rawPath),
-      getCanonicalQuery(toSign),
-      names.map((name) => `${name}:${canonicalHeaders[name] ?? ''}`).join('\n'),
-      '',
-      names.join(';'),
-      payloadHash,
-    ].join('\n');
+    const payloadHash = headers['x-amz-content-sha256'] ?? actualHash ?? bodyHash(request.body);
+    const names = Object.keys(headers).sort();
+    let canonicalHeaders = '';
+    for (const name of names)
+      canonicalHeaders += `${name}:${(headers[name] ?? '').trim().replace(/\s+/g, ' ')}\n`;
+    const canonicalRequest =
+      `${request.method}\n${canonicalPath(rawPath)}\n${canonicalQuery(query)}\n` +
+      `${canonicalHeaders}\n${names.join(';')}\n${payloadHash}`;
     const longDate = formatAmzDate(signingDate.getTime());
     const scope = createScope(longDate.slice(0, 8), parsed.region, parsed.service);
     const stringToSign = `AWS4-HMAC-SHA256\n${longDate}\n${scope}\n${sha256Hex(canonicalRequest)}`;
-    const key = await this.#signingKey(parsed, secret, longDate.slice(0, 8));
-    return createHmac('sha256', key).update(stringToSign).digest('hex');
+    const sign = (key: Uint8Array) => createHmac('sha256', key).update(stringToSign).digest('hex');
+    const key = this.#signingKey(parsed, secret, longDate.slice(0, 8));
+    return key instanceof Uint8Array ? sign(key) : key.then(sign);
   }
 
-  #signingKey(parsed: ParsedSignature, secret: string, shortDate: string): Promise<Uint8Array> {
+  /** The derived signing key (cached per key, day, region and service once computed). */
+  #signingKey(
+    parsed: ParsedSignature,
+    secret: string,
+    shortDate: string,
+  ): Uint8Array | Promise<Uint8Array> {
     const { accessKeyId, region, service } = parsed;
     const cacheKey = `${accessKeyId}\u0000${secret}\u0000${shortDate}\u0000${region}\u0000${service}`;
-    let key = this.#signingKeys.get(cacheKey);
-    if (key === undefined) {
-      if (this.#signingKeys.size >= MAX_CACHED_SIGNERS) this.#signingKeys.clear();
-      key = getSigningKey(
-        SHA256,
-        { accessKeyId, secretAccessKey: secret },
-        shortDate,
-        region,
-        service,
-      );
-      this.#signingKeys.set(cacheKey, key);
-    }
-    return key;
+    const cached = this.#signingKeys.get(cacheKey);
+    if (cached !== undefined) return cached;
+    if (this.#signingKeys.size >= MAX_CACHED_SIGNERS) this.#signingKeys.clear();
+    const derived = getSigningKey(
+      SHA256,
+      { accessKeyId, secretAccessKey: secret },
+      shortDate,
+      region,
+      service,
+    );
+    this.#signingKeys.set(cacheKey, derived);
+    void derived.then(
+      (key) => {
+        if (this.#signingKeys.get(cacheKey) === derived) this.#signingKeys.set(cacheKey, key);
+      },
+      () => this.#signingKeys.delete(cacheKey),
+    );
+    return derived;
   }
 
   async #presignedSignature(
@@ -332,11 +327,35 @@ function escapeUri(text: string): string {
 }
 
 /** Computes the hex SHA-256 of a body, as SigV4 hashes payloads. */
-async function bodyHash(body: Uint8Array | undefined): Promise<string> {
+function bodyHash(body: Uint8Array | undefined): string {
   if (body === undefined || body.length === 0) return EMPTY_SHA256;
-  const hash = new SHA256();
-  hash.update(body);
-  return Buffer.from(await hash.digest()).toString('hex');
+  return createHash('sha256').update(body).digest('hex');
+}
+
+/**
+ * The canonical query string as SignatureV4 builds it: names and values escaped (RFC 3986), sorted
+ * by escaped name, a repeated name's pairs sorted, `X-Amz-Signature` left out.
+ */
+function canonicalQuery(query: Map<string, string[]>): string {
+  const serialized = new Map<string, string>();
+  for (const [name, values] of query) {
+    if (name.toLowerCase() === 'x-amz-signature') continue;
+    const key = escapeUri(name);
+    serialized.set(
+      key,
+      values.length === 1
+        ? `${key}=${escapeUri(values[0] ?? '')}`
+        : values
+            .map((value) => `${key}=${escapeUri(value)}`)
+            .sort()
+            .join('&'),
+    );
+  }
+  return [...serialized.keys()]
+    .sort()
+    .map((key) => serialized.get(key))
+    .filter((pair) => pair !== '')
+    .join('&');
 }
 
 function parseAuthorizationHeader(

@@ -444,6 +444,51 @@ describe('Sigv4Verifier header form: valid requests', () => {
     );
   });
 
+  test('signed header values with runs of spaces and tabs verify (canonical form collapses them)', async () => {
+    const request = await sdkRequest({
+      method: 'POST',
+      path: '/2015-03-31/functions/fn/invocations',
+      headers: { 'x-amz-client-context': '  e30=  ', 'x-custom': 'a   b\t\tc' },
+      body: '{}',
+    });
+    assert.ok(signedHeadersOf(request).split(';').includes('x-custom'));
+    await assertVerified(makeVerifier().verify(request));
+  });
+
+  test('a signed Date header is left out of the canonical request, as the signer leaves it', async () => {
+    const request = await cliRequest({
+      method: 'GET',
+      path: '/2015-03-31/functions/',
+      unsignedHeaders: { date: 'Sat, 21 Nov 2026 19:22:56 GMT' },
+    });
+    await assertVerified(
+      makeVerifier().verify(
+        editAuthorization(request, (auth) => auth.replace('SignedHeaders=', 'SignedHeaders=date;')),
+      ),
+    );
+  });
+
+  test('the signing key is derived per day: first and cached verifications agree, across midnight', async () => {
+    let now = NOW;
+    const verifier = new Sigv4Verifier({
+      service: SERVICE,
+      region: REGION,
+      secretFor: (accessKeyId) => (accessKeyId === ACCESS_KEY_ID ? SECRET : undefined),
+      clock: { now: () => now },
+    });
+    const path = '/2015-03-31/functions/';
+    const first = await cliRequest({ method: 'GET', path, signedAt: NOW });
+    await assertVerified(verifier.verify(first));
+    await assertVerified(verifier.verify(first));
+    now = NOW + 24 * 3600_000;
+    await assertVerified(verifier.verify(await cliRequest({ method: 'GET', path, signedAt: now })));
+    await assertFails(
+      verifier.verify(await cliRequest({ method: 'GET', path, signedAt: now, secret: 'wrong' })),
+      'InvalidSignatureException',
+      SIGNATURE_MISMATCH,
+    );
+  });
+
   test('unsigned headers may change without breaking the signature', async () => {
     const request = await sdkRequest({ method: 'GET', path: '/2015-03-31/functions/fn' });
     await assertVerified(
