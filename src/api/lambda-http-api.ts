@@ -44,6 +44,9 @@ export function buildLambdaHttpApi(options: LambdaHttpApiOptions): FastifyInstan
   const app = Fastify({
     // Fastify logs every request at info; Lamina keeps the access log quiet and logs failures.
     loggerInstance: options.logger.child({}, { level: 'warn' }),
+    // No child logger per request (a pino child is built for every call otherwise): failures are
+    // logged with their request id explicitly.
+    childLoggerFactory: (logger) => logger,
     bodyLimit: Math.max(...ROUTES.map((r) => readLimit(r.bodyLimit))),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 4096 },
     forceCloseConnections: 'idle',
