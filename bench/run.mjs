@@ -23,7 +23,12 @@ import { parseReportLine } from './report-line.mjs';
 import { createSignedInvoker } from './signed-invoke.mjs';
 import { round, summarize } from './stats.mjs';
 import { targets } from './targets.mjs';
-import { measureSequential, measureThroughput } from './warm-latency.mjs';
+import {
+  measureInterleaved,
+  measureSequential,
+  measureThroughput,
+  warmUpUntilSteady,
+} from './warm-latency.mjs';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** 1,769 MB is one vCPU of quota: the function is never throttled by its own CPU limit. */
@@ -36,7 +41,9 @@ const PLANS = {
     warmInvokes: 1000,
     warmup: 100,
     throughputClients: [1, 4, 8],
-    throughputInvokes: 2000,
+    throughputInvokes: 10000,
+    warmUp: { clients: 8, roundInvokes: 4000, minRounds: 6, maxRounds: 12 },
+    paired: { blocks: 5, perBlock: 1000 },
     coldStarts: 100,
     newFunctionColdStarts: 50,
     burstCalls: 100,
@@ -48,6 +55,8 @@ const PLANS = {
     warmup: 30,
     throughputClients: [1, 4, 8],
     throughputInvokes: 300,
+    warmUp: { clients: 8, roundInvokes: 1000, minRounds: 2, maxRounds: 3 },
+    paired: { blocks: 2, perBlock: 100 },
     coldStarts: 10,
     newFunctionColdStarts: 10,
     burstCalls: 100,
@@ -101,6 +110,12 @@ async function benchmark(mode, cleanups, diagnostics) {
     memory_size_mb: MEMORY_SIZE,
     warm_invokes: plan.warmInvokes,
     warm_warmup_invokes: plan.warmup,
+    warm_up_round_invokes: plan.warmUp.roundInvokes,
+    load_generator:
+      'undici, one keep-alive connection per client, SigV4 (@smithy/signature-v4) signature ' +
+      'reused for an identical request within its second (the same bytes as signing again)',
+    paired_blocks: plan.paired.blocks,
+    paired_block_invokes: plan.paired.perBlock,
     throughput_invokes: plan.throughputInvokes,
     cold_starts: plan.coldStarts,
     process_starts: plan.processStarts,
@@ -135,6 +150,17 @@ async function benchmark(mode, cleanups, diagnostics) {
     return response;
   };
 
+  progress(`warm-up: rounds of ${plan.warmUp.roundInvokes} invokes until steady`);
+  const warmUpClients = Array.from({ length: plan.warmUp.clients }, () => {
+    const invoker = newInvoker();
+    return { invoke: async () => checked(await invoker.invoke(WARM_FUNCTION)) };
+  });
+  result.warm_up = {
+    clients: plan.warmUp.clients,
+    ...(await warmUpUntilSteady(warmUpClients, plan.warmUp)),
+  };
+  progress(`  invokes/s per round: ${result.warm_up.invokes_per_second_per_round.join(', ')}`);
+
   progress(`warm, 1 client, AWS SDK: ${plan.warmInvokes} invokes`);
   const sdk = await measureSequential(
     async () => {
@@ -149,8 +175,15 @@ async function benchmark(mode, cleanups, diagnostics) {
     plan.warmup,
   );
 
-  progress(`warm, 1 client, raw signed HTTP: ${plan.warmInvokes} invokes`);
+  progress(
+    `warm, 1 client, raw signed HTTP against the same request to a bare node:http server: ` +
+      `${plan.paired.blocks} alternating blocks of ${plan.paired.perBlock} each`,
+  );
   const raw = newInvoker();
+  const floor = await startHttpFloorServer();
+  cleanups.push(() => floor.stop());
+  const floorInvoker = createSignedInvoker(floor.endpoint, BENCH_CREDENTIALS);
+  cleanups.push(() => floorInvoker.close());
   const cpuNow = () => {
     const own = process.cpuUsage();
     return {
@@ -159,15 +192,25 @@ async function benchmark(mode, cleanups, diagnostics) {
       client: (own.user + own.system) / 1000,
     };
   };
+  const cpuSpent = { server: 0, environments: 0, client: 0 };
   let cpuBefore;
-  const rawRun = await measureSequential(
-    async () => ({ ms: checked(await raw.invoke(WARM_FUNCTION)).ms }),
-    plan.warmInvokes,
-    plan.warmup,
-    () => (cpuBefore = cpuNow()),
+  const paired = await measureInterleaved(
+    {
+      invokeOnce: async () => ({ ms: checked(await raw.invoke(WARM_FUNCTION)).ms }),
+      before: () => (cpuBefore = cpuNow()),
+      after: () => {
+        const now = cpuNow();
+        for (const key of Object.keys(cpuSpent)) cpuSpent[key] += now[key] - cpuBefore[key];
+      },
+    },
+    { invokeOnce: async () => ({ ms: (await floorInvoker.invoke(WARM_FUNCTION)).ms }) },
+    { ...plan.paired, warmup: plan.warmup },
   );
-  const cpuAfter = cpuNow();
-  const perInvoke = (key) => round((cpuAfter[key] - cpuBefore[key]) / plan.warmInvokes);
+  floorInvoker.close();
+  floor.stop();
+  const rawRun = { latencies: paired.a };
+  const floorRun = { latencies: paired.b };
+  const perInvoke = (key) => round(cpuSpent[key] / rawRun.latencies.length);
 
   progress(
     `warm, 1 client, raw signed HTTP with X-Amz-Log-Type: Tail: ${plan.warmInvokes} invokes`,
@@ -182,18 +225,6 @@ async function benchmark(mode, cleanups, diagnostics) {
     plan.warmInvokes,
     plan.warmup,
   );
-  progress(`warm, 1 client, the same signed request to a bare node:http server: comparison`);
-  const floor = await startHttpFloorServer();
-  cleanups.push(() => floor.stop());
-  const floorInvoker = createSignedInvoker(floor.endpoint, BENCH_CREDENTIALS);
-  cleanups.push(() => floorInvoker.close());
-  const floorRun = await measureSequential(
-    async () => ({ ms: (await floorInvoker.invoke(WARM_FUNCTION)).ms }),
-    plan.warmInvokes,
-    plan.warmup,
-  );
-  floorInvoker.close();
-  floor.stop();
   const rawP50 = summarize(rawRun.latencies).p50_ms;
   const floorP50 = summarize(floorRun.latencies).p50_ms;
   const durationP50 = summarize(tailRun.extras).p50_ms;

@@ -43,3 +43,46 @@ export async function measureThroughput(clients, total, warmupRounds) {
   const seconds = (performance.now() - started) / 1000;
   return { seconds, latencies, invokesPerSecond: total / seconds };
 }
+
+/**
+ * Brings a freshly started server (and the environments and this client) to steady state before
+ * warm figures are taken: V8 optimises the invoke path over the first several thousand calls, and
+ * a new server spends two to four times more CPU per invoke until then. Runs rounds of
+ * `roundInvokes` with all `clients` until two successive rounds' throughput differ by less than
+ * `tolerance` (after at least `minRounds`), or `maxRounds`; returns each round's invokes/s.
+ */
+export async function warmUpUntilSteady(
+  clients,
+  { roundInvokes, minRounds, maxRounds, tolerance = 0.05 },
+) {
+  const rounds = [];
+  for (let round = 0; round < maxRounds; round += 1) {
+    const { invokesPerSecond } = await measureThroughput(clients, roundInvokes, 0);
+    rounds.push(Math.round(invokesPerSecond));
+    const [previous, last] = rounds.slice(-2);
+    if (rounds.length >= minRounds && Math.abs(last - previous) / previous < tolerance) break;
+  }
+  return { round_invokes: roundInvokes, invokes_per_second_per_round: rounds };
+}
+
+/**
+ * Sequential latencies of two targets measured in alternating blocks (A, B, A, B, …), so that both
+ * see the same drift in the machine's speed. `a` and `b` are { invokeOnce, before?, after? }
+ * (`before`/`after` run around each of its measured blocks, e.g. to add up CPU time); each target
+ * gets `warmup` unmeasured calls first. Returns { a: latencies, b: latencies }.
+ */
+export async function measureInterleaved(a, b, { blocks, perBlock, warmup }) {
+  const latencies = { a: [], b: [] };
+  for (const target of [a, b]) for (let i = 0; i < warmup; i += 1) await target.invokeOnce();
+  for (let block = 0; block < blocks; block += 1) {
+    for (const [key, target] of [
+      ['a', a],
+      ['b', b],
+    ]) {
+      target.before?.();
+      for (let i = 0; i < perBlock; i += 1) latencies[key].push((await target.invokeOnce()).ms);
+      target.after?.();
+    }
+  }
+  return latencies;
+}
