@@ -54,3 +54,35 @@ export function machineInfo(repoRoot) {
     load_average_1m_at_start: loadAverage(),
   };
 }
+
+/** The machine's CPU time counters (all CPUs, in clock ticks) from /proc/stat, or null. */
+export function cpuCounters() {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8')
+      .split('\n', 1)[0]
+      .trim()
+      .split(/\s+/)
+      .slice(1);
+    const [user, nice, system, idle, iowait, irq, softirq, steal = 0] = fields.map(Number);
+    return { busy: user + nice + system + irq + softirq, idle: idle + iowait, steal };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * How the machine's CPU time was spent between two `cpuCounters()` snapshots, in percent: busy,
+ * idle, and stolen (a virtual machine's vCPUs waiting for the host). Steal time is time the
+ * benchmark wanted and did not get: figures taken with a high share of it are not comparable.
+ */
+export function cpuShares(before, after) {
+  if (before === null || after === null) return null;
+  const delta = (key) => after[key] - before[key];
+  const total = delta('busy') + delta('idle') + delta('steal');
+  const percent = (key) => (total === 0 ? 0 : Math.round((delta(key) / total) * 1000) / 10);
+  return {
+    busy_percent: percent('busy'),
+    idle_percent: percent('idle'),
+    steal_percent: percent('steal'),
+  };
+}

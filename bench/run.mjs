@@ -17,7 +17,7 @@ import { environmentMemory } from './environment-memory.mjs';
 import { startHttpFloorServer } from './http-floor.mjs';
 import { BENCH_CREDENTIALS, startLaminaServer } from './lamina-server.mjs';
 import { deployFunction, sdkClient } from './lambda-functions.mjs';
-import { loadAverage, machineInfo } from './machine-info.mjs';
+import { cpuCounters, cpuShares, loadAverage, machineInfo } from './machine-info.mjs';
 import { processStartBaselines, timeNodeStart } from './process-start.mjs';
 import { parseReportLine } from './report-line.mjs';
 import { createSignedInvoker } from './signed-invoke.mjs';
@@ -150,6 +150,7 @@ async function benchmark(mode, cleanups, diagnostics) {
     return response;
   };
 
+  const warmStarted = cpuCounters();
   progress(`warm-up: rounds of ${plan.warmUp.roundInvokes} invokes until steady`);
   const warmUpClients = Array.from({ length: plan.warmUp.clients }, () => {
     const invoker = newInvoker();
@@ -264,6 +265,7 @@ async function benchmark(mode, cleanups, diagnostics) {
       environments: environmentMemory(server.pid).environments.length,
     });
   }
+  result.machine.cpu_during_warm_figures = cpuShares(warmStarted, cpuCounters());
   if (levels.length < plan.throughputClients.length)
     progress(`skipped throughput levels that do not fit ${capacityMiB} MiB of environment memory`);
 
