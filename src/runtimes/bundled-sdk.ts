@@ -7,31 +7,44 @@ import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
-/** Copies `@aws-sdk/client-lambda` and what it needs into `<runtimeDir>/node_modules`. */
-export function shipAwsSdk(
-  runtimeDir: string,
+/** The packages to ship: where they live, and each one's name and version. */
+export interface SdkClosure {
+  readonly nodeModules: string | undefined;
+  readonly packages: readonly { readonly name: string; readonly version: string }[];
+}
+
+/** `packages` and their dependency closure, as installed in Lamina's node_modules. */
+export function awsSdkClosure(
   packages: readonly string[] = ['@aws-sdk/client-lambda'],
-): number {
+): SdkClosure {
   const require = createRequire(import.meta.url);
   const roots = packages.map((name) => dirname(require.resolve(`${name}/package.json`)));
   const nodeModules = roots[0] === undefined ? undefined : rootOf(roots[0], packages[0] ?? '');
-  if (nodeModules === undefined) return 0;
-  const seen = new Set<string>();
+  if (nodeModules === undefined) return { nodeModules, packages: [] };
+  const seen = new Map<string, string>();
   const visit = (name: string) => {
     if (seen.has(name)) return;
     const dir = join(nodeModules, name);
     if (!existsSync(join(dir, 'package.json'))) return; // nested under its dependant: copied with it
-    seen.add(name);
     const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+      version?: string;
       dependencies?: Record<string, string>;
     };
+    seen.set(name, manifest.version ?? '');
     for (const dependency of Object.keys(manifest.dependencies ?? {})) visit(dependency);
   };
   for (const name of packages) visit(name);
-  for (const name of seen) {
+  return { nodeModules, packages: [...seen].map(([name, version]) => ({ name, version })) };
+}
+
+/** Copies `@aws-sdk/client-lambda` and what it needs into `<runtimeDir>/node_modules`. */
+export function shipAwsSdk(runtimeDir: string, closure = awsSdkClosure()): number {
+  const { nodeModules } = closure;
+  if (nodeModules === undefined) return 0;
+  for (const { name } of closure.packages) {
     cpSync(join(nodeModules, name), join(runtimeDir, 'node_modules', name), { recursive: true });
   }
-  return seen.size;
+  return closure.packages.length;
 }
 
 function rootOf(packageDir: string, name: string): string {

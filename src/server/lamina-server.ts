@@ -3,7 +3,7 @@
  * them in order (store → services → recovery → HTTP; HTTP → background work → store).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,7 +41,7 @@ import { ProvisionedConcurrencyService } from '../functions/provisioned-concurre
 import { FileLogStore } from '../observability/file-log-store.js';
 import { RelayTelemetrySender } from '../runtime-api/relay-telemetry-sender.js';
 import { openUnixRuntimeChannel } from '../runtime-api/unix-runtime-channel.js';
-import { shipAwsSdk } from '../runtimes/bundled-sdk.js';
+import { runtimeClientsDir } from '../runtimes/runtime-clients.js';
 import { HostRuntimeLauncher } from '../runtimes/host-runtime-launcher.js';
 import { BwrapSandboxDriver } from '../sandbox/bwrap-sandbox-driver.js';
 import { detectCgroups } from '../sandbox/cgroups.js';
@@ -208,9 +208,9 @@ export class LaminaServer {
     const runDir = join(tmpdir(), `lamina-${process.pid}-${randomUUID().slice(0, 8)}`);
     this.#runDir = runDir;
     mkdirSync(runDir, { recursive: true, mode: 0o711 });
-    // The runtime clients are copied next to the sockets: the jail's uid must be able to reach them.
-    cpSync(RUNTIME_CLIENTS, join(runDir, 'runtimes'), { recursive: true });
-    shipAwsSdk(join(runDir, 'runtimes', 'nodejs'));
+    // The runtime clients live under the temp folder, which the jail's uid can reach: shared by the
+    // servers on this machine, or copied next to the sockets when the shared copy cannot be used.
+    const runtimeClients = runtimeClientsDir(RUNTIME_CLIENTS, tmpdir(), join(runDir, 'runtimes'));
     const cgroups = await detectCgroups();
     const sandboxes = new BwrapSandboxDriver({ runDir, cgroups });
     this.#limitations = sandboxes.limitations();
@@ -256,7 +256,7 @@ export class LaminaServer {
         credentialsFor: (name) => functionCredentials.credentialsFor(name),
       },
     });
-    const launcher = new HostRuntimeLauncher(join(runDir, 'runtimes'));
+    const launcher = new HostRuntimeLauncher(runtimeClients);
     this.#prestarted = new PrestartedPool(config.prestartPoolSize, {
       boot: (launch) => factory.prestart(launch),
       discard: (booted) => factory.discard(booted),
