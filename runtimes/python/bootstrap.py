@@ -3,7 +3,9 @@
 Started as `python3 bootstrap.py` in LAMBDA_TASK_ROOT. It imports the handler named by _HANDLER
 (`module.function`, or `dir/module.function`), then loops: GET the next event from the Runtime API
 at AWS_LAMBDA_RUNTIME_API, call `handler(event, context)`, POST the JSON result or Lambda's error
-payload. Init failures go to /runtime/init/error and end the process with status 1.
+payload. Init failures go to /runtime/init/error and end the process with status 1. Inside
+Lamina's sandbox the same conversation goes through Lamina's runtime channel on the unix socket
+LAMINA_RUNTIME_SOCKET (lamina_runtime_channel).
 
 Cold start is on the benchmark, so this file and its lamina_* helpers import as little as
 possible: no http.client (lamina_runtime_api), no json package (lamina_json), logging only once
@@ -34,20 +36,31 @@ def main():
     _unbuffer_standard_streams()
     helpers = (lamina_context, lamina_errors, lamina_json, lamina_logging, lamina_runtime_api)
     lamina_errors.RUNTIME_FILES.update(module.__file__ for module in helpers)
+    lamina_errors.RUNTIME_FILES.add(os.path.join(os.path.dirname(__file__), "lamina_runtime_channel.py"))
     lamina_errors.RUNTIME_FILES.add(main.__code__.co_filename)
     address = os.environ.get("AWS_LAMBDA_RUNTIME_API")
     if not address:
         sys.stderr.write("AWS_LAMBDA_RUNTIME_API is not set: nowhere to get events from\n")
         sys.exit(1)
     version = sys.version_info
+    # Inside Lamina's sandbox: the Runtime API's unix socket, and the runtime channel on it. Not
+    # for the function's eyes; a refused channel ends the runtime (no silent fallback to HTTP).
+    socket_path = os.environ.pop("LAMINA_RUNTIME_SOCKET", None) or None
     client = RuntimeApiClient(
-        address, f"lamina-python-ric/{version.major}.{version.minor}.{version.micro}"
+        address, f"lamina-python-ric/{version.major}.{version.minor}.{version.micro}", socket_path
     )
+    if socket_path is not None:
+        try:
+            client = client.open_channel()
+        except OSError as failure:
+            sys.stderr.write(f"Lamina's runtime channel is unavailable, stopping: {failure}\n")
+            sys.exit(1)
     if os.environ.get("LAMINA_PRESTARTED") == "1":
         # Pre-started before being bound to a function: wait for the function's environment.
         assigned = loads(client.assignment())["environment"]
         os.environ.clear()
         os.environ.update(assigned)
+        os.environ.pop("LAMINA_RUNTIME_SOCKET", None)
         if "TZ" in assigned:
             import time
 

@@ -37,16 +37,33 @@ class Invocation:
 
 
 class RuntimeApiClient:
-    """Talks to http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/... over one connection."""
+    """Talks to http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/... over one connection.
 
-    def __init__(self, address, user_agent):
+    With `socket_path` (LAMINA_RUNTIME_SOCKET, inside Lamina's sandbox) the same API is reached on
+    that unix socket instead, and `open_channel` offers Lamina's runtime channel.
+    """
+
+    def __init__(self, address, user_agent, socket_path=None):
         host, _, port = address.rpartition(":")
         if not host:
             raise ValueError(f"AWS_LAMBDA_RUNTIME_API is not host:port: {address!r}")
         self._target = (host.strip("[]"), int(port))
+        self._socket_path = socket_path
         self._preamble = f"Host: {address}\r\nUser-Agent: {user_agent}\r\n"
         self._sock = None
         self._pending = b""  # bytes received beyond the last response
+
+    def open_channel(self):
+        """Lamina's runtime channel on a connection of its own (see lamina_runtime_channel)."""
+        import lamina_runtime_channel
+
+        sock = self._open_unix()
+        try:
+            pending = lamina_runtime_channel.upgrade(sock, self._preamble)
+        except BaseException:
+            sock.close()
+            raise
+        return lamina_runtime_channel.RuntimeChannel(sock, pending, self)
 
     def assignment(self):
         """A pre-started runtime waits here for the function it is bound to (JSON bytes)."""
@@ -117,7 +134,20 @@ class RuntimeApiClient:
                     raise
         raise AssertionError("unreachable")
 
+    def _open_unix(self):
+        sock = _sockets.socket(_sockets.AF_UNIX, _sockets.SOCK_STREAM)
+        try:
+            sock.connect(self._socket_path)
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
     def _connect(self):
+        if self._socket_path is not None:
+            self._sock = self._open_unix()
+            self._pending = b""
+            return
         host, port = self._target
         error = None
         # bytes, because a str host makes getaddrinfo load the idna codec (~5 ms)

@@ -51,6 +51,8 @@ export class HostRuntimeLauncher implements RuntimeLauncher {
         prestart: true,
         env: {
           AWS_EXECUTION_ENV: `AWS_Lambda_${runtime}`,
+          // Lamina's client takes the runtime channel (and removes the variable before user code).
+          LAMINA_RUNTIME_SOCKET: RUNTIME_API_SOCKET,
           PYTHONPATH: `/var/runtime:/opt/python/lib/python${version}/site-packages:/opt/python`,
           LC_CTYPE: 'C.UTF-8',
         },

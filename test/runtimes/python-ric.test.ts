@@ -26,6 +26,11 @@ const TRACE_ID = 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8a
 const TEXT_LINE = /^\[(\w+)\]\t(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)\t([^\t]*)\t(.*)$/s;
 /** Each suite's own limit: a runtime that never answers fails the test instead of hanging it. */
 const LIMIT = { timeout: 20_000 };
+/**
+ * python-ric-channel.test.ts runs this suite again over Lamina's runtime channel on a unix socket
+ * (LAMINA_RUNTIME_SOCKET, as in Lamina's sandbox); every runtime must then have opened it.
+ */
+const OVER_CHANNEL = process.env['LAMINA_RIC_TEST_TRANSPORT'] === 'channel';
 
 type Readiness =
   | { readonly kind: 'ready' }
@@ -63,7 +68,17 @@ class PythonEnvironment {
 
   /** Starts the runtime and waits until it asks for work, reports an init error, or exits. */
   async start(options: StartOptions): Promise<Readiness> {
-    const address = await this.server.listen({ host: '127.0.0.1', port: 0 });
+    const transport: Record<string, string> = {};
+    let address: string;
+    if (OVER_CHANNEL) {
+      // HTTP requests go to the socket too: the TCP address must never be used.
+      transport['LAMINA_RUNTIME_SOCKET'] = await this.server.listen({
+        path: join(this.dir, '.runtime.sock'),
+      });
+      address = '127.0.0.1:9';
+    } else {
+      address = await this.server.listen({ host: '127.0.0.1', port: 0 });
+    }
     const inherited = Object.fromEntries(
       Object.entries(process.env).filter(
         ([key]) => key === 'PATH' || key === 'HOME' || key.startsWith('PYENV'),
@@ -82,6 +97,7 @@ class PythonEnvironment {
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
         AWS_LAMBDA_LOG_GROUP_NAME: '/aws/lambda/py-fixture',
         AWS_LAMBDA_LOG_STREAM_NAME: '2026/01/01/[$LATEST]0123456789abcdef',
+        ...transport,
         ...options.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -108,6 +124,7 @@ class PythonEnvironment {
   async startReady(options: StartOptions): Promise<void> {
     const readiness = await this.start(options);
     assert.equal(readiness.kind, 'ready', `runtime did not start:\n${this.#stderr}${this.#stdout}`);
+    if (OVER_CHANNEL) assert.equal(this.server.openChannels, 1);
   }
 
   stdout(): string {
@@ -269,6 +286,10 @@ const APP_PY = [
   '        sys.exit(event["code"])',
   '    if case == "big":',
   '        return "x" * event["size"]',
+  '    if case == "bytes":',
+  '        return b"\\x00raw bytes\\xff"',
+  '    if case == "socket":',
+  '        return "LAMINA_RUNTIME_SOCKET" in os.environ',
   '    return {"event": event}',
   '',
 ].join('\n');
@@ -304,6 +325,17 @@ describe('python RIC: a warm environment', LIMIT, () => {
     for (const value of [{ a: 1, nested: { b: [true, null] } }, [1, 'two', 3.5], 'héllo ✓', 42]) {
       assert.deepEqual(responseJson((await env.invoke({ case: 'echo', value })).answer), value);
     }
+  });
+
+  test('bytes results go out as they are, as application/unknown', async () => {
+    const { answer } = await env.invoke({ case: 'bytes' });
+    assert.ok(answer.kind === 'response');
+    assert.equal(answer.contentType, 'application/unknown');
+    assert.deepEqual(answer.body, Buffer.from('\u0000raw bytes\u00ff', 'latin1'));
+  });
+
+  test("the function does not see Lamina's runtime socket variable", async () => {
+    assert.equal(responseJson((await env.invoke({ case: 'socket' })).answer), false);
   });
 
   test('None becomes null', async () => {
@@ -644,6 +676,20 @@ describe('python RIC: the process ends or refuses', LIMIT, () => {
         errorMessage: `RequestId: ${requestId} Error: Runtime exited with error: exit status 3`,
       });
       assert.equal(await env.exited(), 3);
+    } finally {
+      await env.stop();
+    }
+  });
+
+  test('a runtime socket that cannot be reached ends the runtime: no fallback to HTTP', async () => {
+    const env = new PythonEnvironment({ 'app.py': APP_PY });
+    try {
+      const readiness = await env.start({
+        handler: 'app.handler',
+        env: { LAMINA_RUNTIME_SOCKET: join(env.dir, 'missing.sock') },
+      });
+      assert.deepEqual(readiness, { kind: 'exit', code: 1 });
+      assert.equal(env.server.openChannels, 0);
     } finally {
       await env.stop();
     }
