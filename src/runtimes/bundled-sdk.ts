@@ -37,14 +37,13 @@ export function awsSdkClosure(
   return { nodeModules, packages: [...seen].map(([name, version]) => ({ name, version })) };
 }
 
-/** Copies `@aws-sdk/client-lambda` and what it needs into `<runtimeDir>/node_modules`. */
-export function shipAwsSdk(runtimeDir: string, closure = awsSdkClosure()): number {
+/** Copies the packages of `closure` into `<runtimeDir>/node_modules`. */
+export function shipAwsSdk(runtimeDir: string, closure: SdkClosure): void {
   const { nodeModules } = closure;
-  if (nodeModules === undefined) return 0;
+  if (nodeModules === undefined) return;
   for (const { name } of closure.packages) {
     cpSync(join(nodeModules, name), join(runtimeDir, 'node_modules', name), { recursive: true });
   }
-  return closure.packages.length;
 }
 
 function rootOf(packageDir: string, name: string): string {
