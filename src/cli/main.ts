@@ -140,6 +140,14 @@ export async function main(argv: readonly string[]): Promise<void> {
       urlBase,
       process.env['LAMINA_FUNCTION_URL_BASE'],
     )
+    .addOption(
+      new Option(
+        '--cpu-colocation <mode>',
+        "pin the event loop to one CPU and run a lone invocation's environment on it",
+      )
+        .choices(['on', 'off'])
+        .default('on'),
+    )
     .action(async (options: Record<string, unknown>) => {
       const config: ServerConfig = {
         ...DEFAULT_CONFIG,
@@ -157,6 +165,7 @@ export async function main(argv: readonly string[]): Promise<void> {
         asyncConcurrency: options['asyncConcurrency'] as number,
         asyncEventRetentionMs: options['asyncEventRetention'] as number,
         functionUrlBase: options['functionUrlBase'] as string | undefined,
+        cpuColocation: options['cpuColocation'] === 'on',
       };
       await runServer(config);
     });

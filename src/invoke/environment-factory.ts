@@ -9,6 +9,7 @@ import { chmod, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Scope } from '../core/arn.js';
 import type { Clock } from '../core/clock.js';
+import type { ColocationPolicy } from './colocation-policy.js';
 import type { EnvironmentPool } from './environment-pool.js';
 import { environmentVariables, prestartVariables } from './environment-variables.js';
 import { ExecutionEnvironment } from './execution-environment.js';
@@ -51,6 +52,8 @@ export interface EnvironmentFactoryDeps {
   readonly bootLimitMs: number;
   /** Delivers telemetry into an environment (none: subscriptions receive nothing). */
   readonly telemetrySenders?: TelemetrySenderFactory | undefined;
+  /** Places lone invocations' environments on the server's CPU (none: never). */
+  readonly placement?: ColocationPolicy | undefined;
 }
 
 /** A generic sandbox whose runtime has booted and waits for its function. */
@@ -307,6 +310,7 @@ export class EnvironmentFactory {
         void parts.cleanup();
       },
       { registry, telemetry, initializationType: parts.initializationType },
+      this.#d.placement,
     );
     parts.route.env = environment;
     this.#d.pool.add(environment);

@@ -10,6 +10,7 @@ import type { Clock } from '../core/clock.js';
 import type { ShutdownReason, TelemetryCategory } from '../core/extension-protocol.js';
 import { Readable } from 'node:stream';
 import type { InvocationEvent, RuntimeAnswer, StreamEnd } from '../core/runtime-protocol.js';
+import type { ColocationPolicy } from './colocation-policy.js';
 import type { ExtensionFailure, ExtensionRegistry } from './extension-registry.js';
 import type { LogLine, LogSink, RuntimeChannel } from './ports.js';
 import type { Sandbox, SandboxExit } from './sandbox-driver.js';
@@ -122,6 +123,7 @@ export class ExecutionEnvironment {
   readonly #clock: Clock;
   readonly #onDead: (env: ExecutionEnvironment) => void;
   readonly #ext: EnvironmentExtensions;
+  readonly #placement: ColocationPolicy | undefined;
   #state: EnvironmentState = 'starting';
   #destroying: Promise<void> | undefined;
   /** Set by `retire`: the environment ends once its current invocation completes. */
@@ -153,8 +155,10 @@ export class ExecutionEnvironment {
     clock: Clock,
     onDead: (env: ExecutionEnvironment) => void,
     extensions: EnvironmentExtensions,
+    placement?: ColocationPolicy,
   ) {
     this.settings = settings;
+    this.#placement = placement;
     this.#sandbox = sandbox;
     this.#channel = channel;
     this.#logs = logs;
@@ -373,6 +377,7 @@ export class ExecutionEnvironment {
     if (this.#state !== 'ready')
       throw new Error(`cannot invoke an environment that is ${this.#state}`);
     this.#state = 'busy';
+    this.#placement?.begin(this.#sandbox);
     clearTimeout(this.#freezeTimer);
     await this.#freezing;
     await this.#sandbox.thaw().catch((error: unknown) => {
@@ -514,6 +519,7 @@ export class ExecutionEnvironment {
     const logTail = this.#tail?.join('\n');
     this.#tail = undefined;
     this.#lastUsedMs = this.#clock.now();
+    this.#placement?.end(this.#sandbox);
     if (ending.failure !== undefined || this.#exit !== undefined) {
       await this.destroy(ending.failure === 'timeout' ? 'timeout' : 'failure');
     } else if (this.#retiring) {
@@ -622,6 +628,7 @@ export class ExecutionEnvironment {
   #markDead(): void {
     if (this.#state === 'dead') return;
     this.#state = 'dead';
+    this.#placement?.forget(this.#sandbox);
     this.#onDead(this);
     this.#ended();
     // END and REPORT are written; the stream can release its file (a late line reopens it).

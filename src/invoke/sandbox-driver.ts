@@ -45,6 +45,13 @@ export interface Sandbox {
   limitCpu(): Promise<void>;
   /** Gives a pre-started environment its function's memory size (and CPU share). */
   resize(memoryMiB: number): Promise<void>;
+  /**
+   * Keeps the environment's processes on the server's CPU (`true`) or lets them run on any CPU
+   * (`false`); see ColocationPolicy. Synchronous; answers whether it is now where it was asked to
+   * be: never on the server's CPU where CPUs cannot be assigned, or when the environment's CPU
+   * share is more than one CPU.
+   */
+  colocate(on: boolean): boolean;
   /** Stops every process of the environment (between invokes). */
   freeze(): Promise<void>;
   thaw(): Promise<void>;

@@ -35,11 +35,17 @@ export interface BwrapDriverOptions {
   /** uid/gid the jail runs as on the host when Lamina is root (default: nobody). */
   readonly hostUid?: number;
   readonly hostGid?: number;
+  /**
+   * The server's CPU (a cpuset list of one), on which `colocate(true)` places an environment
+   * (none: `colocate` does nothing).
+   */
+  readonly serverCpu?: string | undefined;
 }
 
 const JAIL_UID = 993;
 const JAIL_GID = 993;
 const PIDS_MAX = 1024;
+const CPU_PERIOD_MICROS = 100_000;
 
 export class BwrapSandboxDriver implements SandboxDriver {
   readonly #options: BwrapDriverOptions;
@@ -85,7 +91,7 @@ export class BwrapSandboxDriver implements SandboxDriver {
   async start(spec: SandboxSpec): Promise<Sandbox> {
     const cgroup = await this.#options.cgroups.create(spec.id, {
       memoryBytes: spec.memoryMiB * 1024 * 1024,
-      cpuPeriodMicros: 100_000,
+      cpuPeriodMicros: CPU_PERIOD_MICROS,
       cpuQuotaMicros: cpuQuotaFor(spec.memoryMiB, availableParallelism()),
       pidsMax: PIDS_MAX,
     });
@@ -160,7 +166,24 @@ export class BwrapSandboxDriver implements SandboxDriver {
     }
     if (gate instanceof Writable) gate.end('\n');
     const inbound = { dir: inboundDir, socket: join(inboundDir, INBOUND_SOCKET_NAME) };
-    return new BwrapSandbox(spec.id, child.pid, exited, cgroup, control, inbound, this.#asRoot);
+    const placement = this.#placement(cgroup);
+    return new BwrapSandbox(
+      { id: spec.id, pid: child.pid, memoryMiB: spec.memoryMiB, asRoot: this.#asRoot },
+      exited,
+      cgroup,
+      control,
+      inbound,
+      placement,
+    );
+  }
+
+  /** Where `colocate` puts an environment's processes, when it can. */
+  #placement(cgroup: EnvironmentCgroup | undefined): Placement | undefined {
+    const { serverCpu, cgroups } = this.#options;
+    const setCpus = cgroup?.setCpus;
+    if (serverCpu === undefined || setCpus === undefined || cgroups.cpus === undefined)
+      return undefined;
+    return { setCpus, serverCpu, anyCpu: cgroups.cpus };
   }
 
   /** A folder the jail's uid can create the inbound relay's socket in (removed with the jail). */
@@ -186,10 +209,20 @@ function writable(stream: unknown): Writable | undefined {
   return stream instanceof Writable ? stream : undefined;
 }
 
+/** How an environment is moved onto the server's CPU and back. */
+interface Placement {
+  readonly setCpus: (cpus: string) => void;
+  readonly serverCpu: string;
+  readonly anyCpu: string;
+}
+
 class BwrapSandbox implements Sandbox {
   readonly id: string;
   readonly exited: Promise<SandboxExit>;
   readonly #pid: number;
+  readonly #placement: Placement | undefined;
+  #memoryMiB: number;
+  #colocated = false;
   readonly #cgroup: EnvironmentCgroup | undefined;
   readonly #control: ExtensionControl;
   readonly extensions: Promise<readonly string[]>;
@@ -199,16 +232,17 @@ class BwrapSandbox implements Sandbox {
   #frozen = false;
 
   constructor(
-    id: string,
-    pid: number,
+    { id, pid, memoryMiB, asRoot }: { id: string; pid: number; memoryMiB: number; asRoot: boolean },
     exited: Promise<{ code: number | null; signal: string | null }>,
     cgroup: EnvironmentCgroup | undefined,
     control: ExtensionControl,
     inbound: { readonly dir: string; readonly socket: string },
-    asRoot: boolean,
+    placement: Placement | undefined,
   ) {
     this.id = id;
     this.#pid = pid;
+    this.#memoryMiB = memoryMiB;
+    this.#placement = placement;
     this.#cgroup = cgroup;
     this.#control = control;
     this.extensions = control.extensions;
@@ -245,6 +279,23 @@ class BwrapSandbox implements Sandbox {
       memoryMiB * 1024 * 1024,
       cpuQuotaFor(memoryMiB, availableParallelism()),
     );
+    this.#memoryMiB = memoryMiB;
+  }
+
+  colocate(on: boolean): boolean {
+    const placement = this.#placement;
+    // An environment with more than one CPU's share would lose the rest on a single CPU.
+    const fits = cpuQuotaFor(this.#memoryMiB, availableParallelism()) <= CPU_PERIOD_MICROS;
+    if (on === this.#colocated) return true;
+    if (placement === undefined || (on && !fits)) return !on;
+    try {
+      placement.setCpus(on ? placement.serverCpu : placement.anyCpu);
+      this.#colocated = on;
+      return true;
+    } catch {
+      // the cgroup is gone (the environment is being removed)
+      return false;
+    }
   }
 
   freeze(): Promise<void> {

@@ -1,13 +1,13 @@
 /**
  * Per-environment cgroups, written directly: memory (= MemorySize, OOM kills the environment),
- * CPU quota proportional to memory (1,769 MB = one vCPU, capped at the host's cores), pids (1,024)
- * and the freezer. cgroup v1 (one hierarchy per controller, under Lamina's own cgroup in each) and
+ * CPU quota proportional to memory (1,769 MB = one vCPU, capped at the host's cores), pids (1,024),
+ * the freezer, and a cpuset (which CPUs the environment may run on: see `EnvironmentCgroup.setCpus`). cgroup v1 (one hierarchy per controller, under Lamina's own cgroup in each) and
  * cgroup v2 (a `lamina` subtree at the root of the unified hierarchy) are both handled; whatever
  * cannot be created (no root, no delegation) is reported as a limitation instead.
  */
 import { closeSync, existsSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 
 /** Limits of one environment. */
@@ -33,6 +33,11 @@ export interface EnvironmentCgroup {
   freeze(): void;
   thaw(): void;
   peakMemoryBytes(): number;
+  /**
+   * Restricts the environment's processes to `cpus` (a cpuset list such as `0` or `0-1`), through
+   * a descriptor kept open, synchronously. Undefined when the cpuset controller is not available.
+   */
+  readonly setCpus: ((cpus: string) => void) | undefined;
   /** Whether the OOM killer has killed a process of this environment. */
   oomKilled(): Promise<boolean>;
   /** Removes the cgroups once their processes are gone. */
@@ -43,7 +48,22 @@ export interface CgroupManager {
   readonly version: 'v1' | 'v2' | 'none';
   /** What cannot be enforced on this host (empty when everything can). */
   readonly limitations: readonly string[];
+  /** The CPUs environments may use (a cpuset list), when their cpusets can be set. */
+  readonly cpus: string | undefined;
   create(id: string, limits: CgroupLimits): Promise<EnvironmentCgroup | undefined>;
+  /**
+   * Puts this process's main thread (only) into a cpuset of its own, whose CPUs `setCpus` then
+   * changes. Only cgroup v1 places single threads; undefined elsewhere or when it fails.
+   */
+  mainThreadCpuset(): Promise<ThreadCpuset | undefined>;
+}
+
+/** The cpuset of one thread. */
+export interface ThreadCpuset {
+  /** Synchronous, through a descriptor kept open. */
+  setCpus(cpus: string): void;
+  /** Moves the thread back to the parent cpuset and removes this one. */
+  remove(): Promise<void>;
 }
 
 /** CPU quota for a memory size: 1,769 MB is one vCPU; never more than the host's cores. */
@@ -106,17 +126,26 @@ async function sweepOrphans(
   return orphans.size;
 }
 
-/** Detects the host's cgroup layout and returns a manager for it. */
-export async function detectCgroups(): Promise<CgroupManager> {
+/**
+ * Detects the host's cgroup layout and returns a manager for it. With `cpusets`, environments (and
+ * the main thread, on request) get cpusets too, where the layout allows it.
+ */
+export async function detectCgroups({ cpusets = false } = {}): Promise<CgroupManager> {
   if (existsSync(join(ROOT, 'cgroup.controllers'))) return CgroupV2.open();
-  if (existsSync(join(ROOT, 'memory'))) return CgroupV1.open();
+  if (existsSync(join(ROOT, 'memory'))) return CgroupV1.open(cpusets);
   return noCgroups([
     'cgroups are not mounted: memory, CPU and pids limits and the freezer are not enforced',
   ]);
 }
 
 function noCgroups(limitations: string[]): CgroupManager {
-  return { version: 'none', limitations, create: () => Promise.resolve(undefined) };
+  return {
+    version: 'none',
+    limitations,
+    cpus: undefined,
+    create: () => Promise.resolve(undefined),
+    mainThreadCpuset: () => Promise.resolve(undefined),
+  };
 }
 
 async function write(file: string, value: string): Promise<void> {
@@ -172,18 +201,86 @@ function counter(text: string, name: string): number {
 type V1Controller = 'memory' | 'cpu' | 'pids' | 'freezer';
 type V1Bases = Readonly<Record<V1Controller, string | undefined>>;
 
+/** The v1 cpuset folder environments' cpusets are made in, and what they start with. */
+interface V1Cpuset {
+  readonly base: string;
+  readonly cpus: string;
+  readonly mems: string;
+}
+
+/**
+ * Prepares a v1 cpuset for environments (`lamina` below this process's own cpuset). A v1 cpuset
+ * starts with no CPUs and no memory nodes, so both are copied from the parent. Load balancing is
+ * turned off in it (while it is still empty, so nothing is rebuilt): changing the CPUs of a
+ * load-balanced cpuset rebuilds the scheduler's domains, while under a balanced root the flag
+ * changes nothing else. Undefined when there is no cpuset hierarchy or it cannot be written.
+ */
+async function openCpusetV1(own: Record<string, string>): Promise<V1Cpuset | undefined> {
+  const mount = join(ROOT, 'cpuset');
+  if (!existsSync(join(mount, 'cpuset.cpus'))) return undefined;
+  const parent = join(mount, own['cpuset'] ?? '/');
+  const base = join(parent, 'lamina');
+  try {
+    const cpus = (await readFile(join(parent, 'cpuset.effective_cpus'), 'utf8')).trim();
+    const mems = (await readFile(join(parent, 'cpuset.effective_mems'), 'utf8')).trim();
+    await mkdir(base, { recursive: true });
+    await initCpusetV1(base, cpus, mems);
+    return { base, cpus, mems };
+  } catch {
+    return undefined;
+  }
+}
+
+async function initCpusetV1(dir: string, cpus: string, mems: string): Promise<void> {
+  await write(join(dir, 'cpuset.sched_load_balance'), '0');
+  await write(join(dir, 'cpuset.cpus'), cpus);
+  await write(join(dir, 'cpuset.mems'), mems);
+}
+
 /** cgroup v1: a `lamina/<id>` folder in each controller, below this process's own cgroup. */
 class CgroupV1 implements CgroupManager {
   readonly version = 'v1';
   readonly limitations: readonly string[];
   readonly #bases: V1Bases;
+  readonly #cpuset: V1Cpuset | undefined;
 
-  private constructor(bases: V1Bases, limitations: string[]) {
+  private constructor(bases: V1Bases, cpuset: V1Cpuset | undefined, limitations: string[]) {
     this.#bases = bases;
+    this.#cpuset = cpuset;
     this.limitations = limitations;
   }
 
-  static async open(): Promise<CgroupManager> {
+  get cpus(): string | undefined {
+    return this.#cpuset?.cpus;
+  }
+
+  async mainThreadCpuset(): Promise<ThreadCpuset | undefined> {
+    const cpuset = this.#cpuset;
+    if (cpuset === undefined) return undefined;
+    const dir = join(cpuset.base, cgroupName('server'));
+    try {
+      await mkdir(dir);
+      await initCpusetV1(dir, cpuset.cpus, cpuset.mems);
+      // The main thread's id is the process id; `tasks` moves one thread, `cgroup.procs` all.
+      await write(join(dir, 'tasks'), String(process.pid));
+    } catch {
+      await removeDir(dir).catch(() => undefined);
+      return undefined;
+    }
+    const cpus = cgroupFile(join(dir, 'cpuset.cpus'), 'w');
+    return {
+      setCpus: (list) => cpus.write(list),
+      remove: async () => {
+        cpus.close();
+        await write(join(dirname(cpuset.base), 'tasks'), String(process.pid)).catch(
+          () => undefined,
+        );
+        await removeDir(dir).catch(() => undefined);
+      },
+    };
+  }
+
+  static async open(cpusets: boolean): Promise<CgroupManager> {
     const own = ownPathsV1();
     const limitations: string[] = [];
     const bases: Record<V1Controller, string | undefined> = {
@@ -208,9 +305,14 @@ class CgroupV1 implements CgroupManager {
         );
       }
     }
+    const cpuset = cpusets ? await openCpusetV1(own) : undefined;
     const present = Object.values(bases).filter((base): base is string => base !== undefined);
-    await sweepOrphans(present, bases.freezer, false);
-    return new CgroupV1(bases, limitations);
+    await sweepOrphans(
+      cpuset === undefined ? present : [...present, cpuset.base],
+      bases.freezer,
+      false,
+    );
+    return new CgroupV1(bases, cpuset, limitations);
   }
 
   async create(id: string, initial: CgroupLimits): Promise<EnvironmentCgroup> {
@@ -222,6 +324,16 @@ class CgroupV1 implements CgroupManager {
       await mkdir(dir);
       dirs[controller as keyof typeof dirs] = dir;
     }
+    let cpusetDir: string | undefined;
+    if (this.#cpuset !== undefined) {
+      cpusetDir = join(this.#cpuset.base, cgroupName(id));
+      await mkdir(cpusetDir);
+      await initCpusetV1(cpusetDir, this.#cpuset.cpus, this.#cpuset.mems);
+    }
+    const members =
+      cpusetDir === undefined ? Object.values(dirs) : [...Object.values(dirs), cpusetDir];
+    const cpus =
+      cpusetDir === undefined ? undefined : cgroupFile(join(cpusetDir, 'cpuset.cpus'), 'w');
     const swap =
       dirs.memory === undefined ? undefined : join(dirs.memory, 'memory.memsw.limit_in_bytes');
     const hasSwapLimit = swap !== undefined && existsSync(swap);
@@ -246,7 +358,7 @@ class CgroupV1 implements CgroupManager {
       dirs.freezer === undefined ? undefined : cgroupFile(join(dirs.freezer, 'freezer.state'), 'w');
     return {
       attach: async (pid) => {
-        for (const dir of Object.values(dirs)) await write(join(dir, 'cgroup.procs'), String(pid));
+        for (const dir of members) await write(join(dir, 'cgroup.procs'), String(pid));
       },
       limitCpu: async () => {
         if (dirs.cpu === undefined) return;
@@ -259,6 +371,7 @@ class CgroupV1 implements CgroupManager {
       freeze: () => freezer?.write('FROZEN'),
       thaw: () => freezer?.write('THAWED'),
       peakMemoryBytes: () => peak?.readNumber() ?? 0,
+      setCpus: cpus === undefined ? undefined : (list) => cpus.write(list),
       oomKilled: async () => {
         if (dirs.memory === undefined) return false;
         const text = await readFile(join(dirs.memory, 'memory.oom_control'), 'utf8');
@@ -267,9 +380,10 @@ class CgroupV1 implements CgroupManager {
       remove: async () => {
         peak?.close();
         freezer?.close();
+        cpus?.close();
         if (dirs.freezer !== undefined)
           await write(join(dirs.freezer, 'freezer.state'), 'THAWED').catch(() => undefined);
-        for (const dir of Object.values(dirs)) await removeDir(dir);
+        for (const dir of members) await removeDir(dir);
       },
     };
   }
@@ -290,6 +404,8 @@ class CgroupV2 implements CgroupManager {
   readonly version = 'v2';
   readonly limitations: readonly string[];
   readonly #base: string;
+  /** Environments are not placed on CPUs under v2 (see `mainThreadCpuset`). */
+  readonly cpus = undefined;
 
   private constructor(base: string, limitations: string[]) {
     this.#base = base;
@@ -317,6 +433,12 @@ class CgroupV2 implements CgroupManager {
           'memory, CPU and pids limits and the freezer are not enforced (run as root or delegate a cgroup)',
       ]);
     }
+  }
+
+  mainThreadCpuset(): Promise<ThreadCpuset | undefined> {
+    // v2 places whole processes (threads only inside a threaded subtree), and the server's own
+    // cgroup is not Lamina's to change: no co-location, so environments get no cpuset either.
+    return Promise.resolve(undefined);
   }
 
   async create(id: string, initial: CgroupLimits): Promise<EnvironmentCgroup> {
@@ -351,6 +473,7 @@ class CgroupV2 implements CgroupManager {
       freeze: () => freezer.write('1'),
       thaw: () => freezer.write('0'),
       peakMemoryBytes: () => (peak === undefined ? 0 : peak.readNumber()),
+      setCpus: undefined,
       oomKilled: async () =>
         counter(await readFile(file('memory.events'), 'utf8').catch(() => ''), 'oom_kill') > 0,
       remove: async () => {

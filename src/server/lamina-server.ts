@@ -45,6 +45,8 @@ import { runtimeClientsDir } from '../runtimes/runtime-clients.js';
 import { HostRuntimeLauncher } from '../runtimes/host-runtime-launcher.js';
 import { BwrapSandboxDriver } from '../sandbox/bwrap-sandbox-driver.js';
 import { detectCgroups } from '../sandbox/cgroups.js';
+import { openServerCpu, type ServerCpu } from '../sandbox/server-cpu.js';
+import { ColocationPolicy } from '../invoke/colocation-policy.js';
 import type { Database } from '../store/database-schema.js';
 import { FileCodeStore } from '../store/file-code-store.js';
 import { SqliteProvisionedConcurrencyRepository } from '../store/sqlite-provisioned-concurrency-repository.js';
@@ -97,6 +99,7 @@ export class LaminaServer {
   #runDir: string | undefined;
   #limitations: readonly string[] = [];
   #relay: ApiSocketRelay | undefined;
+  #serverCpu: ServerCpu | undefined;
   #endpoint: string | undefined;
   #stopping: Promise<void> | undefined;
 
@@ -211,8 +214,12 @@ export class LaminaServer {
     // The runtime clients live under the temp folder, which the jail's uid can reach: shared by the
     // servers on this machine, or copied next to the sockets when the shared copy cannot be used.
     const runtimeClients = runtimeClientsDir(RUNTIME_CLIENTS, tmpdir(), join(runDir, 'runtimes'));
-    const cgroups = await detectCgroups();
-    const sandboxes = new BwrapSandboxDriver({ runDir, cgroups });
+    const cgroups = await detectCgroups({ cpusets: config.cpuColocation });
+    const serverCpu = config.cpuColocation ? await openServerCpu(cgroups) : undefined;
+    this.#serverCpu = serverCpu;
+    if (serverCpu !== undefined)
+      logger.debug(`lone invocations run with the event loop on CPU ${serverCpu.cpu}`);
+    const sandboxes = new BwrapSandboxDriver({ runDir, cgroups, serverCpu: serverCpu?.cpu });
     this.#limitations = sandboxes.limitations();
     for (const limitation of this.#limitations) logger.warn(`sandbox limitation: ${limitation}`);
     this.#logs = new FileLogStore(join(config.dataDir, 'logs'));
@@ -251,6 +258,7 @@ export class LaminaServer {
       slotsDir,
       bootLimitMs: config.initLimitMs,
       telemetrySenders: (socket) => new RelayTelemetrySender(socket),
+      placement: serverCpu === undefined ? undefined : new ColocationPolicy(serverCpu),
       laminaApi: {
         socketPath: apiSocket,
         credentialsFor: (name) => functionCredentials.credentialsFor(name),
@@ -439,6 +447,7 @@ export class LaminaServer {
       await asyncStopped;
       await this.#asyncStore?.flush();
       await this.#relay?.close();
+      await this.#serverCpu?.close();
       await this.#logs?.flush();
       await this.#preparation?.stop();
       await this.#db?.destroy();

@@ -31,6 +31,7 @@ function environment(faults: Faults): ExecutionEnvironment {
     exited,
     limitCpu: () => Promise.resolve(),
     resize: () => Promise.resolve(),
+    colocate: () => false,
     freeze: () => Promise.resolve(),
     thaw: () => (faults.thaw === undefined ? Promise.resolve() : Promise.reject(faults.thaw)),
     maxMemoryUsedMiB: () =>

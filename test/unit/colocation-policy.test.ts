@@ -1,0 +1,136 @@
+/** When the server and an environment share a CPU: lone invocations only, let go under load. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ColocationPolicy, type Colocatable } from '../../src/invoke/colocation-policy.js';
+import { cpuListMembers, serverCpuOf } from '../../src/sandbox/server-cpu.js';
+
+/** Records where it was asked to be; `movable: false` cannot be co-located. */
+function place(movable = true) {
+  const placed = {
+    on: false,
+    moves: 0,
+    colocate(on: boolean): boolean {
+      if (on && !movable) return false;
+      if (on !== placed.on) placed.moves += 1;
+      placed.on = on;
+      return true;
+    },
+  };
+  return placed;
+}
+
+/** One invocation in `env`, from begin to end. */
+function invokeIn(policy: ColocationPolicy, env: Colocatable): void {
+  policy.begin(env);
+  policy.end(env);
+}
+
+describe('ColocationPolicy', () => {
+  test('the second lone invocation in a row in one environment co-locates it with the server', () => {
+    const server = place();
+    const env = place();
+    const policy = new ColocationPolicy(server);
+    invokeIn(policy, env);
+    assert.equal(env.on, false, 'one lone invocation is not enough');
+    policy.begin(env);
+    assert.equal(env.on, true);
+    assert.equal(server.on, true);
+    assert.equal(policy.colocated, env);
+    policy.end(env);
+    for (let i = 0; i < 5; i += 1) invokeIn(policy, env);
+    assert.equal(env.moves, 1, 'sequential invocations leave it in place');
+    assert.equal(server.moves, 1);
+  });
+
+  test('a second invocation at once lets both go, and load does not move them back', () => {
+    const server = place();
+    const [a, b] = [place(), place()];
+    const policy = new ColocationPolicy(server);
+    invokeIn(policy, a);
+    invokeIn(policy, a);
+    assert.equal(a.on, true);
+    policy.begin(a);
+    policy.begin(b);
+    assert.equal(a.on, false);
+    assert.equal(b.on, false);
+    assert.equal(server.on, false);
+    assert.equal(policy.colocated, undefined);
+    // Load that drops to one invocation for a moment: each lone start follows a shared one.
+    policy.end(a);
+    policy.begin(a);
+    policy.end(b);
+    policy.end(a);
+    policy.begin(b);
+    policy.begin(a);
+    policy.end(a);
+    policy.end(b);
+    assert.equal(a.moves, 2, 'placed once, let go once');
+    assert.equal(b.moves, 0);
+    assert.equal(server.moves, 2);
+  });
+
+  test('lone invocations that alternate between environments move nothing', () => {
+    const server = place();
+    const [a, b] = [place(), place()];
+    const policy = new ColocationPolicy(server);
+    for (let i = 0; i < 4; i += 1) {
+      invokeIn(policy, a);
+      invokeIn(policy, b);
+    }
+    assert.equal(a.on || b.on || server.on, false);
+  });
+
+  test('another environment taking over the lone invocations takes the CPU from the first', () => {
+    const server = place();
+    const [a, b] = [place(), place()];
+    const policy = new ColocationPolicy(server);
+    invokeIn(policy, a);
+    invokeIn(policy, a);
+    invokeIn(policy, b);
+    assert.equal(a.on, true, 'one lone invocation elsewhere leaves it');
+    policy.begin(b);
+    assert.equal(a.on, false);
+    assert.equal(b.on, true);
+    assert.equal(server.on, true);
+  });
+
+  test('an environment that cannot move is not co-located, and the server stays put', () => {
+    const server = place();
+    const big = place(false);
+    const policy = new ColocationPolicy(server);
+    for (let i = 0; i < 3; i += 1) invokeIn(policy, big);
+    assert.equal(server.on, false);
+    assert.equal(policy.colocated, undefined);
+  });
+
+  test('a co-located environment that dies is forgotten and the server let go', () => {
+    const server = place();
+    const env = place();
+    const policy = new ColocationPolicy(server);
+    invokeIn(policy, env);
+    policy.begin(env);
+    policy.forget(env);
+    assert.equal(server.on, false);
+    assert.equal(policy.colocated, undefined);
+    assert.equal(env.moves, 1, 'a dead environment is not moved');
+    const next = place();
+    invokeIn(policy, next);
+    policy.begin(next);
+    assert.equal(next.on, true, 'its busy slot was freed');
+  });
+});
+
+describe('the server CPU', () => {
+  test('cpuset lists', () => {
+    assert.deepEqual(cpuListMembers('0-2,6'), [0, 1, 2, 6]);
+    assert.deepEqual(cpuListMembers('3\n'), [3]);
+    assert.deepEqual(cpuListMembers(''), []);
+  });
+
+  test('picked by process id among several CPUs, none with one', () => {
+    assert.equal(serverCpuOf('0-1', 7), '1');
+    assert.equal(serverCpuOf('0-1', 8), '0');
+    assert.equal(serverCpuOf('2,4-5', 5), '5');
+    assert.equal(serverCpuOf('3', 1), undefined);
+  });
+});
