@@ -1,9 +1,10 @@
 /**
  * Per-environment cgroups, written directly: memory (= MemorySize, OOM kills the environment),
  * CPU quota proportional to memory (1,769 MB = one vCPU, capped at the host's cores), pids (1,024),
- * the freezer, and a cpuset (which CPUs the environment may run on: see `EnvironmentCgroup.setCpus`). cgroup v1 (one hierarchy per controller, under Lamina's own cgroup in each) and
- * cgroup v2 (a `lamina` subtree at the root of the unified hierarchy) are both handled; whatever
- * cannot be created (no root, no delegation) is reported as a limitation instead.
+ * the freezer, and on request a cpuset (which CPUs the environment may run on: `setCpus`). cgroup
+ * v1 (one hierarchy per controller, under Lamina's own cgroup in each) and cgroup v2 (a `lamina`
+ * subtree at the root of the unified hierarchy) are both handled; whatever cannot be created (no
+ * root, no delegation) is reported as a limitation instead.
  */
 import { closeSync, existsSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
