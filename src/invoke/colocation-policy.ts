@@ -8,7 +8,9 @@
  *
  * An environment is co-located only on its second lone invocation in a row (the platform's
  * previous invocation also ran alone, in the same environment), so that load that keeps dropping
- * to one invocation for a moment does not move environments back and forth.
+ * to one invocation for a moment does not move environments back and forth. A co-located
+ * invocation that runs long is let go too: the crossings it saves no longer matter against its
+ * own time, and the event loop should not share a CPU with a busy function.
  */
 
 /**
@@ -19,15 +21,58 @@ export interface Colocatable {
   colocate(on: boolean): boolean;
 }
 
+/** A timer that calls back once, `arm`ed again for each co-located invocation. */
+export interface ReleaseTimer {
+  arm(): void;
+  disarm(): void;
+}
+
+/** Makes the timer that lets a long co-located invocation go. */
+export type ReleaseTimerFactory = (onExpiry: () => void) => ReleaseTimer;
+
+/** How long a co-located invocation may run before it is let go (ms). */
+export const LONG_RUN_MS = 20;
+
+/**
+ * The release timer on Node.js timers: one `Timeout`, refreshed for each invocation and never
+ * cleared (a cleared `Timeout` cannot be refreshed); disarming makes its next expiry do nothing.
+ */
+export function nodeReleaseTimer(ms: number): ReleaseTimerFactory {
+  return (onExpiry) => {
+    let armed = false;
+    let timer: NodeJS.Timeout | undefined;
+    return {
+      arm: () => {
+        armed = true;
+        if (timer === undefined) {
+          timer = setTimeout(() => {
+            if (armed) onExpiry();
+          }, ms);
+          timer.unref();
+        } else timer.refresh();
+      },
+      disarm: () => {
+        armed = false;
+      },
+    };
+  };
+}
+
 export class ColocationPolicy {
   /** The server's main thread: placed on its CPU with the co-located environment. */
   readonly #server: Colocatable;
+  readonly #longRun: ReleaseTimer;
   readonly #busy = new Set<Colocatable>();
   #colocated: Colocatable | undefined;
   #lastLone: Colocatable | undefined;
 
-  constructor(server: Colocatable) {
+  constructor(server: Colocatable, releaseTimer: ReleaseTimerFactory) {
     this.#server = server;
+    this.#longRun = releaseTimer(() => {
+      if (this.#colocated === undefined || !this.#busy.has(this.#colocated)) return;
+      this.#lastLone = undefined;
+      this.#release();
+    });
   }
 
   /** An invocation starts in `target`. */
@@ -44,20 +89,19 @@ export class ColocationPolicy {
       else target.colocate(false);
     }
     this.#lastLone = target;
+    if (this.#colocated === target) this.#longRun.arm();
   }
 
   /** The invocation in `target` has ended. */
   end(target: Colocatable): void {
     this.#busy.delete(target);
+    if (this.#colocated === target) this.#longRun.disarm();
   }
 
-  /** `target` is gone: it is forgotten without being moved. */
+  /** `target` is going away: it is let go (its processes may take a while to end) and forgotten. */
   forget(target: Colocatable): void {
     this.#busy.delete(target);
-    if (this.#colocated === target) {
-      this.#colocated = undefined;
-      this.#server.colocate(false);
-    }
+    if (this.#colocated === target) this.#release();
     if (this.#lastLone === target) this.#lastLone = undefined;
   }
 
@@ -68,6 +112,7 @@ export class ColocationPolicy {
 
   #release(): void {
     if (this.#colocated === undefined) return;
+    this.#longRun.disarm();
     this.#colocated.colocate(false);
     this.#server.colocate(false);
     this.#colocated = undefined;

@@ -53,6 +53,11 @@ export class BwrapSandboxDriver implements SandboxDriver {
   readonly #etcDir: string;
   readonly #seccompFile: string | undefined;
   readonly #asRoot: boolean;
+  /**
+   * The host's CPUs, read once: `availableParallelism()` reads the calling thread's affinity, which
+   * is one CPU while the main thread is co-located with an environment.
+   */
+  readonly #cores = availableParallelism();
   readonly #limitations: string[];
 
   constructor(options: BwrapDriverOptions) {
@@ -92,7 +97,7 @@ export class BwrapSandboxDriver implements SandboxDriver {
     const cgroup = await this.#options.cgroups.create(spec.id, {
       memoryBytes: spec.memoryMiB * 1024 * 1024,
       cpuPeriodMicros: CPU_PERIOD_MICROS,
-      cpuQuotaMicros: cpuQuotaFor(spec.memoryMiB, availableParallelism()),
+      cpuQuotaMicros: cpuQuotaFor(spec.memoryMiB, this.#cores),
       pidsMax: PIDS_MAX,
     });
     const seccompFd =
@@ -168,7 +173,13 @@ export class BwrapSandboxDriver implements SandboxDriver {
     const inbound = { dir: inboundDir, socket: join(inboundDir, INBOUND_SOCKET_NAME) };
     const placement = this.#placement(cgroup);
     return new BwrapSandbox(
-      { id: spec.id, pid: child.pid, memoryMiB: spec.memoryMiB, asRoot: this.#asRoot },
+      {
+        id: spec.id,
+        pid: child.pid,
+        memoryMiB: spec.memoryMiB,
+        cores: this.#cores,
+        asRoot: this.#asRoot,
+      },
       exited,
       cgroup,
       control,
@@ -221,6 +232,7 @@ class BwrapSandbox implements Sandbox {
   readonly exited: Promise<SandboxExit>;
   readonly #pid: number;
   readonly #placement: Placement | undefined;
+  readonly #cores: number;
   #memoryMiB: number;
   #colocated = false;
   readonly #cgroup: EnvironmentCgroup | undefined;
@@ -232,23 +244,30 @@ class BwrapSandbox implements Sandbox {
   #frozen = false;
 
   constructor(
-    { id, pid, memoryMiB, asRoot }: { id: string; pid: number; memoryMiB: number; asRoot: boolean },
+    identity: {
+      readonly id: string;
+      readonly pid: number;
+      readonly memoryMiB: number;
+      readonly cores: number;
+      readonly asRoot: boolean;
+    },
     exited: Promise<{ code: number | null; signal: string | null }>,
     cgroup: EnvironmentCgroup | undefined,
     control: ExtensionControl,
     inbound: { readonly dir: string; readonly socket: string },
     placement: Placement | undefined,
   ) {
-    this.id = id;
-    this.#pid = pid;
-    this.#memoryMiB = memoryMiB;
+    this.id = identity.id;
+    this.#pid = identity.pid;
+    this.#memoryMiB = identity.memoryMiB;
+    this.#cores = identity.cores;
     this.#placement = placement;
     this.#cgroup = cgroup;
     this.#control = control;
     this.extensions = control.extensions;
     this.inboundSocket = inbound.socket;
     this.#inboundDir = inbound.dir;
-    this.#asRoot = asRoot;
+    this.#asRoot = identity.asRoot;
     this.exited = exited.then(async ({ code, signal }) => {
       const outOfMemory = (await cgroup?.oomKilled().catch(() => false)) ?? false;
       await cgroup?.remove().catch(() => undefined);
@@ -275,17 +294,14 @@ class BwrapSandbox implements Sandbox {
   }
 
   async resize(memoryMiB: number): Promise<void> {
-    await this.#cgroup?.resize(
-      memoryMiB * 1024 * 1024,
-      cpuQuotaFor(memoryMiB, availableParallelism()),
-    );
+    await this.#cgroup?.resize(memoryMiB * 1024 * 1024, cpuQuotaFor(memoryMiB, this.#cores));
     this.#memoryMiB = memoryMiB;
   }
 
   colocate(on: boolean): boolean {
     const placement = this.#placement;
     // An environment with more than one CPU's share would lose the rest on a single CPU.
-    const fits = cpuQuotaFor(this.#memoryMiB, availableParallelism()) <= CPU_PERIOD_MICROS;
+    const fits = cpuQuotaFor(this.#memoryMiB, this.#cores) <= CPU_PERIOD_MICROS;
     if (on === this.#colocated) return true;
     if (placement === undefined || (on && !fits)) return !on;
     try {

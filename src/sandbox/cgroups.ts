@@ -260,7 +260,8 @@ class CgroupV1 implements CgroupManager {
     if (cpuset === undefined) return undefined;
     const dir = join(cpuset.base, cgroupName('server'));
     try {
-      await mkdir(dir);
+      // (It may be left from an earlier server with this pid, in another pid namespace.)
+      await mkdir(dir, { recursive: true });
       await initCpusetV1(dir, cpuset.cpus, cpuset.mems);
       // The main thread's id is the process id; `tasks` moves one thread, `cgroup.procs` all.
       await write(join(dir, 'tasks'), String(process.pid));
@@ -316,6 +317,24 @@ class CgroupV1 implements CgroupManager {
     return new CgroupV1(bases, cpuset, limitations);
   }
 
+  /**
+   * The environment's cpuset, if it can have one: co-location is an optimisation, so a cpuset that
+   * cannot be made (the CPUs changed since start, say) leaves the environment without one.
+   */
+  async #environmentCpuset(id: string): Promise<string | undefined> {
+    const cpuset = this.#cpuset;
+    if (cpuset === undefined) return undefined;
+    const dir = join(cpuset.base, cgroupName(id));
+    try {
+      await mkdir(dir);
+      await initCpusetV1(dir, cpuset.cpus, cpuset.mems);
+      return dir;
+    } catch {
+      await removeDir(dir).catch(() => undefined);
+      return undefined;
+    }
+  }
+
   async create(id: string, initial: CgroupLimits): Promise<EnvironmentCgroup> {
     let limits = initial;
     const dirs: Partial<Record<V1Controller, string>> = {};
@@ -325,12 +344,7 @@ class CgroupV1 implements CgroupManager {
       await mkdir(dir);
       dirs[controller as keyof typeof dirs] = dir;
     }
-    let cpusetDir: string | undefined;
-    if (this.#cpuset !== undefined) {
-      cpusetDir = join(this.#cpuset.base, cgroupName(id));
-      await mkdir(cpusetDir);
-      await initCpusetV1(cpusetDir, this.#cpuset.cpus, this.#cpuset.mems);
-    }
+    const cpusetDir = await this.#environmentCpuset(id);
     const members =
       cpusetDir === undefined ? Object.values(dirs) : [...Object.values(dirs), cpusetDir];
     const cpus =

@@ -46,7 +46,7 @@ import { HostRuntimeLauncher } from '../runtimes/host-runtime-launcher.js';
 import { BwrapSandboxDriver } from '../sandbox/bwrap-sandbox-driver.js';
 import { detectCgroups } from '../sandbox/cgroups.js';
 import { openServerCpu, type ServerCpu } from '../sandbox/server-cpu.js';
-import { ColocationPolicy } from '../invoke/colocation-policy.js';
+import { ColocationPolicy, LONG_RUN_MS, nodeReleaseTimer } from '../invoke/colocation-policy.js';
 import type { Database } from '../store/database-schema.js';
 import { FileCodeStore } from '../store/file-code-store.js';
 import { SqliteProvisionedConcurrencyRepository } from '../store/sqlite-provisioned-concurrency-repository.js';
@@ -258,7 +258,10 @@ export class LaminaServer {
       slotsDir,
       bootLimitMs: config.initLimitMs,
       telemetrySenders: (socket) => new RelayTelemetrySender(socket),
-      placement: serverCpu === undefined ? undefined : new ColocationPolicy(serverCpu),
+      placement:
+        serverCpu === undefined
+          ? undefined
+          : new ColocationPolicy(serverCpu, nodeReleaseTimer(LONG_RUN_MS)),
       laminaApi: {
         socketPath: apiSocket,
         credentialsFor: (name) => functionCredentials.credentialsFor(name),

@@ -1,7 +1,11 @@
 /** When the server and an environment share a CPU: lone invocations only, let go under load. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ColocationPolicy, type Colocatable } from '../../src/invoke/colocation-policy.js';
+import {
+  ColocationPolicy,
+  type Colocatable,
+  type ReleaseTimerFactory,
+} from '../../src/invoke/colocation-policy.js';
 import { cpuListMembers, serverCpuOf } from '../../src/sandbox/server-cpu.js';
 
 /** Records where it was asked to be; `movable: false` cannot be co-located. */
@@ -19,6 +23,25 @@ function place(movable = true) {
   return placed;
 }
 
+/** A release timer the test expires by hand. */
+function manualTimer() {
+  const timer = { armed: false, expire: () => undefined as void };
+  const factory: ReleaseTimerFactory = (onExpiry) => {
+    timer.expire = () => {
+      if (timer.armed) onExpiry();
+    };
+    return {
+      arm: () => void (timer.armed = true),
+      disarm: () => void (timer.armed = false),
+    };
+  };
+  return { timer, factory };
+}
+
+function policyWith(server: Colocatable): ColocationPolicy {
+  return new ColocationPolicy(server, manualTimer().factory);
+}
+
 /** One invocation in `env`, from begin to end. */
 function invokeIn(policy: ColocationPolicy, env: Colocatable): void {
   policy.begin(env);
@@ -29,7 +52,7 @@ describe('ColocationPolicy', () => {
   test('the second lone invocation in a row in one environment co-locates it with the server', () => {
     const server = place();
     const env = place();
-    const policy = new ColocationPolicy(server);
+    const policy = policyWith(server);
     invokeIn(policy, env);
     assert.equal(env.on, false, 'one lone invocation is not enough');
     policy.begin(env);
@@ -45,7 +68,7 @@ describe('ColocationPolicy', () => {
   test('a second invocation at once lets both go, and load does not move them back', () => {
     const server = place();
     const [a, b] = [place(), place()];
-    const policy = new ColocationPolicy(server);
+    const policy = policyWith(server);
     invokeIn(policy, a);
     invokeIn(policy, a);
     assert.equal(a.on, true);
@@ -72,7 +95,7 @@ describe('ColocationPolicy', () => {
   test('lone invocations that alternate between environments move nothing', () => {
     const server = place();
     const [a, b] = [place(), place()];
-    const policy = new ColocationPolicy(server);
+    const policy = policyWith(server);
     for (let i = 0; i < 4; i += 1) {
       invokeIn(policy, a);
       invokeIn(policy, b);
@@ -83,7 +106,7 @@ describe('ColocationPolicy', () => {
   test('another environment taking over the lone invocations takes the CPU from the first', () => {
     const server = place();
     const [a, b] = [place(), place()];
-    const policy = new ColocationPolicy(server);
+    const policy = policyWith(server);
     invokeIn(policy, a);
     invokeIn(policy, a);
     invokeIn(policy, b);
@@ -97,7 +120,7 @@ describe('ColocationPolicy', () => {
   test('an environment that cannot move is not co-located, and the server stays put', () => {
     const server = place();
     const big = place(false);
-    const policy = new ColocationPolicy(server);
+    const policy = policyWith(server);
     for (let i = 0; i < 3; i += 1) invokeIn(policy, big);
     assert.equal(server.on, false);
     assert.equal(policy.colocated, undefined);
@@ -106,17 +129,51 @@ describe('ColocationPolicy', () => {
   test('a co-located environment that dies is forgotten and the server let go', () => {
     const server = place();
     const env = place();
-    const policy = new ColocationPolicy(server);
+    const policy = policyWith(server);
     invokeIn(policy, env);
     policy.begin(env);
     policy.forget(env);
     assert.equal(server.on, false);
     assert.equal(policy.colocated, undefined);
-    assert.equal(env.moves, 1, 'a dead environment is not moved');
+    assert.equal(env.on, false, 'its processes may outlive it for a while: they are let go');
     const next = place();
     invokeIn(policy, next);
     policy.begin(next);
     assert.equal(next.on, true, 'its busy slot was freed');
+  });
+});
+
+describe('ColocationPolicy and long invocations', () => {
+  test('a co-located invocation that runs past the timer is let go', () => {
+    const { timer, factory } = manualTimer();
+    const server = place();
+    const env = place();
+    const policy = new ColocationPolicy(server, factory);
+    invokeIn(policy, env);
+    policy.begin(env);
+    assert.equal(env.on, true);
+    assert.equal(timer.armed, true, 'armed while the co-located invocation runs');
+    timer.expire();
+    assert.equal(env.on, false);
+    assert.equal(server.on, false);
+    policy.end(env);
+    invokeIn(policy, env);
+    assert.equal(env.on, false, 'back only after two lone invocations in a row again');
+    policy.begin(env);
+    assert.equal(env.on, true);
+  });
+
+  test('short invocations disarm the timer: an expiry after they end changes nothing', () => {
+    const { timer, factory } = manualTimer();
+    const server = place();
+    const env = place();
+    const policy = new ColocationPolicy(server, factory);
+    invokeIn(policy, env);
+    invokeIn(policy, env);
+    assert.equal(timer.armed, false);
+    timer.expire();
+    assert.equal(env.on, true);
+    assert.equal(server.on, true);
   });
 });
 
