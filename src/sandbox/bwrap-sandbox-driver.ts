@@ -22,7 +22,9 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import type { Sandbox, SandboxDriver, SandboxExit, SandboxSpec } from '../invoke/sandbox-driver.js';
+import type { Colocatable } from '../invoke/colocation-policy.js';
 import { cpuQuotaFor, type CgroupManager, type EnvironmentCgroup } from './cgroups.js';
+import { cpusetSwitch } from './cpuset-switch.js';
 import { ExtensionControl } from './extension-control.js';
 import { INBOUND_SOCKET_NAME, jailArguments, type HostLayout } from './jail-arguments.js';
 import { buildSeccompFilter, seccompSupported } from './seccomp-filter.js';
@@ -188,13 +190,13 @@ export class BwrapSandboxDriver implements SandboxDriver {
     );
   }
 
-  /** Where `colocate` puts an environment's processes, when it can. */
-  #placement(cgroup: EnvironmentCgroup | undefined): Placement | undefined {
+  /** What moves an environment's processes to the server's CPU and back, when it can. */
+  #placement(cgroup: EnvironmentCgroup | undefined): Colocatable | undefined {
     const { serverCpu, cgroups } = this.#options;
     const setCpus = cgroup?.setCpus;
     if (serverCpu === undefined || setCpus === undefined || cgroups.cpus === undefined)
       return undefined;
-    return { setCpus, serverCpu, anyCpu: cgroups.cpus };
+    return cpusetSwitch(setCpus, serverCpu, cgroups.cpus);
   }
 
   /** A folder the jail's uid can create the inbound relay's socket in (removed with the jail). */
@@ -220,21 +222,14 @@ function writable(stream: unknown): Writable | undefined {
   return stream instanceof Writable ? stream : undefined;
 }
 
-/** How an environment is moved onto the server's CPU and back. */
-interface Placement {
-  readonly setCpus: (cpus: string) => void;
-  readonly serverCpu: string;
-  readonly anyCpu: string;
-}
-
 class BwrapSandbox implements Sandbox {
   readonly id: string;
   readonly exited: Promise<SandboxExit>;
   readonly #pid: number;
-  readonly #placement: Placement | undefined;
+  readonly #placement: Colocatable | undefined;
   readonly #cores: number;
-  #memoryMiB: number;
-  #colocated = false;
+  /** Whether its CPU share is at most one CPU (only then may it be confined to one). */
+  #fitsOneCpu: boolean;
   readonly #cgroup: EnvironmentCgroup | undefined;
   readonly #control: ExtensionControl;
   readonly extensions: Promise<readonly string[]>;
@@ -255,12 +250,12 @@ class BwrapSandbox implements Sandbox {
     cgroup: EnvironmentCgroup | undefined,
     control: ExtensionControl,
     inbound: { readonly dir: string; readonly socket: string },
-    placement: Placement | undefined,
+    placement: Colocatable | undefined,
   ) {
     this.id = identity.id;
     this.#pid = identity.pid;
-    this.#memoryMiB = identity.memoryMiB;
     this.#cores = identity.cores;
+    this.#fitsOneCpu = fitsOneCpu(identity.memoryMiB, identity.cores);
     this.#placement = placement;
     this.#cgroup = cgroup;
     this.#control = control;
@@ -295,23 +290,13 @@ class BwrapSandbox implements Sandbox {
 
   async resize(memoryMiB: number): Promise<void> {
     await this.#cgroup?.resize(memoryMiB * 1024 * 1024, cpuQuotaFor(memoryMiB, this.#cores));
-    this.#memoryMiB = memoryMiB;
+    this.#fitsOneCpu = fitsOneCpu(memoryMiB, this.#cores);
   }
 
   colocate(on: boolean): boolean {
-    const placement = this.#placement;
     // An environment with more than one CPU's share would lose the rest on a single CPU.
-    const fits = cpuQuotaFor(this.#memoryMiB, this.#cores) <= CPU_PERIOD_MICROS;
-    if (on === this.#colocated) return true;
-    if (placement === undefined || (on && !fits)) return !on;
-    try {
-      placement.setCpus(on ? placement.serverCpu : placement.anyCpu);
-      this.#colocated = on;
-      return true;
-    } catch {
-      // the cgroup is gone (the environment is being removed)
-      return false;
-    }
+    if (on && !this.#fitsOneCpu) return false;
+    return this.#placement?.colocate(on) ?? !on;
   }
 
   freeze(): Promise<void> {
@@ -386,6 +371,10 @@ function hostLayout(): HostLayout {
     '/etc/mime.types',
   ].filter((entry) => existsSync(entry));
   return { symlinks, directories, etcEntries };
+}
+
+function fitsOneCpu(memoryMiB: number, cores: number): boolean {
+  return cpuQuotaFor(memoryMiB, cores, CPU_PERIOD_MICROS) <= CPU_PERIOD_MICROS;
 }
 
 /** Runs a synchronous cgroup write as a promise that rejects with what it threw. */

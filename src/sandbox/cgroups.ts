@@ -256,27 +256,18 @@ class CgroupV1 implements CgroupManager {
   }
 
   async mainThreadCpuset(): Promise<ThreadCpuset | undefined> {
-    const cpuset = this.#cpuset;
-    if (cpuset === undefined) return undefined;
-    const dir = join(cpuset.base, cgroupName('server'));
-    try {
-      // (It may be left from an earlier server with this pid, in another pid namespace.)
-      await mkdir(dir, { recursive: true });
-      await initCpusetV1(dir, cpuset.cpus, cpuset.mems);
-      // The main thread's id is the process id; `tasks` moves one thread, `cgroup.procs` all.
-      await write(join(dir, 'tasks'), String(process.pid));
-    } catch {
-      await removeDir(dir).catch(() => undefined);
-      return undefined;
-    }
+    // The main thread's id is the process id; `tasks` moves one thread, `cgroup.procs` all.
+    const dir = await this.#makeCpuset('server', (made) =>
+      write(join(made, 'tasks'), String(process.pid)),
+    );
+    const parent = this.#cpuset === undefined ? undefined : dirname(this.#cpuset.base);
+    if (dir === undefined || parent === undefined) return undefined;
     const cpus = cgroupFile(join(dir, 'cpuset.cpus'), 'w');
     return {
       setCpus: (list) => cpus.write(list),
       remove: async () => {
         cpus.close();
-        await write(join(dirname(cpuset.base), 'tasks'), String(process.pid)).catch(
-          () => undefined,
-        );
+        await write(join(parent, 'tasks'), String(process.pid)).catch(() => undefined);
         await removeDir(dir).catch(() => undefined);
       },
     };
@@ -318,16 +309,22 @@ class CgroupV1 implements CgroupManager {
   }
 
   /**
-   * The environment's cpuset, if it can have one: co-location is an optimisation, so a cpuset that
-   * cannot be made (the CPUs changed since start, say) leaves the environment without one.
+   * A cpuset of this server's named `id` (its folder, `<pid>.<id>`), or undefined when it cannot
+   * be made (the CPUs changed since start, say): co-location is an optimisation, so whatever
+   * needed the cpuset goes on without one. `also` runs on the new cpuset before it is kept.
    */
-  async #environmentCpuset(id: string): Promise<string | undefined> {
+  async #makeCpuset(
+    id: string,
+    also: (dir: string) => Promise<void> = () => Promise.resolve(),
+  ): Promise<string | undefined> {
     const cpuset = this.#cpuset;
     if (cpuset === undefined) return undefined;
     const dir = join(cpuset.base, cgroupName(id));
     try {
-      await mkdir(dir);
+      // (It may be left from an earlier server with this pid, in another pid namespace.)
+      await mkdir(dir, { recursive: true });
       await initCpusetV1(dir, cpuset.cpus, cpuset.mems);
+      await also(dir);
       return dir;
     } catch {
       await removeDir(dir).catch(() => undefined);
@@ -344,7 +341,7 @@ class CgroupV1 implements CgroupManager {
       await mkdir(dir);
       dirs[controller as keyof typeof dirs] = dir;
     }
-    const cpusetDir = await this.#environmentCpuset(id);
+    const cpusetDir = await this.#makeCpuset(id);
     const members =
       cpusetDir === undefined ? Object.values(dirs) : [...Object.values(dirs), cpusetDir];
     const cpus =

@@ -6,6 +6,7 @@
  */
 import type { Colocatable } from '../invoke/colocation-policy.js';
 import type { CgroupManager } from './cgroups.js';
+import { cpusetSwitch } from './cpuset-switch.js';
 
 export interface ServerCpu extends Colocatable {
   /** The CPU, as a cpuset list of one. */
@@ -46,19 +47,9 @@ export async function openServerCpu(cgroups: CgroupManager): Promise<ServerCpu |
   if (anyCpu === undefined || cpu === undefined) return undefined;
   const cpuset = await cgroups.mainThreadCpuset();
   if (cpuset === undefined) return undefined;
-  let colocated = false;
   return {
     cpu,
-    colocate: (on) => {
-      if (on === colocated) return true;
-      try {
-        cpuset.setCpus(on ? cpu : anyCpu);
-        colocated = on;
-        return true;
-      } catch {
-        return false;
-      }
-    },
+    ...cpusetSwitch((list) => cpuset.setCpus(list), cpu, anyCpu),
     close: () => cpuset.remove(),
   };
 }

@@ -38,8 +38,11 @@ function manualTimer() {
   return { timer, factory };
 }
 
-function policyWith(server: Colocatable): ColocationPolicy {
-  return new ColocationPolicy(server, manualTimer().factory);
+/** A policy with a hand-expired timer, the server, and one environment. */
+function setup() {
+  const { timer, factory } = manualTimer();
+  const server = place();
+  return { timer, server, env: place(), policy: new ColocationPolicy(server, factory) };
 }
 
 /** One invocation in `env`, from begin to end. */
@@ -50,9 +53,7 @@ function invokeIn(policy: ColocationPolicy, env: Colocatable): void {
 
 describe('ColocationPolicy', () => {
   test('the second lone invocation in a row in one environment co-locates it with the server', () => {
-    const server = place();
-    const env = place();
-    const policy = policyWith(server);
+    const { server, env, policy } = setup();
     invokeIn(policy, env);
     assert.equal(env.on, false, 'one lone invocation is not enough');
     policy.begin(env);
@@ -66,9 +67,8 @@ describe('ColocationPolicy', () => {
   });
 
   test('a second invocation at once lets both go, and load does not move them back', () => {
-    const server = place();
-    const [a, b] = [place(), place()];
-    const policy = policyWith(server);
+    const { server, env: a, policy } = setup();
+    const b = place();
     invokeIn(policy, a);
     invokeIn(policy, a);
     assert.equal(a.on, true);
@@ -93,9 +93,8 @@ describe('ColocationPolicy', () => {
   });
 
   test('lone invocations that alternate between environments move nothing', () => {
-    const server = place();
-    const [a, b] = [place(), place()];
-    const policy = policyWith(server);
+    const { server, env: a, policy } = setup();
+    const b = place();
     for (let i = 0; i < 4; i += 1) {
       invokeIn(policy, a);
       invokeIn(policy, b);
@@ -104,9 +103,8 @@ describe('ColocationPolicy', () => {
   });
 
   test('another environment taking over the lone invocations takes the CPU from the first', () => {
-    const server = place();
-    const [a, b] = [place(), place()];
-    const policy = policyWith(server);
+    const { server, env: a, policy } = setup();
+    const b = place();
     invokeIn(policy, a);
     invokeIn(policy, a);
     invokeIn(policy, b);
@@ -118,18 +116,15 @@ describe('ColocationPolicy', () => {
   });
 
   test('an environment that cannot move is not co-located, and the server stays put', () => {
-    const server = place();
+    const { server, policy } = setup();
     const big = place(false);
-    const policy = policyWith(server);
     for (let i = 0; i < 3; i += 1) invokeIn(policy, big);
     assert.equal(server.on, false);
     assert.equal(policy.colocated, undefined);
   });
 
   test('a co-located environment that dies is forgotten and the server let go', () => {
-    const server = place();
-    const env = place();
-    const policy = policyWith(server);
+    const { server, env, policy } = setup();
     invokeIn(policy, env);
     policy.begin(env);
     policy.forget(env);
@@ -145,10 +140,7 @@ describe('ColocationPolicy', () => {
 
 describe('ColocationPolicy and long invocations', () => {
   test('a co-located invocation that runs past the timer is let go', () => {
-    const { timer, factory } = manualTimer();
-    const server = place();
-    const env = place();
-    const policy = new ColocationPolicy(server, factory);
+    const { timer, server, env, policy } = setup();
     invokeIn(policy, env);
     policy.begin(env);
     assert.equal(env.on, true);
@@ -164,10 +156,7 @@ describe('ColocationPolicy and long invocations', () => {
   });
 
   test('short invocations disarm the timer: an expiry after they end changes nothing', () => {
-    const { timer, factory } = manualTimer();
-    const server = place();
-    const env = place();
-    const policy = new ColocationPolicy(server, factory);
+    const { timer, server, env, policy } = setup();
     invokeIn(policy, env);
     invokeIn(policy, env);
     assert.equal(timer.armed, false);
