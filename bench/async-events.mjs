@@ -29,7 +29,7 @@ const progressLine = (message) => process.stderr.write(`[bench] ${message}\n`);
 const epochMs = (time) => Date.parse(time.replace('+0000', 'Z'));
 
 /** A signed client of Lamina's events API (the one `lamina events` uses), from dist/. */
-async function eventsApi(endpoint, credentials) {
+export async function eventsApi(endpoint, credentials) {
   const { LaminaApiClient } = await import(
     pathToFileURL(join(REPO_ROOT, 'dist/src/cli/lamina-api-client.js')).href
   );
@@ -47,6 +47,22 @@ async function eventsApi(endpoint, credentials) {
     },
     async get(requestId) {
       return (await client.request('GET', `${base}/async-events/${requestId}`)).json;
+    },
+    /** Every event of the function (its pages followed). */
+    async all(functionName) {
+      const events = [];
+      let marker;
+      do {
+        const query = { MaxItems: '1000', ...(marker === undefined ? {} : { Marker: marker }) };
+        const { json } = await client.request(
+          'GET',
+          `${base}/functions/${functionName}/async-events`,
+          query,
+        );
+        events.push(...json.AsyncEvents);
+        marker = json.NextMarker;
+      } while (marker !== undefined && marker !== null);
+      return events;
     },
   };
 }

@@ -108,6 +108,36 @@ function tagInvocations(prototype) {
   };
 }
 
+/**
+ * Times SigV4 verification of every request: `authenticate` (the head, in onRequest, synchronous)
+ * plus `complete` (with the body's hash, in preHandler), added up per request.
+ */
+async function instrumentSigv4() {
+  const module = await import(
+    pathToFileURL(join(REPO_ROOT, 'dist/src/core/sigv4-verifier.js')).href
+  );
+  const prototype = module.Sigv4Verifier?.prototype;
+  if (typeof prototype?.authenticate !== 'function' || typeof prototype?.complete !== 'function')
+    throw new Error('dist/src/core/sigv4-verifier.js has no Sigv4Verifier.authenticate/complete');
+  const headMs = new WeakMap();
+  const { authenticate, complete } = prototype;
+  prototype.authenticate = function timed(head) {
+    const started = performance.now();
+    const pending = authenticate.call(this, head);
+    headMs.set(pending, performance.now() - started);
+    return pending;
+  };
+  prototype.complete = async function timed(pending, payloadSha256Hex) {
+    const started = performance.now();
+    try {
+      return await complete.call(this, pending, payloadSha256Hex);
+    } finally {
+      if (recording)
+        samples.sigv4_verify.push(performance.now() - started + (headMs.get(pending) ?? 0));
+    }
+  };
+}
+
 function summarizeSteps(map) {
   return Object.fromEntries(STEPS.filter((s) => map.has(s)).map((s) => [s, summarize(map.get(s))]));
 }
@@ -147,9 +177,7 @@ async function main() {
     ['runtime-api/runtime-api-server.js', 'RuntimeApiServer', 'invoke', 'runtime_api_round_trip'],
   ])
     await instrumentMethod(modulePath, className, method, step);
-  await instrumentMethod('core/sigv4-verifier.js', 'Sigv4Verifier', 'verify', 'sigv4', (_, ms) => {
-    if (recording) samples.sigv4_verify.push(ms);
-  });
+  await instrumentSigv4();
   const { LaminaServer } = await import(
     pathToFileURL(join(REPO_ROOT, 'dist/src/server/lamina-server.js')).href
   );

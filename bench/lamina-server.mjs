@@ -17,13 +17,14 @@ const READY = /Lamina is listening on (\S+)/;
 /**
  * Starts the server (with extra `args`, e.g. `--async-concurrency 1`, and Node.js flags
  * `nodeArgs`, e.g. `--cpu-prof`); resolves with
- * { endpoint, pid, dataDir, stop() } once it listens.
+ * { endpoint, pid, dataDir, stop() } once it listens. Its data directory is a new one, removed
+ * on stop, unless `dataDir` names one the caller keeps.
  */
 export async function startLaminaServer(
   repoRoot,
-  { readyTimeoutMs = 60_000, args = [], nodeArgs = [] } = {},
+  { readyTimeoutMs = 60_000, args = [], nodeArgs = [], dataDir: kept = undefined } = {},
 ) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'lamina-bench-'));
+  const dataDir = kept ?? mkdtempSync(join(tmpdir(), 'lamina-bench-'));
   // The sandbox's unprivileged uid must be able to reach the code below the data directory.
   chmodSync(dataDir, 0o711);
   const child = spawn(
@@ -56,7 +57,9 @@ export async function startLaminaServer(
   const exited = new Promise((resolve) =>
     child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
   );
-  const removeDataDir = () => rmSync(dataDir, { recursive: true, force: true });
+  const removeDataDir = () => {
+    if (kept === undefined) rmSync(dataDir, { recursive: true, force: true });
+  };
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     const forced = delay(20_000, 'timeout', { ref: false }).then(() => {

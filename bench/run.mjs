@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { clearTimeout, setTimeout } from 'node:timers';
 import { fileURLToPath } from 'node:url';
 import { measureBurst } from './burst.mjs';
+import { benchmarkAsyncDrain } from './async-drain.mjs';
 import { benchmarkAsyncEvents } from './async-events.mjs';
 import { COLD_FUNCTION_SOURCE, measureColdStarts } from './cold-start.mjs';
 import { measureNewFunctionColdStarts } from './new-function-cold-start.mjs';
@@ -353,6 +354,8 @@ async function benchmark(mode, cleanups, diagnostics) {
   await bare.stop();
   // Its own servers: acceptance is measured with the default workers and with one.
   result.async_events = await benchmarkAsyncEvents(REPO_ROOT, mode, progress, cleanups);
+  // Queues that functions' concurrency holds back, drained by a restarted server.
+  result.async_drain = await benchmarkAsyncDrain(mode, progress);
 
   result.targets = targets(result);
   return result;

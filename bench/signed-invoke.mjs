@@ -10,7 +10,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { Pool } from 'undici';
 
 /** SHA-256 / HMAC-SHA-256 in the shape SignatureV4 expects, on node:crypto. */
-class Sha256 {
+export class Sha256 {
   #hash;
   constructor(secret) {
     this.#hash = secret === undefined ? createHash('sha256') : createHmac('sha256', secret);

@@ -37,6 +37,13 @@ if [ -n "$need" ]; then
   }
 fi
 
+# As root, functions run as the system user lamina-sandbox (the server also creates it when missing).
+if [ "$(id -u)" -eq 0 ] && ! id lamina-sandbox >/dev/null 2>&1; then
+  say "creating the system user lamina-sandbox (functions run as it)"
+  useradd --system --user-group --no-create-home --home-dir /nonexistent \
+    --shell /usr/sbin/nologin --comment 'Lamina function sandboxes' lamina-sandbox
+fi
+
 # npm dependencies, reinstalled whenever package-lock.json changes.
 lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ ! -d node_modules ] || [ "$(cat node_modules/.lamina-lock 2>/dev/null)" != "$lock_sum" ]; then

@@ -14,6 +14,7 @@ import type { InvokeService } from '../invoke/invoke-service.js';
 import type { PrestartedFamilyStatus } from '../invoke/prestarted-pool.js';
 import type { Scope } from '../core/arn.js';
 import type { UrlBase } from '../core/function-url.js';
+import type { LiftedBlob } from './json-blob-lifter.js';
 
 /** What every handler may use. */
 export interface ApiContext {
@@ -47,7 +48,10 @@ export interface ApiRequest {
   readonly params: Readonly<Record<string, string>>;
   readonly query: Readonly<Record<string, string | string[] | undefined>>;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The raw body; for code uploads, its JSON with the `ZipFile` values lifted out (`lifted`). */
   readonly body: Buffer;
+  /** The `ZipFile` values of a code upload, decoded as the body arrived (for `parseJsonObject`). */
+  readonly lifted: readonly LiftedBlob[];
   readonly host: string;
   /** The request id sent back as `x-amzn-RequestId` (an invocation's id, for Invoke). */
   readonly requestId: string;

@@ -7,8 +7,8 @@ import { LATEST } from '../core/function-model.js';
 import { formatLastModified } from './function-wire.js';
 
 /**
- * `{RequestId, FunctionArn, Qualifier, Status, Attempts, EnqueuedTime, LastAttemptTime, Condition,
- * Error, Response}` (null when not applicable), plus `NextAttemptTime` while it waits,
+ * `{RequestId, FunctionArn, Qualifier, Status, Attempts, Throttles, EnqueuedTime, LastAttemptTime,
+ * Condition, Error, Response}` (null when not applicable), plus `NextAttemptTime` while it waits,
  * `FinishedTime` once final and `ReplayOf` for replays.
  */
 export function toAsyncEventView(scope: Scope, event: AsyncEvent): Record<string, unknown> {
@@ -19,6 +19,7 @@ export function toAsyncEventView(scope: Scope, event: AsyncEvent): Record<string
     Qualifier: event.qualifier ?? LATEST,
     Status: event.status,
     Attempts: event.attempts,
+    Throttles: event.throttles,
     EnqueuedTime: time(event.enqueuedMs),
     LastAttemptTime: time(event.lastAttemptMs),
     Condition: event.condition ?? null,

@@ -2,13 +2,21 @@
  * Where function URL requests enter the HTTP edge: a request whose Host is `<url-id>.<domain>` is
  * rewritten (before routing) onto the path form `/lambda-url/<url-id>/<path>`, which clients that
  * cannot set the Host may also call directly. Both reach one route, exempt from the API's SigV4
- * check (AWS_IAM URLs do their own).
+ * check (AWS_IAM URLs do their own): the URL is admitted from its head in `onRequest`
+ * (`urlRequestHead`, `FunctionUrlHandler.admit`), before the body is read.
  */
 import type { IncomingMessage } from 'node:http';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { urlIdFromHost } from '../core/function-url.js';
 import { LIMITS } from '../core/limits.js';
-import type { FunctionUrlHandler, FunctionUrlRequest } from './function-url-handler.js';
+import { bodySha256Hex } from '../core/sigv4-canonical.js';
+import type { ReceivedBody } from './body-reader.js';
+import type {
+  FunctionUrlHandler,
+  FunctionUrlRequest,
+  UrlRequestHead,
+} from './function-url-handler.js';
+import type { UrlResponse } from './function-url-response.js';
 
 /** The path prefix of the path form. */
 export const URL_PATH_PREFIX = '/lambda-url';
@@ -29,27 +37,44 @@ export function registerFunctionUrlRoutes(
   app: FastifyInstance,
   handler: FunctionUrlHandler,
   domains: readonly string[],
-  readLimit: (limit: number) => number,
 ): void {
   for (const path of [`${URL_PATH_PREFIX}/:urlId`, `${URL_PATH_PREFIX}/:urlId/*`]) {
     app.route({
       method: METHODS,
       url: path,
       exposeHeadRoute: false,
-      bodyLimit: readLimit(LIMITS.invokePayloadBytes),
       config: {
         operation: 'InvokeFunctionUrl',
         tooLarge: 'RequestTooLargeException',
+        bodyLimit: LIMITS.invokePayloadBytes,
         functionUrl: true,
       },
       handler: async (request, reply) => {
-        const answer = await handler.handle(urlRequest(request, domains));
-        void reply.status(answer.status);
-        for (const [name, value] of Object.entries(answer.headers)) void reply.header(name, value);
-        return reply.send(answer.body);
+        const admitted = request.lambdaUrl;
+        // onRequest admits every URL request it lets through to here.
+        if (admitted === undefined) throw new Error('A function URL request was not admitted.');
+        return sendUrlAnswer(reply, await handler.handle(urlRequest(request, domains), admitted));
       },
     });
   }
+}
+
+/** What `FunctionUrlHandler.admit` needs of a URL request, all from its head. */
+export function urlRequestHead(request: FastifyRequest): UrlRequestHead {
+  return {
+    urlId: (request.params as { urlId: string }).urlId,
+    method: request.method,
+    headers: request.headers,
+    requestId: request.lambdaRequestId,
+    signed: { method: request.method, rawUrl: request.originalUrl, headers: request.headers },
+  };
+}
+
+/** Sends a URL answer. */
+export function sendUrlAnswer(reply: FastifyReply, answer: UrlResponse): FastifyReply {
+  void reply.status(answer.status);
+  for (const [name, value] of Object.entries(answer.headers)) void reply.header(name, value);
+  return reply.send(answer.body);
 }
 
 function urlRequest(request: FastifyRequest, domains: readonly string[]): FunctionUrlRequest {
@@ -60,7 +85,8 @@ function urlRequest(request: FastifyRequest, domains: readonly string[]): Functi
   const host = request.headers.host;
   const viaHost = urlIdFromHost(host, domains) !== undefined;
   if (!viaHost) path = path.slice(`${URL_PATH_PREFIX}/${urlId}`.length);
-  const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+  const received = request.body as ReceivedBody | undefined;
+  const body = received?.bytes ?? Buffer.alloc(0);
   return {
     method: request.method,
     rawPath: path === '' ? '/' : path,
@@ -77,6 +103,7 @@ function urlRequest(request: FastifyRequest, domains: readonly string[]): Functi
     timeMs: Date.now(),
     protocol: 'http',
     port: String(request.socket.localPort ?? ''),
-    signed: { method: request.method, rawUrl: original, headers: request.headers, body },
+    receivedBytes: received?.receivedBytes ?? 0,
+    payloadSha256Hex: received?.sha256Hex ?? bodySha256Hex(body),
   };
 }

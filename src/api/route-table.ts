@@ -76,6 +76,11 @@ export interface Route {
   readonly bodyLimit: number;
   /** The error for a body over the limit (default RequestEntityTooLargeException). */
   readonly tooLarge?: ErrorCode;
+  /**
+   * Code uploads: the body's base64 `ZipFile` values are decoded while it arrives and never held
+   * as text (the handler reads them through `parseJsonObject(req.body, req.lifted)`).
+   */
+  readonly liftZipFiles?: boolean;
 }
 
 const small = LIMITS.controlRequestBytes;
@@ -93,6 +98,7 @@ export const ROUTES: readonly Route[] = [
     operation: 'PublishLayerVersion',
     handler: publishLayerVersion,
     bodyLimit: code,
+    liftZipFiles: true,
   },
   {
     method: 'GET',
@@ -156,6 +162,7 @@ export const ROUTES: readonly Route[] = [
     operation: 'CreateFunction',
     handler: createFunction,
     bodyLimit: code,
+    liftZipFiles: true,
   },
   {
     method: 'GET',
@@ -342,6 +349,7 @@ export const ROUTES: readonly Route[] = [
     operation: 'UpdateFunctionCode',
     handler: updateFunctionCode,
     bodyLimit: code,
+    liftZipFiles: true,
   },
   {
     method: 'POST',

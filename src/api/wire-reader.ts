@@ -4,10 +4,14 @@
  * naming the field otherwise.
  */
 import { lambdaErrors, type LambdaError } from '../core/errors.js';
+import { LIFTED_MARK, type LiftedBlob } from './json-blob-lifter.js';
 
-/** Parses a request body as a JSON object; an empty body is `{}`. */
-export function parseJsonObject(body: Buffer): WireObject {
-  if (body.length === 0) return new WireObject({}, '');
+/**
+ * Parses a request body as a JSON object; an empty body is `{}`. `lifted`: the values taken out of
+ * the body while it arrived (code uploads), which `blob` returns for their marks.
+ */
+export function parseJsonObject(body: Buffer, lifted: readonly LiftedBlob[] = []): WireObject {
+  if (body.length === 0) return new WireObject({}, '', lifted);
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
@@ -19,7 +23,7 @@ export function parseJsonObject(body: Buffer): WireObject {
   if (!isPlainObject(parsed)) {
     throw lambdaErrors.badJson('Could not parse request body into json: expected a JSON object');
   }
-  return new WireObject(parsed, '');
+  return new WireObject(parsed, '', lifted);
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -37,10 +41,12 @@ function wrongType(path: string, expected: string, value: unknown): LambdaError 
 export class WireObject {
   readonly #value: Record<string, unknown>;
   readonly #path: string;
+  readonly #lifted: readonly LiftedBlob[];
 
-  constructor(value: Record<string, unknown>, path: string) {
+  constructor(value: Record<string, unknown>, path: string, lifted: readonly LiftedBlob[] = []) {
     this.#value = value;
     this.#path = path;
+    this.#lifted = lifted;
   }
 
   #get(key: string): unknown {
@@ -79,7 +85,7 @@ export class WireObject {
   object(key: string): WireObject | undefined {
     const value = this.#get(key);
     if (value === undefined) return undefined;
-    if (isPlainObject(value)) return new WireObject(value, this.#at(key));
+    if (isPlainObject(value)) return new WireObject(value, this.#at(key), this.#lifted);
     throw wrongType(this.#at(key), 'an object', value);
   }
 
@@ -96,7 +102,7 @@ export class WireObject {
     const value = this.#get(key);
     if (value === undefined) return undefined;
     if (Array.isArray(value) && value.every(isPlainObject)) {
-      return value.map((item, i) => new WireObject(item, `${this.#at(key)}[${i}]`));
+      return value.map((item, i) => new WireObject(item, `${this.#at(key)}[${i}]`, this.#lifted));
     }
     throw wrongType(this.#at(key), 'a list of objects', value);
   }
@@ -114,12 +120,20 @@ export class WireObject {
   blob(key: string): Buffer | undefined {
     const text = this.string(key);
     if (text === undefined) return undefined;
+    if (text.startsWith(LIFTED_MARK)) {
+      const lifted = this.#lifted[Number(text.slice(LIFTED_MARK.length))];
+      if (lifted !== undefined) return lifted.bytes ?? this.#notBase64(key);
+    }
     const compact = text.replace(/\s+/g, '');
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact) || compact.length % 4 === 1) {
-      throw lambdaErrors.badJson(
-        `Could not parse request body into json: ${this.#at(key)} is not valid base64`,
-      );
+      return this.#notBase64(key);
     }
     return Buffer.from(compact, 'base64');
+  }
+
+  #notBase64(key: string): never {
+    throw lambdaErrors.badJson(
+      `Could not parse request body into json: ${this.#at(key)} is not valid base64`,
+    );
   }
 }

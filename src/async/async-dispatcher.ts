@@ -99,6 +99,7 @@ export class AsyncDispatcher {
             this.#d.clock.now(),
             free,
             this.#saturated(),
+            (name) => this.#room(name),
           );
           for (const event of claimed) this.#begin(event);
           if (claimed.length < free) break;
@@ -115,14 +116,16 @@ export class AsyncDispatcher {
     }
   }
 
+  /** How many more events of the function may run now (its reserved concurrency less its own). */
+  #room(name: string): number {
+    const reserved = this.#d.targets.reservedConcurrency(name);
+    if (reserved === undefined || reserved <= 0) return Infinity;
+    return reserved - (this.#perFunction.get(name) ?? 0);
+  }
+
   /** Functions with as many events running as their reserved concurrency allows. */
   #saturated(): string[] {
-    const out: string[] = [];
-    for (const [name, running] of this.#perFunction) {
-      const reserved = this.#d.targets.reservedConcurrency(name);
-      if (reserved !== undefined && reserved > 0 && running >= reserved) out.push(name);
-    }
-    return out;
+    return [...this.#perFunction.keys()].filter((name) => this.#room(name) <= 0);
   }
 
   #begin(event: AsyncEvent): void {

@@ -44,6 +44,8 @@ export interface AsyncEvent {
   readonly attempts: number;
   /** Throttles or platform failures in a row since the function last ran (drives the backoff). */
   readonly backoffs: number;
+  /** Times in all the event was throttled (`429`) instead of running. */
+  readonly throttles: number;
   readonly enqueuedMs: number;
   readonly lastAttemptMs: number | undefined;
   /** When a Queued or Retrying event is due; undefined otherwise. */
@@ -114,6 +116,7 @@ export function newEvent(input: {
     status: 'Queued',
     attempts: 0,
     backoffs: 0,
+    throttles: 0,
     enqueuedMs: input.nowMs,
     lastAttemptMs: undefined,
     nextAttemptMs: input.nowMs,

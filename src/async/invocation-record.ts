@@ -3,6 +3,7 @@
  * 1.0): who ran, why the record was sent, the request, and — when the function ran — the last
  * response and its context.
  */
+import { parseJsonWithin } from '../core/json-depth.js';
 import type { AsyncEvent } from './async-event.js';
 
 /** The record as JSON-ready data. */
@@ -57,9 +58,6 @@ export function invocationRecord(event: AsyncEvent, functionArn: string): Invoca
 /** A payload as JSON when it parses, else as text. */
 export function jsonOrText(bytes: Buffer): unknown {
   const text = bytes.toString('utf8');
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
-  }
+  const parsed = parseJsonWithin(text);
+  return parsed === undefined ? text : parsed.value;
 }

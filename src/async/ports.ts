@@ -17,10 +17,16 @@ export interface AsyncEventStore {
   /** Stores new events (accepted, replayed). */
   insert(events: readonly AsyncEvent[]): Promise<void>;
   /**
-   * Marks up to `limit` events due at `nowMs` Running and returns them, earliest due first;
-   * events of the `excluded` functions (at their concurrency limit) are left waiting.
+   * Marks up to `limit` events due at `nowMs` Running and returns them, earliest due first, and
+   * at most `roomFor(name)` of each function; events of the `excluded` functions (at their
+   * concurrency limit) are left waiting.
    */
-  claimDue(nowMs: number, limit: number, excluded: readonly string[]): Promise<AsyncEvent[]>;
+  claimDue(
+    nowMs: number,
+    limit: number,
+    excluded: readonly string[],
+    roomFor: (functionName: string) => number,
+  ): Promise<AsyncEvent[]>;
   /** The earliest due time of a waiting event not of an `excluded` function, if any. */
   nextDueMs(excluded: readonly string[]): Promise<number | undefined>;
   /** Writes an event's new state and, in the same commit, inserts `followUps` (destinations). */
@@ -39,7 +45,10 @@ export interface AsyncEventStore {
   pruneFinished(cutoffMs: number): Promise<number>;
 }
 
-/** One attempt, as the synchronous invoke path (with its admission rules) runs it. */
+/**
+ * One attempt, as the synchronous invoke path (with its admission rules) runs it; resolves once
+ * the invocation has completed and given its concurrency back.
+ */
 export interface EventInvoker {
   invoke(request: {
     readonly requestId: string;

@@ -121,8 +121,10 @@ export function afterAttempt(
     case 'retry-later': {
       const backoffs = event.backoffs + 1;
       const due = Math.min(nowMs + backoffDelayMs(backoffs), expiresAtMs(event, settings));
+      const throttled = outcome.error.errorType === 'TooManyRequestsException';
       return transition(event, event.attempts === 0 ? 'Queued' : 'Retrying', {
         backoffs,
+        throttles: event.throttles + (throttled ? 1 : 0),
         nextAttemptMs: due,
         error: outcome.error,
       });

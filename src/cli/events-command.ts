@@ -23,6 +23,7 @@ export interface EventView {
   readonly Qualifier: string;
   readonly Status: string;
   readonly Attempts: number;
+  readonly Throttles: number;
   readonly EnqueuedTime: string;
   readonly LastAttemptTime: string | null;
   readonly NextAttemptTime?: string;

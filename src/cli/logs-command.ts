@@ -6,6 +6,7 @@
  */
 import { existsSync, openSync, readSync, readdirSync, statSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
+import { logGroupFolder, streamOfFile } from '../observability/log-file-names.js';
 
 /** Parses `10m`, `2h`, `30s`, `1d` (or plain seconds) into milliseconds. */
 export function parseSince(text: string): number {
@@ -31,7 +32,7 @@ export interface LogsOptions {
 /** Prints the events and, with `follow`, keeps polling the group's files for appended lines. */
 export async function printLogs(options: LogsOptions): Promise<void> {
   const dirs = options.logGroups.map((group) =>
-    join(options.dataDir, 'logs', encodeURIComponent(group)),
+    join(options.dataDir, 'logs', logGroupFolder(group)),
   );
   const offsets = new Map<string, number>();
   const since = Date.now() - options.sinceMs;
@@ -54,7 +55,8 @@ export async function printLogs(options: LogsOptions): Promise<void> {
       const text = buffer.toString('utf8');
       const complete = text.lastIndexOf('\n') + 1;
       offsets.set(path, from + Buffer.byteLength(text.slice(0, complete)));
-      const stream = decodeURIComponent(name.replace(/\.log$/, ''));
+      const stream = streamOfFile(name);
+      if (stream === undefined) continue;
       for (const line of text.slice(0, complete).split('\n')) {
         if (line === '') continue;
         try {

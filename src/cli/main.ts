@@ -16,6 +16,8 @@ import { functionLogGroups } from '../store/function-log-groups.js';
 import { parseSince, printLogs } from './logs-command.js';
 import { startupBanner } from './startup-banner.js';
 
+const MiB = 1024 * 1024;
+
 function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65_535)
@@ -140,6 +142,17 @@ export async function main(argv: readonly string[]): Promise<void> {
       urlBase,
       process.env['LAMINA_FUNCTION_URL_BASE'],
     )
+    .option(
+      '--environment-process-limit <n>',
+      'most processes all environments may run together (default: half the host’s pid_max)',
+      positiveWholeNumber,
+    )
+    .option(
+      '--request-body-memory <MiB>',
+      'request-body bytes received at once over all requests; a body that does not fit gets 429',
+      positiveWholeNumber,
+      DEFAULT_CONFIG.requestBodyMemoryBytes / MiB,
+    )
     .addOption(
       new Option(
         '--cpu-colocation <mode>',
@@ -147,6 +160,12 @@ export async function main(argv: readonly string[]): Promise<void> {
       )
         .choices(['on', 'off'])
         .default('on'),
+    )
+    .option(
+      '--cpu-colocation-release <ms>',
+      'a co-located invocation that runs longer is let go, with the event loop, to every CPU',
+      positiveWholeNumber,
+      DEFAULT_CONFIG.cpuColocationReleaseMs,
     )
     .action(async (options: Record<string, unknown>) => {
       const config: ServerConfig = {
@@ -166,6 +185,9 @@ export async function main(argv: readonly string[]): Promise<void> {
         asyncEventRetentionMs: options['asyncEventRetention'] as number,
         functionUrlBase: options['functionUrlBase'] as string | undefined,
         cpuColocation: options['cpuColocation'] === 'on',
+        cpuColocationReleaseMs: options['cpuColocationRelease'] as number,
+        environmentProcessLimit: options['environmentProcessLimit'] as number | undefined,
+        requestBodyMemoryBytes: (options['requestBodyMemory'] as number) * MiB,
       };
       await runServer(config);
     });

@@ -1,27 +1,43 @@
 /**
- * Verifies AWS Signature Version 4 on incoming requests, header form and presigned query form.
- * The signing maths is @smithy/signature-v4's: the verifier rebuilds the request exactly as the
- * client signed it (the listed SignedHeaders only, the raw percent-encoded path, the client's
- * date and scope) and compares signatures in constant time.
+ * Verifies AWS Signature Version 4 on incoming requests, header form and presigned query form, in
+ * two steps so that a request is refused before its body is read: `authenticate` checks what the
+ * head alone can tell (a signature is there and well formed, the scope, a known key and its
+ * session token, the date) and builds the canonical request up to its payload hash; `complete`
+ * takes the hash of the body that arrived and compares signatures in constant time.
  *
- * The header form is on every API call's path. Its canonical request (the path, query and headers
- * in SigV4's canonical forms, as SignatureV4 builds them) is assembled here; the scope and the
- * signing key come from the library, the key cached per access key and day, so a verification is
- * synchronous hashing once the day's key is known. The presigned form (rare: code downloads) still
- * uses `presign`.
+ * This is on every API call's path, so the canonical request is assembled here (the path, query
+ * and headers in SigV4's canonical forms, as @smithy/signature-v4 builds them) and the signing key
+ * is cached per access key and day: once the day's key is known, a verification is synchronous
+ * hashing.
+ *
+ * The payload hash is always that of the body received. `x-amz-content-sha256: UNSIGNED-PAYLOAD`
+ * is an Amazon S3 option; Lambda signs its payloads, so a request signed without its body does not
+ * verify (a signature mismatch, as AWS answers it), and neither does a body changed after signing.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { HttpRequest } from '@smithy/protocol-http';
-import { createScope, getSigningKey, SignatureV4 } from '@smithy/signature-v4';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createScope, getSigningKey } from '@smithy/signature-v4';
 import type { Clock } from './clock.js';
 import { LambdaError } from './errors.js';
 import { NodeSha256 } from './node-sha256.js';
+import {
+  bodySha256Hex,
+  canonicalHeaders,
+  canonicalPath,
+  canonicalQuery,
+  sha256Hex,
+} from './sigv4-canonical.js';
+import {
+  header,
+  incomplete,
+  parseSignedHead,
+  type ParsedSignature,
+  type RequestHead,
+} from './sigv4-request.js';
 
-/** A request as it arrived: the raw URL (path and query, still percent-encoded) and raw body. */
-export interface IncomingRequest {
-  readonly method: string;
-  readonly rawUrl: string;
-  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+export type { RequestHead } from './sigv4-request.js';
+
+/** A request as it arrived: its head and its raw body. */
+export interface IncomingRequest extends RequestHead {
   readonly body: Uint8Array | undefined;
 }
 
@@ -42,46 +58,42 @@ export interface VerifiedCaller {
   readonly accessKeyId: string;
 }
 
+/**
+ * A signature whose head passed (`authenticate`): the caller is known and in time; what is left
+ * is to hash the payload into the canonical request and compare (`complete`).
+ */
+export interface PendingSignature {
+  readonly accessKeyId: string;
+  /** The canonical request without its last line, the payload hash. */
+  readonly canonicalHead: string;
+  /** The request's x-amz-content-sha256 header, if any. */
+  readonly declaredPayloadHash: string | undefined;
+  /** Whether that header is one of the signed headers (its value then stands in the request). */
+  readonly payloadHashSigned: boolean;
+  readonly longDate: string;
+  readonly scope: string;
+  readonly signingKey: Uint8Array | Promise<Uint8Array>;
+  /** The signature the request carries. */
+  readonly signature: string;
+}
+
 const SHA256 = NodeSha256;
-const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
-const MAX_PRESIGNED_SECONDS = 7 * 24 * 3600;
-const MAX_CACHED_SIGNERS = 256;
-const PRESIGN_PARAMS = new Set([
-  'X-Amz-Algorithm',
-  'X-Amz-Credential',
-  'X-Amz-Date',
-  'X-Amz-Expires',
-  'X-Amz-SignedHeaders',
-  'X-Amz-Signature',
-  'X-Amz-Security-Token',
-]);
+const MAX_CACHED_KEYS = 256;
 
 const SIGNATURE_MISMATCH =
   'The request signature we calculated does not match the signature you provided. ' +
   'Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';
 
 const invalidSignature = (message: string) => new LambdaError('InvalidSignatureException', message);
-const incomplete = (message: string) => new LambdaError('IncompleteSignatureException', message);
 
-interface ParsedSignature {
-  readonly accessKeyId: string;
-  readonly shortDate: string;
-  readonly region: string;
-  readonly service: string;
-  readonly signedHeaders: readonly string[];
-  readonly signature: string;
-  readonly amzDate: string;
-  readonly expiresSeconds: number | undefined;
-  readonly securityToken: string | undefined;
-}
+/** Headers SignatureV4 generates itself, never taken from the request it signs. */
+const GENERATED_HEADERS = ['authorization', 'x-amz-date', 'date'];
 
 /** Verifies SigV4 signatures against a fixed set of credentials. */
 export class Sigv4Verifier {
   readonly #options: Sigv4VerifierOptions;
   readonly #maxSkewMs: number;
-  /** Signers per key and scope (presigned URLs). */
-  readonly #signers = new Map<string, SignatureV4>();
   /** Derived signing keys per key, day, region and service. */
   readonly #signingKeys = new Map<string, Uint8Array | Promise<Uint8Array>>();
 
@@ -90,20 +102,20 @@ export class Sigv4Verifier {
     this.#maxSkewMs = options.maxSkewMs ?? 15 * 60 * 1000;
   }
 
-  /** Resolves with the caller when the signature is valid; rejects with a 403 LambdaError. */
+  /** Resolves with the caller when the signature of head and body is valid; rejects with a 403. */
   async verify(request: IncomingRequest): Promise<VerifiedCaller> {
-    const [rawPath, rawQuery = ''] = splitOnce(request.rawUrl, '?');
-    const query = parseQuery(rawQuery);
-    const authorization = header(request.headers, 'authorization');
-    const presigned = query.has('X-Amz-Signature') || query.has('X-Amz-Credential');
-    if (authorization === undefined && !presigned) {
-      throw new LambdaError('MissingAuthenticationTokenException', 'Missing Authentication Token');
-    }
-    const parsed =
-      authorization !== undefined
-        ? parseAuthorizationHeader(authorization, request.headers)
-        : parsePresignedQuery(query);
+    return this.complete(this.authenticate(request), bodySha256Hex(request.body));
+  }
 
+  /**
+   * Checks everything the head can tell, in the order AWS reports it: a signature is there
+   * (MissingAuthenticationTokenException) and well formed (IncompleteSignatureException), its scope
+   * (InvalidSignatureException), a known key with its session token (UnrecognizedClientException),
+   * the date within the allowed skew or expiry (InvalidSignatureException), the signed headers
+   * present. Throws the 403 LambdaError; never reads the body.
+   */
+  authenticate(head: RequestHead): PendingSignature {
+    const { rawPath, query, presigned, parsed } = parseSignedHead(head);
     this.#checkScope(parsed);
     const secret = this.#options.secretFor(parsed.accessKeyId);
     const token = this.#options.sessionTokenFor?.(parsed.accessKeyId);
@@ -114,12 +126,53 @@ export class Sigv4Verifier {
       );
     }
     const signingDate = this.#checkDate(parsed);
-    const expected =
-      presigned && authorization === undefined
-        ? await this.#presignedSignature(request, rawPath, query, parsed, secret, signingDate)
-        : await this.#headerSignature(request, rawPath, query, parsed, secret, signingDate);
-    if (!sameHex(expected, parsed.signature)) throw invalidSignature(SIGNATURE_MISMATCH);
-    return { accessKeyId: parsed.accessKeyId };
+    const headers = signedHeaderValues(head.headers, parsed.signedHeaders);
+    // As SignatureV4 signs: the generated headers are not taken from the request; the header form
+    // always signs x-amz-date, the presigned form carries it in the query instead.
+    for (const generated of GENERATED_HEADERS) delete headers[generated];
+    if (!presigned) headers['x-amz-date'] = parsed.amzDate;
+    const canonical = canonicalHeaders(headers);
+    const longDate = formatAmzDate(signingDate.getTime());
+    return {
+      accessKeyId: parsed.accessKeyId,
+      canonicalHead:
+        `${head.method}\n${canonicalPath(rawPath)}\n${canonicalQuery(query)}\n` +
+        `${canonical.block}\n${canonical.names}\n`,
+      declaredPayloadHash: header(head.headers, 'x-amz-content-sha256'),
+      payloadHashSigned: headers['x-amz-content-sha256'] !== undefined,
+      longDate,
+      scope: createScope(longDate.slice(0, 8), parsed.region, parsed.service),
+      signingKey: this.#signingKey(parsed, secret, longDate.slice(0, 8)),
+      signature: parsed.signature,
+    };
+  }
+
+  /**
+   * Finishes a verification with the hex SHA-256 of the body that arrived: a declared
+   * x-amz-content-sha256 must match it, and the signature must match the one computed over it.
+   */
+  async complete(pending: PendingSignature, payloadSha256Hex: string): Promise<VerifiedCaller> {
+    const declared = pending.declaredPayloadHash;
+    const unsigned = declared === UNSIGNED_PAYLOAD;
+    if (declared !== undefined && !unsigned && declared.toLowerCase() !== payloadSha256Hex) {
+      throw invalidSignature(
+        'The provided x-amz-content-sha256 header does not match what was computed.',
+      );
+    }
+    // A signed declared hash is what the client put in its canonical request (in its own case);
+    // UNSIGNED-PAYLOAD is not a hash, so the body's own hash takes its place.
+    const payloadHash =
+      pending.payloadHashSigned && declared !== undefined && !unsigned
+        ? declared
+        : payloadSha256Hex;
+    const stringToSign =
+      `AWS4-HMAC-SHA256\n${pending.longDate}\n${pending.scope}\n` +
+      sha256Hex(pending.canonicalHead + payloadHash);
+    const key =
+      pending.signingKey instanceof Uint8Array ? pending.signingKey : await pending.signingKey;
+    const expected = createHmac('sha256', key).update(stringToSign).digest('hex');
+    if (!sameHex(expected, pending.signature)) throw invalidSignature(SIGNATURE_MISMATCH);
+    return { accessKeyId: pending.accessKeyId };
   }
 
   #checkScope(parsed: ParsedSignature): void {
@@ -176,66 +229,6 @@ export class Sigv4Verifier {
     );
   }
 
-  #signer(parsed: ParsedSignature, secret: string): SignatureV4 {
-    const key = `${parsed.accessKeyId}\u0000${secret}\u0000${parsed.region}\u0000${parsed.service}`;
-    let signer = this.#signers.get(key);
-    if (signer === undefined) {
-      // Only verified-known keys get here; the bound keeps rotated keys from piling up.
-      if (this.#signers.size >= MAX_CACHED_SIGNERS) this.#signers.clear();
-      signer = new SignatureV4({
-        credentials: { accessKeyId: parsed.accessKeyId, secretAccessKey: secret },
-        region: parsed.region,
-        service: parsed.service,
-        sha256: SHA256,
-        applyChecksum: false,
-      });
-      this.#signers.set(key, signer);
-    }
-    return signer;
-  }
-
-  /**
-   * The header form's expected signature, as SignatureV4.sign computes it for the client: the
-   * generated headers (authorization, date) are not signed and `x-amz-date` always is; a signed
-   * `x-amz-content-sha256` stands for the payload. Synchronous once the day's signing key is known.
-   */
-  #headerSignature(
-    request: IncomingRequest,
-    rawPath: string,
-    query: Map<string, string[]>,
-    parsed: ParsedSignature,
-    secret: string,
-    signingDate: Date,
-  ): string | Promise<string> {
-    const headers = signedHeaderValues(request.headers, parsed.signedHeaders);
-    let actualHash: string | undefined;
-    const declaredHash = header(request.headers, 'x-amz-content-sha256');
-    if (declaredHash !== undefined && declaredHash !== UNSIGNED_PAYLOAD) {
-      actualHash = bodyHash(request.body);
-      if (declaredHash.toLowerCase() !== actualHash) {
-        throw invalidSignature(
-          'The provided x-amz-content-sha256 header does not match what was computed.',
-        );
-      }
-    }
-    for (const generated of GENERATED_HEADERS) delete headers[generated];
-    headers['x-amz-date'] = parsed.amzDate;
-    const payloadHash = headers['x-amz-content-sha256'] ?? actualHash ?? bodyHash(request.body);
-    const names = Object.keys(headers).sort();
-    let canonicalHeaders = '';
-    for (const name of names)
-      canonicalHeaders += `${name}:${(headers[name] ?? '').trim().replace(/\s+/g, ' ')}\n`;
-    const canonicalRequest =
-      `${request.method}\n${canonicalPath(rawPath)}\n${canonicalQuery(query)}\n` +
-      `${canonicalHeaders}\n${names.join(';')}\n${payloadHash}`;
-    const longDate = formatAmzDate(signingDate.getTime());
-    const scope = createScope(longDate.slice(0, 8), parsed.region, parsed.service);
-    const stringToSign = `AWS4-HMAC-SHA256\n${longDate}\n${scope}\n${sha256Hex(canonicalRequest)}`;
-    const sign = (key: Uint8Array) => createHmac('sha256', key).update(stringToSign).digest('hex');
-    const key = this.#signingKey(parsed, secret, longDate.slice(0, 8));
-    return key instanceof Uint8Array ? sign(key) : key.then(sign);
-  }
-
   /** The derived signing key (cached per key, day, region and service once computed). */
   #signingKey(
     parsed: ParsedSignature,
@@ -246,7 +239,7 @@ export class Sigv4Verifier {
     const cacheKey = `${accessKeyId}\u0000${secret}\u0000${shortDate}\u0000${region}\u0000${service}`;
     const cached = this.#signingKeys.get(cacheKey);
     if (cached !== undefined) return cached;
-    if (this.#signingKeys.size >= MAX_CACHED_SIGNERS) this.#signingKeys.clear();
+    if (this.#signingKeys.size >= MAX_CACHED_KEYS) this.#signingKeys.clear();
     const derived = getSigningKey(
       SHA256,
       { accessKeyId, secretAccessKey: secret },
@@ -263,176 +256,10 @@ export class Sigv4Verifier {
     );
     return derived;
   }
-
-  async #presignedSignature(
-    request: IncomingRequest,
-    rawPath: string,
-    query: Map<string, string[]>,
-    parsed: ParsedSignature,
-    secret: string,
-    signingDate: Date,
-  ): Promise<string> {
-    const headers = signedHeaderValues(request.headers, parsed.signedHeaders);
-    const rest = new Map([...query].filter(([name]) => !PRESIGN_PARAMS.has(name)));
-    const toSign = new HttpRequest({
-      method: request.method,
-      protocol: 'http:',
-      hostname: headers['host'] ?? '',
-      path: rawPath,
-      query: toSmithyQuery(rest),
-      headers,
-    });
-    const signed = await this.#signer(parsed, secret).presign(toSign, {
-      signingDate,
-      expiresIn: parsed.expiresSeconds ?? 0,
-      signableHeaders: new Set(parsed.signedHeaders),
-      unhoistableHeaders: new Set(parsed.signedHeaders),
-    });
-    const value = signed.query?.['X-Amz-Signature'];
-    return typeof value === 'string' ? value : '';
-  }
-}
-
-/** Headers SignatureV4 generates itself, never taken from the request it signs. */
-const GENERATED_HEADERS = ['authorization', 'x-amz-date', 'date'];
-
-function sha256Hex(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
-
-/**
- * The canonical URI as SignatureV4 builds it for every service but S3: empty and `.` segments
- * dropped, `..` resolved, then each character escaped again (so the raw path's `%XX` become
- * `%25XX`), slashes kept.
- */
-function canonicalPath(path: string): string {
-  const segments: string[] = [];
-  for (const segment of path.split('/')) {
-    if (segment === '' || segment === '.') continue;
-    if (segment === '..') segments.pop();
-    else segments.push(segment);
-  }
-  const normalized =
-    `${path.startsWith('/') ? '/' : ''}${segments.join('/')}` +
-    `${segments.length > 0 && path.endsWith('/') ? '/' : ''}`;
-  return escapeUri(normalized).replace(/%2F/g, '/');
-}
-
-/** RFC 3986 escaping, as SigV4 wants it (encodeURIComponent leaves !'()* alone). */
-function escapeUri(text: string): string {
-  return encodeURIComponent(text).replace(
-    /[!'()*]/g,
-    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
-}
-
-/** Computes the hex SHA-256 of a body, as SigV4 hashes payloads. */
-function bodyHash(body: Uint8Array | undefined): string {
-  if (body === undefined || body.length === 0) return EMPTY_SHA256;
-  return createHash('sha256').update(body).digest('hex');
-}
-
-/**
- * The canonical query string as SignatureV4 builds it: names and values escaped (RFC 3986), sorted
- * by escaped name, a repeated name's pairs sorted, `X-Amz-Signature` left out.
- */
-function canonicalQuery(query: Map<string, string[]>): string {
-  const serialized = new Map<string, string>();
-  for (const [name, values] of query) {
-    if (name.toLowerCase() === 'x-amz-signature') continue;
-    const key = escapeUri(name);
-    serialized.set(
-      key,
-      values.length === 1
-        ? `${key}=${escapeUri(values[0] ?? '')}`
-        : values
-            .map((value) => `${key}=${escapeUri(value)}`)
-            .sort()
-            .join('&'),
-    );
-  }
-  return [...serialized.keys()]
-    .sort()
-    .map((key) => serialized.get(key))
-    .filter((pair) => pair !== '')
-    .join('&');
-}
-
-function parseAuthorizationHeader(
-  authorization: string,
-  headers: IncomingRequest['headers'],
-): ParsedSignature {
-  const match = /^AWS4-HMAC-SHA256\s+(.*)$/s.exec(authorization.trim());
-  if (match === null) {
-    throw incomplete(
-      `Authorization header requires the AWS4-HMAC-SHA256 algorithm. Authorization=${authorization}`,
-    );
-  }
-  const fields = new Map<string, string>();
-  for (const part of (match[1] ?? '').split(',')) {
-    const [name, value] = splitOnce(part.trim(), '=');
-    if (name !== '' && value !== undefined) fields.set(name, value.trim());
-  }
-  const missing = ['Credential', 'SignedHeaders', 'Signature'].filter((name) => !fields.has(name));
-  if (missing.length > 0) {
-    throw incomplete(
-      missing.map((name) => `Authorization header requires '${name}' parameter.`).join(' ') +
-        ` Authorization=${authorization}`,
-    );
-  }
-  const amzDate = header(headers, 'x-amz-date');
-  if (amzDate === undefined) {
-    throw incomplete(`Authorization header requires existence of a 'X-Amz-Date' header.`);
-  }
-  return {
-    ...parseCredential(fields.get('Credential') ?? ''),
-    signedHeaders: (fields.get('SignedHeaders') ?? '').toLowerCase().split(';'),
-    signature: fields.get('Signature') ?? '',
-    amzDate,
-    expiresSeconds: undefined,
-    securityToken: header(headers, 'x-amz-security-token'),
-  };
-}
-
-function parsePresignedQuery(query: Map<string, string[]>): ParsedSignature {
-  const get = (name: string) => query.get(name)?.[0];
-  const missing = ['X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Date', 'X-Amz-Expires']
-    .concat(['X-Amz-SignedHeaders', 'X-Amz-Signature'])
-    .filter((name) => get(name) === undefined);
-  if (missing.length > 0) {
-    throw incomplete(`AWS query-string parameters missing: ${missing.join(', ')}.`);
-  }
-  if (get('X-Amz-Algorithm') !== 'AWS4-HMAC-SHA256') {
-    throw incomplete(`X-Amz-Algorithm only supports "AWS4-HMAC-SHA256".`);
-  }
-  const expires = Number(get('X-Amz-Expires'));
-  if (!Number.isInteger(expires) || expires < 1 || expires > MAX_PRESIGNED_SECONDS) {
-    throw incomplete('X-Amz-Expires must be a whole number of seconds from 1 to 604800.');
-  }
-  return {
-    ...parseCredential(get('X-Amz-Credential') ?? ''),
-    signedHeaders: (get('X-Amz-SignedHeaders') ?? '').toLowerCase().split(';'),
-    signature: get('X-Amz-Signature') ?? '',
-    amzDate: get('X-Amz-Date') ?? '',
-    expiresSeconds: expires,
-    securityToken: get('X-Amz-Security-Token'),
-  };
-}
-
-function parseCredential(credential: string) {
-  const parts = credential.split('/');
-  if (parts.length !== 5 || parts[4] !== 'aws4_request') {
-    throw incomplete(
-      `Credential must have exactly 5 slash-delimited elements, e.g. ` +
-        `keyid/date/region/service/term, got '${credential}'`,
-    );
-  }
-  const [accessKeyId = '', shortDate = '', region = '', service = ''] = parts;
-  return { accessKeyId, shortDate, region, service };
 }
 
 function signedHeaderValues(
-  headers: IncomingRequest['headers'],
+  headers: RequestHead['headers'],
   names: readonly string[],
 ): Record<string, string> {
   if (!names.includes('host')) {
@@ -447,43 +274,6 @@ function signedHeaderValues(
     values[name] = value;
   }
   return values;
-}
-
-function header(headers: IncomingRequest['headers'], name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value.join(',') : value;
-}
-
-/** Splits a raw query string into decoded names and values; `+` stays a plus, as SigV4 wants. */
-function parseQuery(raw: string): Map<string, string[]> {
-  const query = new Map<string, string[]>();
-  for (const pair of raw.split('&')) {
-    if (pair === '') continue;
-    const [name, value = ''] = splitOnce(pair, '=');
-    const key = safeDecode(name);
-    query.set(key, [...(query.get(key) ?? []), safeDecode(value)]);
-  }
-  return query;
-}
-
-function toSmithyQuery(query: Map<string, string[]>): Record<string, string | string[]> {
-  const result: Record<string, string | string[]> = {};
-  for (const [name, values] of query)
-    result[name] = values.length === 1 ? (values[0] ?? '') : values;
-  return result;
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
-}
-
-function splitOnce(text: string, separator: string): [string, string | undefined] {
-  const at = text.indexOf(separator);
-  return at < 0 ? [text, undefined] : [text.slice(0, at), text.slice(at + separator.length)];
 }
 
 function sameHex(a: string, b: string): boolean {

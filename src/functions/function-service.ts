@@ -82,8 +82,8 @@ export interface FunctionServiceDeps {
   readonly layers?: {
     lookup(arns: readonly string[] | undefined): Promise<LayerLookup>;
   };
-  /** Told when a function is deleted (e.g. to forget its reserved concurrency). */
-  readonly onDeleted?: (name: string) => void;
+  /** Told when a function, or (with `version`) one of its versions, is deleted. */
+  readonly onDeleted?: (name: string, version?: string) => void;
 }
 
 export class FunctionService {
@@ -253,6 +253,7 @@ export class FunctionService {
         );
       }
       await this.#d.versions.delete(ref.name, ref.qualifier);
+      this.#d.onDeleted?.(ref.name, ref.qualifier);
       await this.#d.collector.collect(version.code.sha256Hex);
       for (const layer of version.settings.layers) {
         await this.#d.collector.collect(layer.code.sha256Hex);

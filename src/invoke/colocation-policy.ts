@@ -10,7 +10,8 @@
  * previous invocation also ran alone, in the same environment), so that load that keeps dropping
  * to one invocation for a moment does not move environments back and forth. A co-located
  * invocation that runs long is let go too: the crossings it saves no longer matter against its
- * own time, and the event loop should not share a CPU with a busy function.
+ * own time, and the event loop should not share a CPU with a busy function. An environment's
+ * init counts as a second invocation: nothing stays co-located while one runs.
  */
 
 /**
@@ -92,7 +93,18 @@ export class ColocationPolicy {
     if (this.#colocated === target) this.#longRun.arm();
   }
 
-  /** The invocation in `target` has ended. */
+  /**
+   * `target` initialises (a cold start): while it does, invocations elsewhere are not lone, and
+   * whatever is co-located is let go, so that neither the server nor an environment at work is
+   * held to one CPU while an init competes for it. `end` says when it is over.
+   */
+  beginInit(target: Colocatable): void {
+    this.#busy.add(target);
+    this.#lastLone = undefined;
+    this.#release();
+  }
+
+  /** The invocation (or init) in `target` has ended. */
   end(target: Colocatable): void {
     this.#busy.delete(target);
     if (this.#colocated === target) this.#longRun.disarm();

@@ -20,28 +20,26 @@ import { linkTree } from './link-tree.js';
 import { logStreamName } from './platform-log.js';
 import { systemLogSettings } from './platform-records.js';
 import type {
+  EnvironmentEndpoints,
+  EnvironmentEndpointsFactory,
   LaminaApiAccess,
   LogSink,
   ResolvedFunction,
-  RuntimeChannel,
-  RuntimeChannelFactory,
   RuntimeLaunch,
-  TelemetrySenderFactory,
 } from './ports.js';
-import type { Sandbox, SandboxDriver } from './sandbox-driver.js';
+import type { OutputGate, Sandbox, SandboxDriver } from './sandbox-driver.js';
 
 export type InitializationType = 'on-demand' | 'provisioned-concurrency';
 
 export interface EnvironmentFactoryDeps {
   readonly scope: Scope;
   readonly sandboxes: SandboxDriver;
-  readonly channels: RuntimeChannelFactory;
+  /** Opens the host sockets of each new environment. */
+  readonly endpoints: EnvironmentEndpointsFactory;
   readonly logs: LogSink;
   readonly clock: Clock;
   readonly pool: EnvironmentPool;
   readonly runtimeVersionArn: (runtime: string) => string;
-  /** World-searchable folder for per-environment sockets. */
-  readonly runDir: string;
   /**
    * Folder for the /var/task of pre-started sandboxes, on the same file system as the extracted
    * code (the code is hard-linked into it) and reachable by the sandbox's uid.
@@ -50,10 +48,14 @@ export interface EnvironmentFactoryDeps {
   readonly laminaApi?: LaminaApiAccess | undefined;
   /** How long a pre-started runtime may take to boot (ms). */
   readonly bootLimitMs: number;
-  /** Delivers telemetry into an environment (none: subscriptions receive nothing). */
-  readonly telemetrySenders?: TelemetrySenderFactory | undefined;
   /** Places lone invocations' environments on the server's CPU (none: never). */
   readonly placement?: ColocationPolicy | undefined;
+  /**
+   * Keeps the code (and layers) an environment runs from being removed until the returned
+   * function is called, when the environment has ended (a deleted or updated function's code
+   * goes once its last environment has).
+   */
+  readonly holdCode?: (resolved: ResolvedFunction) => () => Promise<void>;
 }
 
 /** A generic sandbox whose runtime has booted and waits for its function. */
@@ -62,8 +64,7 @@ export interface BootedSandbox {
   /** Which launches it can serve (see `prestartFamily`). */
   readonly family: string;
   readonly sandbox: Sandbox;
-  readonly channel: RuntimeChannel;
-  readonly envDir: string;
+  readonly endpoints: EnvironmentEndpoints;
   readonly slotDir: string;
   readonly output: OutputRoute;
 }
@@ -86,7 +87,10 @@ const BOOT_VARIABLES = /^(NODE_|PYTHON|LD_|AWS_LAMBDA_EXEC_WRAPPER$)/;
 export const PRESTART_STORAGE_MIB = 512;
 /** The memory limit of a pre-started sandbox until it is specialised. */
 const PRESTART_MEMORY_MIB = 1769;
+/** Lines kept from before an environment exists (a pre-started runtime's boot), at most. */
 const EARLY_LINES = 200;
+/** Each kept line's characters, at most (enough for a stack trace). */
+const EARLY_LINE_CHARS = 4096;
 
 /**
  * Whether a function can take a pre-started sandbox instead of booting its own. Functions with
@@ -116,10 +120,9 @@ export class EnvironmentFactory {
   ): Promise<ExecutionEnvironment> {
     const { settings } = resolved.version;
     const id = randomBytes(16).toString('hex');
-    const envDir = await this.#envDir(id);
+    const endpoints = await this.#d.endpoints(id);
+    const letGo = this.#holdCode(resolved);
     try {
-      const socketPath = join(envDir, 'runtime.sock');
-      const channel = await this.#d.channels(socketPath);
       const logStream = logStreamName(this.#d.clock.now(), resolved.version.version, id);
       const route: OutputRoute = { early: [] };
       const sandbox = await this.#d.sandboxes.start({
@@ -129,27 +132,39 @@ export class EnvironmentFactory {
         runtimeDir: launch.runtimeDir,
         langDir: launch.langDir,
         command: launch.command,
-        env: this.#variables(resolved, launch, logStream, initializationType),
+        env: this.#variables(resolved, launch, logStream, initializationType, endpoints),
         memoryMiB: settings.memoryMiB,
         ephemeralStorageMiB: settings.ephemeralStorageMiB,
-        runtimeApiSocket: socketPath,
-        laminaApiSocket: this.#d.laminaApi?.socketPath,
+        ...sockets(endpoints),
         onOutput: routeLine(route, false),
         onExtensionOutput: routeLine(route, true),
+        outputGate: this.#outputGate(),
       });
       return this.#environment(resolved, key, launch, {
         id,
         sandbox,
-        channel,
+        endpoints,
         logStream,
         route,
         initializationType,
-        cleanup: () => rm(envDir, { recursive: true, force: true }),
+        cleanup: () => endpoints.close(),
+        releaseCode: letGo,
       });
     } catch (error) {
-      await rm(envDir, { recursive: true, force: true });
+      await Promise.all([endpoints.close(), letGo()]);
       throw error;
     }
+  }
+
+  /**
+   * Holds the function's code for an environment (see `holdCode`); a no-op without it. Letting go
+   * never fails: it may run after the server closed its database (an environment that ends while
+   * the server stops), and the code then simply stays until a later collection.
+   */
+  #holdCode(resolved: ResolvedFunction): () => Promise<void> {
+    const release = this.#d.holdCode?.(resolved);
+    if (release === undefined) return () => Promise.resolve();
+    return () => release().catch(() => undefined);
   }
 
   /**
@@ -160,17 +175,16 @@ export class EnvironmentFactory {
     const family = prestartFamily(launch);
     if (family === undefined) throw new Error('this runtime cannot be pre-started');
     const id = randomBytes(16).toString('hex');
-    const envDir = await this.#envDir(id);
     const slotDir = join(this.#d.slotsDir, id);
     const route: OutputRoute = { early: [] };
     let sandbox: Sandbox | undefined;
-    let channel: RuntimeChannel | undefined;
+    let endpoints: EnvironmentEndpoints | undefined;
     try {
       await mkdir(slotDir, { recursive: true, mode: 0o755 });
       await chmod(slotDir, 0o755);
-      const socketPath = join(envDir, 'runtime.sock');
-      channel = await this.#d.channels(socketPath);
-      const booted = channel;
+      endpoints = await this.#d.endpoints(id);
+      endpoints.runtime.expectAssignment();
+      const booted = endpoints;
       sandbox = await this.#d.sandboxes.start({
         id,
         codeDir: slotDir,
@@ -180,10 +194,11 @@ export class EnvironmentFactory {
         env: prestartVariables(launch.env),
         memoryMiB: PRESTART_MEMORY_MIB,
         ephemeralStorageMiB: PRESTART_STORAGE_MIB,
-        runtimeApiSocket: socketPath,
-        laminaApiSocket: this.#d.laminaApi?.socketPath,
+        background: true,
+        ...sockets(booted),
         onOutput: routeLine(route, false),
         onExtensionOutput: routeLine(route, true),
+        outputGate: this.#outputGate(),
       });
       const started = sandbox;
       await new Promise<void>((resolve, reject) => {
@@ -191,7 +206,7 @@ export class EnvironmentFactory {
           () => reject(new Error('the pre-started runtime did not boot in time')),
           this.#d.bootLimitMs,
         );
-        booted.onAssignmentWait(() => {
+        booted.runtime.onAssignmentWait(() => {
           clearTimeout(timer);
           resolve();
         });
@@ -201,11 +216,11 @@ export class EnvironmentFactory {
           reject(new Error(`the pre-started runtime exited: ${output}`));
         });
       });
-      return { id, family, sandbox: started, channel: booted, envDir, slotDir, output: route };
+      return { id, family, sandbox: started, endpoints: booted, slotDir, output: route };
     } catch (error) {
       await sandbox?.kill();
-      await channel?.close();
-      await Promise.all([envDir, slotDir].map((dir) => rm(dir, { recursive: true, force: true })));
+      await endpoints?.close();
+      await rm(slotDir, { recursive: true, force: true });
       throw error;
     }
   }
@@ -223,36 +238,43 @@ export class EnvironmentFactory {
     initializationType: InitializationType,
   ): Promise<ExecutionEnvironment | undefined> {
     const { settings } = resolved.version;
+    const letGo = this.#holdCode(resolved);
     try {
       await linkTree(resolved.codeDir, booted.slotDir);
       await booted.sandbox.resize(settings.memoryMiB);
     } catch {
-      await this.discard(booted);
+      await Promise.all([this.discard(booted), letGo()]);
       return undefined;
     }
     const logStream = logStreamName(this.#d.clock.now(), resolved.version.version, booted.id);
     booted.output.early.splice(0);
-    const variables = this.#variables(resolved, launch, logStream, initializationType);
-    if (!booted.channel.assign(variables)) {
-      await this.discard(booted);
+    const variables = this.#variables(
+      resolved,
+      launch,
+      logStream,
+      initializationType,
+      booted.endpoints,
+    );
+    if (!booted.endpoints.runtime.assign(variables)) {
+      await Promise.all([this.discard(booted), letGo()]);
       return undefined;
     }
     return this.#environment(resolved, key, launch, {
       id: booted.id,
       sandbox: booted.sandbox,
-      channel: booted.channel,
+      endpoints: booted.endpoints,
       logStream,
       route: booted.output,
       initializationType,
-      cleanup: () => this.#removeDirs(booted),
+      cleanup: () => this.#release(booted),
+      releaseCode: letGo,
     });
   }
 
   /** Stops a booted sandbox that will not be used. */
   async discard(booted: BootedSandbox): Promise<void> {
     await booted.sandbox.kill();
-    await booted.channel.close();
-    await this.#removeDirs(booted);
+    await this.#release(booted);
   }
 
   #environment(
@@ -262,21 +284,20 @@ export class EnvironmentFactory {
     parts: {
       readonly id: string;
       readonly sandbox: Sandbox;
-      readonly channel: RuntimeChannel;
+      readonly endpoints: EnvironmentEndpoints;
       readonly logStream: string;
       readonly route: OutputRoute;
       readonly initializationType: InitializationType;
       readonly cleanup: () => Promise<void>;
+      /** Lets go of the code the environment ran (see `holdCode`), once it has ended. */
+      readonly releaseCode: () => Promise<void>;
     },
   ): ExecutionEnvironment {
     const { record, version } = resolved;
     const settings = version.settings;
     const clock = this.#d.clock;
-    const inbound = parts.sandbox.inboundSocket;
-    const telemetry = new TelemetryHub(
-      inbound === undefined ? undefined : this.#d.telemetrySenders?.(inbound),
-      () => clock.now(),
-    );
+    const channel = parts.endpoints.runtime;
+    const telemetry = new TelemetryHub(parts.endpoints.telemetry, () => clock.now());
     const registry = new ExtensionRegistry(
       {
         functionName: record.name,
@@ -286,7 +307,7 @@ export class EnvironmentFactory {
       },
       telemetry,
     );
-    parts.channel.attachExtensions(registry);
+    channel.attachExtensions(registry);
     parts.sandbox.onExtensionExit((name, code) => registry.exited(name, code));
     const environment = new ExecutionEnvironment(
       {
@@ -302,12 +323,13 @@ export class EnvironmentFactory {
         provisioned: parts.initializationType === 'provisioned-concurrency',
       },
       parts.sandbox,
-      parts.channel,
+      channel,
       this.#d.logs,
       this.#d.clock,
       (dead) => {
         this.#d.pool.forget(dead);
-        void parts.cleanup();
+        // Its sockets close once its processes are gone (a runtime must not see them go first).
+        void parts.sandbox.exited.then(() => Promise.all([parts.cleanup(), parts.releaseCode()]));
       },
       { registry, telemetry, initializationType: parts.initializationType },
       this.#d.placement,
@@ -346,8 +368,9 @@ export class EnvironmentFactory {
     launch: RuntimeLaunch,
     logStream: string,
     initializationType: InitializationType,
+    endpoints: EnvironmentEndpoints,
   ): Record<string, string> {
-    const access = this.#d.laminaApi;
+    const access = endpoints.laminaApiSocket === undefined ? undefined : this.#d.laminaApi;
     return environmentVariables({
       functionName: resolved.record.name,
       version: resolved.version.version,
@@ -361,24 +384,32 @@ export class EnvironmentFactory {
     });
   }
 
-  async #envDir(id: string): Promise<string> {
-    const envDir = join(this.#d.runDir, 'envs', id);
-    await mkdir(envDir, { recursive: true, mode: 0o711 });
-    await chmod(envDir, 0o711);
-    return envDir;
+  /** The log sink as the environments' output gate, when it is one. */
+  #outputGate(): OutputGate | undefined {
+    const logs = this.#d.logs;
+    return logs.whenOpen === undefined ? undefined : (logs as OutputGate);
   }
 
-  async #removeDirs(booted: BootedSandbox): Promise<void> {
-    await Promise.all(
-      [booted.envDir, booted.slotDir].map((dir) => rm(dir, { recursive: true, force: true })),
-    );
+  async #release(booted: BootedSandbox): Promise<void> {
+    await booted.endpoints.close();
+    await rm(booted.slotDir, { recursive: true, force: true });
   }
+}
+
+/** The sandbox's view of its endpoints: the three sockets bound into the jail. */
+function sockets(endpoints: EnvironmentEndpoints) {
+  return {
+    runtimeApiSocket: endpoints.runtimeSocket,
+    laminaApiSocket: endpoints.laminaApiSocket,
+    inboundSocket: endpoints.inboundSocket,
+  };
 }
 
 function routeLine(route: OutputRoute, extension: boolean): (line: string) => void {
   return (line) => {
     if (route.env === undefined) {
-      if (route.early.length < EARLY_LINES) route.early.push({ line, extension });
+      if (route.early.length < EARLY_LINES)
+        route.early.push({ line: line.slice(0, EARLY_LINE_CHARS), extension });
     } else if (extension) route.env.extensionOutput(line);
     else route.env.output(line);
   };

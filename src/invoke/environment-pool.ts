@@ -26,6 +26,14 @@ interface Waiter {
   readonly resolve: () => void;
 }
 
+/**
+ * The environments of one function version: a new configuration of the version (its code or
+ * settings changed) replaces their idle ones; other versions of the function keep theirs.
+ */
+export function lineageOf(settings: { readonly functionName: string; readonly version: string }) {
+  return `${settings.functionName}\u0000${settings.version}`;
+}
+
 function throttled(): LambdaError {
   return new LambdaError(
     'TooManyRequestsException',
@@ -92,7 +100,7 @@ export class EnvironmentPool {
    */
   async acquire(
     key: string,
-    functionName: string,
+    lineage: string,
     memoryMiB: number,
   ): Promise<ExecutionEnvironment | undefined> {
     const deadline = this.#clock.now() + this.#options.queueTimeoutMs;
@@ -106,7 +114,7 @@ export class EnvironmentPool {
         if (remaining <= 0 || !(await this.#wait(remaining))) throw throttled();
         continue;
       }
-      this.#evictStale(key, functionName);
+      this.#evictStale(key, lineage);
       if (this.#fits(memoryMiB)) {
         this.#reservedMiB += memoryMiB;
         this.#coldStarts += 1;
@@ -156,6 +164,20 @@ export class EnvironmentPool {
     this.#wake();
   }
 
+  /**
+   * The function (or one version of it) is gone: its idle environments are destroyed now, busy
+   * and starting ones once their invocation ends. Returns how many environments it retired.
+   */
+  async retire(functionName: string, version?: string): Promise<number> {
+    const doomed = [...this.#live].filter(
+      (env) =>
+        env.settings.functionName === functionName &&
+        (version === undefined || env.settings.version === version),
+    );
+    await Promise.all(doomed.map((env) => env.retire()));
+    return doomed.length;
+  }
+
   /** Destroys environments idle for longer than `idleMs`. Returns how many. */
   async reapIdle(idleMs: number): Promise<number> {
     const cutoff = this.#clock.now() - idleMs;
@@ -183,12 +205,12 @@ export class EnvironmentPool {
     return this.#reservedMiB + memoryMiB <= this.#options.capacityMiB;
   }
 
-  /** Idle environments of the same function with another configuration will never serve again. */
-  #evictStale(key: string, functionName: string): void {
+  /** Idle environments of the same version with another configuration will never serve again. */
+  #evictStale(key: string, lineage: string): void {
     for (const [otherKey, list] of this.#idle) {
       if (otherKey === key) continue;
       const stale = list.filter(
-        (env) => env.settings.functionName === functionName && env.settings.provisioned !== true,
+        (env) => lineageOf(env.settings) === lineage && env.settings.provisioned !== true,
       );
       for (const env of stale) {
         this.forget(env);

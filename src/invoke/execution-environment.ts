@@ -29,6 +29,8 @@ import {
   type PlatformEvent,
   type SystemLogSettings,
 } from './platform-records.js';
+import { parseJsonWithin } from '../core/json-depth.js';
+import { LogTail } from './log-tail.js';
 import type { TelemetryHub } from './telemetry-hub.js';
 import {
   extensionLine,
@@ -128,7 +130,7 @@ export class ExecutionEnvironment {
   #destroying: Promise<void> | undefined;
   /** Set by `retire`: the environment ends once its current invocation completes. */
   #retiring = false;
-  #tail: string[] | undefined;
+  #tail: LogTail | undefined;
   #lastUsedMs: number;
   #pendingInitMs: number | undefined;
   #freezing: Promise<void> = Promise.resolve();
@@ -203,11 +205,8 @@ export class ExecutionEnvironment {
   /** A log line as a telemetry record: the object itself when the function logs JSON. */
   #record(message: string): unknown {
     if (this.settings.systemLog?.json !== true || !message.startsWith('{')) return message;
-    try {
-      return JSON.parse(message) as unknown;
-    } catch {
-      return message;
-    }
+    const parsed = parseJsonWithin(message);
+    return parsed === undefined ? message : parsed.value;
   }
 
   /** Writes a platform event in the function's system log format (if its level is kept). */
@@ -226,6 +225,7 @@ export class ExecutionEnvironment {
     if (this.#state !== 'starting')
       throw new Error(`cannot init an environment that is ${this.#state}`);
     const started = performance.now();
+    this.#placement?.beginInit(this.#sandbox);
     const outcome = await new Promise<InitOutcome>((resolve) => {
       const elapsed = () => performance.now() - started;
       const timer = setTimeout(() => {
@@ -281,6 +281,7 @@ export class ExecutionEnvironment {
         }),
       );
     });
+    this.#placement?.end(this.#sandbox);
     this.#endInit(outcome);
     if (!outcome.ok) {
       await this.destroy('failure');
@@ -288,7 +289,6 @@ export class ExecutionEnvironment {
     }
     this.#state = 'ready';
     this.#pendingInitMs = this.settings.provisioned === true ? undefined : outcome.durationMs;
-    await this.#sandbox.sealInbound();
     await this.#sandbox.limitCpu().catch(() => undefined);
     return outcome;
   }
@@ -384,7 +384,7 @@ export class ExecutionEnvironment {
       this.#abandon(undefined);
       throw error;
     });
-    this.#tail = withLogTail ? [] : undefined;
+    this.#tail = withLogTail ? new LogTail() : undefined;
     const started = performance.now();
     this.platform({ kind: 'start', requestId: event.requestId, version: this.settings.version });
     const { registry } = this.#ext;
@@ -490,6 +490,10 @@ export class ExecutionEnvironment {
     }
     run.stop();
     const durationMs = performance.now() - run.started;
+    // What the runtime printed before it answered is in its output pipe, but the answer may have
+    // been read first in the same turn of the event loop: let that turn's reads run before END,
+    // so those lines are in the log (and its tail) before the invocation ends.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     if (ending.failure === 'timeout') {
       this.platform({
         kind: 'timeout',
@@ -516,7 +520,7 @@ export class ExecutionEnvironment {
       reportRecord(figures, statusOf(ending), event.traceId),
     );
     this.#pendingInitMs = undefined;
-    const logTail = this.#tail?.join('\n');
+    const logTail = this.#tail?.text();
     this.#tail = undefined;
     this.#lastUsedMs = this.#clock.now();
     this.#placement?.end(this.#sandbox);
@@ -540,11 +544,13 @@ export class ExecutionEnvironment {
   /**
    * Ends the environment once it serves no invocation: at once when idle (resolving once it is
    * stopped), else when the current invocation has completed (resolving at once), so a running
-   * request finishes, as when provisioned concurrency is removed on Lambda.
+   * request finishes, as when provisioned concurrency is removed on Lambda. One that initialises
+   * (a cold start, for the invocation that follows) serves that invocation first.
    */
   retire(): Promise<void> {
     this.#retiring = true;
-    return this.#state === 'busy' ? Promise.resolve() : this.destroy();
+    const serving = this.#state === 'busy' || this.#state === 'starting';
+    return serving ? Promise.resolve() : this.destroy();
   }
 
   /**

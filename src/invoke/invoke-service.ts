@@ -18,7 +18,7 @@ import {
   type EnvironmentFactory,
   type InitializationType,
 } from './environment-factory.js';
-import type { EnvironmentPool } from './environment-pool.js';
+import { lineageOf, type EnvironmentPool } from './environment-pool.js';
 import {
   platformErrorOutcome,
   type EnvironmentStream,
@@ -99,6 +99,19 @@ export class InvokeService {
   }
 
   async invoke(request: InvokeRequest): Promise<InvokeResult> {
+    return this.#invoke(request, false);
+  }
+
+  /**
+   * As `invoke`, but resolves only once the invocation has completed and given its concurrency
+   * back: the asynchronous queue frees its slot for the function then, so that the next event it
+   * claims for the function is not throttled by the one before.
+   */
+  async invokeToEnd(request: InvokeRequest): Promise<InvokeResult> {
+    return this.#invoke(request, true);
+  }
+
+  async #invoke(request: InvokeRequest, toEnd: boolean): Promise<InvokeResult> {
     const resolved = await this.#d.resolver.resolve(request.functionName, request.qualifier);
     const release = this.#admit(resolved);
     let run: { result: InvokeResult; completed: Promise<void> };
@@ -109,7 +122,8 @@ export class InvokeService {
       throw error;
     }
     // Extensions may still be working on the invocation: it holds its concurrency until then.
-    void run.completed.finally(release);
+    const released = run.completed.finally(release);
+    if (toEnd) await released;
     return run.result;
   }
 
@@ -247,7 +261,7 @@ export class InvokeService {
     const { record, version } = resolved;
     const env = await this.#d.pool.acquire(
       environmentKey(resolved),
-      record.name,
+      lineageOf({ functionName: record.name, version: version.version }),
       version.settings.memoryMiB,
     );
     if (env !== undefined) return { ok: true, env };
@@ -325,6 +339,14 @@ export class InvokeService {
     const booted = prestarted.take(family);
     if (booted === undefined) return undefined;
     return this.#d.factory.specialise(booted, resolved, key, launch, initializationType);
+  }
+
+  /**
+   * A function, or one of its versions, was deleted: its environments end (idle ones at once).
+   * Returns how many.
+   */
+  retire(functionName: string, version?: string): Promise<number> {
+    return this.#d.pool.retire(functionName, version);
   }
 
   /** Reaps idle environments; returns how many were stopped. */

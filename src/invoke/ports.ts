@@ -8,11 +8,14 @@ import type {
   RuntimeAnswer,
 } from '../core/runtime-protocol.js';
 import type { ExtensionsHost, TelemetryDestination } from '../core/extension-protocol.js';
+import type { OutputGate } from './sandbox-driver.js';
 
 /** One environment's Runtime API, as the engine drives it. */
 export interface RuntimeChannel {
   onFirstNext(listener: () => void): void;
   onInitError(listener: (failure: InitFailure) => void): void;
+  /** The runtime is pre-started: nothing but waiting for `assign` is accepted until then. */
+  expectAssignment(): void;
   /** A pre-started runtime has booted and waits to be bound to a function. */
   onAssignmentWait(listener: () => void): void;
   /** Binds a waiting pre-started runtime to a function's environment (false if none waits). */
@@ -32,11 +35,26 @@ export interface TelemetrySender {
   send(destination: TelemetryDestination, events: readonly string[]): Promise<void>;
 }
 
-/** A sender into the environment whose inbound relay listens on `inboundSocket`. */
-export type TelemetrySenderFactory = (inboundSocket: string) => TelemetrySender;
+/**
+ * The host side of one environment: the unix sockets its jail reaches, each created by the
+ * platform in a folder the jail cannot write, and what the platform serves on them.
+ */
+export interface EnvironmentEndpoints {
+  readonly runtime: RuntimeChannel;
+  /** The Runtime API's socket (bound at /run/lamina/runtime.sock in the jail). */
+  readonly runtimeSocket: string;
+  /** The Lamina API relay's socket (bound at /run/lamina/api.sock), if functions may call it. */
+  readonly laminaApiSocket: string | undefined;
+  /** The socket the jail's inbound relay connects out to (bound at /run/lamina/inbound.sock). */
+  readonly inboundSocket: string;
+  /** Delivers telemetry to subscribers inside the environment. */
+  readonly telemetry: TelemetrySender;
+  /** Closes every socket and removes the environment's folder. Idempotent. */
+  close(): Promise<void>;
+}
 
-/** Opens a Runtime API on a host unix socket path. */
-export type RuntimeChannelFactory = (socketPath: string) => Promise<RuntimeChannel>;
+/** Opens the endpoints of a new environment (by its id). */
+export type EnvironmentEndpointsFactory = (environmentId: string) => Promise<EnvironmentEndpoints>;
 
 /** How a managed runtime is started inside an environment. */
 export interface RuntimeLaunch {
@@ -80,8 +98,11 @@ export interface FunctionResolver {
   resolve(functionName: string, qualifier: string | undefined): Promise<ResolvedFunction>;
 }
 
-/** Durable storage of log lines, per log group and stream. */
-export interface LogSink {
+/**
+ * Durable storage of log lines, per log group and stream. As an OutputGate it is closed while
+ * more lines wait to be written than it will hold, so environments stop producing them.
+ */
+export interface LogSink extends Partial<OutputGate> {
   append(group: string, stream: string, lines: readonly LogLine[]): void;
   /** The stream will get no more lines (its environment ended): release what it holds. */
   end(group: string, stream: string): void;
@@ -93,10 +114,11 @@ export interface LogLine {
   readonly message: string;
 }
 
-/** Lets code inside an environment call the Lamina API with credentials scoped to its function. */
+/**
+ * Lets code inside an environment call the Lamina API (through its endpoints' relay, at
+ * 127.0.0.1:9002 inside) with credentials scoped to its function.
+ */
 export interface LaminaApiAccess {
-  /** Host unix socket relayed to 127.0.0.1:9002 inside the jail. */
-  readonly socketPath: string;
   readonly credentialsFor: (functionName: string) => {
     readonly accessKeyId: string;
     readonly secretAccessKey: string;

@@ -42,6 +42,8 @@ export class PrestartedPool {
   readonly #families = new Map<string, Family>();
   readonly #listeners = new Set<() => void>();
   #stopped = false;
+  /** Boots under way (a stop waits for them: one that finishes after it is discarded). */
+  readonly #booting = new Set<Promise<void>>();
 
   constructor(size: number, deps: PrestartedPoolDeps) {
     this.#size = size;
@@ -102,7 +104,7 @@ export class PrestartedPool {
       clearTimeout(state.retryTimer);
       all.push(...state.ready.splice(0));
     }
-    await Promise.all(all.map((booted) => this.#d.discard(booted)));
+    await Promise.all([...all.map((booted) => this.#d.discard(booted)), ...this.#booting]);
   }
 
   #fill(family: string): void {
@@ -110,12 +112,12 @@ export class PrestartedPool {
     if (state === undefined || this.#stopped || state.booting) return;
     if (state.ready.length >= this.#size || state.retryTimer !== undefined) return;
     state.booting = true;
-    this.#d.boot(state.launch).then(
-      (booted) => {
+    const boot = this.#d.boot(state.launch).then(
+      async (booted) => {
         state.booting = false;
         state.lastError = undefined;
         if (this.#stopped) {
-          void this.#d.discard(booted);
+          await this.#d.discard(booted).catch(() => undefined);
           return;
         }
         state.ready.push(booted);
@@ -135,6 +137,8 @@ export class PrestartedPool {
         this.#changed();
       },
     );
+    this.#booting.add(boot);
+    void boot.finally(() => this.#booting.delete(boot));
   }
 
   /** A booted sandbox exited while waiting: forget it and boot another. */

@@ -1,5 +1,16 @@
 /** Port: starts isolated execution environments (one process tree each) and controls them. */
 
+/**
+ * Back-pressure for an environment's output: while `closed`, the sandbox stops reading what its
+ * processes print (their writes then block, as a full pipe does on Lambda), until `whenOpen`'s
+ * listener runs. Whoever stores the lines closes it when they fall behind.
+ */
+export interface OutputGate {
+  readonly closed: boolean;
+  /** Runs `listener` once the gate is open (at once if it is). */
+  whenOpen(listener: () => void): void;
+}
+
 /** What one environment runs and with which limits. */
 export interface SandboxSpec {
   /** Unique id of the environment (used for cgroup and socket names). */
@@ -18,14 +29,26 @@ export interface SandboxSpec {
   readonly env: Readonly<Record<string, string>>;
   readonly memoryMiB: number;
   readonly ephemeralStorageMiB: number;
+  /**
+   * A pre-started sandbox: it boots at the background CPU weight, on CPU nothing at work wants,
+   * until `resize` gives it a function.
+   */
+  readonly background?: boolean;
   /** Host unix socket of this environment's Runtime API, relayed to 127.0.0.1:9001 inside. */
   readonly runtimeApiSocket: string;
   /** Host unix socket relayed to 127.0.0.1:9002 inside (the Lamina API), if any. */
   readonly laminaApiSocket: string | undefined;
+  /**
+   * Host unix socket the jail's inbound relay connects out to, offering connections into the
+   * jail's loopback (telemetry deliveries: see EnvironmentEndpoints).
+   */
+  readonly inboundSocket: string;
   /** Receives every line the runtime's processes write to stdout or stderr. */
   readonly onOutput: (line: string) => void;
   /** Receives every line external extensions write to stdout or stderr. */
   readonly onExtensionOutput?: ((line: string) => void) | undefined;
+  /** Pauses reading the output while the lines' consumer falls behind (none: never). */
+  readonly outputGate?: OutputGate | undefined;
 }
 
 /** How an environment's process tree ended. */
@@ -43,7 +66,7 @@ export interface Sandbox {
   readonly exited: Promise<SandboxExit>;
   /** Applies the CPU share of the memory size; init runs before it, at full speed. */
   limitCpu(): Promise<void>;
-  /** Gives a pre-started environment its function's memory size (and CPU share). */
+  /** Gives a pre-started environment its function's memory size, CPU share and CPU weight. */
   resize(memoryMiB: number): Promise<void>;
   /**
    * Keeps the environment's processes on the server's CPU (`true`) or lets them run on any CPU
@@ -71,16 +94,6 @@ export interface Sandbox {
    * not be started (code -1: the file is not executable).
    */
   onExtensionExit(listener: (name: string, code: number) => void): void;
-  /**
-   * Host unix socket of the sandbox's inbound relay: a connection that first sends `<port>\n`
-   * is joined to 127.0.0.1:<port> inside the sandbox (how telemetry reaches subscribers).
-   */
-  readonly inboundSocket: string | undefined;
-  /**
-   * Makes the inbound relay's folder read-only to the jail (its socket exists from the start), so
-   * nothing more can be written to the host through it. Called when init ends.
-   */
-  sealInbound(): Promise<void>;
 }
 
 export interface SandboxDriver {

@@ -128,7 +128,7 @@ export class FrameReader {
     }
     if (oversized) {
       const skippedNow = Math.min(bodyBytes, this.#buffered);
-      this.#take(skippedNow);
+      if (skippedNow > 0) this.#take(skippedNow);
       this.#skipping = bodyBytes - skippedNow;
       this.#sink.oversized(type, meta, bodyBytes);
       return this.#skipping === 0;
@@ -144,9 +144,10 @@ export class FrameReader {
     this.#sink.malformed(reason);
   }
 
-  /** The first `bytes` buffered bytes, without consuming them. */
+  /** The first `bytes` buffered bytes, without consuming them (`bytes` ≤ what is buffered). */
   #peek(bytes: number): Buffer {
-    const first = this.#chunks[0] as Buffer;
+    const first = this.#chunks[0];
+    if (first === undefined) return Buffer.alloc(0);
     if (first.length >= bytes) return first;
     const joined = Buffer.concat(this.#chunks);
     this.#chunks = [joined];

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ExtensionRefusal, ExtensionsHost } from '../core/extension-protocol.js';
+import { discardRest, readBoundedBody } from './bounded-body.js';
 import { parseSubscription } from './telemetry-subscription.js';
 
 const EXTENSION = '/2020-01-01/extension/';
@@ -29,7 +30,7 @@ export function serveExtensionsApi(
   path: string,
 ): void {
   if (host === undefined) {
-    req.resume();
+    discardRest(req, 0);
     res.writeHead(404).end();
     return;
   }
@@ -44,7 +45,7 @@ export function serveExtensionsApi(
   };
   const route = routes[`${method} ${path}`];
   if (route === undefined) {
-    req.resume();
+    discardRest(req, 0);
     return json(res, 404, {
       errorMessage: `No such operation: ${method} ${path}`,
       errorType: 'UnknownOperation',
@@ -52,7 +53,7 @@ export function serveExtensionsApi(
   }
   const id = header(req, 'lambda-extension-identifier');
   if (id === undefined || id === '') {
-    req.resume();
+    discardRest(req, 0);
     return refuse(res, {
       status: 403,
       errorType: 'Extension.MissingExtensionIdentifier',
@@ -60,7 +61,7 @@ export function serveExtensionsApi(
     });
   }
   if (!UUID.test(id)) {
-    req.resume();
+    discardRest(req, 0);
     return refuse(res, {
       status: 403,
       errorType: 'Extension.InvalidExtensionIdentifier',
@@ -125,7 +126,7 @@ async function next(
   res: ServerResponse,
   id: string,
 ): Promise<void> {
-  req.resume();
+  discardRest(req, 0);
   let settled = false;
   res.once('close', () => {
     if (!settled) host.abandonNext(id);
@@ -182,21 +183,13 @@ function subscribe(
 }
 
 function readBody(req: IncomingMessage, res: ServerResponse, then: (body: Buffer) => void): void {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  req.on('data', (chunk: Buffer) => {
-    size += chunk.length;
-    if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-  });
-  req.on('end', () => {
-    if (size > MAX_BODY_BYTES) {
-      return refuse(res, {
-        status: 413,
-        errorType: 'RequestEntityTooLarge',
-        errorMessage: `Exceeded maximum allowed payload size (${MAX_BODY_BYTES} bytes).`,
-      });
-    }
-    then(Buffer.concat(chunks));
+  readBoundedBody(req, MAX_BODY_BYTES, (end) => {
+    if (end.kind === 'complete') return then(end.body);
+    refuse(res, {
+      status: 413,
+      errorType: 'RequestEntityTooLarge',
+      errorMessage: `Exceeded maximum allowed payload size (${MAX_BODY_BYTES} bytes).`,
+    });
   });
 }
 

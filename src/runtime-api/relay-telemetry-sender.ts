@@ -1,33 +1,28 @@
 /**
- * Delivers telemetry batches to a subscriber inside a sandbox through the sandbox's inbound relay:
- * a connection to the relay's unix socket whose first line names the port inside the sandbox
- * (`docs/sandbox.md`). HTTP destinations get a POST of the JSON array to the subscribed path, TCP
- * destinations the events as NDJSON. Nothing from inside the sandbox can use this path outward.
+ * Delivers telemetry batches to a subscriber inside a sandbox through connections into the
+ * sandbox's loopback (InboundTunnels: a connection the jail offered, joined to the subscriber's
+ * port; `docs/sandbox.md`). HTTP destinations get a POST of the JSON array to the subscribed
+ * path, TCP destinations the events as NDJSON.
  */
 import { request } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { TelemetryDestination } from '../core/extension-protocol.js';
 
 /** Longest a delivery may take before it counts as failed (ms). */
 const DELIVERY_TIMEOUT_MS = 30_000;
 
 export class RelayTelemetrySender {
-  readonly #socketPath: string;
+  readonly #connect: (port: number) => Promise<Socket>;
 
-  constructor(socketPath: string) {
-    this.#socketPath = socketPath;
+  /** `connect` opens a connection to a port on the sandbox's own loopback. */
+  constructor(connect: (port: number) => Promise<Socket>) {
+    this.#connect = connect;
   }
 
   send(destination: TelemetryDestination, events: readonly string[]): Promise<void> {
     return destination.protocol === 'HTTP'
       ? this.#post(destination.port, destination.path, `[${events.join(',')}]`)
       : this.#stream(destination.port, events.map((e) => `${e}\n`).join(''));
-  }
-
-  #open(port: number): Socket {
-    const socket = connect(this.#socketPath);
-    socket.write(`${port}\n`);
-    return socket;
   }
 
   #post(port: number, path: string, body: string): Promise<void> {
@@ -41,7 +36,13 @@ export class RelayTelemetrySender {
             'Content-Type': 'application/json',
             'Content-Length': Buffer.byteLength(body),
           },
-          createConnection: () => this.#open(port),
+          createConnection: (_options, created: (error: Error | null, socket: Socket) => void) => {
+            this.#connect(port).then(
+              (socket) => created(null, socket),
+              (error: unknown) => created(error as Error, undefined as unknown as Socket),
+            );
+            return undefined;
+          },
           timeout: DELIVERY_TIMEOUT_MS,
         },
         (res) => {
@@ -61,11 +62,13 @@ export class RelayTelemetrySender {
   }
 
   #stream(port: number, ndjson: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const socket = this.#open(port);
-      socket.setTimeout(DELIVERY_TIMEOUT_MS, () => socket.destroy(new Error('timed out')));
-      socket.on('error', reject);
-      socket.end(ndjson, () => resolve());
-    });
+    return this.#connect(port).then(
+      (socket) =>
+        new Promise((resolve, reject) => {
+          socket.setTimeout(DELIVERY_TIMEOUT_MS, () => socket.destroy(new Error('timed out')));
+          socket.on('error', reject);
+          socket.end(ndjson, () => resolve());
+        }),
+    );
   }
 }

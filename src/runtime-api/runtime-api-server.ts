@@ -27,6 +27,8 @@ import type {
   ResponseMode,
   RuntimeAnswer,
 } from '../core/runtime-protocol.js';
+import { discardRest, readBoundedBody } from './bounded-body.js';
+import { guardConnections, trackConnections, type ConnectionLimits } from './connection-guard.js';
 import { receiveStream } from './streamed-response.js';
 import type { ExtensionsHost } from '../core/extension-protocol.js';
 import { isExtensionsPath, serveExtensionsApi } from './extensions-api.js';
@@ -46,11 +48,21 @@ export interface RuntimeApiOptions {
   readonly maxResponseBytes?: number;
   /** Largest streamed response a `streaming` invoke passes on. */
   readonly maxStreamedResponseBytes?: number;
+  /** Caps on the connections the jail may hold (none: unlimited, for tests of the protocol). */
+  readonly connections?: ConnectionLimits | undefined;
 }
+
+/**
+ * How long a request's headers may take to arrive (ms). A runtime sends whole requests; a
+ * connection that trickles headers is holding a descriptor, not talking. Long polls (`/next`)
+ * are whole requests waiting for their answer and are not affected.
+ */
+const HEADERS_TIMEOUT_MS = 60_000;
 
 const PREFIX = '/2018-06-01/runtime/';
 /** Lamina's private path on which a pre-started runtime waits for its function. */
 export const ASSIGNMENT_PATH = '/lamina/2026-11-01/assignment';
+const NOT_ASSIGNED = 'The environment has not been assigned a function yet';
 export const MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100;
 export const MAX_STREAMED_RESPONSE_BYTES = 200 * 1024 * 1024;
 const ANSWERED_IDS_KEPT = 64;
@@ -85,9 +97,11 @@ export class RuntimeApiServer {
   #onInitError: ((failure: InitFailure) => void) | undefined;
   #assignmentWaiter: ServerResponse | undefined;
   #onAssignmentWait: (() => void) | undefined;
-  #assignment: 'pending' | 'given' = 'pending';
+  /** `none`: a cold start, never assigned; `pending`: pre-started and not yet bound. */
+  #assignment: 'none' | 'pending' | 'given' = 'none';
   #extensions: ExtensionsHost | undefined;
   #runtimeWaiters: Array<() => void> = [];
+  readonly #destroyConnections: () => void;
 
   constructor(options: RuntimeApiOptions = {}) {
     this.#maxResponseBytes = options.maxResponseBytes ?? MAX_RESPONSE_BYTES;
@@ -96,8 +110,15 @@ export class RuntimeApiServer {
     this.#server = createServer({ keepAlive: true, requestTimeout: 0 }, (req, res) => {
       this.#route(req, res);
     });
+    // Idle keep-alive connections are the runtime's own, and a frozen runtime cannot notice they
+    // were closed before it reuses one: they stay, within the connection cap.
     this.#server.keepAliveTimeout = 0;
-    this.#server.headersTimeout = 0;
+    this.#server.headersTimeout = HEADERS_TIMEOUT_MS;
+    // Failing to accept a connection (out of descriptors, say) must not end the server: the
+    // connection is refused and the environment's runtime sees it.
+    this.#server.on('error', () => undefined);
+    if (options.connections !== undefined) guardConnections(this.#server, options.connections);
+    this.#destroyConnections = trackConnections(this.#server);
     this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
       this.#upgrade(req, socket, head),
     );
@@ -133,6 +154,15 @@ export class RuntimeApiServer {
     this.#onInitError = listener;
   }
 
+  /**
+   * This runtime is pre-started: until `assign` binds it, it may only wait for its assignment (and
+   * open its channel); asking for work or reporting an init error is refused, so that nothing sent
+   * before the function exists can count as its init or queue ahead of its runtime.
+   */
+  expectAssignment(): void {
+    if (this.#assignment === 'none') this.#assignment = 'pending';
+  }
+
   /** Called once a pre-started runtime waits for its assignment (it has booted). */
   onAssignmentWait(listener: () => void): void {
     this.#onAssignmentWait = listener;
@@ -145,7 +175,7 @@ export class RuntimeApiServer {
    */
   assign(environment: Readonly<Record<string, string>>): boolean {
     const res = this.#assignmentWaiter;
-    if (res === undefined || this.#assignment === 'given' || res.destroyed) return false;
+    if (res === undefined || this.#assignment !== 'pending' || res.destroyed) return false;
     this.#assignment = 'given';
     this.#assignmentWaiter = undefined;
     const body = JSON.stringify({ environment });
@@ -167,7 +197,9 @@ export class RuntimeApiServer {
     }
     return new Promise<RuntimeAnswer>((settle) => {
       this.#current = { event, mode, settle, answered: false };
-      this.#waiting.shift()?.deliver(event);
+      // A waiter whose connection has just gone passes it on; none left: the next `/next` gets it.
+      for (let waiter = this.#waiting.shift(); waiter !== undefined; waiter = this.#waiting.shift())
+        if (waiter.deliver(event)) break;
     });
   }
 
@@ -204,19 +236,33 @@ export class RuntimeApiServer {
     for (const waiter of this.#waiting.splice(0)) waiter.cancel();
     for (const channel of this.#channels) channel.cancel();
     this.#assignmentWaiter?.destroy();
-    this.#server.closeAllConnections();
+    // Every accepted connection goes, upgraded and refused-upgrade ones included (the HTTP
+    // server's closeAllConnections would reach only those it still parses).
+    this.#destroyConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 
   #route(req: IncomingMessage, res: ServerResponse): void {
     const url = req.url ?? '';
     const path = url.split('?')[0] ?? '';
-    if (req.method === 'GET' && path === ASSIGNMENT_PATH) return this.#awaitAssignment(res);
+    if (req.method === 'GET' && path === ASSIGNMENT_PATH) {
+      discardRest(req, 0);
+      return this.#awaitAssignment(res);
+    }
     if (isExtensionsPath(path)) return serveExtensionsApi(this.#extensions, req, res, path);
-    if (!path.startsWith(PREFIX))
+    if (!path.startsWith(PREFIX)) {
+      discardRest(req, 0);
       return this.#fail(res, 404, 'UnknownOperation', `No such path: ${path}`);
+    }
     const rest = path.slice(PREFIX.length);
-    if (req.method === 'GET' && rest === 'invocation/next') return this.#next(res);
+    if (this.#assignment === 'pending' && (rest === 'invocation/next' || rest === 'init/error')) {
+      discardRest(req, 0);
+      return this.#fail(res, 403, 'InvalidStateTransition', NOT_ASSIGNED);
+    }
+    if (req.method === 'GET' && rest === 'invocation/next') {
+      discardRest(req, 0);
+      return this.#next(req, res);
+    }
     if (req.method === 'POST' && rest === 'init/error') return this.#initError(req, res);
     const match = /^invocation\/([^/]+)\/(response|error)$/.exec(rest);
     if (req.method === 'POST' && match !== null) {
@@ -224,15 +270,18 @@ export class RuntimeApiServer {
       try {
         id = decodeURIComponent(match[1] ?? '');
       } catch {
-        req.resume();
+        discardRest(req, 0);
         return this.#fail(res, 400, 'InvalidRequestID', `Invalid request ID: ${match[1] ?? ''}`);
       }
       return this.#answer(req, res, id, match[2] === 'error');
     }
+    discardRest(req, 0);
     this.#fail(res, 404, 'UnknownOperation', `No such operation: ${req.method ?? ''} ${path}`);
   }
 
   #awaitAssignment(res: ServerResponse): void {
+    if (this.#assignment === 'none')
+      return this.#fail(res, 403, 'InvalidStateTransition', 'The environment is not pre-started');
     if (this.#assignment === 'given' || this.#assignmentWaiter !== undefined) {
       return this.#fail(res, 403, 'InvalidStateTransition', 'The environment is already assigned');
     }
@@ -260,17 +309,31 @@ export class RuntimeApiServer {
     channel.push(head);
   }
 
-  #next(res: ServerResponse): void {
+  #next(req: IncomingMessage, res: ServerResponse): void {
+    // The socket, not the response, tells when the runtime is gone: a request pipelined behind
+    // another has no socket yet, and its response never sees the connection close.
+    const { socket } = req;
+    const gone = () => this.#drop(waiter);
     const waiter: NextWaiter = {
-      deliver: (event) => this.#deliver(res, event),
-      cancel: () => res.destroy(),
+      deliver: (event) => {
+        socket.off('close', gone);
+        if (socket.destroyed) return false;
+        this.#deliver(res, event);
+        return true;
+      },
+      cancel: () => socket.destroy(),
     };
-    res.once('close', () => this.#drop(waiter));
+    if (socket.destroyed) return;
+    socket.once('close', gone);
     this.#waitForNext(waiter);
   }
 
   /** The runtime asks for work: the unanswered invocation again, or the next one when it comes. */
   #waitForNext(waiter: NextWaiter): void {
+    // A channel's NEXT before the assignment breaks the channel (it has no way to be refused).
+    if (this.#assignment === 'pending') return waiter.cancel();
+    // A NEXT repeated while its channel waits is the same wait, not a second one.
+    if (this.#waiting.includes(waiter)) return;
     if (!this.#asked) {
       this.#asked = true;
       this.#onFirstNext?.();
@@ -352,12 +415,12 @@ export class RuntimeApiServer {
   #answer(req: IncomingMessage, res: ServerResponse, id: string, isError: boolean): void {
     const current = this.#claim(id, isError);
     if ('status' in current) {
-      req.resume();
+      discardRest(req, 0);
       return this.#fail(res, current.status, current.errorType, current.message);
     }
     const mode = header(req, 'lambda-runtime-function-response-mode');
     if (!isError && mode !== undefined && mode.toLowerCase() !== 'streaming') {
-      req.resume();
+      discardRest(req, 0);
       return this.#fail(
         res,
         400,
@@ -368,25 +431,15 @@ export class RuntimeApiServer {
     if (!isError && mode !== undefined && current.mode === 'streaming') {
       return this.#stream(req, res, current);
     }
-    const declared = Number(header(req, 'content-length') ?? NaN);
-    if (!isError && declared > this.#maxResponseBytes)
-      return this.#tooLarge(req, res, current, declared);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let aborted = false;
-    req.on('data', (chunk: Buffer) => {
-      if (aborted) return;
-      size += chunk.length;
-      if (!isError && size > this.#maxResponseBytes) {
-        aborted = true;
-        this.#tooLarge(req, res, current, size);
+    readBoundedBody(req, this.#maxResponseBytes, (end) => {
+      if (current.answered) {
+        // Another request answered while this one's body arrived.
+        const again = this.#claim(id, isError);
+        if ('status' in again) this.#fail(res, again.status, again.errorType, again.message);
         return;
       }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (aborted || current.answered) return;
-      const body = Buffer.concat(chunks);
+      if (end.kind === 'too-large') return this.#tooLarge(res, current, end.bytes);
+      const { body } = end;
       const trailerType = req.trailers['lambda-runtime-function-error-type'];
       if (isError) {
         const errorType = header(req, 'lambda-runtime-function-error-type');
@@ -417,12 +470,7 @@ export class RuntimeApiServer {
     const { body, ended } = receiveStream(req, limit, (end) => {
       if (res.headersSent || res.destroyed) return;
       if (end.kind === 'too-large') {
-        this.#fail(
-          res,
-          413,
-          'RequestEntityTooLarge',
-          `Exceeded maximum allowed payload size (${limit} bytes).`,
-        );
+        this.#payloadTooLarge(res, limit);
       } else if (end.kind !== 'truncated') {
         accepted(res);
       }
@@ -430,20 +478,24 @@ export class RuntimeApiServer {
     current.settle({ kind: 'stream', contentType: header(req, 'content-type'), body, ended });
   }
 
-  #tooLarge(req: IncomingMessage, res: ServerResponse, current: Current, bytes: number): void {
+  /** A response or error body over the limit: the invocation fails, the runtime gets 413. */
+  #tooLarge(res: ServerResponse, current: Current, bytes: number): void {
     this.#settle(current, { kind: 'too-large', bytes });
+    this.#payloadTooLarge(res, this.#maxResponseBytes);
+  }
+
+  #payloadTooLarge(res: ServerResponse, limit: number): void {
     this.#fail(
       res,
       413,
       'RequestEntityTooLarge',
-      `Exceeded maximum allowed payload size (${this.#maxResponseBytes} bytes).`,
+      `Exceeded maximum allowed payload size (${limit} bytes).`,
     );
-    req.resume();
   }
 
   #initError(req: IncomingMessage, res: ServerResponse): void {
     if (this.#asked) {
-      req.resume();
+      discardRest(req, 0);
       return this.#fail(
         res,
         403,
@@ -451,11 +503,14 @@ export class RuntimeApiServer {
         'State transition from Ready to InitError failed',
       );
     }
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const errorType = header(req, 'lambda-runtime-function-error-type');
-      this.#onInitError?.({ errorType, body: errorBody(Buffer.concat(chunks), errorType) });
+    const errorType = header(req, 'lambda-runtime-function-error-type');
+    readBoundedBody(req, this.#maxResponseBytes, (end) => {
+      if (end.kind === 'too-large') {
+        this.#payloadTooLarge(res, this.#maxResponseBytes);
+        this.#onInitError?.(oversizedInitError(end.bytes, this.#maxResponseBytes));
+        return;
+      }
+      this.#onInitError?.({ errorType, body: errorBody(end.body, errorType) });
       accepted(res);
     });
   }
@@ -486,4 +541,11 @@ function errorBody(body: Buffer, errorType: string | undefined): Buffer {
   if (body.length > 0) return body;
   const type = errorType ?? 'Runtime.Unknown';
   return Buffer.from(JSON.stringify({ errorMessage: `Unhandled ${type}`, errorType: type }));
+}
+
+/** The init failure reported for an init error body over the limit (its bytes were dropped). */
+function oversizedInitError(bytes: number, limit: number): InitFailure {
+  const errorType = 'Function.ResponseSizeTooLarge';
+  const errorMessage = `Init error payload size (${bytes} bytes) exceeded maximum allowed payload size (${limit} bytes).`;
+  return { errorType, body: Buffer.from(JSON.stringify({ errorMessage, errorType })) };
 }

@@ -6,11 +6,13 @@
  */
 import type { Duplex } from 'node:stream';
 import type { InvocationEvent } from '../core/runtime-protocol.js';
+import { DISCARD_BYTES } from './bounded-body.js';
 import { FrameReader, FrameType, frameHead, type Frame } from './channel-frames.js';
 
 /** Something waiting for the next invocation: a pending `/next` request or a channel's NEXT. */
 export interface NextWaiter {
-  deliver(event: InvocationEvent): void;
+  /** Sends the event; false when the connection is already gone (the event was not sent). */
+  deliver(event: InvocationEvent): boolean;
   /** The environment is closing: the waiter's connection goes. */
   cancel(): void;
 }
@@ -40,9 +42,10 @@ export class RuntimeChannelConnection implements NextWaiter {
       {
         frame: (frame) => this.#frame(frame),
         oversized: (type, meta, bytes) => {
-          if (type === FrameType.response || type === FrameType.error)
-            this.#host.answer(text(meta['id']), { kind: 'too-large', bytes });
-          else this.#broken();
+          if (type !== FrameType.response && type !== FrameType.error) return this.#broken();
+          this.#host.answer(text(meta['id']), { kind: 'too-large', bytes });
+          // A body far over the limit is not skipped byte by byte: the connection goes.
+          if (bytes - maxBodyBytes > DISCARD_BYTES) this.#broken();
         },
         malformed: () => this.#broken(),
       },
@@ -50,6 +53,9 @@ export class RuntimeChannelConnection implements NextWaiter {
     );
     socket.on('data', (chunk: Buffer) => this.#reader.push(chunk));
     socket.on('error', () => socket.destroy());
+    // A runtime that ends its side can no longer answer: the channel goes (upgraded sockets are
+    // half-open, and would otherwise keep waiting for work that nobody could answer).
+    socket.once('end', () => socket.destroy());
     socket.once('close', () => this.#host.drop(this));
   }
 
@@ -58,7 +64,8 @@ export class RuntimeChannelConnection implements NextWaiter {
     if (chunk.length > 0) this.#reader.push(chunk);
   }
 
-  deliver(event: InvocationEvent): void {
+  deliver(event: InvocationEvent): boolean {
+    if (this.#socket.destroyed) return false;
     const meta: Record<string, string | number> = {
       id: event.requestId,
       deadline: event.deadlineMs,
@@ -77,6 +84,7 @@ export class RuntimeChannelConnection implements NextWaiter {
       this.#socket.write(event.payload);
       this.#socket.uncork();
     }
+    return true;
   }
 
   cancel(): void {

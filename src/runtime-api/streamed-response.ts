@@ -8,6 +8,7 @@
 import type { IncomingMessage } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
 import type { StreamEnd } from '../core/runtime-protocol.js';
+import { discardRest } from './bounded-body.js';
 
 export interface ReceivedStream {
   readonly body: Readable;
@@ -47,7 +48,7 @@ export function receiveStream(
     bytes += chunk.length;
     if (bytes > limit) {
       settle({ kind: 'too-large', bytes, limit });
-      req.resume();
+      discardRest(req, bytes - limit);
       return;
     }
     if (body.destroyed) return;

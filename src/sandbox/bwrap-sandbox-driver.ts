@@ -6,18 +6,14 @@
  */
 import { spawn } from 'node:child_process';
 import {
-  chmodSync,
-  chownSync,
   closeSync,
   existsSync,
   lstatSync,
   mkdirSync,
   openSync,
   readlinkSync,
-  rmSync,
   writeFileSync,
 } from 'node:fs';
-import { chmod } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -25,8 +21,12 @@ import type { Sandbox, SandboxDriver, SandboxExit, SandboxSpec } from '../invoke
 import type { Colocatable } from '../invoke/colocation-policy.js';
 import { cpuQuotaFor, type CgroupManager, type EnvironmentCgroup } from './cgroups.js';
 import { cpusetSwitch } from './cpuset-switch.js';
+import type { EphemeralStorage, EphemeralStorageProvider } from './ephemeral-storage.js';
+import { plainDirectories, type DirectoryView, type DirectoryViews } from './overlay-views.js';
 import { ExtensionControl } from './extension-control.js';
-import { INBOUND_SOCKET_NAME, jailArguments, type HostLayout } from './jail-arguments.js';
+import { splitLines } from './line-splitter.js';
+import { OutputRate } from './output-rate.js';
+import { jailArguments, type HostLayout } from './jail-arguments.js';
 import { buildSeccompFilter, seccompSupported } from './seccomp-filter.js';
 
 /** Settings of the driver. */
@@ -35,15 +35,30 @@ export interface BwrapDriverOptions {
   readonly runDir: string;
   readonly cgroups: CgroupManager;
   /** uid/gid the jail runs as on the host when Lamina is root (default: nobody). */
-  readonly hostUid?: number;
-  readonly hostGid?: number;
+  readonly hostUid?: number | undefined;
+  readonly hostGid?: number | undefined;
   /**
    * The server's CPU (a cpuset list of one), on which `colocate(true)` places an environment
    * (none: `colocate` does nothing).
    */
   readonly serverCpu?: string | undefined;
+  /** Disk-backed /tmp and /dev/shm (none, or none on this host: in-memory tmpfs mounts). */
+  readonly ephemeral?: EphemeralStorageProvider | undefined;
+  /** How code, layer and runtime folders are shown (none: bound as they are). */
+  readonly views?: DirectoryViews | undefined;
 }
 
+/** The folders a jail binds, as it will see them, and the views to release when it is gone. */
+interface JailViews {
+  readonly codeDir: string;
+  readonly optDir: string | undefined;
+  readonly runtimeDir: string | undefined;
+  readonly langDir: string | undefined;
+  readonly all: readonly DirectoryView[];
+}
+
+/** Where the generated /etc files reach bubblewrap (see the spawn's stdio). */
+const ETC_FDS = { passwd: 8, group: 9, hosts: 10 } as const;
 const JAIL_UID = 993;
 const JAIL_GID = 993;
 const PIDS_MAX = 1024;
@@ -78,6 +93,8 @@ export class BwrapSandboxDriver implements SandboxDriver {
       '127.0.0.1\tlocalhost sandbox.localdomain lamina\n::1\tlocalhost\n',
     );
     this.#limitations = [...options.cgroups.limitations];
+    const storageLimitation = options.ephemeral?.limitation;
+    if (storageLimitation !== undefined) this.#limitations.push(storageLimitation);
     if (seccompSupported()) {
       this.#seccompFile = join(options.runDir, 'seccomp.bpf');
       writeFileSync(this.#seccompFile, buildSeccompFilter());
@@ -96,26 +113,73 @@ export class BwrapSandboxDriver implements SandboxDriver {
   }
 
   async start(spec: SandboxSpec): Promise<Sandbox> {
-    const cgroup = await this.#options.cgroups.create(spec.id, {
-      memoryBytes: spec.memoryMiB * 1024 * 1024,
-      cpuPeriodMicros: CPU_PERIOD_MICROS,
-      cpuQuotaMicros: cpuQuotaFor(spec.memoryMiB, this.#cores),
-      pidsMax: PIDS_MAX,
-    });
+    const views = await this.#views(spec);
+    const storageBytes = spec.ephemeralStorageMiB * 1024 * 1024;
+    let storage: EphemeralStorage | undefined;
+    let cgroup: EnvironmentCgroup | undefined;
+    try {
+      storage = await this.#options.ephemeral?.create(spec.id, storageBytes);
+      cgroup = await this.#options.cgroups.create(spec.id, {
+        memoryBytes: spec.memoryMiB * 1024 * 1024,
+        cpuPeriodMicros: CPU_PERIOD_MICROS,
+        cpuQuotaMicros: cpuQuotaFor(spec.memoryMiB, this.#cores),
+        pidsMax: PIDS_MAX,
+        background: spec.background ?? false,
+      });
+    } catch (error) {
+      await storage?.remove();
+      for (const view of views.all) view.release();
+      throw error;
+    }
+    return this.#launch(spec, views, cgroup, storage);
+  }
+
+  /** The views of the folders the jail binds (released when the jail is gone). */
+  async #views(spec: SandboxSpec): Promise<JailViews> {
+    const views = this.#options.views ?? plainDirectories;
+    const all: DirectoryView[] = [];
+    const view = async (dir: string) => {
+      const made = await views.acquire(dir);
+      all.push(made);
+      return made.path;
+    };
+    try {
+      return {
+        codeDir: await view(spec.codeDir),
+        optDir: spec.optDir === undefined ? undefined : await view(spec.optDir),
+        runtimeDir: spec.runtimeDir === undefined ? undefined : await view(spec.runtimeDir),
+        langDir: spec.langDir === undefined ? undefined : await view(spec.langDir),
+        all,
+      };
+    } catch (error) {
+      for (const made of all) made.release();
+      throw error;
+    }
+  }
+
+  async #launch(
+    spec: SandboxSpec,
+    views: JailViews,
+    cgroup: EnvironmentCgroup | undefined,
+    storage: EphemeralStorage | undefined,
+  ): Promise<Sandbox> {
     const seccompFd =
       this.#seccompFile === undefined ? undefined : openSync(this.#seccompFile, 'r');
-    const inboundDir = this.#inboundDir(spec.id);
+    const etcFiles = (['passwd', 'group', 'hosts'] as const).map((name) =>
+      openSync(join(this.#etcDir, name), 'r'),
+    );
     const bwrapArgs = jailArguments({
       layout: this.#layout,
-      codeDir: spec.codeDir,
-      optDir: spec.optDir,
-      runtimeDir: spec.runtimeDir,
-      langDir: spec.langDir,
-      etcDir: this.#etcDir,
+      codeDir: views.codeDir,
+      optDir: views.optDir,
+      runtimeDir: views.runtimeDir,
+      langDir: views.langDir,
+      etcFds: ETC_FDS,
       runtimeApiSocket: spec.runtimeApiSocket,
       laminaApiSocket: spec.laminaApiSocket,
-      inboundDir,
+      inboundSocket: spec.inboundSocket,
       ephemeralStorageBytes: spec.ephemeralStorageMiB * 1024 * 1024,
+      ephemeral: storage,
       jailUid: JAIL_UID,
       jailGid: JAIL_GID,
       seccompFd: seccompFd === undefined ? undefined : 3,
@@ -143,11 +207,23 @@ export class BwrapSandboxDriver implements SandboxDriver {
       ],
       {
         env: { ...spec.env },
-        // 4: the start gate; 5, 6, 7: the extension control, runtime gate and extension output.
-        stdio: ['ignore', 'pipe', 'pipe', seccompFd ?? 'ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+        // 4: the start gate; 5, 6, 7: the extension control, runtime gate and extension output;
+        // 8, 9, 10: /etc/passwd, group and hosts (ETC_FDS).
+        stdio: [
+          'ignore',
+          'pipe',
+          'pipe',
+          seccompFd ?? 'ignore',
+          'pipe',
+          'pipe',
+          'pipe',
+          'pipe',
+          ...etcFiles,
+        ],
       },
     );
     if (seccompFd !== undefined) closeSync(seccompFd);
+    for (const fd of etcFiles) closeSync(fd);
     const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
       child.once('exit', (code, signal) => resolve({ code, signal }));
     });
@@ -155,12 +231,14 @@ export class BwrapSandboxDriver implements SandboxDriver {
     const fds: readonly unknown[] = child.stdio;
     const control = new ExtensionControl(readable(fds[5]), writable(fds[6]));
     try {
+      // One rate for the environment: its stdout, stderr and extensions' output together.
+      const rate = new OutputRate();
       for (const stream of [child.stdout, child.stderr]) {
-        if (stream !== null) splitLines(stream, spec.onOutput);
+        if (stream !== null) splitLines(stream, spec.onOutput, spec.outputGate, rate);
       }
       const extensionOutput = readable(fds[7]);
       if (extensionOutput !== undefined)
-        splitLines(extensionOutput, spec.onExtensionOutput ?? spec.onOutput);
+        splitLines(extensionOutput, spec.onExtensionOutput ?? spec.onOutput, spec.outputGate, rate);
       if (child.pid === undefined) throw new Error('could not start the sandbox (spawn failed)');
       await cgroup?.attach(child.pid);
     } catch (error) {
@@ -168,11 +246,11 @@ export class BwrapSandboxDriver implements SandboxDriver {
       child.kill('SIGKILL');
       await exited;
       await cgroup?.remove();
-      rmSync(inboundDir, { recursive: true, force: true });
+      await storage?.remove();
+      for (const view of views.all) view.release();
       throw error;
     }
     if (gate instanceof Writable) gate.end('\n');
-    const inbound = { dir: inboundDir, socket: join(inboundDir, INBOUND_SOCKET_NAME) };
     const placement = this.#placement(cgroup);
     return new BwrapSandbox(
       {
@@ -183,9 +261,8 @@ export class BwrapSandboxDriver implements SandboxDriver {
         asRoot: this.#asRoot,
       },
       exited,
-      cgroup,
+      { cgroup, storage, views: views.all },
       control,
-      inbound,
       placement,
     );
   }
@@ -197,20 +274,6 @@ export class BwrapSandboxDriver implements SandboxDriver {
     if (serverCpu === undefined || setCpus === undefined || cgroups.cpus === undefined)
       return undefined;
     return cpusetSwitch(setCpus, serverCpu, cgroups.cpus);
-  }
-
-  /** A folder the jail's uid can create the inbound relay's socket in (removed with the jail). */
-  #inboundDir(id: string): string {
-    const parent = join(this.#options.runDir, 'inbound');
-    mkdirSync(parent, { recursive: true, mode: 0o711 });
-    const dir = join(parent, id);
-    mkdirSync(dir, { mode: 0o700 });
-    if (this.#asRoot) {
-      // Owned by root, writable by the jail's group until sealed: the jail cannot chmod it back.
-      chownSync(dir, 0, this.#options.hostGid ?? 65534);
-      chmodSync(dir, 0o770);
-    }
-    return dir;
   }
 }
 
@@ -233,9 +296,6 @@ class BwrapSandbox implements Sandbox {
   readonly #cgroup: EnvironmentCgroup | undefined;
   readonly #control: ExtensionControl;
   readonly extensions: Promise<readonly string[]>;
-  readonly inboundSocket: string;
-  readonly #inboundDir: string;
-  readonly #asRoot: boolean;
   #frozen = false;
 
   constructor(
@@ -247,9 +307,12 @@ class BwrapSandbox implements Sandbox {
       readonly asRoot: boolean;
     },
     exited: Promise<{ code: number | null; signal: string | null }>,
-    cgroup: EnvironmentCgroup | undefined,
+    owned: {
+      readonly cgroup: EnvironmentCgroup | undefined;
+      readonly storage: EphemeralStorage | undefined;
+      readonly views: readonly DirectoryView[];
+    },
     control: ExtensionControl,
-    inbound: { readonly dir: string; readonly socket: string },
     placement: Colocatable | undefined,
   ) {
     this.id = identity.id;
@@ -257,27 +320,22 @@ class BwrapSandbox implements Sandbox {
     this.#cores = identity.cores;
     this.#fitsOneCpu = fitsOneCpu(identity.memoryMiB, identity.cores);
     this.#placement = placement;
+    const { cgroup, storage, views } = owned;
     this.#cgroup = cgroup;
     this.#control = control;
     this.extensions = control.extensions;
-    this.inboundSocket = inbound.socket;
-    this.#inboundDir = inbound.dir;
-    this.#asRoot = identity.asRoot;
     this.exited = exited.then(async ({ code, signal }) => {
       const outOfMemory = (await cgroup?.oomKilled().catch(() => false)) ?? false;
       await cgroup?.remove().catch(() => undefined);
-      rmSync(inbound.dir, { recursive: true, force: true });
+      // Unmounted and deleted without looking inside: what the jail wrote is never read.
+      await storage?.remove().catch(() => undefined);
+      for (const view of views) view.release();
       return { code, signal, outOfMemory };
     });
   }
 
   startRuntime(): void {
     this.#control.startRuntime();
-  }
-
-  async sealInbound(): Promise<void> {
-    // Without root the jail runs as Lamina's own user, which owns the folder anyway.
-    if (this.#asRoot) await chmod(this.#inboundDir, 0o750).catch(() => undefined);
   }
 
   onExtensionExit(listener: (name: string, code: number) => void): void {
@@ -332,23 +390,6 @@ class BwrapSandbox implements Sandbox {
   }
 }
 
-/**
- * Splits output into lines on `\n` only: runtimes write one log record per line and replace the
- * newlines inside a record with `\r`, which must stay part of the record.
- */
-function splitLines(stream: Readable, onLine: (line: string) => void): void {
-  let rest = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    const parts = (rest + chunk).split('\n');
-    rest = parts.pop() ?? '';
-    for (const line of parts) onLine(line);
-  });
-  stream.on('end', () => {
-    if (rest !== '') onLine(rest);
-  });
-}
-
 /** Reads which top-level folders are merged-/usr symlinks on this host. */
 function hostLayout(): HostLayout {
   const symlinks: Record<string, string> = {};
@@ -377,12 +418,15 @@ function fitsOneCpu(memoryMiB: number, cores: number): boolean {
   return cpuQuotaFor(memoryMiB, cores, CPU_PERIOD_MICROS) <= CPU_PERIOD_MICROS;
 }
 
-/** Runs a synchronous cgroup write as a promise that rejects with what it threw. */
+/** Runs a synchronous cgroup write as a promise that rejects with what it threw (ENOENT aside). */
 function settled(write: () => void): Promise<void> {
   try {
     write();
     return Promise.resolve();
   } catch (error) {
+    // The cgroup is gone: the environment's processes have ended and it is being removed, so
+    // there is nothing left to freeze or thaw (what runs next sees the exit, not this write).
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return Promise.resolve();
     return Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }
 }

@@ -10,6 +10,8 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, writeSync } fr
 import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { hostPidsCap } from './host-pids.js';
+import { processExists } from './process-exists.js';
 
 /** Limits of one environment. */
 export interface CgroupLimits {
@@ -17,17 +19,35 @@ export interface CgroupLimits {
   readonly cpuQuotaMicros: number;
   readonly cpuPeriodMicros: number;
   readonly pidsMax: number;
+  /**
+   * Starts at the background CPU weight (a pre-started sandbox booting for no one yet) instead of
+   * the init weight; `resize` moves it to the init weight.
+   */
+  readonly background?: boolean;
 }
+
+/**
+ * CPU weights (v1 `cpu.shares`, v2 `cpu.weight`). An environment initialises without a quota (as
+ * Lambda boosts init) but at 1/8 of the kernel's default weight, so that under contention it takes
+ * its CPU from what environments serving invokes (and the server) leave; `limitCpu` gives it the
+ * default weight with its quota. A pre-started sandbox boots at 1/64 of the default.
+ */
+const CPU_SHARES = { normal: 1024, init: 128, background: 16 } as const;
+const CPU_WEIGHT = { normal: 100, init: 12, background: 2 } as const;
 
 /** The cgroups of one environment. */
 export interface EnvironmentCgroup {
   /** Moves a process (and so its future children) into the environment's cgroups. */
   attach(pid: number): Promise<void>;
-  /** Applies the CPU quota (left unlimited until then, so that init runs at full speed). */
+  /**
+   * Applies the CPU quota (left unlimited until then, so that init runs at full speed) and the
+   * normal CPU weight (init runs at a lower one).
+   */
   limitCpu(): Promise<void>;
   /**
    * Changes the memory limit and the CPU quota `limitCpu` applies (a pre-started environment
-   * takes its function's size). Rejects when the processes already use more than the new limit.
+   * takes its function's size), and gives a background environment the init CPU weight.
+   * Rejects when the processes already use more than the new limit.
    */
   resize(memoryBytes: number, cpuQuotaMicros: number): Promise<void>;
   /** Freezer writes and the peak-memory read are synchronous: see cgroupFile. */
@@ -47,6 +67,10 @@ export interface EnvironmentCgroup {
 
 export interface CgroupManager {
   readonly version: 'v1' | 'v2' | 'none';
+  /** The folders environments' cgroups are made in (`<server pid>.<id>` in each). */
+  readonly environmentBases: readonly string[];
+  /** The v1 freezer's folder among them, if any (frozen tasks must be thawed to die). */
+  readonly freezerBase: string | undefined;
   /** What cannot be enforced on this host (empty when everything can). */
   readonly limitations: readonly string[];
   /** The CPUs environments may use (a cpuset list), when their cpusets can be set. */
@@ -57,6 +81,8 @@ export interface CgroupManager {
    * changes. Only cgroup v1 places single threads; undefined elsewhere or when it fails.
    */
   mainThreadCpuset(): Promise<ThreadCpuset | undefined>;
+  /** Removes what the manager made for itself (not the environments' cgroups). */
+  close(): Promise<void>;
 }
 
 /** The cpuset of one thread. */
@@ -85,14 +111,7 @@ function cgroupName(id: string): string {
 
 function ownerAlive(name: string): boolean {
   const pid = Number(/^(\d+)\./.exec(name)?.[1] ?? NaN);
-  if (!Number.isInteger(pid)) return true;
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return !Number.isInteger(pid) || processExists(pid);
 }
 
 /** Kills every process of the orphaned cgroups under `bases` (thawing them first) and removes them. */
@@ -129,11 +148,16 @@ async function sweepOrphans(
 
 /**
  * Detects the host's cgroup layout and returns a manager for it. With `cpusets`, environments (and
- * the main thread, on request) get cpusets too, where the layout allows it.
+ * the main thread, on request) get cpusets too, where the layout allows it. `processLimit` caps
+ * the processes of all environments together (default: hostPidsCap()).
  */
-export async function detectCgroups({ cpusets = false } = {}): Promise<CgroupManager> {
-  if (existsSync(join(ROOT, 'cgroup.controllers'))) return CgroupV2.open();
-  if (existsSync(join(ROOT, 'memory'))) return CgroupV1.open(cpusets);
+export async function detectCgroups({
+  cpusets = false,
+  processLimit = undefined as number | undefined,
+} = {}): Promise<CgroupManager> {
+  const pidsCap = processLimit ?? hostPidsCap();
+  if (existsSync(join(ROOT, 'cgroup.controllers'))) return CgroupV2.open(pidsCap);
+  if (existsSync(join(ROOT, 'memory'))) return CgroupV1.open(cpusets, pidsCap);
   return noCgroups([
     'cgroups are not mounted: memory, CPU and pids limits and the freezer are not enforced',
   ]);
@@ -143,10 +167,25 @@ function noCgroups(limitations: string[]): CgroupManager {
   return {
     version: 'none',
     limitations,
+    environmentBases: [],
+    freezerBase: undefined,
     cpus: undefined,
     create: () => Promise.resolve(undefined),
     mainThreadCpuset: () => Promise.resolve(undefined),
+    close: () => Promise.resolve(),
   };
+}
+
+/** Caps the processes of all environments together (see host-pids.ts) on their parent cgroup. */
+async function capHostPids(parent: string, cap: number, limitations: string[]): Promise<void> {
+  try {
+    await write(join(parent, 'pids.max'), String(cap));
+  } catch (error) {
+    limitations.push(
+      `cannot cap the processes of all environments together in ${parent} ` +
+        `(${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+    );
+  }
 }
 
 async function write(file: string, value: string): Promise<void> {
@@ -238,21 +277,64 @@ async function initCpusetV1(dir: string, cpus: string, mems: string): Promise<vo
   await write(join(dir, 'cpuset.mems'), mems);
 }
 
+function environmentBasesOf(bases: V1Bases, cpuset: V1Cpuset | undefined): string[] {
+  const all = Object.values(bases).filter((base): base is string => base !== undefined);
+  return cpuset === undefined ? all : [...all, cpuset.base];
+}
+
+/** The name of the empty cgroup `pinFreezer` keeps frozen (swept like an environment's). */
+export const FREEZER_PIN = 'freezer-pin';
+
+/**
+ * Keeps one empty v1 freezer cgroup frozen while the server runs, and returns its folder. Since
+ * Linux 6.1 the v1 freezer turns a static key on when the first cgroup starts freezing and off
+ * when the last thaws, patching kernel code each time: 1 to 5 ms per write, and every CPU is
+ * stopped for it. An environment frozen after each invoke would cross that line twice per invoke
+ * whenever it is the only frozen one. With this cgroup frozen, the key stays on and a freezer
+ * write takes microseconds. Undefined (and no harm done) when it cannot be made.
+ */
+async function pinFreezer(freezerBase: string): Promise<string | undefined> {
+  const dir = join(freezerBase, cgroupName(FREEZER_PIN));
+  try {
+    await mkdir(dir, { recursive: true });
+    await write(join(dir, 'freezer.state'), 'FROZEN');
+    return dir;
+  } catch {
+    await removeDir(dir).catch(() => undefined);
+    return undefined;
+  }
+}
+
 /** cgroup v1: a `lamina/<id>` folder in each controller, below this process's own cgroup. */
 class CgroupV1 implements CgroupManager {
   readonly version = 'v1';
   readonly limitations: readonly string[];
   readonly #bases: V1Bases;
   readonly #cpuset: V1Cpuset | undefined;
+  readonly #freezerPin: string | undefined;
 
-  private constructor(bases: V1Bases, cpuset: V1Cpuset | undefined, limitations: string[]) {
+  private constructor(
+    bases: V1Bases,
+    cpuset: V1Cpuset | undefined,
+    limitations: string[],
+    freezerPin: string | undefined,
+  ) {
     this.#bases = bases;
     this.#cpuset = cpuset;
     this.limitations = limitations;
+    this.#freezerPin = freezerPin;
   }
 
   get cpus(): string | undefined {
     return this.#cpuset?.cpus;
+  }
+
+  get environmentBases(): readonly string[] {
+    return environmentBasesOf(this.#bases, this.#cpuset);
+  }
+
+  get freezerBase(): string | undefined {
+    return this.#bases.freezer;
   }
 
   async mainThreadCpuset(): Promise<ThreadCpuset | undefined> {
@@ -273,7 +355,7 @@ class CgroupV1 implements CgroupManager {
     };
   }
 
-  static async open(cpusets: boolean): Promise<CgroupManager> {
+  static async open(cpusets: boolean, pidsCap: number): Promise<CgroupManager> {
     const own = ownPathsV1();
     const limitations: string[] = [];
     const bases: Record<V1Controller, string | undefined> = {
@@ -298,14 +380,17 @@ class CgroupV1 implements CgroupManager {
         );
       }
     }
+    if (bases.pids !== undefined) await capHostPids(bases.pids, pidsCap, limitations);
     const cpuset = cpusets ? await openCpusetV1(own) : undefined;
-    const present = Object.values(bases).filter((base): base is string => base !== undefined);
-    await sweepOrphans(
-      cpuset === undefined ? present : [...present, cpuset.base],
-      bases.freezer,
-      false,
-    );
-    return new CgroupV1(bases, cpuset, limitations);
+    await sweepOrphans(environmentBasesOf(bases, cpuset), bases.freezer, false);
+    const pin = bases.freezer === undefined ? undefined : await pinFreezer(bases.freezer);
+    return new CgroupV1(bases, cpuset, limitations, pin);
+  }
+
+  async close(): Promise<void> {
+    if (this.#freezerPin === undefined) return;
+    await write(join(this.#freezerPin, 'freezer.state'), 'THAWED').catch(() => undefined);
+    await removeDir(this.#freezerPin).catch(() => undefined);
   }
 
   /**
@@ -358,8 +443,14 @@ class CgroupV1 implements CgroupManager {
       if (hasSwapLimit && swap !== undefined && lowering) await write(swap, String(bytes));
     };
     await setMemory(limits.memoryBytes, true);
+    const shares = dirs.cpu === undefined ? undefined : join(dirs.cpu, 'cpu.shares');
     if (dirs.cpu !== undefined) {
       await write(join(dirs.cpu, 'cpu.cfs_period_us'), String(limits.cpuPeriodMicros));
+      if (shares !== undefined)
+        await write(
+          shares,
+          String(limits.background === true ? CPU_SHARES.background : CPU_SHARES.init),
+        );
     }
     if (dirs.pids !== undefined) await write(join(dirs.pids, 'pids.max'), String(limits.pidsMax));
     const peak =
@@ -375,10 +466,13 @@ class CgroupV1 implements CgroupManager {
       limitCpu: async () => {
         if (dirs.cpu === undefined) return;
         await write(join(dirs.cpu, 'cpu.cfs_quota_us'), String(limits.cpuQuotaMicros));
+        if (shares !== undefined) await write(shares, String(CPU_SHARES.normal));
       },
       resize: async (memoryBytes, cpuQuotaMicros) => {
         await setMemory(memoryBytes, memoryBytes < limits.memoryBytes);
-        limits = { ...limits, memoryBytes, cpuQuotaMicros };
+        if (limits.background === true && shares !== undefined)
+          await write(shares, String(CPU_SHARES.init));
+        limits = { ...limits, memoryBytes, cpuQuotaMicros, background: false };
       },
       freeze: () => freezer?.write('FROZEN'),
       thaw: () => freezer?.write('THAWED'),
@@ -418,13 +512,18 @@ class CgroupV2 implements CgroupManager {
   readonly #base: string;
   /** Environments are not placed on CPUs under v2 (see `mainThreadCpuset`). */
   readonly cpus = undefined;
+  readonly freezerBase = undefined;
+
+  get environmentBases(): readonly string[] {
+    return [this.#base];
+  }
 
   private constructor(base: string, limitations: string[]) {
     this.#base = base;
     this.limitations = limitations;
   }
 
-  static async open(): Promise<CgroupManager> {
+  static async open(pidsCap: number): Promise<CgroupManager> {
     const base = join(ROOT, 'lamina');
     try {
       await mkdir(base, { recursive: true });
@@ -433,18 +532,22 @@ class CgroupV2 implements CgroupManager {
       const enable = wanted.map((c) => `+${c}`).join(' ');
       await write(join(ROOT, 'cgroup.subtree_control'), enable);
       await write(join(base, 'cgroup.subtree_control'), enable);
-      const missing = ['memory', 'cpu', 'pids'].filter((c) => !wanted.includes(c));
+      const limitations = ['memory', 'cpu', 'pids']
+        .filter((c) => !wanted.includes(c))
+        .map((c) => `the ${c} controller is not available`);
+      if (wanted.includes('pids')) await capHostPids(base, pidsCap, limitations);
       await sweepOrphans([base], undefined, true);
-      return new CgroupV2(
-        base,
-        missing.map((c) => `the ${c} controller is not available`),
-      );
+      return new CgroupV2(base, limitations);
     } catch (error) {
       return noCgroups([
         `cannot manage ${base} (${(error as NodeJS.ErrnoException).code ?? String(error)}): ` +
           'memory, CPU and pids limits and the freezer are not enforced (run as root or delegate a cgroup)',
       ]);
     }
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
   }
 
   mainThreadCpuset(): Promise<ThreadCpuset | undefined> {
@@ -463,6 +566,12 @@ class CgroupV2 implements CgroupManager {
       if (existsSync(file('memory.swap.max'))) await write(file('memory.swap.max'), '0');
     }
     if (existsSync(file('pids.max'))) await write(file('pids.max'), String(limits.pidsMax));
+    const weight = existsSync(file('cpu.weight')) ? file('cpu.weight') : undefined;
+    if (weight !== undefined)
+      await write(
+        weight,
+        String(limits.background === true ? CPU_WEIGHT.background : CPU_WEIGHT.init),
+      );
     const peakName = ['memory.peak', 'memory.current'].find((name) => existsSync(file(name)));
     const peak = peakName === undefined ? undefined : cgroupFile(file(peakName), 'r');
     const freezer = cgroupFile(file('cgroup.freeze'), 'w');
@@ -472,6 +581,7 @@ class CgroupV2 implements CgroupManager {
         if (existsSync(file('cpu.max'))) {
           await write(file('cpu.max'), `${limits.cpuQuotaMicros} ${limits.cpuPeriodMicros}`);
         }
+        if (weight !== undefined) await write(weight, String(CPU_WEIGHT.normal));
       },
       resize: async (memoryBytes, cpuQuotaMicros) => {
         if (existsSync(file('memory.max'))) {
@@ -480,7 +590,9 @@ class CgroupV2 implements CgroupManager {
             throw new Error('the environment uses more than the new limit');
           await write(file('memory.max'), String(memoryBytes));
         }
-        limits = { ...limits, memoryBytes, cpuQuotaMicros };
+        if (limits.background === true && weight !== undefined)
+          await write(weight, String(CPU_WEIGHT.init));
+        limits = { ...limits, memoryBytes, cpuQuotaMicros, background: false };
       },
       freeze: () => freezer.write('1'),
       thaw: () => freezer.write('0'),

@@ -1,11 +1,11 @@
 /**
  * The bubblewrap command line of one environment (pure; see docs/sandbox.md for the reasoning).
  * Inside the jail a small shell starts socat relays from the jail's own loopback to the host's
- * unix sockets (the Runtime API on 127.0.0.1:9001, the Lamina API on 127.0.0.1:9002) and an inbound
- * relay the other way (a unix socket in a host folder, joined to a port inside the jail named by
- * the connection's first line), waits until the Runtime API relay listens, starts the external
- * extensions in /opt/extensions, waits for the platform's go when there are any, and then execs
- * the runtime.
+ * unix sockets (the Runtime API on 127.0.0.1:9001, the Lamina API on 127.0.0.1:9002) and inbound
+ * tunnels the other way (connections offered to the platform's inbound socket, each joined to the
+ * port inside the jail that the platform names on its first line), waits until the Runtime API
+ * relay listens, starts the external extensions in /opt/extensions, waits for the platform's go
+ * when there are any, and then execs the runtime.
  *
  * File descriptors between the platform and the jail's shell: 5 (out) carries control lines
  * (`start <name>`, `unlaunchable <name>`, `ready`, `exit <name> <code>`), 6 (in) the go for the runtime, 7 (out) the
@@ -30,13 +30,22 @@ export interface JailPlan {
   readonly optDir?: string | undefined;
   readonly runtimeDir: string | undefined;
   readonly langDir: string | undefined;
-  /** Folder holding the generated passwd, group and hosts files. */
-  readonly etcDir: string;
+  /**
+   * File descriptors (as bubblewrap sees them) of the generated passwd, group and hosts files:
+   * copied into the jail (`--ro-bind-data`), so no host path of them shows in its mount table.
+   */
+  readonly etcFds: { readonly passwd: number; readonly group: number; readonly hosts: number };
   readonly runtimeApiSocket: string;
   readonly laminaApiSocket: string | undefined;
-  /** Host folder (writable by the jail's uid) where the inbound relay listens, if any. */
-  readonly inboundDir?: string | undefined;
+  /** Host unix socket the inbound tunnels connect out to, if any. */
+  readonly inboundSocket?: string | undefined;
   readonly ephemeralStorageBytes: number;
+  /**
+   * Host folders backing /tmp and /dev/shm, sharing one EphemeralStorage-sized file system on
+   * disk; without them both are tmpfs mounts in memory (/tmp of EphemeralStorage, /dev/shm of
+   * `SHM_FALLBACK_BYTES`).
+   */
+  readonly ephemeral?: { readonly tmpDir: string; readonly shmDir: string } | undefined;
   /** uid/gid the runtime sees inside the jail. */
   readonly jailUid: number;
   readonly jailGid: number;
@@ -48,8 +57,12 @@ export interface JailPlan {
 export const RUNTIME_API_ADDRESS = '127.0.0.1:9001';
 export const LAMINA_API_ADDRESS = '127.0.0.1:9002';
 const RUN = '/run/lamina';
-/** Where the inbound relay listens inside the jail (its folder is a host folder). */
-export const INBOUND_SOCKET_NAME = 'inbound.sock';
+/** /dev/shm when it cannot share the EphemeralStorage file system (Docker's default size). */
+export const SHM_FALLBACK_BYTES = 64 * 1024 * 1024;
+/** Connection attempts (1 ms apart) made while waiting for the Runtime API relay to listen. */
+const RELAY_WAIT_TRIES = 5000;
+/** Connections the jail keeps offered to the platform at once (deliveries take turns). */
+const INBOUND_TUNNELS = 1;
 
 /** Variables external extensions do not see (Lambda hides them from extensions). */
 const HIDDEN_FROM_EXTENSIONS = [
@@ -69,18 +82,19 @@ const HIDDEN_FROM_EXTENSIONS = [
 export function jailScript(withLaminaApi: boolean, withInbound = false): string {
   const relay = (port: number, socket: string) =>
     `socat -lf /dev/null TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork UNIX-CONNECT:${socket} 5>&- 6<&- 7>&- &`;
-  // The first line of an inbound connection names the port; the shell reads it byte by byte.
-  const inbound =
-    `socat -lf /dev/null UNIX-LISTEN:${RUN}/inbound/${INBOUND_SOCKET_NAME},fork ` +
-    `'SYSTEM:read p; exec socat -lf /dev/null STDIO TCP\\:127.0.0.1\\:$p' 5>&- 6<&- 7>&- &`;
+  // Each tunnel connects out and waits; the platform's first line names the port to join, read
+  // byte by byte by the shell. A refused or failed offer waits a second before the next.
+  const tunnel =
+    `while :; do socat -lf /dev/null UNIX-CONNECT:${RUN}/inbound.sock ` +
+    `'SYSTEM:read p || exit; exec socat -lf /dev/null STDIO TCP\\:127.0.0.1\\:$p' || sleep 1; done`;
+  const tunnels = Array.from({ length: INBOUND_TUNNELS }, () => `(${tunnel}) 5>&- 6<&- 7>&- &`);
   return [
     relay(9001, `${RUN}/runtime.sock`),
     withLaminaApi ? relay(9002, `${RUN}/api.sock`) : '',
-    withInbound ? inbound : '',
-    // 0100007F:2329 is 127.0.0.1:9001 in /proc/net/tcp; 0A is LISTEN.
-    "until grep -q '0100007F:2329 00000000:0000 0A' /proc/net/tcp; do :; done",
-    // The platform seals the inbound folder after init: its socket must exist by then.
-    withInbound ? `until [ -S ${RUN}/inbound/${INBOUND_SOCKET_NAME} ]; do :; done` : '',
+    ...(withInbound ? tunnels : []),
+    // Waits for the Runtime API relay to listen without spinning: one socat connects to it,
+    // sleeping 1 ms between refused attempts (the relayed connection closes at once, unused).
+    `socat -u -lf /dev/null OPEN:/dev/null TCP:${RUNTIME_API_ADDRESS},retry=${RELAY_WAIT_TRIES},interval=0.001 5>&- 6<&- 7>&-`,
     'n=0',
     'for f in /opt/extensions/*; do',
     '  [ -f "$f" ] || continue',
@@ -125,10 +139,17 @@ export function jailArguments(plan: JailPlan): string[] {
     args.push('--symlink', target, path);
   for (const dir of plan.layout.directories) args.push('--ro-bind', dir, dir);
   for (const entry of plan.layout.etcEntries) args.push('--ro-bind-try', entry, entry);
-  for (const file of ['passwd', 'group', 'hosts'])
-    args.push('--ro-bind', `${plan.etcDir}/${file}`, `/etc/${file}`);
+  for (const file of ['passwd', 'group', 'hosts'] as const)
+    args.push('--ro-bind-data', String(plan.etcFds[file]), `/etc/${file}`);
   args.push('--proc', '/proc', '--dev', '/dev');
-  args.push('--perms', '1777', '--size', String(plan.ephemeralStorageBytes), '--tmpfs', '/tmp');
+  if (plan.ephemeral !== undefined) {
+    args.push('--bind', plan.ephemeral.tmpDir, '/tmp', '--bind', plan.ephemeral.shmDir, '/dev/shm');
+  } else {
+    args.push('--perms', '1777', '--size', String(plan.ephemeralStorageBytes), '--tmpfs', '/tmp');
+    args.push('--perms', '1777', '--size', String(SHM_FALLBACK_BYTES), '--tmpfs', '/dev/shm');
+  }
+  // bubblewrap's /dev is a writable tmpfs of half the host's memory: only its nodes are needed.
+  args.push('--remount-ro', '/dev');
   args.push('--ro-bind', plan.codeDir, '/var/task');
   if (plan.runtimeDir !== undefined) {
     args.push('--ro-bind', plan.runtimeDir, '/var/runtime');
@@ -145,7 +166,8 @@ export function jailArguments(plan: JailPlan): string[] {
     args.push('--symlink', '/opt/nodejs/node_modules', '/var/node_modules');
   }
   args.push('--ro-bind', plan.runtimeApiSocket, `${RUN}/runtime.sock`);
-  if (plan.inboundDir !== undefined) args.push('--bind', plan.inboundDir, `${RUN}/inbound`);
+  if (plan.inboundSocket !== undefined)
+    args.push('--ro-bind', plan.inboundSocket, `${RUN}/inbound.sock`);
   if (plan.laminaApiSocket !== undefined)
     args.push('--ro-bind', plan.laminaApiSocket, `${RUN}/api.sock`);
   args.push('--remount-ro', '/', '--chdir', '/var/task');
@@ -154,7 +176,7 @@ export function jailArguments(plan: JailPlan): string[] {
     '--',
     '/bin/sh',
     '-c',
-    jailScript(plan.laminaApiSocket !== undefined, plan.inboundDir !== undefined),
+    jailScript(plan.laminaApiSocket !== undefined, plan.inboundSocket !== undefined),
     'lamina-init',
     ...plan.command,
   );

@@ -1,7 +1,7 @@
 /**
  * The seccomp filter every environment runs under, as a classic BPF program for bubblewrap's
  * `--seccomp FD`. It denies (EPERM) what a function never needs: mounting, module loading,
- * kexec/reboot, tracing other processes, the kernel keyring, bpf/perf, clock setting, new
+ * kexec/reboot, tracing other processes, the kernel keyring, bpf/perf, io_uring, clock setting, new
  * namespaces (unshare, setns, clone with CLONE_NEW*), and the x32 ABI; clone3 answers ENOSYS so
  * libc falls back to clone, whose flags can be inspected. Other architectures are killed.
  */
@@ -59,6 +59,11 @@ export const DENIED_X86_64: Readonly<Record<string, number>> = {
   kexec_file_load: 320,
   bpf: 321,
   userfaultfd: 323,
+  // io_uring bypasses seccomp for the operations it queues and has a long record of kernel
+  // escalations; container runtimes deny it too, and runtimes fall back to ordinary syscalls.
+  io_uring_setup: 425,
+  io_uring_enter: 426,
+  io_uring_register: 427,
   open_tree: 428,
   move_mount: 429,
   fsopen: 430,

@@ -3,7 +3,7 @@
  * them in order (store → services → recovery → HTTP; HTTP → background work → store).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,7 @@ import { SqliteLayerRepository } from '../store/sqlite-layer-repository.js';
 import { AsyncDispatcher } from '../async/async-dispatcher.js';
 import { AsyncEventService } from '../async/async-event-service.js';
 import { runtimeVersionArn } from '../core/arn.js';
+import { BodyBudget } from '../core/body-budget.js';
 import { defaultUrlBase, parseUrlBase, type UrlBase } from '../core/function-url.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { IdSource } from '../core/ids.js';
@@ -39,14 +40,20 @@ import { PrestartedPool } from '../invoke/prestarted-pool.js';
 import { Provisioner } from '../invoke/provisioner.js';
 import { ProvisionedConcurrencyService } from '../functions/provisioned-concurrency-service.js';
 import { FileLogStore } from '../observability/file-log-store.js';
-import { RelayTelemetrySender } from '../runtime-api/relay-telemetry-sender.js';
-import { openUnixRuntimeChannel } from '../runtime-api/unix-runtime-channel.js';
 import { runtimeClientsDir } from '../runtimes/runtime-clients.js';
 import { HostRuntimeLauncher } from '../runtimes/host-runtime-launcher.js';
 import { BwrapSandboxDriver } from '../sandbox/bwrap-sandbox-driver.js';
-import { detectCgroups } from '../sandbox/cgroups.js';
+import { detectCgroups, type CgroupManager } from '../sandbox/cgroups.js';
+import { startWatchdog, type Watchdog } from '../sandbox/watchdog.js';
+import { OverlayViews, plainDirectories, type DirectoryViews } from '../sandbox/overlay-views.js';
+import { withViews } from './code-views.js';
+import { mountPrivateTmpfs, removeRunDir, runDirName, sweepRunDirs } from './run-folder.js';
+import {
+  openEphemeralStorage,
+  type EphemeralStorageProvider,
+} from '../sandbox/ephemeral-storage.js';
 import { openServerCpu, type ServerCpu } from '../sandbox/server-cpu.js';
-import { ColocationPolicy, LONG_RUN_MS, nodeReleaseTimer } from '../invoke/colocation-policy.js';
+import { ColocationPolicy, nodeReleaseTimer } from '../invoke/colocation-policy.js';
 import type { Database } from '../store/database-schema.js';
 import { FileCodeStore } from '../store/file-code-store.js';
 import { SqliteProvisionedConcurrencyRepository } from '../store/sqlite-provisioned-concurrency-repository.js';
@@ -61,13 +68,19 @@ import {
   SqliteVersionRepository,
 } from '../store/sqlite-version-repository.js';
 import { resolveCredentials, type Credentials } from './credentials.js';
-import { ApiSocketRelay } from './api-socket-relay.js';
 import { ServiceAsyncTargets } from './async-targets.js';
 import { FunctionCredentials } from './function-credentials.js';
+import { fullCollection } from './full-collection.js';
+import { MemoryReclaimer } from './memory-reclaimer.js';
 import { ServiceFunctionResolver } from './function-resolver.js';
 import { detectHostRuntimes } from './host-runtimes.js';
 import { WriteGeneration } from './write-generation.js';
 import { checkSandboxPrerequisites } from './sandbox-prerequisites.js';
+import { ConnectionBudget, jailDescriptorShare } from '../core/connection-budget.js';
+import { descriptorLimit } from './descriptor-limit.js';
+import { environmentEndpoints } from './environment-endpoints.js';
+import { privateFolder, sandboxPassage } from './private-folders.js';
+import { sandboxIdentity } from './sandbox-identity.js';
 import { concurrencyLimits, type ServerConfig } from './server-config.js';
 
 /** The runtime clients shipped with Lamina (runtimes/ at the package root). */
@@ -98,10 +111,16 @@ export class LaminaServer {
   #reaper: NodeJS.Timeout | undefined;
   #runDir: string | undefined;
   #limitations: readonly string[] = [];
-  #relay: ApiSocketRelay | undefined;
+  /** Where the HTTP API listens, for the environments' relays (once it does). */
+  #apiTarget: { host: string; port: number } | undefined;
+  #watchdog: Watchdog | undefined;
+  #ephemeral: EphemeralStorageProvider | undefined;
+  #views: DirectoryViews | undefined;
   #serverCpu: ServerCpu | undefined;
+  #cgroups: CgroupManager | undefined;
   #endpoint: string | undefined;
   #stopping: Promise<void> | undefined;
+  #reclaimer: MemoryReclaimer | undefined;
 
   constructor(config: ServerConfig, overrides: ServerOverrides = {}) {
     this.config = { ...config, dataDir: resolve(config.dataDir) };
@@ -159,7 +178,26 @@ export class LaminaServer {
         ? resolveCredentials(config.dataDir, this.#overrides.env ?? process.env)
         : undefined;
     checkSandboxPrerequisites(config.dataDir);
+    // Root and the jails' group may pass through the data directory; logs and zips are root's.
+    const identity = sandboxIdentity();
+    sandboxPassage(config.dataDir, identity);
+    sandboxPassage(join(config.dataDir, 'code'), identity);
+    privateFolder(join(config.dataDir, 'code', 'zips'));
+    privateFolder(join(config.dataDir, 'logs'));
     const runtimes = await detectHostRuntimes();
+    // What a server that died, watchdog and all, left in the temp folder goes first.
+    await sweepRunDirs(tmpdir());
+    const runDir = join(tmpdir(), runDirName(process.pid, randomUUID().slice(0, 8)));
+    this.#runDir = runDir;
+    sandboxPassage(runDir, identity);
+    // As root, the run folder is a small file system of its own: the sockets bound into jails
+    // then show paths inside it (`/envs/<id>/runtime.sock`), not the host's temp folder.
+    if (identity !== undefined) await mountPrivateTmpfs(runDir, identity);
+    // Code, layers and runtime folders are shown to jails through views that hide their paths.
+    const viewsRoot = join(runDir, 'views');
+    sandboxPassage(viewsRoot, identity);
+    this.#views = identity === undefined ? plainDirectories : new OverlayViews(viewsRoot);
+    const views = this.#views;
 
     this.#db = await openSqliteDatabase(join(config.dataDir, 'lamina.db'));
     // Writes move the generation on, so the invoke path's cached lookups read again.
@@ -171,8 +209,13 @@ export class LaminaServer {
     ]);
     const code = new FileCodeStore(join(config.dataDir, 'code'));
     const collector = new CodeCollector(repository, code);
-    this.#preparation = new PreparationQueue(repository, code, collector, ids, (name, error) =>
-      logger.error({ err: error, function: name }, 'code preparation failed'),
+    // A prepared code folder gets its view at once, so the first cold start does not mount it.
+    this.#preparation = new PreparationQueue(
+      repository,
+      withViews(code, views),
+      collector,
+      ids,
+      (name, error) => logger.error({ err: error, function: name }, 'code preparation failed'),
     );
     const versions = writes.watch(new SqliteVersionRepository(this.#db), ['publish', 'delete']);
     const aliases = writes.watch(new SqliteAliasRepository(this.#db), [
@@ -195,6 +238,11 @@ export class LaminaServer {
       ids,
     });
     const functions = new FunctionService({
+      // A deleted function's (or version's) environments end now, not at the idle timeout.
+      onDeleted: (name, version) =>
+        void this.#invocations
+          ?.retire(name, version)
+          .catch((error: unknown) => logger.error({ err: error }, 'retiring environments failed')),
       layers,
       scope,
       repository,
@@ -208,21 +256,49 @@ export class LaminaServer {
       ids,
     });
 
-    const runDir = join(tmpdir(), `lamina-${process.pid}-${randomUUID().slice(0, 8)}`);
-    this.#runDir = runDir;
-    mkdirSync(runDir, { recursive: true, mode: 0o711 });
     // The runtime clients live under the temp folder, which the jail's uid can reach: shared by the
     // servers on this machine, or copied next to the sockets when the shared copy cannot be used.
     const runtimeClients = runtimeClientsDir(RUNTIME_CLIENTS, tmpdir(), join(runDir, 'runtimes'));
-    const cgroups = await detectCgroups({ cpusets: config.cpuColocation });
+    const ephemeralRoot = join(config.dataDir, 'ephemeral');
+    const cgroups = await detectCgroups({
+      cpusets: config.cpuColocation,
+      processLimit: config.environmentProcessLimit,
+    });
+    this.#cgroups = cgroups;
+    // Whatever kills this process, the watchdog ends its environments (frozen ones included).
+    this.#watchdog = startWatchdog({
+      serverPid: process.pid,
+      cgroupBases: cgroups.environmentBases,
+      freezerBase: cgroups.freezerBase,
+      v2: cgroups.version === 'v2',
+      prefixes: [runDir, join(ephemeralRoot, `${process.pid}.`)],
+    });
     const serverCpu = config.cpuColocation ? await openServerCpu(cgroups) : undefined;
     this.#serverCpu = serverCpu;
     if (serverCpu !== undefined)
       logger.debug(`lone invocations run with the event loop on CPU ${serverCpu.cpu}`);
-    const sandboxes = new BwrapSandboxDriver({ runDir, cgroups, serverCpu: serverCpu?.cpu });
+    this.#ephemeral = await openEphemeralStorage({
+      root: ephemeralRoot,
+      ...(identity === undefined ? {} : { jailGid: identity.gid }),
+      onError: (error) => logger.warn({ err: error }, 'preparing ephemeral storage failed'),
+    });
+    const sandboxes = new BwrapSandboxDriver({
+      runDir,
+      cgroups,
+      serverCpu: serverCpu?.cpu,
+      hostUid: identity?.uid,
+      hostGid: identity?.gid,
+      ephemeral: this.#ephemeral,
+      views,
+    });
     this.#limitations = sandboxes.limitations();
     for (const limitation of this.#limitations) logger.warn(`sandbox limitation: ${limitation}`);
-    this.#logs = new FileLogStore(join(config.dataDir, 'logs'));
+    this.#logs = new FileLogStore(
+      join(config.dataDir, 'logs'),
+      (error, file) =>
+        logger.error({ err: error, file }, 'function log lines could not be written'),
+      (chars) => this.#reclaimer?.passedThrough(chars),
+    );
     // One RuntimeVersionArn per runtime, as GetFunction and INIT_START lines both report it.
     const versionArnOf = (runtime: string) =>
       runtimeVersionArn(
@@ -232,7 +308,6 @@ export class LaminaServer {
           .digest('hex'),
       );
     const functionCredentials = new FunctionCredentials();
-    const apiSocket = join(runDir, 'api.sock');
     const pool = new EnvironmentPool(
       {
         capacityMiB,
@@ -245,25 +320,32 @@ export class LaminaServer {
     );
     const slotsDir = join(config.dataDir, 'slots');
     rmSync(slotsDir, { recursive: true, force: true });
-    mkdirSync(slotsDir, { recursive: true, mode: 0o755 });
+    sandboxPassage(slotsDir, identity);
     const factory = new EnvironmentFactory({
       scope,
       sandboxes,
-      channels: openUnixRuntimeChannel,
+      endpoints: environmentEndpoints({
+        runDir,
+        identity,
+        budget: new ConnectionBudget(jailDescriptorShare(descriptorLimit())),
+        api: () => this.#apiTarget,
+      }),
       logs: this.#logs,
       clock,
       pool,
       runtimeVersionArn: versionArnOf,
-      runDir,
       slotsDir,
       bootLimitMs: config.initLimitMs,
-      telemetrySenders: (socket) => new RelayTelemetrySender(socket),
+      holdCode: ({ version }) =>
+        collector.hold([
+          version.readyCode?.sha256Hex,
+          ...version.settings.layers.map((layer) => layer.code.sha256Hex),
+        ]),
       placement:
         serverCpu === undefined
           ? undefined
-          : new ColocationPolicy(serverCpu, nodeReleaseTimer(LONG_RUN_MS)),
+          : new ColocationPolicy(serverCpu, nodeReleaseTimer(config.cpuColocationReleaseMs)),
       laminaApi: {
-        socketPath: apiSocket,
         credentialsFor: (name) => functionCredentials.credentialsFor(name),
       },
     });
@@ -276,6 +358,7 @@ export class LaminaServer {
     });
     // Node.js is booted ahead from the start; other runtimes once a function first uses them.
     const node = launcher.launch('nodejs20.x');
+    if (node.runtimeDir !== undefined) await views.prepare(node.runtimeDir);
     this.#prestarted.register(node.command.join(' '), node);
     const prestarted = this.#prestarted;
     const resolver = new ServiceFunctionResolver(functions, code, writes);
@@ -326,7 +409,7 @@ export class LaminaServer {
     const dispatcher = new AsyncDispatcher({
       scope,
       store: this.#asyncStore,
-      invoker: invocations,
+      invoker: { invoke: (request) => invocations.invokeToEnd(request) },
       targets,
       clock,
       ids,
@@ -416,9 +499,19 @@ export class LaminaServer {
       },
       openCode: async (sha) => ((await code.has(sha)) ? code.open(sha) : undefined),
     };
+    const collect = fullCollection();
+    this.#reclaimer = collect === undefined ? undefined : new MemoryReclaimer({ collect });
     const urlDomains = [defaultUrlBase(config.region, 0).domain];
     if (publicUrlBase !== undefined) urlDomains.unshift(publicUrlBase.domain);
-    this.#http = buildLambdaHttpApi({ context, verifier, logger, urlDomains });
+    this.#http = buildLambdaHttpApi({
+      context,
+      verifier,
+      logger,
+      urlDomains,
+      bodyBudget: new BodyBudget(config.requestBodyMemoryBytes, (bytes) =>
+        this.#reclaimer?.released(bytes),
+      ),
+    });
     const recovered = await this.#preparation.recover();
     if (recovered > 0) logger.info({ recovered }, 'resuming unfinished code preparations');
     // Events a crash left Running go back in the queue before anything new is accepted.
@@ -429,11 +522,10 @@ export class LaminaServer {
     const address = await this.#http.listen({ host: config.host, port: config.port });
     this.#endpoint = address.replace('[::1]', 'localhost');
     const url = new URL(this.#endpoint);
-    this.#relay = new ApiSocketRelay(
-      url.hostname === 'localhost' ? '127.0.0.1' : url.hostname,
-      Number(url.port),
-    );
-    await this.#relay.listen(apiSocket);
+    this.#apiTarget = {
+      host: url.hostname === 'localhost' ? '127.0.0.1' : url.hostname,
+      port: Number(url.port),
+    };
     await provisioned.load();
   }
 
@@ -445,16 +537,20 @@ export class LaminaServer {
       // Claim nothing new; attempts under way are recorded (or put back) before the store closes.
       const asyncStopped = this.#dispatcher?.stop();
       await this.#http?.close();
+      this.#reclaimer?.stop();
       await this.#provisioner?.stop();
       await this.#invocations?.stop();
       await asyncStopped;
       await this.#asyncStore?.flush();
-      await this.#relay?.close();
       await this.#serverCpu?.close();
+      await this.#cgroups?.close();
+      await this.#ephemeral?.close();
+      await this.#views?.close();
       await this.#logs?.flush();
       await this.#preparation?.stop();
       await this.#db?.destroy();
-      if (this.#runDir !== undefined) rmSync(this.#runDir, { recursive: true, force: true });
+      if (this.#runDir !== undefined) await removeRunDir(this.#runDir);
+      this.#watchdog?.disarm();
     })();
     return this.#stopping;
   }

@@ -1,9 +1,9 @@
 /**
  * Refuses to start without what the sandbox needs — there is no unsandboxed fallback — and checks
- * that the jail's unprivileged user can reach the extracted code under the data directory.
+ * that the jail's unprivileged user can reach the data directory.
  */
 import { existsSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, resolve } from 'node:path';
 
 /** The programs the sandbox runs, with the Debian package of each. */
 export const SANDBOX_TOOLS: ReadonlyArray<readonly [string, string]> = [
@@ -21,8 +21,9 @@ export function checkSandboxPrerequisites(dataDir: string, tools = SANDBOX_TOOLS
     );
   }
   if (process.getuid?.() !== 0) return;
-  // As root, the jail is built by an unprivileged uid: every folder above the code must be searchable.
-  for (let dir = join(dataDir, 'code'); ; dir = dirname(dir)) {
+  // As root, the jail is built by an unprivileged uid: every folder above the data directory must
+  // be searchable (the data directory itself is opened to the sandbox group at start).
+  for (let dir = dirname(resolve(dataDir)); ; dir = dirname(dir)) {
     if (existsSync(dir) && (statSync(dir).mode & 0o001) === 0) {
       throw new Error(
         `The data directory ${dataDir} cannot be reached by the sandbox's unprivileged user: ${dir} ` +

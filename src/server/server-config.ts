@@ -1,3 +1,6 @@
+import { DEFAULT_BODY_BUDGET_BYTES } from '../core/body-budget.js';
+import { LONG_RUN_MS } from '../invoke/colocation-policy.js';
+
 /** Settings of a Lamina server, as the CLI fills them (defaults in `DEFAULT_CONFIG`). */
 export interface ServerConfig {
   readonly host: string;
@@ -42,6 +45,18 @@ export interface ServerConfig {
    * on it (fewer cross-CPU wake-ups per invoke); environments go back to every CPU under load.
    */
   readonly cpuColocation: boolean;
+  /** How long a co-located invocation may run before it and the event loop are let go (ms). */
+  readonly cpuColocationReleaseMs: number;
+  /**
+   * Most processes all environments may run together (`pids.max` of their parent cgroup);
+   * default: half of the smaller of the host's `kernel.pid_max` and `kernel.threads-max`.
+   */
+  readonly environmentProcessLimit: number | undefined;
+  /**
+   * Bytes of request bodies the server receives at once, summed over all requests (default
+   * 256 MiB): a body that does not fit is refused with 429 before it is read.
+   */
+  readonly requestBodyMemoryBytes: number;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -65,6 +80,9 @@ export const DEFAULT_CONFIG: ServerConfig = {
   asyncEventRetentionMs: 7 * 24 * 3_600_000,
   functionUrlBase: undefined,
   cpuColocation: true,
+  cpuColocationReleaseMs: LONG_RUN_MS,
+  environmentProcessLimit: undefined,
+  requestBodyMemoryBytes: DEFAULT_BODY_BUDGET_BYTES,
 };
 
 /** The smallest MemorySize: the default concurrency limit counts environments of this size. */

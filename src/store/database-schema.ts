@@ -42,6 +42,7 @@ export interface AsyncEventsTable {
   status: string;
   attempts: number;
   backoffs: number;
+  throttles: number;
   enqueued_ms: number;
   last_attempt_ms: number | null;
   next_attempt_ms: number | null;

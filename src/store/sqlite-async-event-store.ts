@@ -13,6 +13,9 @@ type Row = Omit<AsyncEventsTable, 'seq'>;
 /** Rows per INSERT statement (SQLite allows 32,766 bound values; a row has 19). */
 const INSERT_CHUNK = 500;
 
+/** Candidate rows read per event claimed (the rest may be of functions out of room). */
+const CANDIDATES_PER_CLAIM = 8;
+
 export class SqliteAsyncEventStore implements AsyncEventStore {
   readonly #db: Kysely<Database>;
   readonly #writes: GroupCommit<Database>;
@@ -42,7 +45,12 @@ export class SqliteAsyncEventStore implements AsyncEventStore {
     return this.#rowsWritten;
   }
 
-  claimDue(nowMs: number, limit: number, excluded: readonly string[]): Promise<AsyncEvent[]> {
+  claimDue(
+    nowMs: number,
+    limit: number,
+    excluded: readonly string[],
+    roomFor: (functionName: string) => number,
+  ): Promise<AsyncEvent[]> {
     return this.#writes.submit(async (trx) => {
       let query = trx
         .selectFrom('async_events')
@@ -50,7 +58,21 @@ export class SqliteAsyncEventStore implements AsyncEventStore {
         .where('next_attempt_ms', 'is not', null)
         .where('next_attempt_ms', '<=', nowMs);
       if (excluded.length > 0) query = query.where('function_name', 'not in', [...excluded]);
-      const rows = await query.orderBy('next_attempt_ms').orderBy('seq').limit(limit).execute();
+      // More candidates than `limit`: some may belong to functions with less room than events.
+      const candidates = await query
+        .orderBy('next_attempt_ms')
+        .orderBy('seq')
+        .limit(limit * CANDIDATES_PER_CLAIM)
+        .execute();
+      const taken = new Map<string, number>();
+      const rows = [];
+      for (const row of candidates) {
+        if (rows.length >= limit) break;
+        const n = taken.get(row.function_name) ?? 0;
+        if (n >= roomFor(row.function_name)) continue;
+        taken.set(row.function_name, n + 1);
+        rows.push(row);
+      }
       if (rows.length === 0) return [];
       await trx
         .updateTable('async_events')
@@ -163,6 +185,7 @@ function toRow(event: AsyncEvent): Row {
     status: event.status,
     attempts: event.attempts,
     backoffs: event.backoffs,
+    throttles: event.throttles,
     enqueued_ms: event.enqueuedMs,
     last_attempt_ms: event.lastAttemptMs ?? null,
     next_attempt_ms: event.nextAttemptMs ?? null,
@@ -187,6 +210,7 @@ function fromRow(row: Selectable<AsyncEventsTable>): AsyncEvent {
     status: row.status as AsyncEventStatus,
     attempts: row.attempts,
     backoffs: row.backoffs,
+    throttles: row.throttles,
     enqueuedMs: row.enqueued_ms,
     lastAttemptMs: row.last_attempt_ms ?? undefined,
     nextAttemptMs: row.next_attempt_ms ?? undefined,

@@ -20,6 +20,7 @@ import * as provisioned0004 from './migrations/0004-provisioned-concurrency.js';
 import * as asyncEvents0003 from './migrations/0003-async-events.js';
 import * as functionUrls0005 from './migrations/0005-function-urls-policies.js';
 import * as layers0006 from './migrations/0006-layers.js';
+import * as throttles0007 from './migrations/0007-async-event-throttles.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001-functions': functions0001,
@@ -28,6 +29,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0003-async-events': asyncEvents0003,
   '0005-function-urls-policies': functionUrls0005,
   '0006-layers': layers0006,
+  '0007-async-event-throttles': throttles0007,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };

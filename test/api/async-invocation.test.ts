@@ -443,6 +443,7 @@ describe('asynchronous invocation API', () => {
         Qualifier: '$LATEST',
         Status: 'Queued',
         Attempts: 0,
+        Throttles: 0,
         EnqueuedTime: 'string',
         LastAttemptTime: null,
         Condition: null,

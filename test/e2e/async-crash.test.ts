@@ -4,14 +4,14 @@
  * its 202 runs (each response is produced by the function itself, from the event's own id).
  */
 import assert from 'node:assert/strict';
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { EventsApi, type EventView } from '../helpers/async-events.js';
 import { deploy } from '../helpers/functions.js';
 import { lambdaClient } from '../helpers/lambda-client.js';
+import { poll } from '../helpers/poll.js';
 import { startServer, tempDir, TEST_CREDENTIALS } from '../helpers/server-process.js';
 
 const WORKER = {
@@ -19,12 +19,15 @@ const WORKER = {
     'exports.handler = async (event) => { await new Promise((r) => setTimeout(r, 400)); return { ran: event.id }; };',
 };
 
-/** A killed server cannot remove its run folder (`<tmp>/lamina-<pid>-…`); the test does. */
-function removeRunDirs(pid: number | undefined): void {
-  if (pid === undefined) return;
-  for (const name of readdirSync(tmpdir()))
-    if (name.startsWith(`lamina-${pid}-`))
-      rmSync(join(tmpdir(), name), { recursive: true, force: true });
+/** A killed server's watchdog removes its run folder (`<tmp>/lamina-<pid>-…`) and mounts. */
+async function runDirsGone(pid: number | undefined): Promise<void> {
+  await poll(
+    () =>
+      Promise.resolve(readdirSync(tmpdir()).filter((name) => name.startsWith(`lamina-${pid}-`))),
+    (left) => left.length === 0,
+    15_000,
+    'the killed server’s run folder removed by its watchdog',
+  );
 }
 
 /** Sends an Event invoke; resolves with its request id on 202, undefined if it was not accepted. */
@@ -82,7 +85,7 @@ describe('asynchronous events survive kill -9', () => {
       await stillArriving;
       assert.equal(await killed, 'SIGKILL');
       client.destroy();
-      removeRunDirs(server.child.pid);
+      await runDirsGone(server.child.pid);
       assert.ok(accepted.size > 40, 'some of the second wave were accepted before the kill');
 
       server = await startServer({ dataDir: dir.path, args: ['--async-concurrency', '4'] });

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import {
   InvokeCommand,
+  PublishLayerVersionCommand,
   PutFunctionConcurrencyCommand,
   PutFunctionEventInvokeConfigCommand,
   type LambdaClient,
@@ -18,6 +19,7 @@ import { poll } from '../helpers/poll.js';
 import { deploy } from '../helpers/functions.js';
 import { failureOf } from '../helpers/lambda-client.js';
 import { ManualClock } from '../helpers/manual-clock.js';
+import { buildZip } from '../helpers/zips.js';
 
 const ARN = 'arn:aws:lambda:us-east-1:000000000000:function';
 const MINUTE = 60_000;
@@ -33,6 +35,31 @@ const SLOW = {
   'index.js':
     'exports.handler = async (event) => { await new Promise((r) => setTimeout(r, 5000)); return { slept: event }; };',
 };
+
+/** An external extension that takes 200 ms over each invocation after its response. */
+const POST_PROCESSING_EXTENSION = `#!/usr/bin/env node
+const http = require('node:http');
+const [host, port] = process.env.AWS_LAMBDA_RUNTIME_API.split(':');
+const call = (method, path, headers, body) =>
+  new Promise((resolve, reject) => {
+    const req = http.request({ host, port, method, path, headers }, (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c));
+      res.on('end', () => resolve({ headers: res.headers, text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+(async () => {
+  const reg = await call('POST', '/2020-01-01/extension/register', { 'Lambda-Extension-Name': 'post' },
+    JSON.stringify({ events: ['INVOKE'] }));
+  const id = reg.headers['lambda-extension-identifier'];
+  for (;;) {
+    await call('GET', '/2020-01-01/extension/event/next', { 'Lambda-Extension-Identifier': id });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+})();
+`;
 
 describe('asynchronous invocation on a controllable clock', () => {
   const clock = new ManualClock();
@@ -199,6 +226,35 @@ describe('asynchronous invocation on a controllable clock', () => {
     assert.equal(done.Attempts, 1);
     assert.equal(done.Error, null);
     assert.deepEqual(done.Response, { slept: { n: 5 } });
+  });
+
+  test('events of a function with reserved concurrency 1 run one after another, none throttled', async () => {
+    // An extension that post-processes each invocation for 200 ms: the invocation holds its
+    // concurrency until then, after its response is in. The clock never moves, so an event that
+    // was throttled (and backed off) would never run again.
+    const zip = await buildZip([
+      { name: 'extensions/post', content: POST_PROCESSING_EXTENSION, mode: 0o100755 },
+    ]);
+    const layer = await client.send(
+      new PublishLayerVersionCommand({ LayerName: 'post', Content: { ZipFile: zip } }),
+    );
+    await deploy(client, 'serial', RECORDER, { layers: [layer.LayerVersionArn ?? ''] });
+    await client.send(
+      new PutFunctionConcurrencyCommand({
+        FunctionName: 'serial',
+        ReservedConcurrentExecutions: 1,
+      }),
+    );
+    const ids = [];
+    for (let n = 0; n < 4; n += 1) ids.push(await sendEvent('serial', { n }));
+    const done = await events.waitForList(
+      'serial',
+      (list) => list.filter((e) => e.Status === 'Succeeded').length === ids.length,
+    );
+    for (const event of done) {
+      assert.equal(event.Attempts, 1);
+      assert.equal(event.Throttles, 0, `${event.RequestId} was throttled`);
+    }
   });
 
   test('reserved concurrency 0 sends events straight to the failure path', async () => {

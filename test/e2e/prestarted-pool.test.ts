@@ -4,12 +4,15 @@
  * runtime boots start their own, Python has its pool too, and a size of 0 turns it off.
  */
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { deploy, invokeJson } from '../helpers/functions.js';
 import { useServer } from '../helpers/server-suite.js';
 import { poll } from '../helpers/poll.js';
 import { signedJson } from '../helpers/signed-fetch.js';
+import { environmentCgroupBases, environmentCgroups } from '../helpers/server-cgroups.js';
 
 interface PoolStatus {
   Runtimes: { Command: string; Size: number; Ready: number; Specialisations: number }[];
@@ -49,6 +52,18 @@ const PYTHON = {
     "            'flag': os.environ.get('LAMINA_PRESTARTED')}\n",
 };
 
+/** The CPU weight of each environment cgroup of a server, by environment id (v1 shares, v2 weight). */
+function cpuWeights(serverPid: number): Map<string, number> {
+  const weights = new Map<string, number>();
+  for (const dir of environmentCgroups(environmentCgroupBases(serverPid), serverPid)) {
+    const file = ['cpu.shares', 'cpu.weight'].map((name) => join(dir, name)).find(existsSync);
+    if (file === undefined) continue;
+    const id = dir.slice(dir.lastIndexOf('.') + 1);
+    weights.set(id, Number(readFileSync(file, 'utf8')));
+  }
+  return weights;
+}
+
 function nodeFamily(status: PoolStatus) {
   return status.Runtimes.find((r) => r.Command.includes('/var/runtime/index.mjs'));
 }
@@ -84,6 +99,28 @@ describe('pre-started sandbox pool', () => {
     assert.match(log, /Init Duration: /);
     const after = await poll(status, (s) => nodeFamily(s)?.Ready === 1);
     assert.equal(nodeFamily(after)?.Specialisations, before + 1);
+  });
+
+  test('a pre-started sandbox boots at the background CPU weight, and works at the normal one', async () => {
+    const pid = suite.server.child.pid as number;
+    await poll(status, (s) => nodeFamily(s)?.Ready === 1);
+    const waiting = cpuWeights(pid);
+    assert.ok(waiting.size > 0, 'no cpu cgroups (the suite runs as root with a cpu controller)');
+    const background = [...waiting].filter(([, weight]) => weight === 16 || weight === 2);
+    assert.ok(background.length > 0, `weights ${JSON.stringify([...waiting])}`);
+    await deploy(suite.client, 'weighted', INSPECT);
+    await invokeJson(suite.client, 'weighted');
+    // The sandbox that was waiting now serves the function, at the kernel's default weight.
+    const working = cpuWeights(pid);
+    const specialised = background.filter(([id]) => {
+      const now = working.get(id);
+      return now === 1024 || now === 100;
+    });
+    assert.equal(
+      specialised.length,
+      1,
+      `before ${JSON.stringify(background)}, after ${JSON.stringify([...working])}`,
+    );
   });
 
   test("a specialised sandbox has the function's memory limit", async () => {

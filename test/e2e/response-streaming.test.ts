@@ -10,6 +10,7 @@ import {
   GetFunctionCommand,
   InvokeCommand,
   InvokeWithResponseStreamCommand,
+  ListTagsCommand,
   PutFunctionConcurrencyCommand,
   TagResourceCommand,
   type InvokeWithResponseStreamCompleteEvent,
@@ -61,6 +62,22 @@ const LARGE = [
   '});',
 ].join('\n');
 
+/** Tags itself `started`, waits for the tag `release` to equal `event.round`, then streams. */
+const LATE = `
+import { LambdaClient, ListTagsCommand, TagResourceCommand } from '@aws-sdk/client-lambda';
+const lambda = new LambdaClient({});
+export const handler = awslambda.streamifyResponse(async (event, responseStream, context) => {
+  const Resource = context.invokedFunctionArn;
+  await lambda.send(new TagResourceCommand({ Resource, Tags: { started: event.round } }));
+  for (;;) {
+    const { Tags } = await lambda.send(new ListTagsCommand({ Resource }));
+    if (Tags?.release === event.round) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  responseStream.end('late');
+});
+`;
+
 /** The events of a streamed invoke, read one by one. */
 class Events {
   readonly #iterator: AsyncIterator<InvokeWithResponseStreamResponseEvent>;
@@ -111,6 +128,25 @@ describe('InvokeWithResponseStream', () => {
         Payload: Buffer.from(JSON.stringify(payload)),
         ...extra,
       }),
+    );
+
+  /**
+   * Streams `name` once its one concurrency slot is free again: the abandoned invocation holding it
+   * has ended (until then the invoke is throttled).
+   */
+  const afterAbandoned = (name: string, payload: unknown) =>
+    poll(
+      async () => {
+        try {
+          return await new Events((await stream(name, payload)).EventStream).rest();
+        } catch (error) {
+          if ((error as Error).name === 'TooManyRequestsException') return null;
+          throw error;
+        }
+      },
+      (value) => value !== null,
+      30_000,
+      'the abandoned invocation to end',
     );
 
   test('the first chunk arrives while the function still runs; the environment is reused', async () => {
@@ -173,20 +209,44 @@ describe('InvokeWithResponseStream', () => {
     // Its one slot is busy until the abandoned invocation has ended; then the same environment
     // serves the next one. Nobody reads its 32 MB: were they not discarded, it would be stuck on
     // its writes until its timeout, which kills the environment.
-    const next = await poll(
-      async () => {
-        try {
-          return await new Events((await stream('left', { round: 'one' })).EventStream).rest();
-        } catch (error) {
-          if ((error as Error).name === 'TooManyRequestsException') return null;
-          throw error;
-        }
-      },
-      (value) => value !== null,
-      30_000,
-      'the abandoned invocation to end',
-    );
+    const next = await afterAbandoned('left', { round: 'one' });
     assert.equal(next?.text, `${first}second`);
+  });
+
+  test('a caller that hangs up before the stream starts is no server error (fuzzing)', async () => {
+    await deploy(client, 'late', { 'index.mjs': LATE }, { timeout: 60 });
+    await client.send(
+      new PutFunctionConcurrencyCommand({ FunctionName: 'late', ReservedConcurrentExecutions: 1 }),
+    );
+    const arn = (await client.send(new GetFunctionCommand({ FunctionName: 'late' }))).Configuration
+      ?.FunctionArn;
+    const hangUp = new AbortController();
+    const abandoned = client
+      .send(
+        new InvokeWithResponseStreamCommand({
+          FunctionName: 'late',
+          Payload: Buffer.from(JSON.stringify({ round: 'one' })),
+        }),
+        { abortSignal: hangUp.signal },
+      )
+      .catch((error: unknown) => (error as Error).name);
+    await poll(
+      async () => (await client.send(new ListTagsCommand({ Resource: arn }))).Tags?.started,
+      (started) => started === 'one',
+      30_000,
+      'the function to start',
+    );
+    hangUp.abort();
+    assert.equal(await abandoned, 'AbortError');
+    // Released, it starts its stream, which the server can no longer send.
+    await client.send(new TagResourceCommand({ Resource: arn, Tags: { release: 'one' } }));
+    const next = await afterAbandoned('late', { round: 'one' });
+    assert.equal(next?.text, 'late');
+    const errors = suite.server
+      .output()
+      .split('\n')
+      .filter((line) => /"level":(50|60)/.test(line));
+    assert.deepEqual(errors, []);
   });
 
   test('an error in the middle of the stream ends it with InvokeComplete ErrorCode/ErrorDetails', async () => {
@@ -328,7 +388,8 @@ describe('InvokeWithResponseStream', () => {
   });
 
   test('a stream over 200 MB is cut off with Function.ResponseSizeTooLarge and its environment stopped', async () => {
-    await deploy(client, 'huge', { 'index.mjs': LARGE });
+    // Generous: 200 MB through a busy 2-core machine can take longer than the default 10 s.
+    await deploy(client, 'huge', { 'index.mjs': LARGE }, { timeout: 60 });
     const before = await new Events((await stream('huge', { pieces: 0 })).EventStream).rest();
     // 3,201 pieces of 64 KB pass 200 MB.
     const events = new Events((await stream('huge', { pieces: 3201 })).EventStream);

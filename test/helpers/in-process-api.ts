@@ -8,6 +8,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import pino from 'pino';
 import { buildLambdaHttpApi } from '../../src/api/lambda-http-api.js';
+import { BodyBudget } from '../../src/core/body-budget.js';
+import type { Sigv4Verifier } from '../../src/core/sigv4-verifier.js';
 import type { CodeRef } from '../../src/core/function-model.js';
 import { CodeCollector } from '../../src/functions/code-collector.js';
 import type { CodeStore } from '../../src/functions/code-store.js';
@@ -99,10 +101,22 @@ export interface InProcessApi {
   readonly db: Kysely<Database>;
   readonly asyncStore: SqliteAsyncEventStore;
   readonly dataDir: string;
+  /** The budget of request-body bytes in flight the app was built with. */
+  readonly bodyBudget: BodyBudget;
   close(): Promise<void>;
 }
 
-export async function inProcessApi(dataDir = tempDir().path): Promise<InProcessApi> {
+/** What a test may set: a verifier (default: none, as `--auth none`) and the body budget. */
+export interface InProcessOptions {
+  readonly verifier?: Sigv4Verifier;
+  readonly bodyBudget?: BodyBudget;
+}
+
+export async function inProcessApi(
+  dataDir = tempDir().path,
+  options: InProcessOptions = {},
+): Promise<InProcessApi> {
+  const bodyBudget = options.bodyBudget ?? new BodyBudget();
   const db = await openSqliteDatabase(join(dataDir, 'lamina.db'));
   const repository = new SqliteFunctionRepository(db);
   const gate = new PreparationGate();
@@ -144,6 +158,7 @@ export async function inProcessApi(dataDir = tempDir().path): Promise<InProcessA
   const configs = new SqliteEventInvokeConfigRepository(db);
   const asyncStore = new SqliteAsyncEventStore(db);
   const app = buildLambdaHttpApi({
+    bodyBudget,
     context: {
       scope,
       functions,
@@ -217,7 +232,7 @@ export async function inProcessApi(dataDir = tempDir().path): Promise<InProcessA
       codeLocation: (sha, host) => Promise.resolve(`http://${host}/lamina/2026-11-01/code/${sha}`),
       openCode: async (sha) => ((await code.has(sha)) ? code.open(sha) : undefined),
     },
-    verifier: undefined,
+    verifier: options.verifier,
     logger: pino({ level: 'silent' }),
     urlDomains: [defaultUrlBase(scope.region, 9000).domain],
   });
@@ -230,6 +245,7 @@ export async function inProcessApi(dataDir = tempDir().path): Promise<InProcessA
     db,
     asyncStore,
     dataDir,
+    bodyBudget,
     close: async () => {
       gate.open();
       await app.close();

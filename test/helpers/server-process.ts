@@ -31,6 +31,8 @@ export interface StartOptions {
   readonly dataDir?: string;
   readonly args?: readonly string[];
   readonly env?: NodeJS.ProcessEnv;
+  /** A cgroup folder (e.g. a v1 pids cgroup) the server process joins before it starts. */
+  readonly cgroup?: string;
 }
 
 /**
@@ -45,30 +47,32 @@ export function tempDir(prefix = 'lamina-test-'): { path: string; remove: () => 
 
 export async function startServer(options: StartOptions = {}): Promise<ServerProcess> {
   const dataDir = options.dataDir ?? tempDir().path;
-  const child = spawn(
+  const command = [
     process.execPath,
-    [
-      join(REPO_ROOT, 'bin/lamina.js'),
-      'server',
-      '--port',
-      '0',
-      '--data-dir',
-      dataDir,
-      '--log-level',
-      'warn',
-      ...(options.args ?? []),
-    ],
-    {
-      cwd: REPO_ROOT,
-      env: {
-        ...process.env,
-        LAMINA_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-        LAMINA_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-        ...options.env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    join(REPO_ROOT, 'bin/lamina.js'),
+    'server',
+    '--port',
+    '0',
+    '--data-dir',
+    dataDir,
+    '--log-level',
+    'warn',
+    ...(options.args ?? []),
+  ];
+  const joined =
+    options.cgroup === undefined
+      ? command
+      : ['/bin/sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', options.cgroup, ...command];
+  const child = spawn(joined[0] as string, joined.slice(1), {
+    cwd: REPO_ROOT,
+    env: {
+      ...process.env,
+      LAMINA_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+      LAMINA_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+      ...options.env,
     },
-  );
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

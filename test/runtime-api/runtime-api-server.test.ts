@@ -149,6 +149,41 @@ describe('RuntimeApiServer', () => {
     assert.deepEqual(await answer, { kind: 'too-large', bytes: 1001 });
   });
 
+  test('oversized error and init error bodies are refused too (found reading the limits)', async () => {
+    const answer = api.invoke(event('r10'));
+    await call('GET', 'invocation/next');
+    const posted = await call('POST', 'invocation/r10/error', 'x'.repeat(1001));
+    assert.equal(posted.status, 413);
+    assert.deepEqual(await answer, { kind: 'too-large', bytes: 1001 });
+  });
+
+  test('an answer whose body ends after another answered the invocation gets 403 (fuzzing)', async () => {
+    const answer = api.invoke(event('r11'));
+    await call('GET', 'invocation/next');
+    const [host = '', port = ''] = address.split(':');
+    // A first /response that sends half its body and waits.
+    const slow = request({
+      host,
+      port: Number(port),
+      method: 'POST',
+      path: '/2018-06-01/runtime/invocation/r11/response',
+      headers: { 'Content-Length': '10' },
+    });
+    const slowReply = new Promise<number>((resolve, reject) => {
+      slow.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      slow.on('error', reject);
+    });
+    slow.write('12345');
+    // A second, whole /response for the same id answers the invocation.
+    assert.equal((await call('POST', 'invocation/r11/response', '"second"')).status, 202);
+    assert.deepEqual((await answer).kind, 'response');
+    slow.end('67890');
+    assert.equal(await slowReply, 403);
+  });
+
   test('init errors are accepted before the first /next and refused after it', async () => {
     const reported = new Promise<string>((resolve) =>
       api.onInitError((failure) => resolve(failure.errorType ?? '')),

@@ -293,6 +293,22 @@ describe('FrameReader', () => {
     );
   });
 
+  test('an oversized frame whose header arrives alone does not break the reader (found by fuzzing)', () => {
+    // 9 bytes announcing a body over the limit, then nothing: the body is still to be skipped.
+    const head = Buffer.from([0, 0x70, 0, 5, FrameType.response, 0, 0, 0, 0]);
+    assert.deepEqual(read([head]), [`oversized 2 {} ${0x700005 - 5}`]);
+    const big = encodeFrame(FrameType.response, { id: 'x' }, Buffer.alloc(150, 0x62));
+    const metaEnd = big.length - 150;
+    assert.deepEqual(
+      read([
+        big.subarray(0, metaEnd),
+        big.subarray(metaEnd),
+        encodeFrame(FrameType.next, undefined),
+      ]),
+      ['oversized 2 {"id":"x"} 150', 'frame 1 {} '],
+    );
+  });
+
   test('a header whose lengths do not add up is malformed, and nothing is read after it', () => {
     const bad = Buffer.from([0, 0, 0, 2, 1, 0, 0, 0, 0]);
     assert.deepEqual(read([bad, encodeFrame(FrameType.next, undefined)]), [

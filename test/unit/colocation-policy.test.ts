@@ -92,6 +92,27 @@ describe('ColocationPolicy', () => {
     assert.equal(server.moves, 2);
   });
 
+  test('an init elsewhere lets the co-located environment go, and keeps invocations from being lone', () => {
+    const { server, env: a, policy } = setup();
+    const cold = place();
+    invokeIn(policy, a);
+    invokeIn(policy, a);
+    assert.equal(policy.colocated, a);
+    policy.beginInit(cold);
+    assert.equal(a.on, false);
+    assert.equal(server.on, false);
+    // While the init runs, invocations in `a` share the machine with it: none co-locates.
+    for (let i = 0; i < 3; i += 1) invokeIn(policy, a);
+    assert.equal(policy.colocated, undefined);
+    assert.equal(cold.moves, 0, 'an initialising environment is never placed');
+    policy.end(cold);
+    // Once it is over, two lone invocations in a row co-locate again.
+    invokeIn(policy, a);
+    policy.begin(a);
+    assert.equal(policy.colocated, a);
+    policy.end(a);
+  });
+
   test('lone invocations that alternate between environments move nothing', () => {
     const { server, env: a, policy } = setup();
     const b = place();

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { LambdaError } from '../../src/core/errors.js';
-import { EnvironmentPool } from '../../src/invoke/environment-pool.js';
+import { EnvironmentPool, lineageOf } from '../../src/invoke/environment-pool.js';
 import type { ExecutionEnvironment } from '../../src/invoke/execution-environment.js';
 
 /** A stand-in environment: the pool only reads these fields and calls destroy(). */
@@ -10,7 +10,7 @@ function fakeEnv(key: string, functionName: string, memoryMiB: number, lastUsedM
   const env = {
     state: 'ready' as string,
     lastUsedMs,
-    settings: { key, functionName, memoryMiB },
+    settings: { key, functionName, version: '$LATEST', memoryMiB },
     destroyed: false,
     destroy: () => {
       env.destroyed = true;
@@ -25,11 +25,11 @@ const asEnv = (env: ReturnType<typeof fakeEnv>) => env as unknown as ExecutionEn
 describe('EnvironmentPool', () => {
   test('an idle environment of the same key is reused before room is reserved', async () => {
     const pool = new EnvironmentPool({ capacityMiB: 1024, queueTimeoutMs: 0 }, { now: () => 0 });
-    assert.equal(await pool.acquire('k', 'f', 512), undefined);
+    assert.equal(await pool.acquire('k', 'f\u0000$LATEST', 512), undefined);
     const env = fakeEnv('k', 'f', 512);
     pool.add(asEnv(env));
     pool.release(asEnv(env));
-    assert.equal(await pool.acquire('k', 'f', 512), asEnv(env));
+    assert.equal(await pool.acquire('k', 'f\u0000$LATEST', 512), asEnv(env));
     assert.equal(pool.usedMiB, 512);
   });
 
@@ -38,32 +38,44 @@ describe('EnvironmentPool', () => {
     const old = fakeEnv('a', 'fa', 512, 1);
     const recent = fakeEnv('b', 'fb', 512, 50);
     for (const env of [old, recent]) {
-      await pool.acquire(env.settings.key, env.settings.functionName, 512);
+      await pool.acquire(env.settings.key, lineageOf(env.settings), 512);
       pool.add(asEnv(env));
       pool.release(asEnv(env));
     }
-    assert.equal(await pool.acquire('c', 'fc', 512), undefined);
+    assert.equal(await pool.acquire('c', 'fc\u0000$LATEST', 512), undefined);
     assert.equal(old.destroyed, true);
     assert.equal(recent.destroyed, false);
   });
 
-  test('a changed configuration retires idle environments of the same function', async () => {
+  test('a changed configuration retires idle environments of the same version', async () => {
     const pool = new EnvironmentPool({ capacityMiB: 4096, queueTimeoutMs: 0 }, { now: () => 0 });
     const v1 = fakeEnv('f-config1', 'f', 512);
-    await pool.acquire('f-config1', 'f', 512);
+    await pool.acquire('f-config1', 'f\u0000$LATEST', 512);
     pool.add(asEnv(v1));
     pool.release(asEnv(v1));
-    assert.equal(await pool.acquire('f-config2', 'f', 512), undefined);
+    assert.equal(await pool.acquire('f-config2', 'f\u0000$LATEST', 512), undefined);
     assert.equal(v1.destroyed, true);
     assert.equal(pool.usedMiB, 512);
+  });
+
+  test('another version of the same function keeps its idle environments', async () => {
+    const pool = new EnvironmentPool({ capacityMiB: 4096, queueTimeoutMs: 0 }, { now: () => 0 });
+    const published = fakeEnv('f-1', 'f', 512);
+    published.settings.version = '1';
+    await pool.acquire('f-1', lineageOf(published.settings), 512);
+    pool.add(asEnv(published));
+    pool.release(asEnv(published));
+    assert.equal(await pool.acquire('f-latest', 'f\u0000$LATEST', 512), undefined);
+    assert.equal(published.destroyed, false);
+    assert.equal(await pool.acquire('f-1', lineageOf(published.settings), 512), asEnv(published));
   });
 
   test('with every environment busy and the queue time spent, an invoke is throttled', async () => {
     const pool = new EnvironmentPool({ capacityMiB: 512, queueTimeoutMs: 0 }, { now: () => 0 });
     const busy = fakeEnv('a', 'fa', 512);
-    await pool.acquire('a', 'fa', 512);
+    await pool.acquire('a', 'fa\u0000$LATEST', 512);
     pool.add(asEnv(busy));
-    await assert.rejects(pool.acquire('b', 'fb', 512), (error: unknown) => {
+    await assert.rejects(pool.acquire('b', 'fb\u0000$LATEST', 512), (error: unknown) => {
       assert.ok(error instanceof LambdaError);
       assert.equal(error.code, 'TooManyRequestsException');
       assert.equal(error.extras.reason, 'ConcurrentInvocationLimitExceeded');
@@ -77,9 +89,9 @@ describe('EnvironmentPool', () => {
       { now: () => 0 },
     );
     const busy = fakeEnv('a', 'fa', 512);
-    await pool.acquire('a', 'fa', 512);
+    await pool.acquire('a', 'fa\u0000$LATEST', 512);
     pool.add(asEnv(busy));
-    const waiting = pool.acquire('b', 'fb', 512);
+    const waiting = pool.acquire('b', 'fb\u0000$LATEST', 512);
     busy.state = 'dead';
     pool.forget(asEnv(busy));
     assert.equal(await waiting, undefined);

@@ -45,12 +45,11 @@ function environment(faults: Faults): ExecutionEnvironment {
     extensions: Promise.resolve([]),
     startRuntime: () => undefined,
     onExtensionExit: () => undefined,
-    inboundSocket: undefined,
-    sealInbound: () => Promise.resolve(),
   };
   const channel: RuntimeChannel = {
     onFirstNext: (listener) => queueMicrotask(listener),
     onInitError: () => undefined,
+    expectAssignment: () => undefined,
     onAssignmentWait: () => undefined,
     assign: () => false,
     invoke: async (): Promise<RuntimeAnswer> => {

@@ -1,7 +1,7 @@
 /** The jail's command line and seccomp program. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { jailArguments, jailScript } from '../../src/sandbox/jail-arguments.js';
+import { jailArguments, jailScript, SHM_FALLBACK_BYTES } from '../../src/sandbox/jail-arguments.js';
 import { buildSeccompFilter, DENIED_X86_64 } from '../../src/sandbox/seccomp-filter.js';
 
 const plan = {
@@ -13,7 +13,7 @@ const plan = {
   codeDir: '/data/code/trees/abc',
   runtimeDir: '/run/x/runtimes/nodejs',
   langDir: '/usr',
-  etcDir: '/run/x/etc',
+  etcFds: { passwd: 8, group: 9, hosts: 10 },
   runtimeApiSocket: '/run/x/envs/1/runtime.sock',
   laminaApiSocket: '/run/x/api.sock',
   ephemeralStorageBytes: 512 * 1024 * 1024,
@@ -67,8 +67,15 @@ describe('jail arguments', () => {
       '/data/code/trees/abc',
       '/var/task',
     ]);
-    assert.deepEqual(after(args, '--size'), [String(512 * 1024 * 1024), '--tmpfs']);
-    const remount = args.indexOf('--remount-ro');
+    const sized = (bytes: number) => {
+      const at = args.indexOf(String(bytes));
+      return args.slice(at - 1, at + 3);
+    };
+    assert.deepEqual(sized(512 * 1024 * 1024), ['--size', '536870912', '--tmpfs', '/tmp']);
+    assert.deepEqual(sized(SHM_FALLBACK_BYTES), ['--size', '67108864', '--tmpfs', '/dev/shm']);
+    // /dev keeps its device nodes but nothing can be written into it.
+    assert.equal(after(args, '--remount-ro', '/dev')[0], '/dev');
+    const remount = args.lastIndexOf('--remount-ro');
     const lastMount = Math.max(
       ...args.map((a, i) =>
         a.startsWith('--ro-bind') || a === '--tmpfs' || a === '--symlink' ? i : -1,
@@ -80,6 +87,25 @@ describe('jail arguments', () => {
       '/var/lang/bin/node',
       '/var/runtime/index.mjs',
     ]);
+  });
+
+  test('with an ephemeral file system, /tmp and /dev/shm are its two folders', () => {
+    const withDisk = jailArguments({
+      ...plan,
+      ephemeral: { tmpDir: '/run/x/eph/1/tmp', shmDir: '/run/x/eph/1/shm' },
+    });
+    assert.deepEqual(after(withDisk, '--bind', '/run/x/eph/1/tmp'), ['/run/x/eph/1/tmp', '/tmp']);
+    assert.deepEqual(after(withDisk, '--bind', '/run/x/eph/1/shm'), [
+      '/run/x/eph/1/shm',
+      '/dev/shm',
+    ]);
+    assert.equal(withDisk.indexOf('--tmpfs'), -1);
+  });
+
+  test('the generated /etc files are copied in from descriptors, not bound from a host path', () => {
+    assert.deepEqual(after(args, '--ro-bind-data', '8'), ['8', '/etc/passwd']);
+    assert.deepEqual(after(args, '--ro-bind-data', '9'), ['9', '/etc/group']);
+    assert.deepEqual(after(args, '--ro-bind-data', '10'), ['10', '/etc/hosts']);
   });
 
   test('only this environment’s Runtime API socket is mounted', () => {
@@ -100,13 +126,16 @@ describe('jail arguments', () => {
       script,
       /TCP-LISTEN:9002,bind=127\.0\.0\.1.*UNIX-CONNECT:\/run\/lamina\/api\.sock .*&$/m,
     );
-    assert.ok(script.indexOf('0100007F:2329') < script.indexOf('exec "$@"'));
+    // The script waits for the Runtime API relay by connecting to it (retrying), never by spinning.
+    assert.match(script, /^socat -u .*TCP:127\.0\.0\.1:9001,retry=\d+,interval=0\.001/m);
+    assert.doesNotMatch(script, /do :; done/);
+    assert.ok(script.indexOf('TCP:127.0.0.1:9001,retry') < script.indexOf('exec "$@"'));
     assert.doesNotMatch(jailScript(false), /9002/);
   });
 
   test('external extensions start after the relays and before the runtime, which waits for its go', () => {
     const script = jailScript(true);
-    const relayReady = script.indexOf('0100007F:2329');
+    const relayReady = script.indexOf('TCP:127.0.0.1:9001,retry');
     const extensions = script.indexOf('for f in /opt/extensions/*');
     const gate = script.indexOf('read _ <&6');
     assert.ok(relayReady < extensions && extensions < gate);
@@ -116,14 +145,19 @@ describe('jail arguments', () => {
     assert.match(script, /echo "exit \$e \$\?" >&5/);
   });
 
-  test('the inbound relay listens in its own folder only when one is given', () => {
-    assert.match(jailScript(true, true), /UNIX-LISTEN:\/run\/lamina\/inbound\/inbound\.sock,fork/);
-    assert.doesNotMatch(jailScript(true, false), /UNIX-LISTEN/);
-    const withInbound = jailArguments({ ...plan, inboundDir: '/run/x/inbound/1' });
-    assert.deepEqual(after(withInbound, '--bind', '/run/x/inbound/1'), [
-      '/run/x/inbound/1',
-      '/run/lamina/inbound',
+  test('inbound tunnels connect out to the platform socket, bound read-only, when one is given', () => {
+    const script = jailScript(true, true);
+    const tunnels = script.match(/UNIX-CONNECT:\/run\/lamina\/inbound\.sock /g) ?? [];
+    assert.equal(tunnels.length, 1);
+    assert.doesNotMatch(script, /UNIX-LISTEN/);
+    assert.doesNotMatch(jailScript(true, false), /inbound/);
+    const withInbound = jailArguments({ ...plan, inboundSocket: '/run/x/envs/1/inbound.sock' });
+    assert.deepEqual(after(withInbound, '--ro-bind', '/run/x/envs/1/inbound.sock'), [
+      '/run/x/envs/1/inbound.sock',
+      '/run/lamina/inbound.sock',
     ]);
+    // No host folder is ever bound writable into the jail.
+    assert.equal(withInbound.indexOf('--bind'), -1);
   });
 });
 

@@ -4,6 +4,7 @@
  * shared/reference/client-requests, and verified against a fake clock: time is the clock's value.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { Hash } from '@smithy/core/serde';
 import { HttpRequest } from '@smithy/protocol-http';
@@ -408,19 +409,6 @@ describe('Sigv4Verifier header form: valid requests', () => {
     await assertVerified(makeVerifier().verify(request));
   });
 
-  test('an x-amz-content-sha256 of UNSIGNED-PAYLOAD leaves the body unchecked', async () => {
-    const request = await sdkRequest({
-      method: 'POST',
-      path: '/2015-03-31/functions/fn/invocations',
-      headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
-      body: '{"a":1}',
-    });
-    await assertVerified(makeVerifier().verify(request));
-    await assertVerified(
-      makeVerifier().verify({ ...request, body: new TextEncoder().encode('{"a":2}') }),
-    );
-  });
-
   test('a declared x-amz-content-sha256 in upper-case hex is accepted as signed', async () => {
     const body = '{"a":1}';
     const hash = new sha256();
@@ -619,6 +607,45 @@ describe('Sigv4Verifier header form: tampering', () => {
       makeVerifier().verify(request),
       'InvalidSignatureException',
       CONTENT_SHA_MISMATCH,
+    );
+  });
+
+  test('a request signed with UNSIGNED-PAYLOAD fails with a mismatch, whatever its body', async () => {
+    // Lambda signs payloads: the canonical request takes the hash of the body that arrived.
+    for (const applyChecksum of [true, false]) {
+      const request = await sdkRequest({
+        method: 'POST',
+        path: '/2015-03-31/functions/fn/invocations',
+        headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+        body: '{"a":1}',
+        applyChecksum,
+      });
+      await assertFails(
+        makeVerifier().verify(request),
+        'InvalidSignatureException',
+        SIGNATURE_MISMATCH,
+      );
+      await assertFails(
+        makeVerifier().verify({ ...request, body: new TextEncoder().encode('{"a":2}') }),
+        'InvalidSignatureException',
+        SIGNATURE_MISMATCH,
+      );
+    }
+  });
+
+  test('an UNSIGNED-PAYLOAD header added after signing does not unbind the body', async () => {
+    const request = await sdkRequest({
+      method: 'POST',
+      path: '/2015-03-31/functions/fn/invocations',
+      body: '{"a":1}',
+      applyChecksum: false,
+      unsignedHeaders: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+    });
+    await assertVerified(makeVerifier().verify(request));
+    await assertFails(
+      makeVerifier().verify({ ...request, body: new TextEncoder().encode('{"a":2}') }),
+      'InvalidSignatureException',
+      SIGNATURE_MISMATCH,
     );
   });
 
@@ -1201,5 +1228,128 @@ describe('Sigv4Verifier presigned query form', () => {
     };
     assert.match(request.rawUrl, /Qualifier=%24LATEST/);
     await assertVerified(makeVerifier().verify(request));
+  });
+});
+
+describe('Sigv4Verifier presigned query form with a body', () => {
+  /** A POST presigned by the SDK signer over `body` (its hash is in the signature). */
+  async function presignedPost(body: string, headers: Record<string, string> = {}) {
+    const signer = new SignatureV4({
+      credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET },
+      region: REGION,
+      service: SERVICE,
+      sha256,
+    });
+    const path = '/2015-03-31/functions/fn/invocations';
+    const presigned = await signer.presign(
+      new HttpRequest({
+        method: 'POST',
+        protocol: 'http:',
+        hostname: '127.0.0.1',
+        port: 9000,
+        path,
+        headers: { host: HOST, ...headers },
+        body: new TextEncoder().encode(body),
+      }),
+      {
+        signingDate: new Date(NOW),
+        expiresIn: 60,
+        unhoistableHeaders: new Set(Object.keys(headers)),
+      },
+    );
+    const parts: Record<string, string | readonly string[]> = {};
+    for (const [name, value] of Object.entries(presigned.query ?? {})) {
+      if (typeof value === 'string' || Array.isArray(value)) parts[name] = value;
+    }
+    return {
+      method: 'POST',
+      rawUrl: path + queryString(parts),
+      headers: { ...presigned.headers },
+      body: new TextEncoder().encode(body),
+    } satisfies IncomingRequest;
+  }
+
+  test('verifies with the body it was signed over, and fails with another', async () => {
+    const request = await presignedPost('{"a":1}');
+    await assertVerified(makeVerifier().verify(request));
+    await assertFails(
+      makeVerifier().verify({ ...request, body: new TextEncoder().encode('{"a":2}') }),
+      'InvalidSignatureException',
+      SIGNATURE_MISMATCH,
+    );
+    await assertFails(
+      makeVerifier().verify({ ...request, body: undefined }),
+      'InvalidSignatureException',
+      SIGNATURE_MISMATCH,
+    );
+  });
+
+  test('a signed x-amz-content-sha256 of UNSIGNED-PAYLOAD does not unbind the body', async () => {
+    const request = await presignedPost('{"a":1}', { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' });
+    assert.match(request.rawUrl, /X-Amz-SignedHeaders=host%3Bx-amz-content-sha256/);
+    await assertFails(
+      makeVerifier().verify(request),
+      'InvalidSignatureException',
+      SIGNATURE_MISMATCH,
+    );
+  });
+});
+
+describe('Sigv4Verifier in two steps: the head, then the payload hash', () => {
+  test('authenticate accepts a good head without the body; complete takes the hash', async () => {
+    const request = await sdkRequest({
+      method: 'POST',
+      path: '/2015-03-31/functions/fn/invocations',
+      body: '{"a":1}',
+    });
+    const verifier = makeVerifier();
+    const pending = verifier.authenticate({ ...request, body: undefined } as IncomingRequest);
+    assert.equal(pending.accessKeyId, ACCESS_KEY_ID);
+    const hash = createHash('sha256').update('{"a":1}').digest('hex');
+    assert.deepEqual(await verifier.complete(pending, hash), { accessKeyId: ACCESS_KEY_ID });
+    await assertFails(
+      verifier.complete(pending, createHash('sha256').update('{"a":2}').digest('hex')),
+      'InvalidSignatureException',
+      CONTENT_SHA_MISMATCH,
+    );
+  });
+
+  test('authenticate throws what verify rejects with, for every head-only failure', async () => {
+    const good = await cliRequest({ method: 'GET', path: '/2015-03-31/functions/' });
+    const cases: Array<[IncomingRequest, ErrorCode, Sigv4Verifier]> = [
+      [
+        withHeaders(good, { authorization: undefined }),
+        'MissingAuthenticationTokenException',
+        makeVerifier(),
+      ],
+      [editAuthorization(good, () => 'Bearer x'), 'IncompleteSignatureException', makeVerifier()],
+      [
+        await cliRequest({ method: 'GET', path: '/', accessKeyId: 'AKIDUNKNOWN' }),
+        'UnrecognizedClientException',
+        makeVerifier(),
+      ],
+      [
+        withHeaders(good, { 'x-amz-security-token': 'token' }),
+        'UnrecognizedClientException',
+        makeVerifier(),
+      ],
+      [good, 'InvalidSignatureException', makeVerifier({ now: NOW + 16 * MINUTE })],
+      [
+        await cliRequest({ method: 'GET', path: '/', region: 'eu-west-1' }),
+        'InvalidSignatureException',
+        makeVerifier(),
+      ],
+    ];
+    for (const [request, code, verifier] of cases) {
+      let thrown: unknown;
+      try {
+        verifier.authenticate(request);
+      } catch (error) {
+        thrown = error;
+      }
+      assert.ok(thrown instanceof LambdaError, `authenticate throws for ${code}`);
+      assert.equal(thrown.code, code);
+      await assertFails(verifier.verify(request), code, thrown.message);
+    }
   });
 });

@@ -2,6 +2,7 @@
 import { param, queryValue, type Handler } from '../api-types.js';
 import { readAliasInput, toAliasConfiguration } from '../alias-wire.js';
 import { parseJsonObject } from '../wire-reader.js';
+import { maxItemsOf } from '../max-items.js';
 
 export const createAlias: Handler = async (ctx, req) => {
   const { name, alias } = await ctx.aliases.create(
@@ -38,12 +39,12 @@ export const deleteAlias: Handler = async (ctx, req) => {
 };
 
 export const listAliases: Handler = async (ctx, req) => {
-  const maxItems = queryValue(req, 'MaxItems');
+  const maxItems = maxItemsOf(req);
   const page = await ctx.aliases.list(
     param(req, 'FunctionName'),
     queryValue(req, 'FunctionVersion'),
     queryValue(req, 'Marker'),
-    maxItems === undefined ? undefined : Number(maxItems),
+    maxItems,
   );
   const json: Record<string, unknown> = {
     Aliases: page.aliases.map((alias) => toAliasConfiguration(ctx.scope, page.name, alias)),

@@ -4,6 +4,7 @@
  */
 import { param, queryValue, type Handler } from '../api-types.js';
 import { toAsyncEventView } from '../async-event-wire.js';
+import { maxItemsOf } from '../max-items.js';
 
 export const getAsyncEvent: Handler = async (ctx, req) => {
   const event = await ctx.asyncEvents.get(param(req, 'RequestId'));
@@ -11,12 +12,12 @@ export const getAsyncEvent: Handler = async (ctx, req) => {
 };
 
 export const listAsyncEvents: Handler = async (ctx, req) => {
-  const maxItems = queryValue(req, 'MaxItems');
+  const maxItems = maxItemsOf(req);
   const page = await ctx.asyncEvents.list(
     param(req, 'FunctionName'),
     queryValue(req, 'Status'),
     queryValue(req, 'Marker'),
-    maxItems === undefined ? undefined : Number(maxItems),
+    maxItems,
   );
   const json: Record<string, unknown> = {
     AsyncEvents: page.events.map((event) => toAsyncEventView(ctx.scope, event)),

@@ -10,7 +10,7 @@ import { parseJsonObject } from '../wire-reader.js';
 import { publishPrepared } from './publish-prepared.js';
 
 export const createFunction: Handler = async (ctx, req) => {
-  const body = parseJsonObject(req.body);
+  const body = parseJsonObject(req.body, req.lifted);
   const code = body.object('Code');
   const publish = body.boolean('Publish') === true;
   const record = await ctx.functions.create({

@@ -7,6 +7,7 @@ import {
   readEventInvokeConfigInput,
   toFunctionEventInvokeConfig,
 } from '../event-invoke-config-wire.js';
+import { maxItemsOf } from '../max-items.js';
 
 export const putFunctionEventInvokeConfig: Handler = async (ctx, req) => {
   const config = await ctx.eventInvokeConfigs.put(
@@ -40,11 +41,11 @@ export const deleteFunctionEventInvokeConfig: Handler = async (ctx, req) => {
 };
 
 export const listFunctionEventInvokeConfigs: Handler = async (ctx, req) => {
-  const maxItems = queryValue(req, 'MaxItems');
+  const maxItems = maxItemsOf(req);
   const page = await ctx.eventInvokeConfigs.list(
     param(req, 'FunctionName'),
     queryValue(req, 'Marker'),
-    maxItems === undefined ? undefined : Number(maxItems),
+    maxItems,
   );
   const json: Record<string, unknown> = {
     FunctionEventInvokeConfigs: page.configs.map((c) => toFunctionEventInvokeConfig(ctx.scope, c)),

@@ -4,6 +4,7 @@
  */
 import { param, queryValue, type Handler } from '../api-types.js';
 import { readFunctionUrlInput, toFunctionUrlConfig } from '../function-url-wire.js';
+import { maxItemsOf } from '../max-items.js';
 
 export const createFunctionUrlConfig: Handler = async (ctx, req) => {
   const config = await ctx.functionUrls.create(
@@ -37,11 +38,11 @@ export const deleteFunctionUrlConfig: Handler = async (ctx, req) => {
 };
 
 export const listFunctionUrlConfigs: Handler = async (ctx, req) => {
-  const maxItems = queryValue(req, 'MaxItems');
+  const maxItems = maxItemsOf(req);
   const page = await ctx.functionUrls.list(
     param(req, 'FunctionName'),
     queryValue(req, 'Marker'),
-    maxItems === undefined ? undefined : Number(maxItems),
+    maxItems,
   );
   const base = ctx.urlBase();
   const json: Record<string, unknown> = {

@@ -7,9 +7,10 @@ import { param, queryValue, type ApiRequest, type Handler } from '../api-types.j
 import { readCode } from '../code-wire.js';
 import { toLayerItem, toLayerVersion, toLayerVersionItem } from '../layer-wire.js';
 import { parseJsonObject } from '../wire-reader.js';
+import { maxItemsOf } from '../max-items.js';
 
 export const publishLayerVersion: Handler = async (ctx, req) => {
-  const body = parseJsonObject(req.body);
+  const body = parseJsonObject(req.body, req.lifted);
   const content = body.object('Content');
   const record = await ctx.layers.publish(param(req, 'LayerName'), {
     description: body.string('Description'),
@@ -58,11 +59,11 @@ export const deleteLayerVersion: Handler = async (ctx, req) => {
 };
 
 function listInput(req: ApiRequest): LayerListInput {
-  const max = queryValue(req, 'MaxItems');
+  const max = maxItemsOf(req);
   return {
     compatibleRuntime: queryValue(req, 'CompatibleRuntime'),
     compatibleArchitecture: queryValue(req, 'CompatibleArchitecture'),
     marker: queryValue(req, 'Marker'),
-    maxItems: max === undefined || !/^-?\d+$/.test(max) ? undefined : Number(max),
+    maxItems: max,
   };
 }

@@ -3,6 +3,7 @@ import { lambdaErrors } from '../../core/errors.js';
 import { constraint, validationMessage } from '../../core/validation-message.js';
 import { queryValue, type Handler } from '../api-types.js';
 import { toFunctionConfiguration } from '../function-wire.js';
+import { maxItemsOf } from '../max-items.js';
 
 export const listFunctions: Handler = async (ctx, req) => {
   const functionVersion = queryValue(req, 'FunctionVersion');
@@ -17,10 +18,7 @@ export const listFunctions: Handler = async (ctx, req) => {
       ]),
     );
   }
-  const page = await ctx.functions.list(
-    queryValue(req, 'Marker'),
-    readMaxItems(queryValue(req, 'MaxItems')),
-  );
+  const page = await ctx.functions.list(queryValue(req, 'Marker'), maxItemsOf(req));
   const json: Record<string, unknown> = {
     Functions: await Promise.all(
       page.functions.map(async (record) => {
@@ -42,14 +40,3 @@ export const listFunctions: Handler = async (ctx, req) => {
   if (page.nextMarker !== undefined) json['NextMarker'] = page.nextMarker;
   return { status: 200, json };
 };
-
-function readMaxItems(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!Number.isInteger(value)) {
-    throw lambdaErrors.validation(
-      validationMessage([{ field: 'maxItems', value: text, constraint: constraint.min(1) }]),
-    );
-  }
-  return value;
-}

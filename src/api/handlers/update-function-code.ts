@@ -6,7 +6,7 @@ import { parseJsonObject } from '../wire-reader.js';
 import { publishPrepared } from './publish-prepared.js';
 
 export const updateFunctionCode: Handler = async (ctx, req) => {
-  const body = parseJsonObject(req.body);
+  const body = parseJsonObject(req.body, req.lifted);
   const publish = body.boolean('Publish') === true;
   const record = await ctx.functions.updateCode(param(req, 'FunctionName'), {
     code: readCode(body),

@@ -1,0 +1,96 @@
+/**
+ * Opens the host side of each environment: `<run>/envs/<id>/` (root and the sandbox group may
+ * pass through it, nobody else) with three unix sockets the platform creates and the jail's group
+ * may connect to — the Runtime API, the Lamina API relay and the inbound tunnels — each with its
+ * own cap on connections, all charged to one server-wide ConnectionBudget.
+ */
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ConnectionBudget } from '../core/connection-budget.js';
+import type { EnvironmentEndpoints, EnvironmentEndpointsFactory } from '../invoke/ports.js';
+import { InboundTunnels } from '../runtime-api/inbound-tunnels.js';
+import { RelayTelemetrySender } from '../runtime-api/relay-telemetry-sender.js';
+import { RuntimeApiServer } from '../runtime-api/runtime-api-server.js';
+import { ApiSocketRelay, type ApiTarget } from './api-socket-relay.js';
+import { sandboxPassage, sandboxSocket } from './private-folders.js';
+import type { SandboxIdentity } from './sandbox-identity.js';
+
+/** Connections one environment may hold on each socket. */
+export const CONNECTIONS_PER_ENVIRONMENT = {
+  /** The runtime, its extensions, and curl-style clients opening one per request. */
+  runtime: 32,
+  /** The AWS SDK's keep-alive pool inside a function. */
+  api: 16,
+  /** The jail's relay keeps one offered; the rest is slack. */
+  inbound: 8,
+} as const;
+
+/** How long a relayed API connection may carry nothing before it is closed (ms). */
+const API_IDLE_MS = 10 * 60 * 1000;
+
+export interface EndpointOptions {
+  /** The server's run folder; environments get `envs/<id>` in it. */
+  readonly runDir: string;
+  readonly identity: SandboxIdentity | undefined;
+  readonly budget: ConnectionBudget;
+  /** Where the Lamina API listens; undefined: functions get no relay. */
+  readonly api: ApiTarget | undefined;
+}
+
+export function environmentEndpoints(options: EndpointOptions): EnvironmentEndpointsFactory {
+  const { identity, budget } = options;
+  return async (id) => {
+    const dir = join(options.runDir, 'envs', id);
+    sandboxPassage(dir, identity);
+    const closers: Array<() => Promise<void>> = [];
+    let closing: Promise<void> | undefined;
+    const close = () =>
+      (closing ??= (async () => {
+        for (const closeOne of closers.reverse()) await closeOne().catch(() => undefined);
+        await rm(dir, { recursive: true, force: true });
+      })());
+    try {
+      const runtimeSocket = join(dir, 'runtime.sock');
+      const runtime = new RuntimeApiServer({
+        connections: { perSocket: CONNECTIONS_PER_ENVIRONMENT.runtime, budget },
+      });
+      await runtime.listen({ path: runtimeSocket });
+      closers.push(() => runtime.close());
+      sandboxSocket(runtimeSocket, identity);
+
+      const inboundSocket = join(dir, 'inbound.sock');
+      const tunnels = new InboundTunnels({
+        perSocket: CONNECTIONS_PER_ENVIRONMENT.inbound,
+        budget,
+      });
+      await tunnels.listen(inboundSocket);
+      closers.push(() => tunnels.close());
+      sandboxSocket(inboundSocket, identity);
+
+      let laminaApiSocket: string | undefined;
+      if (options.api !== undefined) {
+        laminaApiSocket = join(dir, 'api.sock');
+        const relay = new ApiSocketRelay(options.api, {
+          perSocket: CONNECTIONS_PER_ENVIRONMENT.api,
+          budget,
+          idleMs: API_IDLE_MS,
+        });
+        await relay.listen(laminaApiSocket);
+        closers.push(() => relay.close());
+        sandboxSocket(laminaApiSocket, identity);
+      }
+      const endpoints: EnvironmentEndpoints = {
+        runtime,
+        runtimeSocket,
+        laminaApiSocket,
+        inboundSocket,
+        telemetry: new RelayTelemetrySender((port) => tunnels.open(port)),
+        close,
+      };
+      return endpoints;
+    } catch (error) {
+      await close();
+      throw error;
+    }
+  };
+}
