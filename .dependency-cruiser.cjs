@@ -1,5 +1,6 @@
 // Dependency direction of src/ (see docs/ARCHITECTURE.md): everything points inward to core;
-// application modules (functions, invoke, async) know only core; adapters (api, store, sandbox,
+// application modules (functions, invoke, environment, async) know only core (and invoke knows
+// environment, never the other way); adapters (api, store, sandbox,
 // runtime-api, triggers, observability) know core and the application ports; only server (the
 // composition root) and cli see everything.
 const adapters = 'api|store|sandbox|runtime-api|runtimes|triggers|observability';
@@ -25,8 +26,8 @@ module.exports = {
       name: 'application-knows-only-core',
       severity: 'error',
       comment:
-        'functions, invoke and async declare ports; they never import adapters or the server.',
-      from: { path: '^src/(functions|invoke|async)/' },
+        'functions, invoke, environment and async declare ports; they never import adapters or the server.',
+      from: { path: '^src/(functions|invoke|environment|async)/' },
       to: { path: `^src/(${adapters}|server|cli)/` },
     },
     {
@@ -37,11 +38,19 @@ module.exports = {
       to: { path: `^src/(${adapters}|server|cli)/`, pathNot: '^src/$1/' },
     },
     {
+      name: 'environment-does-not-know-invoke',
+      severity: 'error',
+      comment:
+        'An execution environment is driven by the invocation engine and never reaches back into it (the pool hands it a Reservation).',
+      from: { path: '^src/environment/' },
+      to: { path: '^src/invoke/' },
+    },
+    {
       name: 'runtime-api-does-not-import-invoke',
       severity: 'error',
       comment: 'The Runtime API declares the port it needs instead.',
       from: { path: '^src/runtime-api/' },
-      to: { path: '^src/invoke/' },
+      to: { path: '^src/(invoke|environment)/' },
     },
     {
       name: 'only-cli-imports-server',

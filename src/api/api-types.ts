@@ -11,7 +11,7 @@ import type { LayerService } from '../functions/layer-service.js';
 import type { ProvisionedConcurrencyService } from '../functions/provisioned-concurrency-service.js';
 import type { VersionService } from '../functions/version-service.js';
 import type { InvokeService } from '../invoke/invoke-service.js';
-import type { PrestartedFamilyStatus } from '../invoke/prestarted-pool.js';
+import type { PrestartedFamilyStatus } from '../environment/prestarted-pool.js';
 import type { Scope } from '../core/arn.js';
 import type { UrlBase } from '../core/function-url.js';
 import type { LiftedBlob } from './json-blob-lifter.js';

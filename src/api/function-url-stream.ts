@@ -11,7 +11,7 @@ import {
   HTTP_INTEGRATION_CONTENT_TYPE,
   splitHttpIntegrationResponse,
   type StreamingInvocation,
-} from '../invoke/streaming-invocation.js';
+} from '../environment/streaming-invocation.js';
 import { badGateway, type UrlResponse } from './function-url-response.js';
 
 /** The HTTP answer of a streamed invocation; resolves once the first bytes (or the end) arrive. */

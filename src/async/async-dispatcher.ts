@@ -230,10 +230,9 @@ export function classify(error: unknown): AttemptOutcome {
   if (error instanceof LambdaError) {
     const reason = error.extras.reason === undefined ? '' : ` (${error.extras.reason})`;
     const described = { errorType: error.code, errorMessage: `${error.message}${reason}` };
-    if (error.code === 'TooManyRequestsException' || error.code === 'ResourceConflictException')
-      return { kind: 'retry-later', error: described };
-    if (error.spec.fault === 'client') return { kind: 'refused', error: described };
-    return { kind: 'retry-later', error: described };
+    // The catalogue says which errors pass (throttles, a function being updated, platform
+    // failures); the others (the function is gone, …) never will.
+    return { kind: error.spec.retryable ? 'retry-later' : 'refused', error: described };
   }
   return {
     kind: 'retry-later',

@@ -93,6 +93,12 @@ export const lambdaErrors = {
   functionNotFound: (arn: string) =>
     new LambdaError('ResourceNotFoundException', `Function not found: ${arn}`),
   conflict: (message: string) => new LambdaError('ResourceConflictException', message),
+  /** The one answer to invoking a function that is not Active (Pending, Inactive, Failed). */
+  notActive: (state: string) =>
+    new LambdaError(
+      'ResourceConflictException',
+      `The operation cannot be performed at this time. The function is currently in the following state: ${state}`,
+    ),
   badJson: (message = 'Could not parse request body into json') =>
     new LambdaError('InvalidRequestContentException', message),
   staleRevision: () =>

@@ -4,6 +4,7 @@
  * (runtime-api) validates requests and calls an `ExtensionsHost`; the invocation engine implements
  * it per environment.
  */
+import type { RuntimeErrorType } from './runtime-errors.js';
 
 /** Events an extension can subscribe to. */
 export type ExtensionEventType = 'INVOKE' | 'SHUTDOWN';
@@ -16,8 +17,8 @@ export const MAX_EXTENSIONS = 10;
 
 /** A refusal the HTTP edge renders as `{errorType, errorMessage}` with the status. */
 export interface ExtensionRefusal {
-  readonly status: number;
-  readonly errorType: string;
+  /** Answered with the catalogue's HTTP status. */
+  readonly errorType: RuntimeErrorType;
   readonly errorMessage: string;
 }
 

@@ -3,7 +3,8 @@
  * Pending until its code is prepared; an update leaves it InProgress until prepared again. Every
  * transition not listed is an error with a name, which the service reports as AWS does.
  */
-import type { FunctionStatus } from './function-model.js';
+import { lambdaErrors } from './errors.js';
+import type { CodeRef, FunctionStatus, FunctionVersion } from './function-model.js';
 
 /** Something that happens to a function. */
 export type LifecycleEvent =
@@ -87,4 +88,16 @@ function reasonOf(status: FunctionStatus): Pick<FunctionStatus, 'stateReason' | 
         stateReasonCode: status.stateReasonCode ?? 'InternalError',
       }
     : {};
+}
+
+/**
+ * The code an invocation of `version` runs: what was prepared for it while it is Active (during
+ * an update, the code prepared before the update began). Any other state is the one "function is
+ * not active" error, for synchronous and asynchronous invokes alike.
+ */
+export function invocableCode(version: FunctionVersion): CodeRef {
+  const code = version.readyCode;
+  if (version.status.state !== 'Active' || code === undefined)
+    throw lambdaErrors.notActive(version.status.state);
+  return code;
 }

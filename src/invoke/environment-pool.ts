@@ -5,7 +5,8 @@
  */
 import { LambdaError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
-import type { ExecutionEnvironment } from './execution-environment.js';
+import type { ExecutionEnvironment } from '../environment/execution-environment.js';
+import type { Reservation } from '../environment/reservation.js';
 
 /** Budget and timing of the pool. */
 export interface PoolOptions {
@@ -81,28 +82,26 @@ export class EnvironmentPool {
 
   /**
    * Reserves room for an environment created ahead of traffic (provisioned concurrency), evicting
-   * idle on-demand environments when needed. False when the host has no room.
+   * idle on-demand environments when needed. Undefined when the host has no room.
    */
-  reserve(memoryMiB: number): boolean {
+  reserve(memoryMiB: number): Reservation | undefined {
     for (;;) {
-      if (this.#fits(memoryMiB)) {
-        this.#reservedMiB += memoryMiB;
-        return true;
-      }
-      if (!this.#evictOne()) return false;
+      if (this.#fits(memoryMiB)) return this.#reservation(memoryMiB, false);
+      if (!this.#evictOne()) return undefined;
     }
   }
 
   /**
-   * An idle environment for `key`, or (resolving undefined) reserved room for a new one of
-   * `memoryMiB`: idle environments of other functions are evicted when needed, and the call waits
-   * up to the queue timeout for room before it throws 429 TooManyRequestsException.
+   * An idle environment for `key`, or a reservation of room for a new one of `memoryMiB` (which
+   * also counts as a cold start until its environment has initialised): idle environments of
+   * other functions are evicted when needed, and the call waits up to the queue timeout for room
+   * before it throws 429 TooManyRequestsException.
    */
   async acquire(
     key: string,
     lineage: string,
     memoryMiB: number,
-  ): Promise<ExecutionEnvironment | undefined> {
+  ): Promise<ExecutionEnvironment | Reservation> {
     const deadline = this.#clock.now() + this.#options.queueTimeoutMs;
     const burstDeadline = this.#clock.now() + (this.#options.burstTimeoutMs ?? 60_000);
     for (;;) {
@@ -115,32 +114,11 @@ export class EnvironmentPool {
         continue;
       }
       this.#evictStale(key, lineage);
-      if (this.#fits(memoryMiB)) {
-        this.#reservedMiB += memoryMiB;
-        this.#coldStarts += 1;
-        return undefined;
-      }
+      if (this.#fits(memoryMiB)) return this.#reservation(memoryMiB, true);
       if (this.#evictOne()) continue;
       const remaining = deadline - this.#clock.now();
       if (remaining <= 0 || !(await this.#wait(remaining))) throw throttled();
     }
-  }
-
-  /** Ends a cold start begun by `acquire` (its init finished or failed). */
-  coldStartDone(): void {
-    this.#coldStarts -= 1;
-    this.#wake();
-  }
-
-  /** Gives back reserved memory whose environment never started. */
-  unreserveMemory(memoryMiB: number): void {
-    this.#reservedMiB -= memoryMiB;
-    this.#wake();
-  }
-
-  /** Registers a started environment (its memory was reserved). */
-  add(env: ExecutionEnvironment): void {
-    this.#live.add(env);
   }
 
   /** Returns an environment after an invoke: ready ones become idle, others are forgotten. */
@@ -198,6 +176,44 @@ export class EnvironmentPool {
     return {
       live: this.#live.size,
       idle: [...this.#idle.values()].reduce((n, l) => n + l.length, 0),
+    };
+  }
+
+  /**
+   * Holds `memoryMiB` (and a cold-start slot) until settled: committed, the room belongs to the
+   * environment until it dies and the slot ends once it leaves `starting`; cancelled, both go back.
+   */
+  #reservation(memoryMiB: number, coldStart: boolean): Reservation {
+    this.#reservedMiB += memoryMiB;
+    if (coldStart) this.#coldStarts += 1;
+    let settled = false;
+    let starting = coldStart;
+    const endColdStart = () => {
+      if (!starting) return;
+      starting = false;
+      this.#coldStarts -= 1;
+      this.#wake();
+    };
+    return {
+      memoryMiB,
+      commit: (env) => {
+        if (settled) throw new Error('a reservation is settled once');
+        settled = true;
+        this.#live.add(env);
+        env.onMove((from, to) => {
+          if (from === 'starting') endColdStart();
+          if (to === 'dead') this.forget(env);
+        });
+        if (env.state !== 'starting') endColdStart();
+        if (env.state === 'dead') this.forget(env);
+      },
+      cancel: () => {
+        if (settled) return;
+        settled = true;
+        this.#reservedMiB -= memoryMiB;
+        endColdStart();
+        this.#wake();
+      },
     };
   }
 

@@ -11,28 +11,25 @@ import { functionArn, type Scope } from '../core/arn.js';
 import { LambdaError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
 import type { InvocationEvent } from '../core/runtime-protocol.js';
-import { launchFor } from './launch-command.js';
+import { launchFor } from '../environment/launch-command.js';
 import {
   canSpecialise,
   prestartFamily,
   type EnvironmentFactory,
   type InitializationType,
-} from './environment-factory.js';
+} from '../environment/environment-factory.js';
 import { lineageOf, type EnvironmentPool } from './environment-pool.js';
 import {
   platformErrorOutcome,
   type EnvironmentStream,
   type ExecutionEnvironment,
   type InvocationOutcome,
-} from './execution-environment.js';
-import type { PrestartedPool } from './prestarted-pool.js';
-import { streamErrorOf, type StreamingInvocation } from './streaming-invocation.js';
-import type {
-  FunctionResolver,
-  ResolvedFunction,
-  RuntimeLauncher,
-  RuntimeLaunch,
-} from './ports.js';
+} from '../environment/execution-environment.js';
+import type { PrestartedPool } from '../environment/prestarted-pool.js';
+import { isReservation, type Reservation } from '../environment/reservation.js';
+import { streamErrorOf, type StreamingInvocation } from '../environment/streaming-invocation.js';
+import type { ResolvedFunction, RuntimeLauncher, RuntimeLaunch } from '../environment/ports.js';
+import type { FunctionResolver } from './ports.js';
 
 /** One synchronous invoke as the API hands it over. */
 export interface InvokeRequest {
@@ -259,15 +256,13 @@ export class InvokeService {
   /** A warm environment of the function, or a new one (or the init error it failed with). */
   async #acquire(requestId: string, resolved: ResolvedFunction): Promise<CreatedEnvironment> {
     const { record, version } = resolved;
-    const env = await this.#d.pool.acquire(
+    const taken = await this.#d.pool.acquire(
       environmentKey(resolved),
       lineageOf({ functionName: record.name, version: version.version }),
       version.settings.memoryMiB,
     );
-    if (env !== undefined) return { ok: true, env };
-    return this.create(resolved, 'on-demand', requestId).finally(() =>
-      this.#d.pool.coldStartDone(),
-    );
+    if (!isReservation(taken)) return { ok: true, env: taken };
+    return this.create(resolved, 'on-demand', requestId, taken);
   }
 
   /** What the runtime receives for this request. */
@@ -284,14 +279,16 @@ export class InvokeService {
   }
 
   /**
-   * Creates and initialises an environment for the function, whose memory the caller reserved in
-   * the pool: a pre-started sandbox is specialised when one fits, else a new one boots. A failed
-   * init gives back the reservation and reports the error the invocation returns.
+   * Creates and initialises an environment for the function in the room `reservation` holds: a
+   * pre-started sandbox is specialised when one fits, else a new one boots. The reservation is
+   * committed to the environment, or cancelled when none could be made; a failed init reports the
+   * error the invocation returns (the environment is dead, and its room given back).
    */
   async create(
     resolved: ResolvedFunction,
     initializationType: InitializationType,
     requestId: string,
+    reservation: Reservation,
   ): Promise<CreatedEnvironment> {
     const settings = resolved.version.settings;
     const key = environmentKey(resolved);
@@ -300,7 +297,7 @@ export class InvokeService {
       resolved,
     );
     if (!choice.ok) {
-      this.#d.pool.unreserveMemory(settings.memoryMiB);
+      reservation.cancel();
       return {
         ok: false,
         outcome: platformErrorOutcome(requestId, 'Runtime.InvalidEntrypoint', choice.message),
@@ -309,11 +306,16 @@ export class InvokeService {
     const launch = choice.launch;
     let env: ExecutionEnvironment | undefined;
     try {
-      env = await this.#specialise(resolved, key, launch, initializationType);
-      env ??= await this.#d.factory.coldStart(resolved, key, launch, initializationType);
-    } catch (error) {
-      this.#d.pool.unreserveMemory(settings.memoryMiB);
-      throw error;
+      env = await this.#specialise(resolved, key, launch, initializationType, reservation);
+      env ??= await this.#d.factory.coldStart(
+        resolved,
+        key,
+        launch,
+        initializationType,
+        reservation,
+      );
+    } finally {
+      reservation.cancel();
     }
     const init = await env.init(this.#d.initLimitMs);
     if (init.ok) return { ok: true, env };
@@ -331,6 +333,7 @@ export class InvokeService {
     key: string,
     launch: RuntimeLaunch,
     initializationType: InitializationType,
+    reservation: Reservation,
   ): Promise<ExecutionEnvironment | undefined> {
     const family = prestartFamily(launch);
     const prestarted = this.#d.prestarted;
@@ -338,7 +341,14 @@ export class InvokeService {
     prestarted.register(family, launch);
     const booted = prestarted.take(family);
     if (booted === undefined) return undefined;
-    return this.#d.factory.specialise(booted, resolved, key, launch, initializationType);
+    return this.#d.factory.specialise(
+      booted,
+      resolved,
+      key,
+      launch,
+      initializationType,
+      reservation,
+    );
   }
 
   /**

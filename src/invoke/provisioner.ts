@@ -7,9 +7,11 @@
 import { randomUUID } from 'node:crypto';
 import { LambdaError } from '../core/errors.js';
 import type { EnvironmentPool } from './environment-pool.js';
-import type { ExecutionEnvironment } from './execution-environment.js';
+import type { ExecutionEnvironment } from '../environment/execution-environment.js';
 import { environmentKey, type CreatedEnvironment } from './invoke-service.js';
-import type { FunctionResolver, ResolvedFunction } from './ports.js';
+import type { ResolvedFunction } from '../environment/ports.js';
+import type { FunctionResolver } from './ports.js';
+import type { Reservation } from '../environment/reservation.js';
 
 export type ProvisioningStatus = 'IN_PROGRESS' | 'READY' | 'FAILED';
 
@@ -24,11 +26,12 @@ export interface ProvisioningState {
 export interface ProvisionerDeps {
   readonly resolver: FunctionResolver;
   readonly pool: EnvironmentPool;
-  /** Creates and initialises an environment (the caller reserved its memory). */
+  /** Creates and initialises an environment in the room a reservation holds. */
   readonly create: (
     resolved: ResolvedFunction,
     type: 'provisioned-concurrency',
     requestId: string,
+    reservation: Reservation,
   ) => Promise<CreatedEnvironment>;
   /** Told when a target's state changes (for waiting in tests and for logs). */
   readonly onChange?: (functionName: string, qualifier: string) => void;
@@ -158,7 +161,8 @@ export class Provisioner {
     const current = () => [...target.envs].filter((env) => env.settings.key === key).length;
     while (!target.removed && !this.#stopped && current() < target.requested) {
       const memoryMiB = resolved.version.settings.memoryMiB;
-      if (!this.#d.pool.reserve(memoryMiB)) {
+      const reservation = this.#d.pool.reserve(memoryMiB);
+      if (reservation === undefined) {
         this.#fail(
           target,
           `The host has no memory left for another ${memoryMiB} MB execution environment.`,
@@ -167,7 +171,12 @@ export class Provisioner {
       }
       let created: CreatedEnvironment;
       try {
-        created = await this.#d.create(resolved, 'provisioned-concurrency', randomUUID());
+        created = await this.#d.create(
+          resolved,
+          'provisioned-concurrency',
+          randomUUID(),
+          reservation,
+        );
       } catch (error) {
         this.#fail(target, error instanceof Error ? error.message : String(error));
         return;

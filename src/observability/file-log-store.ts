@@ -9,7 +9,7 @@
 import { mkdirSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { LogLine, LogSink } from '../invoke/ports.js';
+import type { LogLine, LogSink } from '../environment/ports.js';
 import { logGroupFolder, logStreamFile } from './log-file-names.js';
 
 /**

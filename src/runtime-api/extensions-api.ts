@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ExtensionRefusal, ExtensionsHost } from '../core/extension-protocol.js';
+import { refusalStatus } from '../core/runtime-errors.js';
 import { discardRest, readBoundedBody } from './bounded-body.js';
 import { parseSubscription } from './telemetry-subscription.js';
 
@@ -46,16 +47,15 @@ export function serveExtensionsApi(
   const route = routes[`${method} ${path}`];
   if (route === undefined) {
     discardRest(req, 0);
-    return json(res, 404, {
-      errorMessage: `No such operation: ${method} ${path}`,
+    return refuse(res, {
       errorType: 'UnknownOperation',
+      errorMessage: `No such operation: ${method} ${path}`,
     });
   }
   const id = header(req, 'lambda-extension-identifier');
   if (id === undefined || id === '') {
     discardRest(req, 0);
     return refuse(res, {
-      status: 403,
       errorType: 'Extension.MissingExtensionIdentifier',
       errorMessage: 'Missing Lambda-Extension-Identifier header',
     });
@@ -63,7 +63,6 @@ export function serveExtensionsApi(
   if (!UUID.test(id)) {
     discardRest(req, 0);
     return refuse(res, {
-      status: 403,
       errorType: 'Extension.InvalidExtensionIdentifier',
       errorMessage: 'Invalid Lambda-Extension-Identifier',
     });
@@ -79,14 +78,13 @@ function register(host: ExtensionsHost, req: IncomingMessage, res: ServerRespons
   readBody(req, res, (body) => {
     if (name === '') {
       return refuse(res, {
-        status: 403,
         errorType: 'Extension.InvalidExtensionName',
         errorMessage: 'Empty extension name',
       });
     }
     const events = parseRegisterBody(body);
     if (typeof events === 'string') {
-      return refuse(res, { status: 403, errorType: 'InvalidRequestFormat', errorMessage: events });
+      return refuse(res, { errorType: 'InvalidRequestFormat', errorMessage: events });
     }
     const result = host.register(name, events);
     if ('refused' in result) return refuse(res, result.refused);
@@ -149,7 +147,6 @@ function reportError(
     const errorType = header(req, 'lambda-extension-function-error-type');
     if (errorType === undefined || errorType === '') {
       return refuse(res, {
-        status: 403,
         errorType: 'Extension.MissingHeader',
         errorMessage: 'Lambda-Extension-Function-Error-Type not found',
       });
@@ -171,7 +168,6 @@ function subscribe(
     const parsed = parseSubscription(api, body);
     if ('invalid' in parsed) {
       return refuse(res, {
-        status: 400,
         errorType: api === 'telemetry' ? 'ValidationError' : 'Logs.ValidationError',
         errorMessage: parsed.invalid,
       });
@@ -186,7 +182,6 @@ function readBody(req: IncomingMessage, res: ServerResponse, then: (body: Buffer
   readBoundedBody(req, MAX_BODY_BYTES, (end) => {
     if (end.kind === 'complete') return then(end.body);
     refuse(res, {
-      status: 413,
       errorType: 'RequestEntityTooLarge',
       errorMessage: `Exceeded maximum allowed payload size (${MAX_BODY_BYTES} bytes).`,
     });
@@ -194,7 +189,10 @@ function readBody(req: IncomingMessage, res: ServerResponse, then: (body: Buffer
 }
 
 function refuse(res: ServerResponse, refusal: ExtensionRefusal): void {
-  json(res, refusal.status, { errorMessage: refusal.errorMessage, errorType: refusal.errorType });
+  json(res, refusalStatus(refusal.errorType), {
+    errorMessage: refusal.errorMessage,
+    errorType: refusal.errorType,
+  });
 }
 
 function json(

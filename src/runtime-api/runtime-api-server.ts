@@ -31,6 +31,7 @@ import { discardRest, readBoundedBody } from './bounded-body.js';
 import { guardConnections, trackConnections, type ConnectionLimits } from './connection-guard.js';
 import { receiveStream } from './streamed-response.js';
 import type { ExtensionsHost } from '../core/extension-protocol.js';
+import { refusalStatus, type RuntimeErrorType } from '../core/runtime-errors.js';
 import { isExtensionsPath, serveExtensionsApi } from './extensions-api.js';
 import { CHANNEL_PATH, CHANNEL_PROTOCOL } from './channel-frames.js';
 import {
@@ -76,8 +77,7 @@ interface Current {
 
 /** Why an answer is refused: the Runtime API error it gets. */
 interface Refusal {
-  readonly status: number;
-  readonly errorType: string;
+  readonly refused: RuntimeErrorType;
   readonly message: string;
 }
 
@@ -252,12 +252,12 @@ export class RuntimeApiServer {
     if (isExtensionsPath(path)) return serveExtensionsApi(this.#extensions, req, res, path);
     if (!path.startsWith(PREFIX)) {
       discardRest(req, 0);
-      return this.#fail(res, 404, 'UnknownOperation', `No such path: ${path}`);
+      return this.#fail(res, 'UnknownOperation', `No such path: ${path}`);
     }
     const rest = path.slice(PREFIX.length);
     if (this.#assignment === 'pending' && (rest === 'invocation/next' || rest === 'init/error')) {
       discardRest(req, 0);
-      return this.#fail(res, 403, 'InvalidStateTransition', NOT_ASSIGNED);
+      return this.#fail(res, 'InvalidStateTransition', NOT_ASSIGNED);
     }
     if (req.method === 'GET' && rest === 'invocation/next') {
       discardRest(req, 0);
@@ -271,19 +271,19 @@ export class RuntimeApiServer {
         id = decodeURIComponent(match[1] ?? '');
       } catch {
         discardRest(req, 0);
-        return this.#fail(res, 400, 'InvalidRequestID', `Invalid request ID: ${match[1] ?? ''}`);
+        return this.#fail(res, 'InvalidRequestID', `Invalid request ID: ${match[1] ?? ''}`);
       }
       return this.#answer(req, res, id, match[2] === 'error');
     }
     discardRest(req, 0);
-    this.#fail(res, 404, 'UnknownOperation', `No such operation: ${req.method ?? ''} ${path}`);
+    this.#fail(res, 'UnknownOperation', `No such operation: ${req.method ?? ''} ${path}`);
   }
 
   #awaitAssignment(res: ServerResponse): void {
     if (this.#assignment === 'none')
-      return this.#fail(res, 403, 'InvalidStateTransition', 'The environment is not pre-started');
+      return this.#fail(res, 'InvalidStateTransition', 'The environment is not pre-started');
     if (this.#assignment === 'given' || this.#assignmentWaiter !== undefined) {
-      return this.#fail(res, 403, 'InvalidStateTransition', 'The environment is already assigned');
+      return this.#fail(res, 'InvalidStateTransition', 'The environment is already assigned');
     }
     this.#assignmentWaiter = res;
     res.once('close', () => {
@@ -359,13 +359,12 @@ export class RuntimeApiServer {
       const message = this.#answeredIds.has(id)
         ? `Invalid request ID: ${id} has already been answered`
         : `Invalid request ID: ${id} is not the current invocation`;
-      return { status: 400, errorType: 'InvalidRequestID', message };
+      return { refused: 'InvalidRequestID', message };
     }
     if (current.answered) {
       const next = isError ? 'ErrorResponseSent' : 'ResponseSent';
       return {
-        status: 403,
-        errorType: 'InvalidStateTransition',
+        refused: 'InvalidStateTransition',
         message: `State transition from ResponseSent to ${next} failed`,
       };
     }
@@ -382,7 +381,7 @@ export class RuntimeApiServer {
   /** An answer from the runtime channel; refused ones are dropped (the channel has no replies). */
   #channelAnswer(id: string, answer: ChannelAnswer): void {
     const claimed = this.#claim(id, answer.kind === 'error');
-    if ('status' in claimed) return;
+    if ('refused' in claimed) return;
     if (answer.kind === 'error') {
       this.#settle(claimed, {
         kind: 'error',
@@ -414,16 +413,15 @@ export class RuntimeApiServer {
 
   #answer(req: IncomingMessage, res: ServerResponse, id: string, isError: boolean): void {
     const current = this.#claim(id, isError);
-    if ('status' in current) {
+    if ('refused' in current) {
       discardRest(req, 0);
-      return this.#fail(res, current.status, current.errorType, current.message);
+      return this.#fail(res, current.refused, current.message);
     }
     const mode = header(req, 'lambda-runtime-function-response-mode');
     if (!isError && mode !== undefined && mode.toLowerCase() !== 'streaming') {
       discardRest(req, 0);
       return this.#fail(
         res,
-        400,
         'InvalidResponseModeHeader',
         `Invalid Lambda-Runtime-Function-Response-Mode: ${mode}`,
       );
@@ -435,7 +433,7 @@ export class RuntimeApiServer {
       if (current.answered) {
         // Another request answered while this one's body arrived.
         const again = this.#claim(id, isError);
-        if ('status' in again) this.#fail(res, again.status, again.errorType, again.message);
+        if ('refused' in again) this.#fail(res, again.refused, again.message);
         return;
       }
       if (end.kind === 'too-large') return this.#tooLarge(res, current, end.bytes);
@@ -487,7 +485,6 @@ export class RuntimeApiServer {
   #payloadTooLarge(res: ServerResponse, limit: number): void {
     this.#fail(
       res,
-      413,
       'RequestEntityTooLarge',
       `Exceeded maximum allowed payload size (${limit} bytes).`,
     );
@@ -498,7 +495,6 @@ export class RuntimeApiServer {
       discardRest(req, 0);
       return this.#fail(
         res,
-        403,
         'InvalidStateTransition',
         'State transition from Ready to InitError failed',
       );
@@ -515,9 +511,10 @@ export class RuntimeApiServer {
     });
   }
 
-  #fail(res: ServerResponse, status: number, errorType: string, errorMessage: string): void {
+  /** Refuses a call with the catalogue's status for `errorType`. */
+  #fail(res: ServerResponse, errorType: RuntimeErrorType, errorMessage: string): void {
     const body = JSON.stringify({ errorMessage, errorType });
-    res.writeHead(status, {
+    res.writeHead(refusalStatus(errorType), {
       'Content-Type': 'application/json',
       'Content-Length': Buffer.byteLength(body),
     });

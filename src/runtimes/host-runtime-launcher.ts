@@ -6,8 +6,8 @@
  */
 import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { RUNTIME_API_SOCKET } from '../invoke/environment-variables.js';
-import type { RuntimeLauncher, RuntimeLaunch } from '../invoke/ports.js';
+import { RUNTIME_API_SOCKET } from '../environment/environment-variables.js';
+import type { RuntimeLauncher, RuntimeLaunch } from '../environment/ports.js';
 
 export class HostRuntimeLauncher implements RuntimeLauncher {
   readonly #clientsDir: string;

@@ -17,8 +17,13 @@ import {
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
-import type { Sandbox, SandboxDriver, SandboxExit, SandboxSpec } from '../invoke/sandbox-driver.js';
-import type { Colocatable } from '../invoke/colocation-policy.js';
+import type {
+  Sandbox,
+  SandboxDriver,
+  SandboxExit,
+  SandboxSpec,
+} from '../environment/sandbox-driver.js';
+import type { Colocatable } from '../environment/colocation-policy.js';
 import { cpuQuotaFor, type CgroupManager, type EnvironmentCgroup } from './cgroups.js';
 import { cpusetSwitch } from './cpuset-switch.js';
 import type { EphemeralStorage, EphemeralStorageProvider } from './ephemeral-storage.js';

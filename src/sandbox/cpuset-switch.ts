@@ -2,7 +2,7 @@
  * Moves a cpuset between one CPU (`colocate(true)`) and every CPU (`colocate(false)`), writing
  * only when it changes; a write that fails (the cgroup is gone) leaves it where it was.
  */
-import type { Colocatable } from '../invoke/colocation-policy.js';
+import type { Colocatable } from '../environment/colocation-policy.js';
 
 export function cpusetSwitch(
   setCpus: (cpus: string) => void,

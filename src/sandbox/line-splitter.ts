@@ -7,7 +7,7 @@
  * Bytes are split, then decoded: a cut never falls inside a UTF-8 character.
  */
 import type { Readable } from 'node:stream';
-import type { OutputGate } from '../invoke/sandbox-driver.js';
+import type { OutputGate } from '../environment/sandbox-driver.js';
 import type { OutputRate } from './output-rate.js';
 
 /** Longest log line, in bytes (Lambda's 256 KB log event size). */

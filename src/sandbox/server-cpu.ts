@@ -4,7 +4,7 @@
  * own cpuset to that CPU; letting go gives it every CPU again. Only the main thread moves: the
  * thread pool and V8's helper threads keep running anywhere.
  */
-import type { Colocatable } from '../invoke/colocation-policy.js';
+import type { Colocatable } from '../environment/colocation-policy.js';
 import type { CgroupManager } from './cgroups.js';
 import { cpusetSwitch } from './cpuset-switch.js';
 

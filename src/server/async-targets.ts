@@ -1,7 +1,7 @@
 /** What the asynchronous queue knows about functions, answered by the control-plane services. */
 import { settingsOf, type AsyncSettings } from '../async/retry-policy.js';
 import type { AsyncTargets } from '../async/ports.js';
-import { lambdaErrors } from '../core/errors.js';
+import { invocableCode } from '../core/function-lifecycle.js';
 import { LATEST } from '../core/function-model.js';
 import type { ConcurrencyService } from '../functions/concurrency-service.js';
 import type { EventInvokeConfigRepository } from '../functions/event-invoke-config-repository.js';
@@ -28,12 +28,7 @@ export class ServiceAsyncTargets implements AsyncTargets {
     qualifier: string | undefined,
   ): Promise<{ name: string; qualifier: string | undefined }> {
     const { record, version, ref } = await this.#functions.get(functionName, qualifier);
-    const state = version.status.state;
-    if (state !== 'Active' || version.readyCode === undefined) {
-      throw lambdaErrors.conflict(
-        `The operation cannot be performed at this time. The function is currently in the following state: ${state}`,
-      );
-    }
+    invocableCode(version);
     return { name: record.name, qualifier: ref.qualifier };
   }
 

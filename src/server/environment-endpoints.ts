@@ -7,7 +7,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ConnectionBudget } from '../core/connection-budget.js';
-import type { EnvironmentEndpoints, EnvironmentEndpointsFactory } from '../invoke/ports.js';
+import type { EnvironmentEndpoints, EnvironmentEndpointsFactory } from '../environment/ports.js';
 import { InboundTunnels } from '../runtime-api/inbound-tunnels.js';
 import { RelayTelemetrySender } from '../runtime-api/relay-telemetry-sender.js';
 import { RuntimeApiServer } from '../runtime-api/runtime-api-server.js';

@@ -33,10 +33,10 @@ import { FunctionService } from '../functions/function-service.js';
 import { VersionService } from '../functions/version-service.js';
 import { PreparationQueue } from '../functions/preparation-queue.js';
 import { RuntimeCatalog } from '../functions/runtime-catalog.js';
-import { EnvironmentFactory } from '../invoke/environment-factory.js';
+import { EnvironmentFactory } from '../environment/environment-factory.js';
 import { EnvironmentPool } from '../invoke/environment-pool.js';
 import { InvokeService } from '../invoke/invoke-service.js';
-import { PrestartedPool } from '../invoke/prestarted-pool.js';
+import { PrestartedPool } from '../environment/prestarted-pool.js';
 import { Provisioner } from '../invoke/provisioner.js';
 import { ProvisionedConcurrencyService } from '../functions/provisioned-concurrency-service.js';
 import { FileLogStore } from '../observability/file-log-store.js';
@@ -53,7 +53,7 @@ import {
   type EphemeralStorageProvider,
 } from '../sandbox/ephemeral-storage.js';
 import { openServerCpu, type ServerCpu } from '../sandbox/server-cpu.js';
-import { ColocationPolicy, nodeReleaseTimer } from '../invoke/colocation-policy.js';
+import { ColocationPolicy, nodeReleaseTimer } from '../environment/colocation-policy.js';
 import type { Database } from '../store/database-schema.js';
 import { FileCodeStore } from '../store/file-code-store.js';
 import { SqliteProvisionedConcurrencyRepository } from '../store/sqlite-provisioned-concurrency-repository.js';
@@ -72,7 +72,7 @@ import { ServiceAsyncTargets } from './async-targets.js';
 import { FunctionCredentials } from './function-credentials.js';
 import { fullCollection } from './full-collection.js';
 import { MemoryReclaimer } from './memory-reclaimer.js';
-import { ServiceFunctionResolver } from './function-resolver.js';
+import { ServiceFunctionResolver } from '../invoke/function-resolver.js';
 import { detectHostRuntimes } from './host-runtimes.js';
 import { WriteGeneration } from './write-generation.js';
 import { checkSandboxPrerequisites } from './sandbox-prerequisites.js';
@@ -332,7 +332,6 @@ export class LaminaServer {
       }),
       logs: this.#logs,
       clock,
-      pool,
       runtimeVersionArn: versionArnOf,
       slotsDir,
       bootLimitMs: config.initLimitMs,
@@ -381,7 +380,8 @@ export class LaminaServer {
     this.#provisioner = new Provisioner({
       resolver,
       pool,
-      create: (resolved, type, requestId) => invocations.create(resolved, type, requestId),
+      create: (resolved, type, requestId, reservation) =>
+        invocations.create(resolved, type, requestId, reservation),
     });
     const provisioned = new ProvisionedConcurrencyService({
       scope,

@@ -1,5 +1,5 @@
 import { DEFAULT_BODY_BUDGET_BYTES } from '../core/body-budget.js';
-import { LONG_RUN_MS } from '../invoke/colocation-policy.js';
+import { LONG_RUN_MS } from '../environment/colocation-policy.js';
 
 /** Settings of a Lamina server, as the CLI fills them (defaults in `DEFAULT_CONFIG`). */
 export interface ServerConfig {

@@ -17,7 +17,7 @@ import {
   type InvokeWithResponseStreamResponseEvent,
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
-import { splitHttpIntegrationResponse } from '../../src/invoke/streaming-invocation.js';
+import { splitHttpIntegrationResponse } from '../../src/environment/streaming-invocation.js';
 import { deploy, invokeJson } from '../helpers/functions.js';
 import { failureOf } from '../helpers/lambda-client.js';
 import { poll } from '../helpers/poll.js';

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import { ExtensionRegistry } from '../../src/invoke/extension-registry.js';
-import { TelemetryHub } from '../../src/invoke/telemetry-hub.js';
+import { ExtensionRegistry } from '../../src/environment/extension-registry.js';
+import { TelemetryHub } from '../../src/environment/telemetry-hub.js';
 import { RuntimeApiServer } from '../../src/runtime-api/runtime-api-server.js';
 
 interface Reply {

@@ -5,7 +5,7 @@ import {
   ColocationPolicy,
   type Colocatable,
   type ReleaseTimerFactory,
-} from '../../src/invoke/colocation-policy.js';
+} from '../../src/environment/colocation-policy.js';
 import { cpuListMembers, serverCpuOf } from '../../src/sandbox/server-cpu.js';
 
 /** Records where it was asked to be; `movable: false` cannot be co-located. */

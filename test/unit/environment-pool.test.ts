@@ -1,34 +1,60 @@
-/** The pool's decisions: reuse, the memory budget, eviction of idle environments, throttling. */
+/**
+ * The pool's decisions: reuse, the memory budget, eviction of idle environments, throttling, and
+ * the reservations it hands out for new environments.
+ */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { LambdaError } from '../../src/core/errors.js';
+import { EnvironmentLifecycle } from '../../src/environment/environment-lifecycle.js';
+import type { ExecutionEnvironment } from '../../src/environment/execution-environment.js';
+import { isReservation, type Reservation } from '../../src/environment/reservation.js';
 import { EnvironmentPool, lineageOf } from '../../src/invoke/environment-pool.js';
-import type { ExecutionEnvironment } from '../../src/invoke/execution-environment.js';
 
-/** A stand-in environment: the pool only reads these fields and calls destroy(). */
+/**
+ * A stand-in environment with the real lifecycle: the pool only reads these fields, listens to
+ * its moves and calls destroy().
+ */
 function fakeEnv(key: string, functionName: string, memoryMiB: number, lastUsedMs = 0) {
+  const lifecycle = new EnvironmentLifecycle();
   const env = {
-    state: 'ready' as string,
+    lifecycle,
+    get state() {
+      return lifecycle.state;
+    },
+    onMove: lifecycle.onMove.bind(lifecycle),
     lastUsedMs,
     settings: { key, functionName, version: '$LATEST', memoryMiB },
     destroyed: false,
     destroy: () => {
       env.destroyed = true;
-      env.state = 'dead';
+      if (lifecycle.state !== 'dead') lifecycle.move('dead');
       return Promise.resolve();
     },
   };
   return env;
 }
-const asEnv = (env: ReturnType<typeof fakeEnv>) => env as unknown as ExecutionEnvironment;
+type FakeEnv = ReturnType<typeof fakeEnv>;
+const asEnv = (env: FakeEnv) => env as unknown as ExecutionEnvironment;
+
+function reservationOf(taken: ExecutionEnvironment | Reservation): Reservation {
+  assert.ok(isReservation(taken), 'expected a reservation, got an environment');
+  return taken;
+}
+
+/** Reserves room for `env`, commits it, initialises it and gives it back idle. */
+async function startIdle(pool: EnvironmentPool, env: FakeEnv): Promise<void> {
+  reservationOf(
+    await pool.acquire(env.settings.key, lineageOf(env.settings), env.settings.memoryMiB),
+  ).commit(asEnv(env));
+  env.lifecycle.move('ready');
+  pool.release(asEnv(env));
+}
 
 describe('EnvironmentPool', () => {
   test('an idle environment of the same key is reused before room is reserved', async () => {
     const pool = new EnvironmentPool({ capacityMiB: 1024, queueTimeoutMs: 0 }, { now: () => 0 });
-    assert.equal(await pool.acquire('k', 'f\u0000$LATEST', 512), undefined);
     const env = fakeEnv('k', 'f', 512);
-    pool.add(asEnv(env));
-    pool.release(asEnv(env));
+    await startIdle(pool, env);
     assert.equal(await pool.acquire('k', 'f\u0000$LATEST', 512), asEnv(env));
     assert.equal(pool.usedMiB, 512);
   });
@@ -37,23 +63,19 @@ describe('EnvironmentPool', () => {
     const pool = new EnvironmentPool({ capacityMiB: 1024, queueTimeoutMs: 0 }, { now: () => 100 });
     const old = fakeEnv('a', 'fa', 512, 1);
     const recent = fakeEnv('b', 'fb', 512, 50);
-    for (const env of [old, recent]) {
-      await pool.acquire(env.settings.key, lineageOf(env.settings), 512);
-      pool.add(asEnv(env));
-      pool.release(asEnv(env));
-    }
-    assert.equal(await pool.acquire('c', 'fc\u0000$LATEST', 512), undefined);
+    await startIdle(pool, old);
+    await startIdle(pool, recent);
+    reservationOf(await pool.acquire('c', 'fc\u0000$LATEST', 512));
     assert.equal(old.destroyed, true);
     assert.equal(recent.destroyed, false);
+    assert.equal(pool.usedMiB, 1024);
   });
 
   test('a changed configuration retires idle environments of the same version', async () => {
     const pool = new EnvironmentPool({ capacityMiB: 4096, queueTimeoutMs: 0 }, { now: () => 0 });
     const v1 = fakeEnv('f-config1', 'f', 512);
-    await pool.acquire('f-config1', 'f\u0000$LATEST', 512);
-    pool.add(asEnv(v1));
-    pool.release(asEnv(v1));
-    assert.equal(await pool.acquire('f-config2', 'f\u0000$LATEST', 512), undefined);
+    await startIdle(pool, v1);
+    reservationOf(await pool.acquire('f-config2', 'f\u0000$LATEST', 512));
     assert.equal(v1.destroyed, true);
     assert.equal(pool.usedMiB, 512);
   });
@@ -62,19 +84,16 @@ describe('EnvironmentPool', () => {
     const pool = new EnvironmentPool({ capacityMiB: 4096, queueTimeoutMs: 0 }, { now: () => 0 });
     const published = fakeEnv('f-1', 'f', 512);
     published.settings.version = '1';
-    await pool.acquire('f-1', lineageOf(published.settings), 512);
-    pool.add(asEnv(published));
-    pool.release(asEnv(published));
-    assert.equal(await pool.acquire('f-latest', 'f\u0000$LATEST', 512), undefined);
+    await startIdle(pool, published);
+    reservationOf(await pool.acquire('f-latest', 'f\u0000$LATEST', 512));
     assert.equal(published.destroyed, false);
     assert.equal(await pool.acquire('f-1', lineageOf(published.settings), 512), asEnv(published));
   });
 
-  test('with every environment busy and the queue time spent, an invoke is throttled', async () => {
+  test('no room and nothing idle to evict is a 429 with the concurrency reason', async () => {
     const pool = new EnvironmentPool({ capacityMiB: 512, queueTimeoutMs: 0 }, { now: () => 0 });
     const busy = fakeEnv('a', 'fa', 512);
-    await pool.acquire('a', 'fa\u0000$LATEST', 512);
-    pool.add(asEnv(busy));
+    reservationOf(await pool.acquire('a', 'fa\u0000$LATEST', 512)).commit(asEnv(busy));
     await assert.rejects(pool.acquire('b', 'fb\u0000$LATEST', 512), (error: unknown) => {
       assert.ok(error instanceof LambdaError);
       assert.equal(error.code, 'TooManyRequestsException');
@@ -83,19 +102,82 @@ describe('EnvironmentPool', () => {
     });
   });
 
-  test('a waiting invoke proceeds as soon as room is freed', async () => {
+  test('a waiting invoke proceeds as soon as an environment dies and frees its room', async () => {
     const pool = new EnvironmentPool(
       { capacityMiB: 512, queueTimeoutMs: 60_000 },
       { now: () => 0 },
     );
     const busy = fakeEnv('a', 'fa', 512);
-    await pool.acquire('a', 'fa\u0000$LATEST', 512);
-    pool.add(asEnv(busy));
+    reservationOf(await pool.acquire('a', 'fa\u0000$LATEST', 512)).commit(asEnv(busy));
+    busy.lifecycle.move('ready');
+    busy.lifecycle.move('busy');
     const waiting = pool.acquire('b', 'fb\u0000$LATEST', 512);
-    busy.state = 'dead';
-    pool.forget(asEnv(busy));
-    assert.equal(await waiting, undefined);
+    // Nobody tells the pool: it hears the death from the environment's lifecycle.
+    busy.lifecycle.move('dead');
+    reservationOf(await waiting);
     assert.equal(pool.usedMiB, 512);
+  });
+
+  test('a cancelled reservation gives its room and its cold-start slot back; once only', async () => {
+    const pool = new EnvironmentPool(
+      { capacityMiB: 1024, queueTimeoutMs: 60_000, maxColdStarts: 1, burstTimeoutMs: 60_000 },
+      { now: () => 0 },
+    );
+    const first = reservationOf(await pool.acquire('a', 'fa\u0000$LATEST', 512));
+    assert.equal(pool.usedMiB, 512);
+    let second: Reservation | undefined;
+    const waiting = pool.acquire('b', 'fb\u0000$LATEST', 512).then((taken) => {
+      second = reservationOf(taken);
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(second, undefined, 'one cold start at a time');
+    first.cancel();
+    first.cancel();
+    await waiting;
+    assert.equal(pool.usedMiB, 512);
+    assert.throws(() => first.commit(asEnv(fakeEnv('a', 'fa', 512))), /settled once/);
+  });
+
+  test('a committed cold start ends when its environment leaves starting, not before', async () => {
+    const pool = new EnvironmentPool(
+      { capacityMiB: 4096, queueTimeoutMs: 60_000, maxColdStarts: 1, burstTimeoutMs: 60_000 },
+      { now: () => 0 },
+    );
+    const env = fakeEnv('a', 'fa', 512);
+    const first = reservationOf(await pool.acquire('a', 'fa\u0000$LATEST', 512));
+    first.commit(asEnv(env));
+    first.cancel(); // settled already: keeps the room
+    assert.equal(pool.usedMiB, 512);
+    let second: Reservation | undefined;
+    const waiting = pool.acquire('b', 'fb\u0000$LATEST', 512).then((taken) => {
+      second = reservationOf(taken);
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(second, undefined, 'the first environment is still initialising');
+    env.lifecycle.move('ready');
+    await waiting;
+    assert.equal(pool.usedMiB, 1024);
+  });
+
+  test('provisioned reservations evict idle environments and hold no cold-start slot', async () => {
+    const pool = new EnvironmentPool(
+      { capacityMiB: 512, queueTimeoutMs: 0, maxColdStarts: 1 },
+      { now: () => 0 },
+    );
+    await startIdle(pool, fakeEnv('a', 'fa', 512));
+    const reservation = pool.reserve(512);
+    assert.ok(reservation !== undefined);
+    assert.equal(pool.reserve(512), undefined, 'no room left');
+    reservation.cancel();
+    assert.equal(pool.usedMiB, 0);
+  });
+
+  test('an environment committed after it died frees its room at once', async () => {
+    const pool = new EnvironmentPool({ capacityMiB: 512, queueTimeoutMs: 0 }, { now: () => 0 });
+    const env = fakeEnv('a', 'fa', 512);
+    env.lifecycle.move('dead');
+    reservationOf(await pool.acquire('a', 'fa\u0000$LATEST', 512)).commit(asEnv(env));
+    assert.equal(pool.usedMiB, 0);
   });
 
   test('idle environments past the idle time are stopped; recent ones stay', async () => {
@@ -103,14 +185,12 @@ describe('EnvironmentPool', () => {
     const pool = new EnvironmentPool({ capacityMiB: 4096, queueTimeoutMs: 0 }, { now: () => now });
     const old = fakeEnv('a', 'fa', 128, 0);
     const recent = fakeEnv('b', 'fb', 128, 9_000);
-    for (const env of [old, recent]) {
-      await pool.acquire(env.settings.key, env.settings.functionName, 128);
-      pool.add(asEnv(env));
-      pool.release(asEnv(env));
-    }
+    await startIdle(pool, old);
+    await startIdle(pool, recent);
     now = 10_000;
     assert.equal(await pool.reapIdle(5_000), 1);
     assert.equal(old.destroyed, true);
     assert.equal(recent.destroyed, false);
+    assert.equal(pool.usedMiB, 128);
   });
 });

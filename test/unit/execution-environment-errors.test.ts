@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { InvocationEvent, RuntimeAnswer } from '../../src/core/runtime-protocol.js';
 import { systemClock } from '../../src/core/clock.js';
-import { ExecutionEnvironment } from '../../src/invoke/execution-environment.js';
-import { ExtensionRegistry } from '../../src/invoke/extension-registry.js';
-import type { RuntimeChannel } from '../../src/invoke/ports.js';
-import type { Sandbox, SandboxExit } from '../../src/invoke/sandbox-driver.js';
-import { TelemetryHub } from '../../src/invoke/telemetry-hub.js';
+import { ExecutionEnvironment } from '../../src/environment/execution-environment.js';
+import { ExtensionRegistry } from '../../src/environment/extension-registry.js';
+import type { RuntimeChannel } from '../../src/environment/ports.js';
+import type { Sandbox, SandboxExit } from '../../src/environment/sandbox-driver.js';
+import { TelemetryHub } from '../../src/environment/telemetry-hub.js';
 
 interface Faults {
   thaw?: Error;

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import {
   parsePrelude,
   splitHttpIntegrationResponse,
-} from '../../src/invoke/http-integration-response.js';
+} from '../../src/environment/http-integration-response.js';
 
 async function* pieces(...parts: (string | Buffer)[]): AsyncGenerator<Buffer> {
   for (const part of parts) {

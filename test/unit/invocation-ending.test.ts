@@ -1,8 +1,8 @@
 /** How a streamed response's end becomes an invocation outcome, and which endings kill. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { streamEndingOf } from '../../src/invoke/invocation-ending.js';
-import { streamErrorOf } from '../../src/invoke/streaming-invocation.js';
+import { streamEndingOf } from '../../src/environment/invocation-ending.js';
+import { streamErrorOf } from '../../src/environment/streaming-invocation.js';
 
 const errorOf = (payload: Buffer) => JSON.parse(payload.toString()) as Record<string, unknown>;
 

@@ -1,15 +1,15 @@
 /** Pure rules of the invocation engine: log lines, environment variables, exit wording, CPU share. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { environmentVariables } from '../../src/invoke/environment-variables.js';
-import { exitMessage } from '../../src/invoke/execution-environment.js';
+import { environmentVariables } from '../../src/environment/environment-variables.js';
+import { exitMessage } from '../../src/environment/execution-environment.js';
 import {
   billedMs,
   logStreamName,
   reportLine,
   startLine,
   timeoutLine,
-} from '../../src/invoke/platform-log.js';
+} from '../../src/environment/platform-log.js';
 import { cpuQuotaFor } from '../../src/sandbox/cgroups.js';
 import { settingsForCreate } from '../../src/functions/settings-input.js';
 import { RuntimeCatalog } from '../../src/functions/runtime-catalog.js';

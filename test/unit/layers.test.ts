@@ -34,8 +34,8 @@ import {
   settingsForCreate,
   settingsForUpdate,
 } from '../../src/functions/settings-input.js';
-import { launchFor, withExecWrapper } from '../../src/invoke/launch-command.js';
-import type { ResolvedFunction, RuntimeLaunch } from '../../src/invoke/ports.js';
+import { launchFor, withExecWrapper } from '../../src/environment/launch-command.js';
+import type { ResolvedFunction, RuntimeLaunch } from '../../src/environment/ports.js';
 import { mergeTrees } from '../../src/store/layer-merge.js';
 
 const scope = { region: 'us-east-1', accountId: '000000000000' };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LOG_TAIL_BYTES, LogTail } from '../../src/invoke/log-tail.js';
+import { LOG_TAIL_BYTES, LogTail } from '../../src/environment/log-tail.js';
 
 test('keeps every line while the log is short', () => {
   const tail = new LogTail();

@@ -6,7 +6,7 @@ import {
   systemLogSettings,
   TEXT_SYSTEM_LOG,
   type PlatformEvent,
-} from '../../src/invoke/platform-records.js';
+} from '../../src/environment/platform-records.js';
 
 /** A JSON platform line parsed (fails the test when the level dropped it). */
 function parsed(line: string | undefined): { type: string; record: Record<string, unknown> } {

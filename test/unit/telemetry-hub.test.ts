@@ -5,8 +5,8 @@ import type {
   TelemetryDestination,
   TelemetrySubscription,
 } from '../../src/core/extension-protocol.js';
-import type { TelemetrySender } from '../../src/invoke/ports.js';
-import { TelemetryHub } from '../../src/invoke/telemetry-hub.js';
+import type { TelemetrySender } from '../../src/environment/ports.js';
+import { TelemetryHub } from '../../src/environment/telemetry-hub.js';
 
 /** Records batches; `hold` keeps sends pending until released. */
 class RecordingSender implements TelemetrySender {

@@ -8,7 +8,7 @@
  */
 import { Readable } from 'node:stream';
 import { lambdaErrors } from '../../core/errors.js';
-import type { StreamingInvocation } from '../../invoke/streaming-invocation.js';
+import type { StreamingInvocation } from '../../environment/streaming-invocation.js';
 import { param, queryValue, type Handler } from '../api-types.js';
 import {
   EVENT_STREAM_CONTENT_TYPE,

@@ -7,7 +7,7 @@ import { LambdaError, lambdaErrors } from '../../core/errors.js';
 import { LIMITS } from '../../core/limits.js';
 import type { InvokeRequest } from '../../invoke/invoke-service.js';
 import { param, queryValue, type ApiRequest, type Handler } from '../api-types.js';
-import { LOG_TAIL_BYTES } from '../../invoke/log-tail.js';
+import { LOG_TAIL_BYTES } from '../../environment/log-tail.js';
 
 const CLIENT_CONTEXT_BYTES = 3583;
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -97,6 +97,7 @@ function functionError(errorType: string | undefined, payload: Buffer): Invocati
 /** An error the platform reports for an invocation: `{errorType, errorMessage: "RequestId: … Error: …"}`. */
 export function platformErrorOutcome(
   requestId: string,
+  /** A catalogued type (core/runtime-errors.ts), or one an extension or runtime reported. */
   errorType: string,
   message: string,
 ): InvocationOutcome {

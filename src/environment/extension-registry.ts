@@ -22,6 +22,7 @@ import {
   type TelemetrySubscription,
 } from '../core/extension-protocol.js';
 import type { TelemetryHub } from './telemetry-hub.js';
+import type { RuntimeErrorType } from '../core/runtime-errors.js';
 
 type State = 'Registered' | 'Ready' | 'Running' | 'InitError' | 'ExitError' | 'Exited';
 
@@ -389,8 +390,8 @@ export class ExtensionRegistry implements ExtensionsHost {
   }
 }
 
-function forbidden(errorType: string, errorMessage: string): ExtensionRefusal {
-  return { status: 403, errorType, errorMessage };
+function forbidden(errorType: RuntimeErrorType, errorMessage: string): ExtensionRefusal {
+  return { errorType, errorMessage };
 }
 
 /** Lambda's wording for an extension's exit: `exit code 0`, `exit status 1`, `signal: killed`. */

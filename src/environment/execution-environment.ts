@@ -11,6 +11,11 @@ import type { ShutdownReason, TelemetryCategory } from '../core/extension-protoc
 import { Readable } from 'node:stream';
 import type { InvocationEvent, RuntimeAnswer, StreamEnd } from '../core/runtime-protocol.js';
 import type { ColocationPolicy } from './colocation-policy.js';
+import {
+  EnvironmentLifecycle,
+  type EnvironmentState,
+  type LifecycleListener,
+} from './environment-lifecycle.js';
 import type { ExtensionFailure, ExtensionRegistry } from './extension-registry.js';
 import type { LogLine, LogSink, RuntimeChannel } from './ports.js';
 import type { Sandbox, SandboxExit } from './sandbox-driver.js';
@@ -95,7 +100,7 @@ interface Run {
   readonly stop: () => void;
 }
 
-export type EnvironmentState = 'starting' | 'ready' | 'busy' | 'dead';
+export type { EnvironmentState } from './environment-lifecycle.js';
 
 /** Identity and limits of the environment, fixed at creation. */
 export interface EnvironmentSettings {
@@ -126,7 +131,7 @@ export class ExecutionEnvironment {
   readonly #onDead: (env: ExecutionEnvironment) => void;
   readonly #ext: EnvironmentExtensions;
   readonly #placement: ColocationPolicy | undefined;
-  #state: EnvironmentState = 'starting';
+  readonly #lifecycle = new EnvironmentLifecycle();
   #destroying: Promise<void> | undefined;
   /** Set by `retire`: the environment ends once its current invocation completes. */
   #retiring = false;
@@ -178,12 +183,17 @@ export class ExecutionEnvironment {
     void extensions.registry.failed.then((failure) => {
       this.#failure = failure;
       this.#interrupt?.({ kind: 'extension', failure });
-      if (this.#state === 'ready') void this.destroy('failure');
+      if (this.state === 'ready') void this.destroy('failure');
     });
   }
 
   get state(): EnvironmentState {
-    return this.#state;
+    return this.#lifecycle.state;
+  }
+
+  /** Hears every move of the environment's lifecycle (see environment-lifecycle.ts). */
+  onMove(listener: LifecycleListener): void {
+    this.#lifecycle.onMove(listener);
   }
 
   get lastUsedMs(): number {
@@ -222,11 +232,11 @@ export class ExecutionEnvironment {
 
   /** Waits for the runtime to ask for work, fail its init, exit, or run out of time. */
   async init(limitMs: number): Promise<InitOutcome> {
-    if (this.#state !== 'starting')
-      throw new Error(`cannot init an environment that is ${this.#state}`);
+    if (this.state !== 'starting')
+      throw new Error(`cannot init an environment that is ${this.state}`);
     const started = performance.now();
     this.#placement?.beginInit(this.#sandbox);
-    const outcome = await new Promise<InitOutcome>((resolve) => {
+    const answered = await new Promise<InitOutcome>((resolve) => {
       const elapsed = () => performance.now() - started;
       const timer = setTimeout(() => {
         resolve({
@@ -282,12 +292,23 @@ export class ExecutionEnvironment {
       );
     });
     this.#placement?.end(this.#sandbox);
+    // The runtime asked for work, but its processes exited before the answer got here.
+    const outcome: InitOutcome =
+      answered.ok && !this.#lifecycle.allows('ready')
+        ? {
+            ok: false,
+            durationMs: answered.durationMs,
+            errorType: 'Runtime.ExitError',
+            payload: undefined,
+            message: this.#exit === undefined ? 'The environment ended' : exitMessage(this.#exit),
+          }
+        : answered;
     this.#endInit(outcome);
     if (!outcome.ok) {
       await this.destroy('failure');
       return outcome;
     }
-    this.#state = 'ready';
+    this.#lifecycle.move('ready');
     this.#pendingInitMs = this.settings.provisioned === true ? undefined : outcome.durationMs;
     await this.#sandbox.limitCpu().catch(() => undefined);
     return outcome;
@@ -374,9 +395,9 @@ export class ExecutionEnvironment {
 
   /** Starts an invocation: START, INVOKE to subscribed extensions, the timeout. */
   async #begin(event: InvocationEvent, withLogTail: boolean): Promise<Run> {
-    if (this.#state !== 'ready')
-      throw new Error(`cannot invoke an environment that is ${this.#state}`);
-    this.#state = 'busy';
+    if (this.state !== 'ready')
+      throw new Error(`cannot invoke an environment that is ${this.state}`);
+    this.#lifecycle.move('busy');
     this.#placement?.begin(this.#sandbox);
     clearTimeout(this.#freezeTimer);
     await this.#freezing;
@@ -528,13 +549,13 @@ export class ExecutionEnvironment {
       await this.destroy(ending.failure === 'timeout' ? 'timeout' : 'failure');
     } else if (this.#retiring) {
       await this.destroy('spindown');
-    } else if (this.#state === 'busy') {
+    } else if (this.state === 'busy') {
       // (Destroyed meanwhile, e.g. its provisioned concurrency removed: it stays dead.)
-      this.#state = 'ready';
+      this.#lifecycle.move('ready');
       // Freeze once the environment has stayed idle briefly: back-to-back invokes skip the
       // freezer round trip (a few ms on cgroup v1), idle environments are frozen as on Lambda.
       this.#freezeTimer = setTimeout(() => {
-        if (this.#state === 'ready') this.#freezing = this.#sandbox.freeze().catch(() => undefined);
+        if (this.state === 'ready') this.#freezing = this.#sandbox.freeze().catch(() => undefined);
       }, FREEZE_AFTER_IDLE_MS);
       this.#freezeTimer.unref();
     }
@@ -549,7 +570,7 @@ export class ExecutionEnvironment {
    */
   retire(): Promise<void> {
     this.#retiring = true;
-    const serving = this.#state === 'busy' || this.#state === 'starting';
+    const serving = this.state === 'busy' || this.state === 'starting';
     return serving ? Promise.resolve() : this.destroy();
   }
 
@@ -632,8 +653,8 @@ export class ExecutionEnvironment {
   }
 
   #markDead(): void {
-    if (this.#state === 'dead') return;
-    this.#state = 'dead';
+    if (this.state === 'dead') return;
+    this.#lifecycle.move('dead');
     this.#placement?.forget(this.#sandbox);
     this.#onDead(this);
     this.#ended();

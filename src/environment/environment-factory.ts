@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import type { Scope } from '../core/arn.js';
 import type { Clock } from '../core/clock.js';
 import type { ColocationPolicy } from './colocation-policy.js';
-import type { EnvironmentPool } from './environment-pool.js';
 import { environmentVariables, prestartVariables } from './environment-variables.js';
 import { ExecutionEnvironment } from './execution-environment.js';
 import { ExtensionRegistry } from './extension-registry.js';
@@ -27,6 +26,7 @@ import type {
   ResolvedFunction,
   RuntimeLaunch,
 } from './ports.js';
+import type { Reservation } from './reservation.js';
 import type { OutputGate, Sandbox, SandboxDriver } from './sandbox-driver.js';
 
 export type InitializationType = 'on-demand' | 'provisioned-concurrency';
@@ -38,7 +38,6 @@ export interface EnvironmentFactoryDeps {
   readonly endpoints: EnvironmentEndpointsFactory;
   readonly logs: LogSink;
   readonly clock: Clock;
-  readonly pool: EnvironmentPool;
   readonly runtimeVersionArn: (runtime: string) => string;
   /**
    * Folder for the /var/task of pre-started sandboxes, on the same file system as the extracted
@@ -111,12 +110,16 @@ export class EnvironmentFactory {
     this.#d = deps;
   }
 
-  /** Boots a new sandbox for the function (its memory was reserved in the pool). */
+  /**
+   * Boots a new sandbox for the function, in the room `reservation` holds (committed to the
+   * environment once it exists; left unsettled when the start fails).
+   */
   async coldStart(
     resolved: ResolvedFunction,
     key: string,
     launch: RuntimeLaunch,
     initializationType: InitializationType,
+    reservation: Reservation,
   ): Promise<ExecutionEnvironment> {
     const { settings } = resolved.version;
     const id = randomBytes(16).toString('hex');
@@ -147,6 +150,7 @@ export class EnvironmentFactory {
         logStream,
         route,
         initializationType,
+        reservation,
         cleanup: () => endpoints.close(),
         releaseCode: letGo,
       });
@@ -226,9 +230,10 @@ export class EnvironmentFactory {
   }
 
   /**
-   * Binds a function to a booted sandbox (its memory was reserved in the pool). Undefined when the
-   * sandbox cannot take it (it died, or already uses more memory than the function may): the
-   * sandbox is then discarded and the caller cold-starts instead.
+   * Binds a function to a booted sandbox, in the room `reservation` holds (committed to the
+   * environment once it exists). Undefined when the sandbox cannot take it (it died, or already
+   * uses more memory than the function may): the sandbox is then discarded, the reservation left
+   * unsettled, and the caller cold-starts instead.
    */
   async specialise(
     booted: BootedSandbox,
@@ -236,6 +241,7 @@ export class EnvironmentFactory {
     key: string,
     launch: RuntimeLaunch,
     initializationType: InitializationType,
+    reservation: Reservation,
   ): Promise<ExecutionEnvironment | undefined> {
     const { settings } = resolved.version;
     const letGo = this.#holdCode(resolved);
@@ -266,6 +272,7 @@ export class EnvironmentFactory {
       logStream,
       route: booted.output,
       initializationType,
+      reservation,
       cleanup: () => this.#release(booted),
       releaseCode: letGo,
     });
@@ -288,6 +295,7 @@ export class EnvironmentFactory {
       readonly logStream: string;
       readonly route: OutputRoute;
       readonly initializationType: InitializationType;
+      readonly reservation: Reservation;
       readonly cleanup: () => Promise<void>;
       /** Lets go of the code the environment ran (see `holdCode`), once it has ended. */
       readonly releaseCode: () => Promise<void>;
@@ -326,8 +334,7 @@ export class EnvironmentFactory {
       channel,
       this.#d.logs,
       this.#d.clock,
-      (dead) => {
-        this.#d.pool.forget(dead);
+      () => {
         // Its sockets close once its processes are gone (a runtime must not see them go first).
         void parts.sandbox.exited.then(() => Promise.all([parts.cleanup(), parts.releaseCode()]));
       },
@@ -335,7 +342,7 @@ export class EnvironmentFactory {
       this.#d.placement,
     );
     parts.route.env = environment;
-    this.#d.pool.add(environment);
+    parts.reservation.commit(environment);
     const runtimeVersionArn = this.#d.runtimeVersionArn(settings.runtime);
     environment.platform({
       kind: 'initStart',

@@ -4,11 +4,12 @@
  * nothing from the database; a weighted alias still picks its version on every call.
  */
 import { pickAliasVersion } from '../core/alias-routing.js';
-import { lambdaErrors } from '../core/errors.js';
+import { invocableCode } from '../core/function-lifecycle.js';
 import type { CodeStore } from '../functions/code-store.js';
 import type { FunctionVersion } from '../core/function-model.js';
 import type { FunctionService } from '../functions/function-service.js';
-import type { FunctionResolver, ResolvedFunction } from '../invoke/ports.js';
+import type { ResolvedFunction } from '../environment/ports.js';
+import type { FunctionResolver } from './ports.js';
 
 type Found = Awaited<ReturnType<FunctionService['get']>>;
 
@@ -45,14 +46,7 @@ export class ServiceFunctionResolver implements FunctionResolver {
         cached.routed.set(routed, await this.#functions.versionOf(record, routed));
       version = cached.routed.get(routed) ?? found.version;
     }
-    const state = version.status.state;
-    // While an update is in progress, invokes keep running the code prepared before it.
-    const code = version.readyCode;
-    if (state !== 'Active' || code === undefined) {
-      throw lambdaErrors.conflict(
-        `The operation cannot be performed at this time. The function is currently in the following state: ${state}`,
-      );
-    }
+    const code = invocableCode(version);
     const layers = version.settings.layers;
     const optDir =
       layers.length === 0
