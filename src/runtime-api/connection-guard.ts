@@ -14,6 +14,11 @@ export interface ConnectionLimits {
   /** Descriptors one accepted connection costs (a relay opens a second one). */
   readonly descriptorsEach?: number;
   readonly idleMs?: number | undefined;
+  /**
+   * Told of every connection that ended: closed, refused over a cap, or dropped by Node before it
+   * was accepted. A flood leaves its garbage to the server's memory reclaimer.
+   */
+  readonly onEnded?: (() => void) | undefined;
 }
 
 /** Applies `limits` to every connection `server` accepts from now on. */
@@ -22,7 +27,10 @@ export function guardConnections(server: Server, limits: ConnectionLimits): void
   // Over the per-socket cap, Node closes the accepted descriptor before it builds a Socket for it:
   // a flood of connections costs the server next to nothing.
   server.maxConnections = limits.perSocket;
+  const ended = limits.onEnded;
+  if (ended !== undefined) server.on('drop', ended);
   server.on('connection', (socket: Socket) => {
+    if (ended !== undefined) socket.once('close', ended);
     if (!(limits.budget?.tryAcquire(cost) ?? true)) {
       socket.destroy();
       return;

@@ -35,10 +35,13 @@ export interface EndpointOptions {
   readonly budget: ConnectionBudget;
   /** Where the Lamina API listens; undefined: functions get no relay. */
   readonly api: ApiTarget | undefined;
+  /** Told of every connection to an environment's sockets that ended (see ConnectionLimits). */
+  readonly onConnectionEnded?: (() => void) | undefined;
 }
 
 export function environmentEndpoints(options: EndpointOptions): EnvironmentEndpointsFactory {
   const { identity, budget } = options;
+  const onEnded = options.onConnectionEnded;
   return async (id) => {
     const dir = join(options.runDir, 'envs', id);
     sandboxPassage(dir, identity);
@@ -52,7 +55,7 @@ export function environmentEndpoints(options: EndpointOptions): EnvironmentEndpo
     try {
       const runtimeSocket = join(dir, 'runtime.sock');
       const runtime = new RuntimeApiServer({
-        connections: { perSocket: CONNECTIONS_PER_ENVIRONMENT.runtime, budget },
+        connections: { perSocket: CONNECTIONS_PER_ENVIRONMENT.runtime, budget, onEnded },
       });
       await runtime.listen({ path: runtimeSocket });
       closers.push(() => runtime.close());
@@ -62,6 +65,7 @@ export function environmentEndpoints(options: EndpointOptions): EnvironmentEndpo
       const tunnels = new InboundTunnels({
         perSocket: CONNECTIONS_PER_ENVIRONMENT.inbound,
         budget,
+        onEnded,
       });
       await tunnels.listen(inboundSocket);
       closers.push(() => tunnels.close());
@@ -74,6 +78,7 @@ export function environmentEndpoints(options: EndpointOptions): EnvironmentEndpo
           perSocket: CONNECTIONS_PER_ENVIRONMENT.api,
           budget,
           idleMs: API_IDLE_MS,
+          onEnded,
         });
         await relay.listen(laminaApiSocket);
         closers.push(() => relay.close());

@@ -3,12 +3,19 @@
  * once they are let go. V8 frees a Buffer's memory only when a full collection finds it dead, and a
  * server that goes quiet after a burst of code uploads allocates too little to run one: the last
  * uploads' zips (up to 50 MB each) would stay resident indefinitely, as would the strings of a
- * function that wrote 80 MB of logs. So once large bodies (uploads, larger than an Invoke payload)
- * and written output totalling `minReleasedBytes` were let go and nothing more was for `quietMs`,
+ * function that wrote 80 MB of logs, or the sockets of a function that opened tens of thousands of
+ * connections. So once large bodies (uploads, larger than an Invoke payload), written output and
+ * ended connections totalling `minReleasedBytes` were let go and nothing more was for `quietMs`,
  * one full collection runs: at most one per quiet period, never while they keep coming, never for
- * invokes alone.
+ * invokes alone (runtimes keep their connections).
  */
 import { LARGE_BODY_BYTES } from '../core/body-budget.js';
+
+/**
+ * What one ended connection counts for. More than it leaves (about 300 bytes), so that a flood of
+ * tens of thousands reaches the collection threshold; a few hundred never do.
+ */
+export const CONNECTION_BYTES = 1024;
 
 /** Timers, injectable for tests. */
 export interface ReclaimTimers {
@@ -50,6 +57,15 @@ export class MemoryReclaimer {
   released(bytes: number): void {
     if (bytes <= LARGE_BODY_BYTES) return;
     this.passedThrough(bytes);
+  }
+
+  /**
+   * A connection to an environment's socket ended. Each leaves a socket, its handle and buffers
+   * for a full collection to find (about 300 bytes measured; counted as CONNECTION_BYTES), so a
+   * flood of them (a function opening tens of thousands) is given back like a flood of output.
+   */
+  connectionEnded(): void {
+    this.passedThrough(CONNECTION_BYTES);
   }
 
   /**

@@ -93,3 +93,27 @@ test('an exhausted budget refuses connections even under the per-socket cap', as
   client?.destroy();
   await new Promise((resolve) => server.close(resolve));
 });
+
+test('every connection that ends is reported: closed, refused by the budget, or dropped', async () => {
+  const budget = new ConnectionBudget(2);
+  const server = createServer();
+  let ended = 0;
+  let allEnded: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => (allEnded = resolve));
+  guardConnections(server, {
+    perSocket: 3,
+    budget,
+    onEnded: () => {
+      ended += 1;
+      if (ended === 10) allEnded();
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // 3 accepted (1 of them refused by the budget of 2), 7 dropped over the cap; then all closed.
+  const clients = await openMany((server.address() as { port: number }).port, 10);
+  for (const socket of clients) socket.destroy();
+  await done;
+  assert.equal(ended, 10);
+  assert.equal(budget.used, 0);
+  await new Promise((resolve) => server.close(resolve));
+});

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { LARGE_BODY_BYTES } from '../../src/core/body-budget.js';
-import { MemoryReclaimer } from '../../src/server/memory-reclaimer.js';
+import { CONNECTION_BYTES, MemoryReclaimer } from '../../src/server/memory-reclaimer.js';
 
 const MiB = 1024 * 1024;
 
@@ -63,6 +63,18 @@ describe('MemoryReclaimer', () => {
     for (let i = 0; i < 31; i += 1) reclaimer.passedThrough(MiB);
     assert.equal(clock.pending(), undefined, '31 MiB of output is not enough');
     reclaimer.passedThrough(MiB);
+    assert.equal(clock.pending()?.ms, 1000);
+    clock.fire();
+    assert.equal(collections, 1);
+  });
+
+  test('a flood of ended connections leads to a collection; a few hundred do not', () => {
+    const clock = manualTimers();
+    let collections = 0;
+    const reclaimer = new MemoryReclaimer({ collect: () => collections++, timers: clock.timers });
+    for (let i = 0; i < 500; i += 1) reclaimer.connectionEnded();
+    assert.equal(clock.pending(), undefined, '500 connections are not a flood');
+    for (let i = 0; i < (32 * MiB) / CONNECTION_BYTES; i += 1) reclaimer.connectionEnded();
     assert.equal(clock.pending()?.ms, 1000);
     clock.fire();
     assert.equal(collections, 1);
