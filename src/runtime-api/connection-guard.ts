@@ -15,10 +15,11 @@ export interface ConnectionLimits {
   readonly descriptorsEach?: number;
   readonly idleMs?: number | undefined;
   /**
-   * Told of every connection that ended: closed, refused over a cap, or dropped by Node before it
-   * was accepted. A flood leaves its garbage to the server's memory reclaimer.
+   * Told of every connection that ended (closed, refused over a cap, or dropped by Node before it
+   * was accepted) with the bytes the server read from it: a flood of connections, or of bodies
+   * read and dropped, leaves its garbage to the server's memory reclaimer.
    */
-  readonly onEnded?: (() => void) | undefined;
+  readonly onEnded?: ((bytesRead: number) => void) | undefined;
 }
 
 /** Applies `limits` to every connection `server` accepts from now on. */
@@ -28,9 +29,9 @@ export function guardConnections(server: Server, limits: ConnectionLimits): void
   // a flood of connections costs the server next to nothing.
   server.maxConnections = limits.perSocket;
   const ended = limits.onEnded;
-  if (ended !== undefined) server.on('drop', ended);
+  if (ended !== undefined) server.on('drop', () => ended(0));
   server.on('connection', (socket: Socket) => {
-    if (ended !== undefined) socket.once('close', ended);
+    if (ended !== undefined) socket.once('close', () => ended(socket.bytesRead));
     if (!(limits.budget?.tryAcquire(cost) ?? true)) {
       socket.destroy();
       return;

@@ -35,8 +35,11 @@ export interface EndpointOptions {
   readonly budget: ConnectionBudget;
   /** Where the Lamina API listens; undefined: functions get no relay. */
   readonly api: ApiTarget | undefined;
-  /** Told of every connection to an environment's sockets that ended (see ConnectionLimits). */
-  readonly onConnectionEnded?: (() => void) | undefined;
+  /**
+   * Told of every connection to an environment's sockets that ended, with the bytes read from it
+   * (see ConnectionLimits).
+   */
+  readonly onConnectionEnded?: ((bytesRead: number) => void) | undefined;
 }
 
 export function environmentEndpoints(options: EndpointOptions): EnvironmentEndpointsFactory {

@@ -348,7 +348,7 @@ export class LaminaServer {
         identity,
         budget: new ConnectionBudget(jailDescriptorShare(descriptorLimit())),
         api: () => this.#apiTarget,
-        onConnectionEnded: () => this.#reclaimer?.connectionEnded(),
+        onConnectionEnded: (bytesRead) => this.#reclaimer?.connectionEnded(bytesRead),
       }),
       logs: this.#logs,
       clock,

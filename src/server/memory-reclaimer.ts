@@ -60,12 +60,13 @@ export class MemoryReclaimer {
   }
 
   /**
-   * A connection to an environment's socket ended. Each leaves a socket, its handle and buffers
-   * for a full collection to find (about 300 bytes measured; counted as CONNECTION_BYTES), so a
-   * flood of them (a function opening tens of thousands) is given back like a flood of output.
+   * A connection to an environment's socket ended, after the server read `bytesRead` from it.
+   * Each leaves a socket, its handle and buffers for a full collection to find (about 300 bytes
+   * measured; counted as CONNECTION_BYTES), and what was read (bodies kept or dropped over their
+   * limit), so a flood of connections or of oversized bodies is given back like one of output.
    */
-  connectionEnded(): void {
-    this.passedThrough(CONNECTION_BYTES);
+  connectionEnded(bytesRead = 0): void {
+    this.passedThrough(CONNECTION_BYTES + bytesRead);
   }
 
   /**

@@ -195,7 +195,10 @@ export const handler = async () => new Promise((resolve) => {
   });
 
   test('once the attacks are over, the server gives its memory back', async () => {
-    await memoryReturns(pid, baselineMiB);
+    const endMiB = await memoryReturns(pid, baselineMiB);
+    console.log(
+      `server RSS ${baselineMiB.toFixed(0)} MiB before the attacks, ${endMiB.toFixed(0)} after`,
+    );
     const again = await invokeJson(client, victim.name, { n: 7 });
     assert.deepEqual(again.body, { ok: true, n: 7 });
   });

@@ -98,22 +98,39 @@ test('every connection that ends is reported: closed, refused by the budget, or 
   const budget = new ConnectionBudget(2);
   const server = createServer();
   let ended = 0;
+  let read = 0;
   let allEnded: () => void = () => undefined;
   const done = new Promise<void>((resolve) => (allEnded = resolve));
   guardConnections(server, {
     perSocket: 3,
     budget,
-    onEnded: () => {
+    onEnded: (bytesRead) => {
       ended += 1;
+      read += bytesRead;
       if (ended === 10) allEnded();
     },
+  });
+  // The two connections the budget keeps each read 5 bytes before the clients go.
+  let arrived = 0;
+  let bothArrived: () => void = () => undefined;
+  const bothRead = new Promise<void>((resolve) => (bothArrived = resolve));
+  server.on('connection', (socket) => {
+    if (socket.destroyed) return;
+    socket.once('data', () => {
+      arrived += 1;
+      if (arrived === 2) bothArrived();
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   // 3 accepted (1 of them refused by the budget of 2), 7 dropped over the cap; then all closed.
   const clients = await openMany((server.address() as { port: number }).port, 10);
+  for (const socket of clients) if (!socket.destroyed) socket.write('hello');
+  await bothRead;
   for (const socket of clients) socket.destroy();
   await done;
   assert.equal(ended, 10);
+  // The kept connections' bytes are counted (a refused one may have read its bytes first).
+  assert.ok(read >= 10 && read <= 50, `read ${read}`);
   assert.equal(budget.used, 0);
   await new Promise((resolve) => server.close(resolve));
 });

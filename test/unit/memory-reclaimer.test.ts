@@ -80,6 +80,18 @@ describe('MemoryReclaimer', () => {
     assert.equal(collections, 1);
   });
 
+  test('what was read from ended connections counts too (bodies dropped over their limit)', () => {
+    const clock = manualTimers();
+    let collections = 0;
+    const reclaimer = new MemoryReclaimer({ collect: () => collections++, timers: clock.timers });
+    for (let i = 0; i < 4; i += 1) reclaimer.connectionEnded(7 * MiB);
+    assert.equal(clock.pending(), undefined, '28 MiB');
+    reclaimer.connectionEnded(7 * MiB);
+    assert.equal(clock.pending()?.ms, 1000);
+    clock.fire();
+    assert.equal(collections, 1);
+  });
+
   test('stop drops a pending collection', () => {
     const clock = manualTimers();
     let collections = 0;
