@@ -63,7 +63,6 @@ else
   mkdir -p dist
   touch "$stamp.next"
   npx --no-install tsc -p tsconfig.json
-  node scripts/bundle.mjs
   mv "$stamp.next" "$stamp"
 fi
 # The official Node.js runtime client, built once for its end-to-end test (about 2 minutes).
