@@ -51,6 +51,9 @@ export class EnvironmentPool {
   readonly #waiters: Waiter[] = [];
   #reservedMiB = 0;
   #coldStarts = 0;
+  /** Reservations not yet settled, and the functions retired while any were (see `retire`). */
+  #unsettled = 0;
+  #retiredMeanwhile: Array<{ readonly functionName: string; readonly version?: string }> = [];
 
   constructor(options: PoolOptions, clock: Clock) {
     this.#options = options;
@@ -147,6 +150,11 @@ export class EnvironmentPool {
    * and starting ones once their invocation ends. Returns how many environments it retired.
    */
   async retire(functionName: string, version?: string): Promise<number> {
+    // An environment being made now is not live yet: its commit retires it (see #reservation).
+    if (this.#unsettled > 0)
+      this.#retiredMeanwhile.push(
+        version === undefined ? { functionName } : { functionName, version },
+      );
     const doomed = [...this.#live].filter(
       (env) =>
         env.settings.functionName === functionName &&
@@ -186,7 +194,14 @@ export class EnvironmentPool {
   #reservation(memoryMiB: number, coldStart: boolean): Reservation {
     this.#reservedMiB += memoryMiB;
     if (coldStart) this.#coldStarts += 1;
+    this.#unsettled += 1;
+    const retiredBefore = this.#retiredMeanwhile.length;
     let settled = false;
+    const settle = () => {
+      settled = true;
+      this.#unsettled -= 1;
+      if (this.#unsettled === 0) this.#retiredMeanwhile = [];
+    };
     let starting = coldStart;
     const endColdStart = () => {
       if (!starting) return;
@@ -198,7 +213,14 @@ export class EnvironmentPool {
       memoryMiB,
       commit: (env) => {
         if (settled) throw new Error('a reservation is settled once');
-        settled = true;
+        const retired = this.#retiredMeanwhile
+          .slice(retiredBefore)
+          .some(
+            (gone) =>
+              gone.functionName === env.settings.functionName &&
+              (gone.version === undefined || gone.version === env.settings.version),
+          );
+        settle();
         this.#live.add(env);
         env.onMove((from, to) => {
           if (from === 'starting') endColdStart();
@@ -206,10 +228,13 @@ export class EnvironmentPool {
         });
         if (env.state !== 'starting') endColdStart();
         if (env.state === 'dead') this.forget(env);
+        // Its function (or version) was deleted while it was being made: it ends after the
+        // invocation it was made for, as a busy one would.
+        if (retired) void env.retire();
       },
       cancel: () => {
         if (settled) return;
-        settled = true;
+        settle();
         this.#reservedMiB -= memoryMiB;
         endColdStart();
         this.#wake();

@@ -25,6 +25,11 @@ function fakeEnv(key: string, functionName: string, memoryMiB: number, lastUsedM
     lastUsedMs,
     settings: { key, functionName, version: '$LATEST', memoryMiB },
     destroyed: false,
+    retired: false,
+    retire: () => {
+      env.retired = true;
+      return Promise.resolve();
+    },
     destroy: () => {
       env.destroyed = true;
       if (lifecycle.state !== 'dead') lifecycle.move('dead');
@@ -178,6 +183,23 @@ describe('EnvironmentPool', () => {
     env.lifecycle.move('dead');
     reservationOf(await pool.acquire('a', 'fa\u0000$LATEST', 512)).commit(asEnv(env));
     assert.equal(pool.usedMiB, 0);
+  });
+
+  test('an environment being made when its function is deleted is retired as it is committed', async () => {
+    const pool = new EnvironmentPool({ capacityMiB: 4096, queueTimeoutMs: 0 }, { now: () => 0 });
+    const doomed = fakeEnv('a', 'fa', 512);
+    const other = fakeEnv('b', 'fb', 512);
+    const doomedRoom = reservationOf(await pool.acquire('a', 'fa\u0000$LATEST', 512));
+    const otherRoom = reservationOf(await pool.acquire('b', 'fb\u0000$LATEST', 512));
+    assert.equal(await pool.retire('fa'), 0, 'nothing of it is live yet');
+    doomedRoom.commit(asEnv(doomed));
+    otherRoom.commit(asEnv(other));
+    assert.equal(doomed.retired, true);
+    assert.equal(other.retired, false);
+    // A function of the same name made after the deletion is not affected.
+    const again = fakeEnv('a2', 'fa', 512);
+    reservationOf(await pool.acquire('a2', 'fa\u0000$LATEST', 512)).commit(asEnv(again));
+    assert.equal(again.retired, false);
   });
 
   test('idle environments past the idle time are stopped; recent ones stay', async () => {
