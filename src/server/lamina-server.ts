@@ -184,10 +184,7 @@ export class LaminaServer {
     sandboxPassage(join(config.dataDir, 'code'), identity);
     privateFolder(join(config.dataDir, 'code', 'zips'));
     privateFolder(join(config.dataDir, 'logs'));
-    // Start-up steps that wait on other processes overlap where nothing orders them: the host's
-    // interpreters are asked for their versions, and the Node.js runtime's view is mounted, while
-    // the database opens (each is awaited where it is first needed; a failure still fails start).
-    const runtimesFound = handledLater(detectHostRuntimes());
+    const runtimes = await detectHostRuntimes();
     // What a server that died, watchdog and all, left in the temp folder goes first.
     await sweepRunDirs(tmpdir());
     const runDir = join(tmpdir(), runDirName(process.pid, randomUUID().slice(0, 8)));
@@ -201,46 +198,6 @@ export class LaminaServer {
     sandboxPassage(viewsRoot, identity);
     this.#views = identity === undefined ? plainDirectories : new OverlayViews(viewsRoot);
     const views = this.#views;
-    // The runtime clients live under the temp folder, which the jail's uid can reach: shared by the
-    // servers on this machine, or copied next to the sockets when the shared copy cannot be used.
-    const runtimeClients = runtimeClientsDir(RUNTIME_CLIENTS, tmpdir(), join(runDir, 'runtimes'));
-    const launcher = new HostRuntimeLauncher(runtimeClients);
-    // Node.js is booted ahead from the start; other runtimes once a function first uses them.
-    const node = launcher.launch('nodejs20.x');
-    const nodeViewReady = handledLater(
-      node.runtimeDir === undefined ? Promise.resolve() : views.prepare(node.runtimeDir),
-    );
-
-    // The host side of the sandboxes, in order: cgroups, then the watchdog that cleans up after
-    // this process whatever kills it, then the ephemeral storage it would clean up.
-    const hostReady = handledLater(
-      (async () => {
-        const ephemeralRoot = join(config.dataDir, 'ephemeral');
-        const cgroups = await detectCgroups({
-          cpusets: config.cpuColocation,
-          processLimit: config.environmentProcessLimit,
-        });
-        this.#cgroups = cgroups;
-        // Whatever kills this process, the watchdog ends its environments (frozen ones included).
-        this.#watchdog = startWatchdog({
-          serverPid: process.pid,
-          cgroupBases: cgroups.environmentBases,
-          freezerBase: cgroups.freezerBase,
-          v2: cgroups.version === 'v2',
-          prefixes: [runDir, join(ephemeralRoot, `${process.pid}.`)],
-        });
-        const serverCpu = config.cpuColocation ? await openServerCpu(cgroups) : undefined;
-        this.#serverCpu = serverCpu;
-        if (serverCpu !== undefined)
-          logger.debug(`lone invocations run with the event loop on CPU ${serverCpu.cpu}`);
-        this.#ephemeral = await openEphemeralStorage({
-          root: ephemeralRoot,
-          ...(identity === undefined ? {} : { jailGid: identity.gid }),
-          onError: (error) => logger.warn({ err: error }, 'preparing ephemeral storage failed'),
-        });
-        return { cgroups, serverCpu, ephemeral: this.#ephemeral };
-      })(),
-    );
 
     this.#db = await openSqliteDatabase(join(config.dataDir, 'lamina.db'));
     // Writes move the generation on, so the invoke path's cached lookups read again.
@@ -294,19 +251,44 @@ export class LaminaServer {
       code,
       collector,
       preparation: this.#preparation,
-      runtimes: new RuntimeCatalog((await runtimesFound).identifiers),
+      runtimes: new RuntimeCatalog(runtimes.identifiers),
       clock,
       ids,
     });
 
-    const { cgroups, serverCpu, ephemeral } = await hostReady;
+    // The runtime clients live under the temp folder, which the jail's uid can reach: shared by the
+    // servers on this machine, or copied next to the sockets when the shared copy cannot be used.
+    const runtimeClients = runtimeClientsDir(RUNTIME_CLIENTS, tmpdir(), join(runDir, 'runtimes'));
+    const ephemeralRoot = join(config.dataDir, 'ephemeral');
+    const cgroups = await detectCgroups({
+      cpusets: config.cpuColocation,
+      processLimit: config.environmentProcessLimit,
+    });
+    this.#cgroups = cgroups;
+    // Whatever kills this process, the watchdog ends its environments (frozen ones included).
+    this.#watchdog = startWatchdog({
+      serverPid: process.pid,
+      cgroupBases: cgroups.environmentBases,
+      freezerBase: cgroups.freezerBase,
+      v2: cgroups.version === 'v2',
+      prefixes: [runDir, join(ephemeralRoot, `${process.pid}.`)],
+    });
+    const serverCpu = config.cpuColocation ? await openServerCpu(cgroups) : undefined;
+    this.#serverCpu = serverCpu;
+    if (serverCpu !== undefined)
+      logger.debug(`lone invocations run with the event loop on CPU ${serverCpu.cpu}`);
+    this.#ephemeral = await openEphemeralStorage({
+      root: ephemeralRoot,
+      ...(identity === undefined ? {} : { jailGid: identity.gid }),
+      onError: (error) => logger.warn({ err: error }, 'preparing ephemeral storage failed'),
+    });
     const sandboxes = new BwrapSandboxDriver({
       runDir,
       cgroups,
       serverCpu: serverCpu?.cpu,
       hostUid: identity?.uid,
       hostGid: identity?.gid,
-      ephemeral,
+      ephemeral: this.#ephemeral,
       views,
     });
     this.#limitations = sandboxes.limitations();
@@ -317,7 +299,6 @@ export class LaminaServer {
         logger.error({ err: error, file }, 'function log lines could not be written'),
       (chars) => this.#reclaimer?.passedThrough(chars),
     );
-    const runtimes = await runtimesFound;
     // One RuntimeVersionArn per runtime, as GetFunction and INIT_START lines both report it.
     const versionArnOf = (runtime: string) =>
       runtimeVersionArn(
@@ -368,13 +349,16 @@ export class LaminaServer {
         credentialsFor: (name) => functionCredentials.credentialsFor(name),
       },
     });
+    const launcher = new HostRuntimeLauncher(runtimeClients);
     this.#prestarted = new PrestartedPool(config.prestartPoolSize, {
       boot: (launch) => factory.prestart(launch),
       discard: (booted) => factory.discard(booted),
       onBootFailure: (family, error) =>
         logger.warn({ err: error, family }, 'a pre-started sandbox failed to boot'),
     });
-    await nodeViewReady;
+    // Node.js is booted ahead from the start; other runtimes once a function first uses them.
+    const node = launcher.launch('nodejs20.x');
+    if (node.runtimeDir !== undefined) await views.prepare(node.runtimeDir);
     this.#prestarted.register(node.command.join(' '), node);
     const prestarted = this.#prestarted;
     const resolver = new ServiceFunctionResolver(functions, code, writes);
@@ -571,13 +555,4 @@ export class LaminaServer {
     })();
     return this.#stopping;
   }
-}
-
-/**
- * `promise`, marked as handled so that a rejection before it is awaited does not count as
- * unhandled (it still rejects where it is awaited).
- */
-function handledLater<T>(promise: Promise<T>): Promise<T> {
-  promise.catch(() => undefined);
-  return promise;
 }
