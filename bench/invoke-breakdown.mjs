@@ -1,5 +1,5 @@
 // Where an invoke's time goes, inside the server: `node bench/invoke-breakdown.mjs [--quick]`
-// after `npm run build`. Runs LaminaServer in this process with timing wrappers around the steps
+// after `npm run build`. Builds and runs a Lamina server in this process with timing wrappers around the steps
 // of the invoke path (public methods of the compiled classes in dist/, and the node:fs/promises
 // calls that touch the freezer, the memory counter and the log files), drives it from a separate
 // client process (warm invokes, then cold starts), and adds the Runtime API round trip measured
@@ -170,16 +170,21 @@ async function main() {
     await instrumentMethod('invoke/invoke-service.js', 'InvokeService', 'invoke', 'invoke_service'),
   );
   for (const [modulePath, className, method, step] of [
-    ['server/function-resolver.js', 'ServiceFunctionResolver', 'resolve', 'resolve'],
+    ['invoke/function-resolver.js', 'ServiceFunctionResolver', 'resolve', 'resolve'],
     ['sandbox/bwrap-sandbox-driver.js', 'BwrapSandboxDriver', 'start', 'sandbox_start'],
-    ['invoke/execution-environment.js', 'ExecutionEnvironment', 'init', 'init'],
-    ['invoke/execution-environment.js', 'ExecutionEnvironment', 'invoke', 'environment_invoke'],
+    ['environment/execution-environment.js', 'ExecutionEnvironment', 'init', 'init'],
+    [
+      'environment/execution-environment.js',
+      'ExecutionEnvironment',
+      'invoke',
+      'environment_invoke',
+    ],
     ['runtime-api/runtime-api-server.js', 'RuntimeApiServer', 'invoke', 'runtime_api_round_trip'],
   ])
     await instrumentMethod(modulePath, className, method, step);
   await instrumentSigv4();
-  const { LaminaServer } = await import(
-    pathToFileURL(join(REPO_ROOT, 'dist/src/server/lamina-server.js')).href
+  const { buildLamina } = await import(
+    pathToFileURL(join(REPO_ROOT, 'dist/src/server/build-lamina.js')).href
   );
   const { DEFAULT_CONFIG } = await import(
     pathToFileURL(join(REPO_ROOT, 'dist/src/server/server-config.js')).href
@@ -187,7 +192,7 @@ async function main() {
 
   const dataDir = mkdtempSync(join(tmpdir(), 'lamina-bench-'));
   chmodSync(dataDir, 0o711);
-  const server = new LaminaServer(
+  const server = await buildLamina(
     { ...DEFAULT_CONFIG, port: 0, dataDir, logLevel: 'warn' },
     {
       logger: pino({ level: 'warn' }, pino.destination(2)),

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseUrlBase } from '../core/function-url.js';
 import { readCredentials } from '../server/credentials.js';
-import { LaminaServer } from '../server/lamina-server.js';
+import { buildLamina } from '../server/build-lamina.js';
 import { DEFAULT_CONFIG, type ServerConfig } from '../server/server-config.js';
 import {
   describeApiError,
@@ -167,6 +167,11 @@ export async function main(argv: readonly string[]): Promise<void> {
       positiveWholeNumber,
       DEFAULT_CONFIG.cpuColocationReleaseMs,
     )
+    .option(
+      '--unsafe-plain-processes',
+      'UNSAFE: run functions as plain processes of this user, with no sandbox and no limits (tests and development without bubblewrap only)',
+      false,
+    )
     .action(async (options: Record<string, unknown>) => {
       const config: ServerConfig = {
         ...DEFAULT_CONFIG,
@@ -188,6 +193,7 @@ export async function main(argv: readonly string[]): Promise<void> {
         cpuColocationReleaseMs: options['cpuColocationRelease'] as number,
         environmentProcessLimit: options['environmentProcessLimit'] as number | undefined,
         requestBodyMemoryBytes: (options['requestBodyMemory'] as number) * MiB,
+        unsafePlainProcesses: options['unsafePlainProcesses'] === true,
       };
       await runServer(config);
     });
@@ -314,8 +320,13 @@ async function runClient(
 }
 
 async function runServer(config: ServerConfig): Promise<void> {
-  const server = new LaminaServer(config);
-  await server.start();
+  const server = await buildLamina(config);
+  try {
+    await server.start();
+  } catch (error) {
+    await server.stop().catch(() => undefined);
+    throw error;
+  }
   process.stdout.write(startupBanner(server));
   const stop = (signal: string) => {
     process.stdout.write(`Lamina: ${signal} received, finishing in-flight requests…\n`);

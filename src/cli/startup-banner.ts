@@ -7,6 +7,13 @@ export function startupBanner(server: LaminaServer): string {
     `Lamina is listening on ${endpoint}`,
     `  region ${server.config.region}, data in ${server.config.dataDir}`,
   ];
+  if (server.config.unsafePlainProcesses) {
+    lines.push(
+      '',
+      '!!! WARNING: --unsafe-plain-processes: functions run WITHOUT a sandbox, as plain processes',
+      '!!! of this user, with no limits. Deploy only code you trust.',
+    );
+  }
   const credentials = server.credentials;
   if (credentials === undefined) {
     lines.push(

@@ -41,6 +41,7 @@ export class PrestartedPool {
   readonly #d: PrestartedPoolDeps;
   readonly #families = new Map<string, Family>();
   readonly #listeners = new Set<() => void>();
+  #started = false;
   #stopped = false;
   /** Boots under way (a stop waits for them: one that finishes after it is discarded). */
   readonly #booting = new Set<Promise<void>>();
@@ -54,7 +55,16 @@ export class PrestartedPool {
     return this.#size;
   }
 
-  /** Keeps `size` booted sandboxes of this family (a no-op when the size is 0). */
+  /** Starts booting the families registered so far; later ones boot as they are registered. */
+  start(): void {
+    this.#started = true;
+    for (const family of this.#families.keys()) this.#fill(family);
+  }
+
+  /**
+   * Keeps `size` booted sandboxes of this family once the pool has started (a no-op when the
+   * size is 0).
+   */
   register(family: string, launch: RuntimeLaunch): void {
     if (this.#size === 0 || this.#families.has(family)) return;
     this.#families.set(family, {
@@ -109,7 +119,7 @@ export class PrestartedPool {
 
   #fill(family: string): void {
     const state = this.#families.get(family);
-    if (state === undefined || this.#stopped || state.booting) return;
+    if (state === undefined || !this.#started || this.#stopped || state.booting) return;
     if (state.ready.length >= this.#size || state.retryTimer !== undefined) return;
     state.booting = true;
     const boot = this.#d.boot(state.launch).then(

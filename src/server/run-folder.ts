@@ -4,6 +4,7 @@
  * that file system, not the host's temp folder; it is unmounted and removed on stop (and by the
  * watchdog after a crash).
  */
+import { randomUUID } from 'node:crypto';
 import { lstat, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { currentMountPoints, unmountAll } from '../sandbox/loop-filesystem.js';
@@ -69,4 +70,21 @@ export async function removeRunDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   await runCommand('/usr/bin/umount', ['-l', dir]).catch(() => undefined);
   await rm(dir, { recursive: true, force: true });
+}
+
+/**
+ * Makes this server's run folder, after removing those of servers that are gone: a tmpfs of its
+ * own when jails run as `identity` (root), a plain folder otherwise.
+ */
+export async function openRunDir(
+  root: string,
+  identity: SandboxIdentity | undefined,
+): Promise<string> {
+  await sweepRunDirs(root);
+  const dir = join(root, runDirName(process.pid, randomUUID().slice(0, 8)));
+  sandboxPassage(dir, identity);
+  // As root, the run folder is a small file system of its own: the sockets bound into jails
+  // then show paths inside it (`/envs/<id>/runtime.sock`), not the host's temp folder.
+  if (identity !== undefined) await mountPrivateTmpfs(dir, identity);
+  return dir;
 }

@@ -57,6 +57,11 @@ export interface ServerConfig {
    * 256 MiB): a body that does not fit is refused with 429 before it is read.
    */
   readonly requestBodyMemoryBytes: number;
+  /**
+   * Run functions as plain processes of the server's user, with no sandbox at all (no isolation,
+   * no limits): for tests and for development on machines without bubblewrap. Unsafe.
+   */
+  readonly unsafePlainProcesses: boolean;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -83,6 +88,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   cpuColocationReleaseMs: LONG_RUN_MS,
   environmentProcessLimit: undefined,
   requestBodyMemoryBytes: DEFAULT_BODY_BUDGET_BYTES,
+  unsafePlainProcesses: false,
 };
 
 /** The smallest MemorySize: the default concurrency limit counts environments of this size. */

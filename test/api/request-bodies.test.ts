@@ -6,13 +6,9 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { BodyBudget } from '../../src/core/body-budget.js';
-import { systemClock } from '../../src/core/clock.js';
-import { Sigv4Verifier } from '../../src/core/sigv4-verifier.js';
 import { inProcessApi, type InProcessApi } from '../helpers/in-process-api.js';
 import { poll } from '../helpers/poll.js';
 import { rawUpload } from '../helpers/raw-upload.js';
-import { TEST_CREDENTIALS } from '../helpers/server-process.js';
 import { sha256Hex, signedHead } from '../helpers/signed-head.js';
 
 const MiB = 1024 * 1024;
@@ -23,16 +19,7 @@ describe('request bodies and the body budget', () => {
   let api: InProcessApi;
   let endpoint = '';
   before(async () => {
-    api = await inProcessApi(undefined, {
-      verifier: new Sigv4Verifier({
-        service: 'lambda',
-        region: 'us-east-1',
-        clock: systemClock,
-        secretFor: (id) =>
-          id === TEST_CREDENTIALS.accessKeyId ? TEST_CREDENTIALS.secretAccessKey : undefined,
-      }),
-      bodyBudget: new BodyBudget(100 * MiB),
-    });
+    api = await inProcessApi(undefined, { auth: 'sigv4', requestBodyMemoryBytes: 100 * MiB });
     endpoint = await api.app.listen({ host: '127.0.0.1', port: 0 });
   });
   after(async () => api.close());

@@ -102,7 +102,6 @@ describe('external extensions', () => {
   let advancedMs = 0;
   const clock = { now: () => Date.now() + advancedMs };
   const suite = useInProcessServer({ idleTimeoutMs: IDLE_MS, prestartPoolSize: 0 }, clock);
-  const { server } = suite;
   let client: LambdaClient;
   before(() => {
     client = suite.client;
@@ -123,8 +122,12 @@ describe('external extensions', () => {
 
   /** Every line of the function's log streams so far. */
   const logOf = async (fn: string): Promise<string[]> => {
-    await server.logs?.flush();
-    const group = join(server.config.dataDir, 'logs', encodeURIComponent(`/aws/lambda/${fn}`));
+    await suite.server.logs.flush();
+    const group = join(
+      suite.server.config.dataDir,
+      'logs',
+      encodeURIComponent(`/aws/lambda/${fn}`),
+    );
     return readdirSync(group).flatMap((file) =>
       readFileSync(join(group, file), 'utf8')
         .split('\n')
@@ -173,7 +176,7 @@ describe('external extensions', () => {
     assert.equal(typeof metrics['billedDurationMs'], 'number');
 
     advancedMs += IDLE_MS + 1000;
-    assert.equal(await server.reapIdle(), 1);
+    assert.equal(await suite.server.reapIdle(), 1);
     const afterReap = await logOf('ext-fn');
     assert.ok(
       afterReap.includes('probe: event SHUTDOWN spindown deadline=number'),

@@ -23,7 +23,6 @@ describe('scale to zero', () => {
   let advancedMs = 0;
   const clock = { now: () => Date.now() + advancedMs };
   const suite = useInProcessServer({ idleTimeoutMs: IDLE_MS, prestartPoolSize: 0 }, clock);
-  const { server } = suite;
   let client: LambdaClient;
   before(() => {
     client = suite.client;
@@ -38,11 +37,11 @@ describe('scale to zero', () => {
     assert.equal(await isCold('idle-fn'), false);
 
     advancedMs += IDLE_MS - 1000;
-    assert.equal(await server.reapIdle(), 0);
+    assert.equal(await suite.server.reapIdle(), 0);
     assert.equal(await isCold('idle-fn'), false);
 
     advancedMs += IDLE_MS + 1000;
-    assert.equal(await server.reapIdle(), 1);
+    assert.equal(await suite.server.reapIdle(), 1);
     assert.equal(await isCold('idle-fn'), true);
   });
 
@@ -65,7 +64,7 @@ describe('scale to zero', () => {
     assert.equal(await isCold(`kept-fn:${version}`), false);
 
     advancedMs += 10 * IDLE_MS;
-    await server.reapIdle();
+    await suite.server.reapIdle();
     const kept = await config();
     assert.equal(kept.AllocatedProvisionedConcurrentExecutions, 1);
     assert.equal(await isCold(`kept-fn:${version}`), false);

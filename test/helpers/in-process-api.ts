@@ -1,47 +1,23 @@
 /**
- * The control API wired in-process on a real SQLite file and a real code store, with a gate in
- * front of code preparation so tests can hold a function in Pending / InProgress deterministically.
+ * The control API of a built Lamina server, driven in-process on a real SQLite file and a real
+ * code store, with a gate in front of code preparation so tests can hold a function in Pending /
+ * InProgress deterministically.
  */
-import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import pino from 'pino';
-import { buildLambdaHttpApi } from '../../src/api/lambda-http-api.js';
-import { BodyBudget } from '../../src/core/body-budget.js';
-import type { Sigv4Verifier } from '../../src/core/sigv4-verifier.js';
+import type { BodyBudget } from '../../src/core/body-budget.js';
 import type { CodeRef } from '../../src/core/function-model.js';
-import { CodeCollector } from '../../src/functions/code-collector.js';
 import type { CodeStore } from '../../src/functions/code-store.js';
-import { FunctionService } from '../../src/functions/function-service.js';
-import { LayerService } from '../../src/functions/layer-service.js';
-import { PreparationQueue } from '../../src/functions/preparation-queue.js';
-import { RuntimeCatalog } from '../../src/functions/runtime-catalog.js';
+import type { PreparationQueue } from '../../src/functions/preparation-queue.js';
+import { buildLamina } from '../../src/server/build-lamina.js';
+import type { LaminaServer } from '../../src/server/lamina-server.js';
+import { openPlainProcessHost } from '../../src/server/plain-process-host.js';
+import { DEFAULT_CONFIG, type ServerConfig } from '../../src/server/server-config.js';
 import type { Database } from '../../src/store/database-schema.js';
-import { FileCodeStore } from '../../src/store/file-code-store.js';
-import { openSqliteDatabase } from '../../src/store/sqlite-database.js';
-import { SqliteProvisionedConcurrencyRepository } from '../../src/store/sqlite-provisioned-concurrency-repository.js';
-import { SqliteFunctionRepository } from '../../src/store/sqlite-function-repository.js';
-import { SqliteLayerRepository } from '../../src/store/sqlite-layer-repository.js';
-import {
-  SqliteAliasRepository,
-  SqliteVersionRepository,
-} from '../../src/store/sqlite-version-repository.js';
-import { AliasService } from '../../src/functions/alias-service.js';
-import { ProvisionedConcurrencyService } from '../../src/functions/provisioned-concurrency-service.js';
-import { ConcurrencyService } from '../../src/functions/concurrency-service.js';
-import { VersionService } from '../../src/functions/version-service.js';
-import { AsyncEventService } from '../../src/async/async-event-service.js';
-import { EventInvokeConfigService } from '../../src/functions/event-invoke-config-service.js';
-import { ServiceAsyncTargets } from '../../src/server/async-targets.js';
-import { SqliteAsyncEventStore } from '../../src/store/sqlite-async-event-store.js';
-import { SqliteEventInvokeConfigRepository } from '../../src/store/sqlite-event-invoke-config-repository.js';
-import { FunctionUrlService } from '../../src/functions/function-url-service.js';
-import { PermissionService } from '../../src/functions/permission-service.js';
-import { SqliteFunctionUrlRepository } from '../../src/store/sqlite-function-url-repository.js';
-import { SqlitePolicyRepository } from '../../src/store/sqlite-policy-repository.js';
-import { defaultUrlBase } from '../../src/core/function-url.js';
-import { tempDir } from './server-process.js';
+import type { SqliteAsyncEventStore } from '../../src/store/sqlite-async-event-store.js';
+import type { SqliteFunctionRepository } from '../../src/store/sqlite-function-repository.js';
+import { TEST_CREDENTIALS, tempDir } from './server-process.js';
 
 /** Holds preparations until released. */
 export class PreparationGate {
@@ -61,11 +37,11 @@ export class PreparationGate {
   }
 }
 
-/** A real FileCodeStore whose `prepare` first passes the gate. */
+/** The real code store, whose `prepare` first passes the gate. */
 class GatedCodeStore implements CodeStore {
-  readonly #inner: FileCodeStore;
+  readonly #inner: CodeStore;
   readonly #gate: PreparationGate;
-  constructor(inner: FileCodeStore, gate: PreparationGate) {
+  constructor(inner: CodeStore, gate: PreparationGate) {
     this.#inner = inner;
     this.#gate = gate;
   }
@@ -94,6 +70,8 @@ class GatedCodeStore implements CodeStore {
 }
 
 export interface InProcessApi {
+  /** The server as built (never started): its HTTP app answers `inject`, nothing runs events. */
+  readonly server: LaminaServer;
   readonly app: FastifyInstance;
   readonly gate: PreparationGate;
   readonly preparation: PreparationQueue;
@@ -106,138 +84,38 @@ export interface InProcessApi {
   close(): Promise<void>;
 }
 
-/** What a test may set: a verifier (default: none, as `--auth none`) and the body budget. */
-export interface InProcessOptions {
-  readonly verifier?: Sigv4Verifier;
-  readonly bodyBudget?: BodyBudget;
-}
-
+/**
+ * The control API of a server built as `lamina server` builds it, from `config` over the defaults
+ * (no authentication unless `auth: 'sigv4'`, with the test key pair), on plain processes, and not
+ * started: tests drive its HTTP app, recover preparations themselves, and no event is run.
+ */
 export async function inProcessApi(
   dataDir = tempDir().path,
-  options: InProcessOptions = {},
+  config: Partial<ServerConfig> = {},
 ): Promise<InProcessApi> {
-  const bodyBudget = options.bodyBudget ?? new BodyBudget();
-  const db = await openSqliteDatabase(join(dataDir, 'lamina.db'));
-  const repository = new SqliteFunctionRepository(db);
   const gate = new PreparationGate();
-  const code = new GatedCodeStore(new FileCodeStore(join(dataDir, 'code')), gate);
-  const collector = new CodeCollector(repository, code);
-  const ids = { uuid: () => randomUUID() };
-  const preparation = new PreparationQueue(repository, code, collector, ids, (name, error) => {
-    throw new Error(`preparation of ${name} failed: ${String(error)}`);
-  });
-  const scope = { region: 'us-east-1', accountId: '000000000000' };
-  const versions = new SqliteVersionRepository(db);
-  const aliases = new SqliteAliasRepository(db);
-  const layers = new LayerService({
-    scope,
-    repository: new SqliteLayerRepository(db),
-    code,
-    collector,
-    clock: { now: () => Date.now() },
-    ids,
-  });
-  const functions = new FunctionService({
-    layers,
-    scope,
-    repository,
-    versions,
-    aliases,
-    code,
-    collector,
-    preparation,
-    runtimes: new RuntimeCatalog(['nodejs20.x', 'python3.11', 'provided.al2023', 'provided.al2']),
-    clock: { now: () => Date.now() },
-    ids,
-  });
-  const concurrency = new ConcurrencyService(scope, repository, {
-    accountLimit: 1000,
-    minimumUnreserved: 100,
-  });
-  const clock = { now: () => Date.now() };
-  const configs = new SqliteEventInvokeConfigRepository(db);
-  const asyncStore = new SqliteAsyncEventStore(db);
-  const app = buildLambdaHttpApi({
-    bodyBudget,
-    context: {
-      scope,
-      functions,
-      layers,
-      versions: new VersionService(scope, repository, versions, { now: () => Date.now() }, ids),
-      aliases: new AliasService(scope, repository, versions, aliases, ids),
-      invocations: {
-        invoke: () => Promise.reject(new Error('invocation is not wired in control-plane tests')),
-        invokeStreaming: () =>
-          Promise.reject(new Error('invocation is not wired in control-plane tests')),
-        check: () => Promise.reject(new Error('invocation is not wired in control-plane tests')),
-      },
-      concurrency,
-      // Control-plane tests run no environments: provisioning is not started.
-      provisioned: new ProvisionedConcurrencyService({
-        scope,
-        clock: { now: () => Date.now() },
-        functions: repository,
-        versions,
-        aliases,
-        configs: new SqliteProvisionedConcurrencyRepository(db),
-        concurrency,
-        provisioning: {
-          apply: () => undefined,
-          refresh: () => undefined,
-          remove: () => Promise.resolve(),
-          removeFunction: () => Promise.resolve(),
-          state: () => undefined,
-        },
-      }),
-      eventInvokeConfigs: new EventInvokeConfigService({
-        scope,
-        functions: repository,
-        versions,
-        aliases,
-        configs,
-        clock,
-      }),
-      // Events are stored but not run: no dispatcher in control-plane tests.
-      asyncEvents: new AsyncEventService({
-        scope,
-        store: asyncStore,
-        targets: new ServiceAsyncTargets(functions, configs, concurrency),
-        clock,
-        ids,
-        onEnqueued: () => undefined,
-        retentionMs: 7 * 24 * 3_600_000,
-        onError: (error) => {
-          throw error;
-        },
-      }),
-      functionUrls: new FunctionUrlService({
-        scope,
-        functions: repository,
-        aliases,
-        urls: new SqliteFunctionUrlRepository(db),
-        clock,
-        ids,
-      }),
-      permissions: new PermissionService({
-        scope,
-        functions: repository,
-        versions,
-        aliases,
-        policies: new SqlitePolicyRepository(db),
-        ids,
-      }),
-      urlBase: () => defaultUrlBase(scope.region, 9000),
-      prestartedStatus: () => [],
-      runtimeVersionArn: (runtime) => `arn:aws:lambda:us-east-1::runtime:${runtime}`,
-      codeLocation: (sha, host) => Promise.resolve(`http://${host}/lamina/2026-11-01/code/${sha}`),
-      openCode: async (sha) => ((await code.has(sha)) ? code.open(sha) : undefined),
+  const server = await buildLamina(
+    {
+      ...DEFAULT_CONFIG,
+      auth: 'none',
+      dataDir,
+      functionUrlBase: 'http://lambda-url.us-east-1.localhost:9000',
+      ...config,
     },
-    verifier: options.verifier,
-    logger: pino({ level: 'silent' }),
-    urlDomains: [defaultUrlBase(scope.region, 9000).domain],
-  });
+    {
+      logger: pino({ level: 'silent' }),
+      env: {
+        LAMINA_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+        LAMINA_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+      },
+      sandboxHost: openPlainProcessHost,
+      codeStore: (store) => new GatedCodeStore(store, gate),
+    },
+  );
+  const { http: app, preparation, repository, db, asyncStore, bodyBudget } = server.parts;
   await app.ready();
   return {
+    server,
     app,
     gate,
     preparation,
@@ -248,10 +126,7 @@ export async function inProcessApi(
     bodyBudget,
     close: async () => {
       gate.open();
-      await app.close();
-      await asyncStore.flush();
-      await preparation.stop();
-      await db.destroy();
+      await server.stop();
     },
   };
 }

@@ -1,12 +1,13 @@
 /**
  * A LaminaServer in the test process, for tests that own its clock or call it directly (reaping):
- * built at once, started before the suite's tests, stopped after them.
+ * built and started before the suite's tests, stopped after them.
  */
 import { after, before } from 'node:test';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import pino from 'pino';
 import type { Clock } from '../../src/core/clock.js';
-import { LaminaServer } from '../../src/server/lamina-server.js';
+import { buildLamina } from '../../src/server/build-lamina.js';
+import type { LaminaServer } from '../../src/server/lamina-server.js';
 import { DEFAULT_CONFIG, type ServerConfig } from '../../src/server/server-config.js';
 import { lambdaClient } from './lambda-client.js';
 import { TEST_CREDENTIALS, tempDir } from './server-process.js';
@@ -20,29 +21,34 @@ export interface InProcessSuite {
 /** Registers the suite's hooks; `config` overrides the defaults (port 0, a temporary data dir). */
 export function useInProcessServer(config: Partial<ServerConfig>, clock: Clock): InProcessSuite {
   const dir = tempDir();
-  const server = new LaminaServer(
-    { ...DEFAULT_CONFIG, port: 0, dataDir: dir.path, ...config },
-    {
-      clock,
-      logger: pino({ level: 'warn' }),
-      env: {
-        LAMINA_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-        LAMINA_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-      },
+  let server: LaminaServer | undefined;
+  const overrides = {
+    clock,
+    logger: pino({ level: 'warn' }),
+    env: {
+      LAMINA_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+      LAMINA_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
     },
-  );
+  };
   let client: LambdaClient | undefined;
   before(async () => {
+    server = await buildLamina(
+      { ...DEFAULT_CONFIG, port: 0, dataDir: dir.path, ...config },
+      overrides,
+    );
     await server.start();
     client = lambdaClient(server.endpoint);
   });
   after(async () => {
     client?.destroy();
-    await server.stop();
+    await server?.stop();
     dir.remove();
   });
   return {
-    server,
+    get server() {
+      if (server === undefined) throw new Error('the in-process server has not started');
+      return server;
+    },
     get client() {
       if (client === undefined) throw new Error('the in-process server has not started');
       return client;

@@ -1,0 +1,421 @@
+/**
+ * The composition root: builds every concrete part of a Lamina server from its configuration.
+ * Building opens what the parts are made of (the sandbox host, the database) but starts nothing;
+ * LaminaServer.start() starts them, in order. Tests build with overrides (a clock, a sandbox host,
+ * a log sink, a gated code store) instead of wiring the parts by hand.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { availableParallelism, tmpdir, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pino, { type Logger } from 'pino';
+import { buildLambdaHttpApi } from '../api/lambda-http-api.js';
+import type { ApiContext } from '../api/api-types.js';
+import { AsyncDispatcher } from '../async/async-dispatcher.js';
+import { AsyncEventService } from '../async/async-event-service.js';
+import { runtimeVersionArn } from '../core/arn.js';
+import { BodyBudget } from '../core/body-budget.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { ConnectionBudget, jailDescriptorShare } from '../core/connection-budget.js';
+import { defaultUrlBase, parseUrlBase, type UrlBase } from '../core/function-url.js';
+import type { IdSource } from '../core/ids.js';
+import { presignGetUrl } from '../core/sigv4-presign.js';
+import { Sigv4Verifier } from '../core/sigv4-verifier.js';
+import { EnvironmentFactory } from '../environment/environment-factory.js';
+import { PrestartedPool } from '../environment/prestarted-pool.js';
+import { AliasService } from '../functions/alias-service.js';
+import { CodeCollector } from '../functions/code-collector.js';
+import type { CodeStore } from '../functions/code-store.js';
+import { ConcurrencyService } from '../functions/concurrency-service.js';
+import { EventInvokeConfigService } from '../functions/event-invoke-config-service.js';
+import { FunctionService } from '../functions/function-service.js';
+import { FunctionUrlService } from '../functions/function-url-service.js';
+import { LayerService } from '../functions/layer-service.js';
+import { PermissionService } from '../functions/permission-service.js';
+import { PreparationQueue } from '../functions/preparation-queue.js';
+import { ProvisionedConcurrencyService } from '../functions/provisioned-concurrency-service.js';
+import { RuntimeCatalog } from '../functions/runtime-catalog.js';
+import { VersionService } from '../functions/version-service.js';
+import { EnvironmentPool } from '../invoke/environment-pool.js';
+import { ServiceFunctionResolver } from '../invoke/function-resolver.js';
+import { InvokeService } from '../invoke/invoke-service.js';
+import { Provisioner } from '../invoke/provisioner.js';
+import { FileLogStore } from '../observability/file-log-store.js';
+import { HostRuntimeLauncher } from '../runtimes/host-runtime-launcher.js';
+import { runtimeClientsDir } from '../runtimes/runtime-clients.js';
+import { withViews } from './code-views.js';
+import { FileCodeStore } from '../store/file-code-store.js';
+import { openSqliteDatabase } from '../store/sqlite-database.js';
+import { SqliteAsyncEventStore } from '../store/sqlite-async-event-store.js';
+import { SqliteEventInvokeConfigRepository } from '../store/sqlite-event-invoke-config-repository.js';
+import { SqliteFunctionRepository } from '../store/sqlite-function-repository.js';
+import { SqliteFunctionUrlRepository } from '../store/sqlite-function-url-repository.js';
+import { SqliteLayerRepository } from '../store/sqlite-layer-repository.js';
+import { SqlitePolicyRepository } from '../store/sqlite-policy-repository.js';
+import { SqliteProvisionedConcurrencyRepository } from '../store/sqlite-provisioned-concurrency-repository.js';
+import {
+  SqliteAliasRepository,
+  SqliteVersionRepository,
+} from '../store/sqlite-version-repository.js';
+import { ServiceAsyncTargets } from './async-targets.js';
+import { openBwrapHost } from './bwrap-host.js';
+import { resolveCredentials } from './credentials.js';
+import { descriptorLimit } from './descriptor-limit.js';
+import { environmentEndpoints } from './environment-endpoints.js';
+import { fullCollection } from './full-collection.js';
+import { FunctionCredentials } from './function-credentials.js';
+import { detectHostRuntimes } from './host-runtimes.js';
+import { LaminaServer, type Listening, type ServerLogSink } from './lamina-server.js';
+import { MemoryReclaimer } from './memory-reclaimer.js';
+import { openPlainProcessHost } from './plain-process-host.js';
+import { privateFolder, sandboxPassage } from './private-folders.js';
+import type { SandboxHostOpener } from './sandbox-host.js';
+import { concurrencyLimits, type ServerConfig } from './server-config.js';
+import { WriteGeneration } from './write-generation.js';
+
+/** The runtime clients shipped with Lamina (runtimes/ at the package root). */
+const RUNTIME_CLIENTS = resolve(dirname(fileURLToPath(import.meta.url)), '../../../runtimes');
+
+/** What a test may put in place of the real part. */
+export interface LaminaOverrides {
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  /** Where the key pair is read from (`LAMINA_ACCESS_KEY_ID`…; default: this process's). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** The sandbox host (default: bubblewrap, or plain processes with `unsafePlainProcesses`). */
+  readonly sandboxHost?: SandboxHostOpener;
+  /** Where function log lines go (default: files under `<data>/logs`). */
+  readonly logs?: ServerLogSink;
+  /** Wraps the code store (tests hold preparations back with it). */
+  readonly codeStore?: (store: CodeStore) => CodeStore;
+}
+
+export async function buildLamina(
+  configuration: ServerConfig,
+  overrides: LaminaOverrides = {},
+): Promise<LaminaServer> {
+  const config = { ...configuration, dataDir: resolve(configuration.dataDir) };
+  const logger = overrides.logger ?? pino({ level: config.logLevel });
+  const clock = overrides.clock ?? systemClock;
+  const ids: IdSource = { uuid: () => randomUUID() };
+  const scope = { region: config.region, accountId: config.accountId };
+  const listening: Listening = {};
+
+  const credentials =
+    config.auth === 'sigv4'
+      ? resolveCredentials(config.dataDir, overrides.env ?? process.env)
+      : undefined;
+  const openHost =
+    overrides.sandboxHost ?? (config.unsafePlainProcesses ? openPlainProcessHost : openBwrapHost);
+  const host = await openHost({
+    dataDir: config.dataDir,
+    cpuColocation: config.cpuColocation,
+    cpuColocationReleaseMs: config.cpuColocationReleaseMs,
+    environmentProcessLimit: config.environmentProcessLimit,
+    logger,
+  });
+  // From here on, a failure releases the host before it is thrown.
+  try {
+    const limitations = host.driver.limitations();
+    for (const limitation of limitations) logger.warn(`sandbox limitation: ${limitation}`);
+    const { identity, runDir, views } = host;
+    // Root and the jails' group may pass through the data directory; logs and zips are root's.
+    sandboxPassage(config.dataDir, identity);
+    sandboxPassage(join(config.dataDir, 'code'), identity);
+    privateFolder(join(config.dataDir, 'code', 'zips'));
+    privateFolder(join(config.dataDir, 'logs'));
+    const runtimes = await detectHostRuntimes();
+
+    const db = await openSqliteDatabase(join(config.dataDir, 'lamina.db'));
+    // Writes move the generation on, so the invoke path's cached lookups read again.
+    const writes = new WriteGeneration();
+    const repository = writes.watch(new SqliteFunctionRepository(db), [
+      'insert',
+      'update',
+      'delete',
+    ]);
+    const fileCode = new FileCodeStore(join(config.dataDir, 'code'));
+    const code = overrides.codeStore?.(fileCode) ?? fileCode;
+    const collector = new CodeCollector(repository, code);
+    // A prepared code folder gets its view at once, so the first cold start does not mount it.
+    const preparation = new PreparationQueue(
+      repository,
+      withViews(code, views),
+      collector,
+      ids,
+      (name, error) => logger.error({ err: error, function: name }, 'code preparation failed'),
+    );
+    const versions = writes.watch(new SqliteVersionRepository(db), ['publish', 'delete']);
+    const aliases = writes.watch(new SqliteAliasRepository(db), ['insert', 'update', 'delete']);
+    const capacityMiB =
+      config.environmentMemoryMiB ?? Math.floor((totalmem() / (1024 * 1024)) * 0.75);
+    const limits = concurrencyLimits(config, capacityMiB);
+    const concurrency = new ConcurrencyService(scope, repository, limits);
+    await concurrency.load();
+    // Layer versions are read by the invoke path's cached lookups too (through functions).
+    const layers = new LayerService({
+      scope,
+      repository: new SqliteLayerRepository(db),
+      code,
+      collector,
+      clock,
+      ids,
+    });
+    // Parts built later that earlier ones call back into.
+    const late: { invocations?: InvokeService; reclaimer?: MemoryReclaimer | undefined } = {};
+    const functions = new FunctionService({
+      // A deleted function's (or version's) environments end now, not at the idle timeout.
+      onDeleted: (name, version) =>
+        void late.invocations
+          ?.retire(name, version)
+          .catch((error: unknown) => logger.error({ err: error }, 'retiring environments failed')),
+      layers,
+      scope,
+      repository,
+      versions,
+      aliases,
+      code,
+      collector,
+      preparation,
+      runtimes: new RuntimeCatalog(runtimes.identifiers),
+      clock,
+      ids,
+    });
+
+    // The runtime clients live under the temp folder, which the jail's uid can reach: shared by
+    // the servers on this machine, or copied next to the sockets when the shared copy cannot be.
+    const runtimeClients = runtimeClientsDir(RUNTIME_CLIENTS, tmpdir(), join(runDir, 'runtimes'));
+    const logs =
+      overrides.logs ??
+      new FileLogStore(
+        join(config.dataDir, 'logs'),
+        (error, file) =>
+          logger.error({ err: error, file }, 'function log lines could not be written'),
+        (chars) => late.reclaimer?.passedThrough(chars),
+      );
+    // One RuntimeVersionArn per runtime, as GetFunction and INIT_START lines both report it.
+    const versionArnOf = (runtime: string) =>
+      runtimeVersionArn(
+        config.region,
+        createHash('sha256')
+          .update(runtimes.versions[runtime] ?? runtime)
+          .digest('hex'),
+      );
+    const functionCredentials = new FunctionCredentials();
+    const pool = new EnvironmentPool(
+      {
+        capacityMiB,
+        queueTimeoutMs: config.queueTimeoutMs,
+        // Sandbox starts are CPU-bound: a few at a time finish sooner than many at once.
+        maxColdStarts: Math.max(2, 2 * availableParallelism()),
+        burstTimeoutMs: 60_000,
+      },
+      clock,
+    );
+    const slotsDir = join(config.dataDir, 'slots');
+    rmSync(slotsDir, { recursive: true, force: true });
+    sandboxPassage(slotsDir, identity);
+    const factory = new EnvironmentFactory({
+      scope,
+      sandboxes: host.driver,
+      endpoints: environmentEndpoints({
+        runDir,
+        identity,
+        budget: new ConnectionBudget(jailDescriptorShare(descriptorLimit())),
+        api: () => listening.apiTarget,
+        onConnectionEnded: (bytesRead) => late.reclaimer?.connectionEnded(bytesRead),
+      }),
+      logs,
+      clock,
+      runtimeVersionArn: versionArnOf,
+      slotsDir,
+      bootLimitMs: config.initLimitMs,
+      holdCode: ({ version }) =>
+        collector.hold([
+          version.readyCode?.sha256Hex,
+          ...version.settings.layers.map((layer) => layer.code.sha256Hex),
+        ]),
+      placement: host.placement,
+      laminaApi: {
+        credentialsFor: (name) => functionCredentials.credentialsFor(name),
+      },
+    });
+    const launcher = new HostRuntimeLauncher(runtimeClients);
+    const prestarted = new PrestartedPool(config.prestartPoolSize, {
+      boot: (launch) => factory.prestart(launch),
+      discard: (booted) => factory.discard(booted),
+      onBootFailure: (family, error) =>
+        logger.warn({ err: error, family }, 'a pre-started sandbox failed to boot'),
+    });
+    // Node.js is booted ahead from the start; other runtimes once a function first uses them.
+    const node = launcher.launch('nodejs20.x');
+    if (node.runtimeDir !== undefined) await views.prepare(node.runtimeDir);
+    prestarted.register(node.command.join(' '), node);
+    const resolver = new ServiceFunctionResolver(functions, code, writes);
+    const invokeService = new InvokeService({
+      scope,
+      resolver,
+      pool,
+      factory,
+      prestarted,
+      launcher,
+      clock,
+      initLimitMs: config.initLimitMs,
+      concurrency: {
+        accountLimit: limits.accountLimit,
+        reservedTotal: () => concurrency.reservedTotal(),
+        provisionedOf: (name) => concurrency.provisionedOf(name),
+      },
+    });
+    late.invocations = invokeService;
+    const provisioner = new Provisioner({
+      resolver,
+      pool,
+      create: (resolved, type, requestId, reservation) =>
+        invokeService.create(resolved, type, requestId, reservation),
+    });
+    const provisioned = new ProvisionedConcurrencyService({
+      scope,
+      clock,
+      functions: repository,
+      versions,
+      aliases,
+      configs: new SqliteProvisionedConcurrencyRepository(db),
+      concurrency,
+      provisioning: provisioner,
+    });
+
+    const eventConfigs = new SqliteEventInvokeConfigRepository(db);
+    const targets = new ServiceAsyncTargets(functions, eventConfigs, concurrency);
+    const asyncStore = new SqliteAsyncEventStore(db);
+    const dispatcher = new AsyncDispatcher({
+      scope,
+      store: asyncStore,
+      invoker: { invoke: (request) => invokeService.invokeToEnd(request) },
+      targets,
+      clock,
+      ids,
+      concurrency: config.asyncConcurrency,
+      onError: (error, requestId) =>
+        logger.error({ err: error, requestId }, 'asynchronous event handling failed'),
+    });
+    const asyncEvents = new AsyncEventService({
+      scope,
+      store: asyncStore,
+      targets,
+      clock,
+      ids,
+      onEnqueued: () => dispatcher.wake(),
+      retentionMs: config.asyncEventRetentionMs,
+      onError: (error) => logger.error({ err: error }, 'pruning asynchronous events failed'),
+    });
+
+    const verifier =
+      credentials === undefined
+        ? undefined
+        : new Sigv4Verifier({
+            service: 'lambda',
+            region: config.region,
+            clock,
+            secretFor: (id) =>
+              id === credentials.accessKeyId
+                ? credentials.secretAccessKey
+                : functionCredentials.lookup(id)?.secretAccessKey,
+            sessionTokenFor: (id) => functionCredentials.lookup(id)?.sessionToken,
+          });
+    // The default URL base names the API's port, known once it listens.
+    const publicUrlBase =
+      config.functionUrlBase === undefined ? undefined : parseUrlBase(config.functionUrlBase);
+    const urlBase = (): UrlBase =>
+      publicUrlBase ??
+      defaultUrlBase(
+        config.region,
+        Number(new URL(listening.endpoint ?? 'http://localhost:0').port),
+      );
+    const context: ApiContext = {
+      scope,
+      functions,
+      functionUrls: new FunctionUrlService({
+        scope,
+        functions: repository,
+        aliases,
+        urls: new SqliteFunctionUrlRepository(db),
+        clock,
+        ids,
+      }),
+      permissions: new PermissionService({
+        scope,
+        functions: repository,
+        versions,
+        aliases,
+        policies: new SqlitePolicyRepository(db),
+        ids,
+      }),
+      urlBase,
+      layers,
+      versions: new VersionService(scope, repository, versions, clock, ids),
+      aliases: new AliasService(scope, repository, versions, aliases, ids),
+      invocations: invokeService,
+      eventInvokeConfigs: new EventInvokeConfigService({
+        scope,
+        functions: repository,
+        versions,
+        aliases,
+        configs: eventConfigs,
+        clock,
+      }),
+      asyncEvents,
+      concurrency,
+      provisioned,
+      prestartedStatus: () => prestarted.status(),
+      runtimeVersionArn: versionArnOf,
+      codeLocation: async (sha, requestHost) => {
+        const path = `/lamina/2026-11-01/code/${sha}`;
+        if (credentials === undefined) return `http://${requestHost}${path}`;
+        return presignGetUrl(requestHost, path, {
+          ...credentials,
+          region: config.region,
+          service: 'lambda',
+          expiresSeconds: config.codeUrlExpirySeconds,
+          clock,
+        });
+      },
+      openCode: async (sha) => ((await code.has(sha)) ? code.open(sha) : undefined),
+    };
+    const collect = fullCollection();
+    const reclaimer = collect === undefined ? undefined : new MemoryReclaimer({ collect });
+    late.reclaimer = reclaimer;
+    const urlDomains = [defaultUrlBase(config.region, 0).domain];
+    if (publicUrlBase !== undefined) urlDomains.unshift(publicUrlBase.domain);
+    const bodyBudget = new BodyBudget(config.requestBodyMemoryBytes, (bytes) =>
+      late.reclaimer?.released(bytes),
+    );
+    const http = buildLambdaHttpApi({ context, verifier, logger, urlDomains, bodyBudget });
+    return new LaminaServer({
+      config,
+      logger,
+      listening,
+      credentials,
+      limitations,
+      host,
+      db,
+      http,
+      bodyBudget,
+      repository,
+      preparation,
+      invocations: invokeService,
+      prestarted,
+      provisioner,
+      provisioned,
+      asyncStore,
+      dispatcher,
+      asyncEvents,
+      logs,
+      reclaimer,
+    });
+  } catch (error) {
+    await host.close().catch(() => undefined);
+    throw error;
+  }
+}

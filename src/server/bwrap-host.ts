@@ -1,0 +1,80 @@
+/**
+ * The default sandbox host: every environment in a bubblewrap jail under cgroups, run as the
+ * sandbox user when the server is root, watched by a watchdog that ends them if the server dies.
+ */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ColocationPolicy, nodeReleaseTimer } from '../environment/colocation-policy.js';
+import { BwrapSandboxDriver } from '../sandbox/bwrap-sandbox-driver.js';
+import { detectCgroups } from '../sandbox/cgroups.js';
+import { openEphemeralStorage } from '../sandbox/ephemeral-storage.js';
+import { OverlayViews, plainDirectories } from '../sandbox/overlay-views.js';
+import { openServerCpu } from '../sandbox/server-cpu.js';
+import { startWatchdog } from '../sandbox/watchdog.js';
+import { sandboxPassage } from './private-folders.js';
+import { openRunDir, removeRunDir } from './run-folder.js';
+import { checkSandboxPrerequisites } from './sandbox-prerequisites.js';
+import { sandboxIdentity } from './sandbox-identity.js';
+import type { SandboxHost, SandboxHostOptions } from './sandbox-host.js';
+
+export async function openBwrapHost(options: SandboxHostOptions): Promise<SandboxHost> {
+  const { dataDir, logger } = options;
+  checkSandboxPrerequisites(dataDir);
+  const identity = sandboxIdentity();
+  // What a server that died, watchdog and all, left in the temp folder goes first.
+  const runDir = await openRunDir(tmpdir(), identity);
+  // Code, layers and runtime folders are shown to jails through views that hide their paths.
+  const viewsRoot = join(runDir, 'views');
+  sandboxPassage(viewsRoot, identity);
+  const views = identity === undefined ? plainDirectories : new OverlayViews(viewsRoot);
+  const ephemeralRoot = join(dataDir, 'ephemeral');
+  const cgroups = await detectCgroups({
+    cpusets: options.cpuColocation,
+    processLimit: options.environmentProcessLimit,
+  });
+  // Whatever kills this process, the watchdog ends its environments (frozen ones included).
+  const watchdog = startWatchdog({
+    serverPid: process.pid,
+    cgroupBases: cgroups.environmentBases,
+    freezerBase: cgroups.freezerBase,
+    v2: cgroups.version === 'v2',
+    prefixes: [runDir, join(ephemeralRoot, `${process.pid}.`)],
+  });
+  const serverCpu = options.cpuColocation ? await openServerCpu(cgroups) : undefined;
+  if (serverCpu !== undefined)
+    logger.debug(`lone invocations run with the event loop on CPU ${serverCpu.cpu}`);
+  const ephemeral = await openEphemeralStorage({
+    root: ephemeralRoot,
+    ...(identity === undefined ? {} : { jailGid: identity.gid }),
+    onError: (error) => logger.warn({ err: error }, 'preparing ephemeral storage failed'),
+  });
+  const driver = new BwrapSandboxDriver({
+    runDir,
+    cgroups,
+    serverCpu: serverCpu?.cpu,
+    hostUid: identity?.uid,
+    hostGid: identity?.gid,
+    ephemeral,
+    views,
+  });
+  let closing: Promise<void> | undefined;
+  return {
+    driver,
+    views,
+    runDir,
+    identity,
+    placement:
+      serverCpu === undefined
+        ? undefined
+        : new ColocationPolicy(serverCpu, nodeReleaseTimer(options.cpuColocationReleaseMs)),
+    close: () =>
+      (closing ??= (async () => {
+        await serverCpu?.close();
+        await cgroups.close();
+        await ephemeral.close();
+        await views.close();
+        await removeRunDir(runDir);
+        watchdog.disarm();
+      })()),
+  };
+}
