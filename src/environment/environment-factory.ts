@@ -261,7 +261,7 @@ export class EnvironmentFactory {
       initializationType,
       booted.endpoints,
     );
-    if (!booted.endpoints.runtime.assign(variables)) {
+    if (!booted.endpoints.runtime.assign(booted.sandbox.translate(variables))) {
       await Promise.all([this.discard(booted), letGo()]);
       return undefined;
     }

@@ -1,4 +1,8 @@
-/** Port: starts isolated execution environments (one process tree each) and controls them. */
+/**
+ * Port: starts execution environments (one process tree each) and controls them. Two drivers:
+ * bubblewrap + cgroups (isolated) and plain processes (`--unsafe-plain-processes`, no isolation);
+ * test/sandbox/driver-contract.test.ts holds both to the same contract.
+ */
 
 /**
  * Back-pressure for an environment's output: while `closed`, the sandbox stops reading what its
@@ -59,11 +63,41 @@ export interface SandboxExit {
   readonly outOfMemory: boolean;
 }
 
-/** A started environment. */
-export interface Sandbox {
+/** A started environment's process tree. */
+export interface SandboxProcess {
   readonly id: string;
-  /** Resolves once the whole process tree has exited and its cgroups are removed. */
+  /** Resolves once the whole process tree has exited and what held it is released. */
   readonly exited: Promise<SandboxExit>;
+  /** Stops every process of the environment (between invokes). */
+  freeze(): Promise<void>;
+  thaw(): Promise<void>;
+  /** Peak memory of the environment so far, in MiB (0 when not measurable). */
+  maxMemoryUsedMiB(): Promise<number>;
+  /**
+   * Environment variables as the environment's processes must see them, for those handed over
+   * after the start (a pre-started runtime's assignment): paths and addresses inside a jail are
+   * the same for every environment, so a jail returns them as they are.
+   */
+  translate(variables: Readonly<Record<string, string>>): Record<string, string>;
+  /** Kills the whole process tree; resolves with its exit. Idempotent. */
+  kill(): Promise<SandboxExit>;
+}
+
+/** The external extensions (executables in /opt/extensions), started before the runtime. */
+export interface ExtensionLaunch {
+  /** Their file names, once all are started. When there are any, the runtime waits. */
+  readonly extensions: Promise<readonly string[]>;
+  /** Lets the runtime start once the extensions are ready (no-op without extensions). */
+  startRuntime(): void;
+  /**
+   * Called when an external extension's process ends (exit code; 128+n after signal n), or could
+   * not be started (code -1: the file is not executable).
+   */
+  onExtensionExit(listener: (name: string, code: number) => void): void;
+}
+
+/** Where and how fast an environment's processes may run. */
+export interface CpuPlacement {
   /** Applies the CPU share of the memory size; init runs before it, at full speed. */
   limitCpu(): Promise<void>;
   /** Gives a pre-started environment its function's memory size, CPU share and CPU weight. */
@@ -75,26 +109,10 @@ export interface Sandbox {
    * share is more than one CPU.
    */
   colocate(on: boolean): boolean;
-  /** Stops every process of the environment (between invokes). */
-  freeze(): Promise<void>;
-  thaw(): Promise<void>;
-  /** Peak memory of the environment so far, in MiB (0 when not measurable). */
-  maxMemoryUsedMiB(): Promise<number>;
-  /** Kills the whole process tree; resolves with its exit. Idempotent. */
-  kill(): Promise<SandboxExit>;
-  /**
-   * The external extensions (executables in /opt/extensions) the sandbox started before the
-   * runtime, by file name. When there are any, the runtime waits for `startRuntime`.
-   */
-  readonly extensions: Promise<readonly string[]>;
-  /** Lets the runtime start once the extensions are ready (no-op without extensions). */
-  startRuntime(): void;
-  /**
-   * Called when an external extension's process ends (exit code; 128+n after signal n), or could
-   * not be started (code -1: the file is not executable).
-   */
-  onExtensionExit(listener: (name: string, code: number) => void): void;
 }
+
+/** A started environment: its processes, its extensions' launch and its CPU placement. */
+export interface Sandbox extends SandboxProcess, ExtensionLaunch, CpuPlacement {}
 
 export interface SandboxDriver {
   start(spec: SandboxSpec): Promise<Sandbox>;

@@ -25,7 +25,8 @@ export interface ProvisioningState {
 
 export interface ProvisionerDeps {
   readonly resolver: FunctionResolver;
-  readonly pool: EnvironmentPool;
+  /** Room for each environment, and the warm pool its invocations find it in. */
+  readonly pool: Pick<EnvironmentPool, 'reserve' | 'release'>;
   /** Creates and initialises an environment in the room a reservation holds. */
   readonly create: (
     resolved: ResolvedFunction,

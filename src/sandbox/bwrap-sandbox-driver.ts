@@ -384,6 +384,10 @@ class BwrapSandbox implements Sandbox {
     return Promise.resolve(Math.ceil(bytes / (1024 * 1024)));
   }
 
+  translate(variables: Readonly<Record<string, string>>): Record<string, string> {
+    return { ...variables };
+  }
+
   async kill(): Promise<SandboxExit> {
     try {
       process.kill(this.#pid, 'SIGKILL');

@@ -11,6 +11,7 @@
  * (`start <name>`, `unlaunchable <name>`, `ready`, `exit <name> <code>`), 6 (in) the go for the runtime, 7 (out) the
  * extensions' stdout and stderr.
  */
+import { extensionLaunchLines } from './extension-launch-script.js';
 
 /** Facts about the host the jail is built from. */
 export interface HostLayout {
@@ -64,20 +65,6 @@ const RELAY_WAIT_TRIES = 5000;
 /** Connections the jail keeps offered to the platform at once (deliveries take turns). */
 const INBOUND_TUNNELS = 1;
 
-/** Variables external extensions do not see (Lambda hides them from extensions). */
-const HIDDEN_FROM_EXTENSIONS = [
-  'AWS_EXECUTION_ENV',
-  'AWS_LAMBDA_LOG_GROUP_NAME',
-  'AWS_LAMBDA_LOG_STREAM_NAME',
-  'AWS_XRAY_CONTEXT_MISSING',
-  'AWS_XRAY_DAEMON_ADDRESS',
-  'LAMBDA_RUNTIME_DIR',
-  'LAMBDA_TASK_ROOT',
-  '_AWS_XRAY_DAEMON_ADDRESS',
-  '_AWS_XRAY_DAEMON_PORT',
-  '_HANDLER',
-];
-
 /** The relay, extensions and exec script the jail's first process runs. */
 export function jailScript(withLaminaApi: boolean, withInbound = false): string {
   const relay = (port: number, socket: string) =>
@@ -95,18 +82,7 @@ export function jailScript(withLaminaApi: boolean, withInbound = false): string 
     // Waits for the Runtime API relay to listen without spinning: one socat connects to it,
     // sleeping 1 ms between refused attempts (the relayed connection closes at once, unused).
     `socat -u -lf /dev/null OPEN:/dev/null TCP:${RUNTIME_API_ADDRESS},retry=${RELAY_WAIT_TRIES},interval=0.001 5>&- 6<&- 7>&-`,
-    'n=0',
-    'for f in /opt/extensions/*; do',
-    '  [ -f "$f" ] || continue',
-    '  e=${f##*/}; n=$((n+1))',
-    '  echo "start $e" >&5',
-    '  [ -x "$f" ] || { echo "unlaunchable $e" >&5; continue; }',
-    `  ( unset ${HIDDEN_FROM_EXTENSIONS.join(' ')}; "$f" >&7 2>&7 5>&- 7>&-; echo "exit $e $?" >&5 ) 6<&- &`,
-    'done',
-    'echo ready >&5',
-    '[ "$n" = 0 ] || read _ <&6',
-    'exec 5>&- 6<&- 7>&-',
-    'exec "$@"',
+    ...extensionLaunchLines('/opt/extensions'),
   ]
     .filter((line) => line !== '')
     .join('\n');

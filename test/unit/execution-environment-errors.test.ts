@@ -45,6 +45,7 @@ function environment(faults: Faults): ExecutionEnvironment {
     extensions: Promise.resolve([]),
     startRuntime: () => undefined,
     onExtensionExit: () => undefined,
+    translate: (variables) => ({ ...variables }),
   };
   const channel: RuntimeChannel = {
     onFirstNext: (listener) => queueMicrotask(listener),

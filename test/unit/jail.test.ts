@@ -136,7 +136,7 @@ describe('jail arguments', () => {
   test('external extensions start after the relays and before the runtime, which waits for its go', () => {
     const script = jailScript(true);
     const relayReady = script.indexOf('TCP:127.0.0.1:9001,retry');
-    const extensions = script.indexOf('for f in /opt/extensions/*');
+    const extensions = script.indexOf("for f in '/opt/extensions'/*");
     const gate = script.indexOf('read _ <&6');
     assert.ok(relayReady < extensions && extensions < gate);
     assert.ok(gate < script.indexOf('exec "$@"'));
