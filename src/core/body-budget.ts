@@ -50,6 +50,7 @@ export class BodyBudget {
   /** The budget in bytes. */
   readonly limitBytes: number;
   readonly #onRelease: ((bytes: number) => void) | undefined;
+  readonly #watchers = new Set<() => void>();
   #inFlight = 0;
 
   /** `onRelease`: told how many bytes each claim given back had received, e.g. to reclaim memory. */
@@ -63,11 +64,28 @@ export class BodyBudget {
     return this.#inFlight;
   }
 
+  /**
+   * Resolves once the bytes in flight satisfy `check` (at once if they do): for orderly stops
+   * and tests, without polling.
+   */
+  until(check: (inFlightBytes: number) => boolean): Promise<void> {
+    if (check(this.#inFlight)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const watcher = () => {
+        if (!check(this.#inFlight)) return;
+        this.#watchers.delete(watcher);
+        resolve();
+      };
+      this.#watchers.add(watcher);
+    });
+  }
+
   /** A claim for one request's body, empty until it takes bytes. */
   open(): BodyClaim {
     return new BodyClaim(this, (held, more) => {
       if (!bodyFits(this.#inFlight, held, more, this.limitBytes)) return false;
       this.#inFlight += more;
+      this.#changed();
       return true;
     });
   }
@@ -76,6 +94,12 @@ export class BodyBudget {
   giveBack(heldBytes: number, receivedBytes: number): void {
     this.#inFlight -= heldBytes;
     if (receivedBytes > 0) this.#onRelease?.(receivedBytes);
+    this.#changed();
+  }
+
+  #changed(): void {
+    if (this.#watchers.size === 0) return;
+    for (const watcher of [...this.#watchers]) watcher();
   }
 }
 

@@ -36,19 +36,26 @@ export class AliasService {
   readonly #versions: VersionRepository;
   readonly #aliases: AliasRepository;
   readonly #ids: IdSource;
+  readonly #onUnrouted: ((functionName: string, version: string) => void) | undefined;
 
+  /**
+   * `onUnrouted`: told of each published version that an update or a deletion left with no alias
+   * routing to it (its idle environments can go).
+   */
   constructor(
     scope: Scope,
     functions: FunctionRepository,
     versions: VersionRepository,
     aliases: AliasRepository,
     ids: IdSource,
+    onUnrouted?: (functionName: string, version: string) => void,
   ) {
     this.#scope = scope;
     this.#functions = functions;
     this.#versions = versions;
     this.#aliases = aliases;
     this.#ids = ids;
+    this.#onUnrouted = onUnrouted;
   }
 
   async create(
@@ -109,10 +116,12 @@ export class AliasService {
       revisionId: this.#ids.uuid(),
     });
     await this.#checkTargets(name, next(current));
+    let before: AliasRecord = current;
     const updated = await this.#aliases.update(name, aliasName, (alias) => {
       if (input.revisionId !== undefined && input.revisionId !== alias.revisionId) {
         throw lambdaErrors.staleRevision();
       }
+      before = alias;
       return next(alias);
     });
     if (updated === undefined) {
@@ -121,6 +130,7 @@ export class AliasService {
         `Alias not found: ${this.#arn(name, aliasName)}`,
       );
     }
+    await this.#unrouted(name, before);
     return { name, alias: updated };
   }
 
@@ -131,7 +141,9 @@ export class AliasService {
     if ((await this.#functions.get(name)) === undefined) {
       throw lambdaErrors.functionNotFound(functionArn(this.#scope, name));
     }
-    await this.#aliases.delete(name, aliasName);
+    const before = await this.#aliases.get(name, aliasName);
+    if ((await this.#aliases.delete(name, aliasName)) && before !== undefined)
+      await this.#unrouted(name, before);
     return name;
   }
 
@@ -165,13 +177,17 @@ export class AliasService {
   /** Names of the aliases that route to a version. */
   async referencing(functionName: string, version: string): Promise<string[]> {
     const rows = await this.#aliases.list(functionName, undefined, 10_000);
-    return rows
-      .filter(
-        (alias) =>
-          alias.functionVersion === version ||
-          Object.keys(alias.additionalVersionWeights ?? {}).includes(version),
-      )
-      .map((alias) => alias.name);
+    return rows.filter((alias) => routedVersions(alias).includes(version)).map((a) => a.name);
+  }
+
+  /** Tells `onUnrouted` of the published versions `before` routed to that no alias does now. */
+  async #unrouted(name: string, before: AliasRecord): Promise<void> {
+    const onUnrouted = this.#onUnrouted;
+    const previous = routedVersions(before).filter((version) => version !== LATEST);
+    if (onUnrouted === undefined || previous.length === 0) return;
+    const rows = await this.#aliases.list(name, undefined, 10_000);
+    const routed = new Set(rows.flatMap(routedVersions));
+    for (const version of previous) if (!routed.has(version)) onUnrouted(name, version);
   }
 
   async #checkTargets(name: string, alias: AliasRecord): Promise<void> {
@@ -207,6 +223,11 @@ export class AliasService {
   #arn(name: string, alias: string): string {
     return functionArn(this.#scope, name, alias);
   }
+}
+
+/** The versions an alias sends invocations to. */
+function routedVersions(alias: AliasRecord): string[] {
+  return [alias.functionVersion, ...Object.keys(alias.additionalVersionWeights ?? {})];
 }
 
 function checkFields(input: AliasInput, creating: boolean): void {

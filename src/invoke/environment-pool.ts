@@ -164,6 +164,23 @@ export class EnvironmentPool {
     return doomed.length;
   }
 
+  /**
+   * A version no alias routes to any more: its idle environments end now (provisioned ones are
+   * the Provisioner's). It can still be invoked by number, and then starts anew. Returns how many.
+   */
+  async retireIdle(functionName: string, version: string): Promise<number> {
+    const unused = [...this.#idle.values()]
+      .flat()
+      .filter(
+        (env) =>
+          env.settings.functionName === functionName &&
+          env.settings.version === version &&
+          env.settings.provisioned !== true,
+      );
+    await Promise.all(unused.map((env) => env.destroy()));
+    return unused.length;
+  }
+
   /** Destroys environments idle for longer than `idleMs`. Returns how many. */
   async reapIdle(idleMs: number): Promise<number> {
     const cutoff = this.#clock.now() - idleMs;

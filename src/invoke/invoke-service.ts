@@ -359,6 +359,11 @@ export class InvokeService {
     return this.#d.pool.retire(functionName, version);
   }
 
+  /** No alias routes to a version any more: its idle environments end. Returns how many. */
+  retireUnrouted(functionName: string, version: string): Promise<number> {
+    return this.#d.pool.retireIdle(functionName, version);
+  }
+
   /** Reaps idle environments; returns how many were stopped. */
   reapIdle(idleMs: number): Promise<number> {
     return this.#d.pool.reapIdle(idleMs);

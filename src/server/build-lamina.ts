@@ -355,7 +355,20 @@ export async function buildLamina(
       urlBase,
       layers,
       versions: new VersionService(scope, repository, versions, clock, ids),
-      aliases: new AliasService(scope, repository, versions, aliases, ids),
+      // A version no alias routes to any more keeps no idle environments.
+      aliases: new AliasService(
+        scope,
+        repository,
+        versions,
+        aliases,
+        ids,
+        (name, version) =>
+          void late.invocations
+            ?.retireUnrouted(name, version)
+            .catch((error: unknown) =>
+              logger.error({ err: error }, 'retiring environments failed'),
+            ),
+      ),
       invocations: invokeService,
       eventInvokeConfigs: new EventInvokeConfigService({
         scope,

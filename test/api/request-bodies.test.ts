@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { inProcessApi, type InProcessApi } from '../helpers/in-process-api.js';
-import { poll } from '../helpers/poll.js';
 import { rawUpload } from '../helpers/raw-upload.js';
 import { sha256Hex, signedHead } from '../helpers/signed-head.js';
 
@@ -24,13 +23,8 @@ describe('request bodies and the body budget', () => {
   });
   after(async () => api.close());
 
-  const drained = () =>
-    poll(
-      () => Promise.resolve(api.bodyBudget.inFlightBytes),
-      (bytes) => bytes === 0,
-      10_000,
-      'every claim given back',
-    );
+  /** Every claim given back. */
+  const drained = () => api.bodyBudget.until((bytes) => bytes === 0);
 
   async function signedUpload(signal?: AbortSignal, trickle = false) {
     const headers = await signedHead(endpoint, {
@@ -57,12 +51,7 @@ describe('request bodies and the body budget', () => {
   test('an upload the client gives up halfway gives its claim back', async () => {
     const giveUp = new AbortController();
     const upload = signedUpload(giveUp.signal, true).catch(() => 'given up');
-    await poll(
-      () => Promise.resolve(api.bodyBudget.inFlightBytes),
-      (bytes) => bytes === UPLOAD,
-      10_000,
-      'the upload claimed',
-    );
+    await api.bodyBudget.until((bytes) => bytes === UPLOAD);
     giveUp.abort();
     assert.equal(await upload, 'given up');
     await drained();
@@ -71,12 +60,7 @@ describe('request bodies and the body budget', () => {
   test('429 while the budget is held; 413 before reading past the read limit; both let go', async () => {
     const giveUp = new AbortController();
     const holder = signedUpload(giveUp.signal, true).catch(() => 'given up');
-    await poll(
-      () => Promise.resolve(api.bodyBudget.inFlightBytes),
-      (bytes) => bytes === UPLOAD,
-      10_000,
-      'the first upload claimed',
-    );
+    await api.bodyBudget.until((bytes) => bytes === UPLOAD);
     const throttled = await signedUpload();
     assert.equal(throttled.status, 429);
     assert.equal(throttled.headers['retry-after'], '1');

@@ -1,16 +1,22 @@
 /**
  * Deleting a function, or one of its versions, ends its environments at once (idle ones) or as
  * soon as their invocation completes (busy ones), instead of at the idle timeout (600 s): three
- * functions created, invoked and deleted used to leave their processes running. No pre-started
+ * functions created, invoked and deleted used to leave their processes running. A version that
+ * no alias routes to any more loses its idle environments too. No pre-started
  * sandboxes here, so that every environment cgroup of the server is a function's.
  */
 import assert from 'node:assert/strict';
 import { basename } from 'node:path';
 import { before, describe, test } from 'node:test';
 import {
+  CreateAliasCommand,
+  DeleteAliasCommand,
   DeleteFunctionCommand,
   InvokeCommand,
   PublishVersionCommand,
+  UpdateAliasCommand,
+  UpdateFunctionConfigurationCommand,
+  waitUntilFunctionUpdatedV2,
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
 import { deploy, invokeJson } from '../helpers/functions.js';
@@ -25,7 +31,7 @@ import { useServer } from '../helpers/server-suite.js';
 
 const NOOP = { 'index.mjs': 'export const handler = async () => "ok";' };
 
-describe('deleting a function retires its environments', () => {
+describe('deleting a function, a version or an alias’s last use of one retires environments', () => {
   const suite = useServer({ args: ['--prestart-pool-size', '0'] });
   let client: LambdaClient;
   let bases: string[] = [];
@@ -90,6 +96,43 @@ describe('deleting a function retires its environments', () => {
     await gone(versionEnv, 'the deleted version’s environment ended');
     const latest = await invokeJson(client, 'del-version', {}, { LogType: 'Tail' });
     assert.doesNotMatch(latest.log, /Init Duration/, '$LATEST is still warm');
+  });
+
+  test('an alias moved off a version ends that version’s idle environment; a routed one stays', async () => {
+    await deploy(client, 'del-alias', NOOP);
+    const publish = async () =>
+      (await client.send(new PublishVersionCommand({ FunctionName: 'del-alias' }))).Version ?? '';
+    const v1 = await publish();
+    await client.send(
+      new UpdateFunctionConfigurationCommand({ FunctionName: 'del-alias', Description: 'two' }),
+    );
+    await waitUntilFunctionUpdatedV2(
+      { client, maxWaitTime: 60, minDelay: 1, maxDelay: 1 },
+      { FunctionName: 'del-alias' },
+    );
+    const v2 = await publish();
+    await client.send(
+      new CreateAliasCommand({ FunctionName: 'del-alias', Name: 'live', FunctionVersion: v1 }),
+    );
+    await client.send(
+      new CreateAliasCommand({ FunctionName: 'del-alias', Name: 'also', FunctionVersion: v1 }),
+    );
+    const before = environments().ids;
+    await invokeJson(client, 'del-alias:live', {});
+    const v1Env = new Set([...environments().ids].filter((id) => !before.has(id)));
+    assert.equal(v1Env.size, 1);
+    // Another alias still routes to version 1: its environment stays warm.
+    await client.send(
+      new UpdateAliasCommand({ FunctionName: 'del-alias', Name: 'live', FunctionVersion: v2 }),
+    );
+    const warm = await invokeJson(client, 'del-alias:also', {}, { LogType: 'Tail' });
+    assert.doesNotMatch(warm.log, /Init Duration/, 'version 1 is still routed, and warm');
+    await client.send(new DeleteAliasCommand({ FunctionName: 'del-alias', Name: 'also' }));
+    await gone(v1Env, 'the environment of the version no alias routes to ended');
+    // It can still be invoked by number: it starts anew.
+    const again = await invokeJson(client, `del-alias:${v1}`, {}, { LogType: 'Tail' });
+    assert.equal(again.text, '"ok"');
+    assert.match(again.log, /Init Duration/);
   });
 
   test('a busy environment completes its invocation, then ends', async () => {

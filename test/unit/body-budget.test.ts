@@ -91,3 +91,21 @@ describe('BodyBudget and BodyClaim', () => {
     assert.deepEqual(error.extras, { reason: 'CallerRateLimitExceeded', retryAfterSeconds: 1 });
   });
 });
+
+describe('BodyBudget.until', () => {
+  test('resolves at once when the bytes in flight already satisfy the check', async () => {
+    await new BodyBudget(100).until((bytes) => bytes === 0);
+  });
+
+  test('resolves when a claim takes or gives back bytes that satisfy it', async () => {
+    const budget = new BodyBudget(100);
+    const claim = budget.open();
+    const taken = budget.until((bytes) => bytes === 60);
+    assert.ok(claim.take(60));
+    await taken;
+    const drained = budget.until((bytes) => bytes === 0);
+    claim.release();
+    await drained;
+    assert.equal(budget.inFlightBytes, 0);
+  });
+});
