@@ -14,7 +14,6 @@ import { environmentVariables, prestartVariables } from './environment-variables
 import { ExecutionEnvironment } from './execution-environment.js';
 import { ExtensionRegistry } from './extension-registry.js';
 import { TelemetryHub } from './telemetry-hub.js';
-import { initStartRecord } from './telemetry-records.js';
 import { linkTree } from './link-tree.js';
 import { logStreamName } from './platform-log.js';
 import { systemLogSettings } from './platform-records.js';
@@ -343,26 +342,13 @@ export class EnvironmentFactory {
     );
     parts.route.env = environment;
     parts.reservation.commit(environment);
-    const runtimeVersionArn = this.#d.runtimeVersionArn(settings.runtime);
-    environment.platform({
-      kind: 'initStart',
+    environment.initStart({
       runtimeVersion: launch.runtimeVersion,
-      runtimeVersionArn,
+      runtimeVersionArn: this.#d.runtimeVersionArn(settings.runtime),
       initializationType: parts.initializationType,
       functionName: record.name,
       functionVersion: version.version,
     });
-    telemetry.emit(
-      'platform',
-      'platform.initStart',
-      initStartRecord({
-        initializationType: parts.initializationType,
-        runtimeVersion: launch.runtimeVersion,
-        runtimeVersionArn,
-        functionName: record.name,
-        functionVersion: version.version,
-      }),
-    );
     for (const { line, extension } of parts.route.early.splice(0)) {
       if (extension) environment.extensionOutput(line);
       else environment.output(line);

@@ -7,7 +7,7 @@
  * SHUTDOWN-subscribed extensions their event and up to 2 s before the kill.
  */
 import type { Clock } from '../core/clock.js';
-import type { ShutdownReason, TelemetryCategory } from '../core/extension-protocol.js';
+import type { ShutdownReason } from '../core/extension-protocol.js';
 import { Readable } from 'node:stream';
 import type { InvocationEvent, RuntimeAnswer, StreamEnd } from '../core/runtime-protocol.js';
 import type { ColocationPolicy } from './colocation-policy.js';
@@ -16,8 +16,9 @@ import {
   type EnvironmentState,
   type LifecycleListener,
 } from './environment-lifecycle.js';
+import { EnvironmentReporter, type InitStart } from './environment-reporter.js';
 import type { ExtensionFailure, ExtensionRegistry } from './extension-registry.js';
-import type { LogLine, LogSink, RuntimeChannel } from './ports.js';
+import type { LogSink, RuntimeChannel } from './ports.js';
 import type { Sandbox, SandboxExit } from './sandbox-driver.js';
 import type { ReportFigures } from './platform-log.js';
 import {
@@ -28,25 +29,9 @@ import {
   type Ending,
   type InvocationOutcome,
 } from './invocation-ending.js';
-import {
-  platformLine,
-  TEXT_SYSTEM_LOG,
-  type PlatformEvent,
-  type SystemLogSettings,
-} from './platform-records.js';
-import { parseJsonWithin } from '../core/json-depth.js';
-import { LogTail } from './log-tail.js';
+import type { SystemLogSettings } from './platform-records.js';
 import type { TelemetryHub } from './telemetry-hub.js';
-import {
-  extensionLine,
-  initReportRecord,
-  initRuntimeDoneRecord,
-  reportRecord,
-  runtimeDoneRecord,
-  startRecord,
-  type InitializationType,
-  type TelemetryStatus,
-} from './telemetry-records.js';
+import type { InitializationType, TelemetryStatus } from './telemetry-records.js';
 
 export { exitMessage, platformErrorOutcome, type InvocationOutcome } from './invocation-ending.js';
 
@@ -126,7 +111,7 @@ export class ExecutionEnvironment {
   readonly settings: EnvironmentSettings;
   readonly #sandbox: Sandbox;
   readonly #channel: RuntimeChannel;
-  readonly #logs: LogSink;
+  readonly #report: EnvironmentReporter;
   readonly #clock: Clock;
   readonly #onDead: (env: ExecutionEnvironment) => void;
   readonly #ext: EnvironmentExtensions;
@@ -135,7 +120,6 @@ export class ExecutionEnvironment {
   #destroying: Promise<void> | undefined;
   /** Set by `retire`: the environment ends once its current invocation completes. */
   #retiring = false;
-  #tail: LogTail | undefined;
   #lastUsedMs: number;
   #pendingInitMs: number | undefined;
   #freezing: Promise<void> = Promise.resolve();
@@ -168,7 +152,7 @@ export class ExecutionEnvironment {
     this.#placement = placement;
     this.#sandbox = sandbox;
     this.#channel = channel;
-    this.#logs = logs;
+    this.#report = new EnvironmentReporter(settings, logs, clock, extensions.telemetry);
     this.#clock = clock;
     this.#onDead = onDead;
     this.#ext = extensions;
@@ -177,7 +161,6 @@ export class ExecutionEnvironment {
       this.#exit = exit;
       this.#interrupt?.({ kind: 'exit', exit });
       this.#markDead();
-      this.#ext.telemetry.close();
     });
     // An extension that fails while the environment is idle resets it; busy ones report it.
     void extensions.registry.failed.then((failure) => {
@@ -202,32 +185,17 @@ export class ExecutionEnvironment {
 
   /** Receives a line the runtime's processes printed. */
   output(message: string): void {
-    this.#log(message);
-    this.#emit('function', 'function', () => this.#record(message));
+    this.#report.output(message);
   }
 
   /** Receives a line an external extension printed. */
   extensionOutput(message: string): void {
-    this.#log(message);
-    this.#emit('extension', 'extension', () => this.#record(message));
+    this.#report.extensionOutput(message);
   }
 
-  /** A log line as a telemetry record: the object itself when the function logs JSON. */
-  #record(message: string): unknown {
-    if (this.settings.systemLog?.json !== true || !message.startsWith('{')) return message;
-    const parsed = parseJsonWithin(message);
-    return parsed === undefined ? message : parsed.value;
-  }
-
-  /** Writes a platform event in the function's system log format (if its level is kept). */
-  platform(event: PlatformEvent): void {
-    const line = platformLine(event, this.settings.systemLog ?? TEXT_SYSTEM_LOG, this.#clock.now());
-    if (line !== undefined) this.#log(line);
-  }
-
-  /** Logs a platform line (INIT_START and the like). */
-  log(message: string): void {
-    this.#log(message);
+  /** Reports the start of init (INIT_START, `platform.initStart`). */
+  initStart(start: InitStart): void {
+    this.#report.initStart(start);
   }
 
   /** Waits for the runtime to ask for work, fail its init, exit, or run out of time. */
@@ -405,13 +373,9 @@ export class ExecutionEnvironment {
       this.#abandon(undefined);
       throw error;
     });
-    this.#tail = withLogTail ? new LogTail() : undefined;
     const started = performance.now();
-    this.platform({ kind: 'start', requestId: event.requestId, version: this.settings.version });
+    this.#report.start(event.requestId, this.settings.version, event.traceId, withLogTail);
     const { registry } = this.#ext;
-    this.#emit('platform', 'platform.start', () =>
-      startRecord(event.requestId, this.settings.version, event.traceId),
-    );
     const extensionsInvoked = registry.dispatchInvoke(event) > 0;
     let timer: NodeJS.Timeout | undefined;
     let interrupt: ((interruption: Interruption) => void) | undefined;
@@ -479,17 +443,14 @@ export class ExecutionEnvironment {
   /** Tells telemetry subscribers the runtime is done with the invocation. */
   #runtimeDone(run: Run, ending: Ending, producedBytes: number): void {
     const { outcome } = ending;
-    const durationMs = performance.now() - run.started;
-    this.#emit('platform', 'platform.runtimeDone', () =>
-      runtimeDoneRecord({
-        requestId: run.event.requestId,
-        status: statusOf(ending),
-        errorType: outcome.kind === 'function-error' ? outcome.errorType : undefined,
-        durationMs,
-        producedBytes,
-        traceId: run.event.traceId,
-      }),
-    );
+    this.#report.runtimeDone({
+      requestId: run.event.requestId,
+      status: statusOf(ending),
+      errorType: outcome.kind === 'function-error' ? outcome.errorType : undefined,
+      durationMs: performance.now() - run.started,
+      producedBytes,
+      traceId: run.event.traceId,
+    });
   }
 
   /**
@@ -515,34 +476,25 @@ export class ExecutionEnvironment {
     // been read first in the same turn of the event loop: let that turn's reads run before END,
     // so those lines are in the log (and its tail) before the invocation ends.
     await new Promise<void>((resolve) => setImmediate(resolve));
-    if (ending.failure === 'timeout') {
-      this.platform({
-        kind: 'timeout',
-        requestId: event.requestId,
-        timeoutSeconds: this.settings.timeoutSeconds,
-      });
-    }
     const maxMemoryUsedMiB = await this.#sandbox.maxMemoryUsedMiB();
     const { outcome } = ending;
-    const status = ending.failure;
-    this.platform({ kind: 'end', requestId: event.requestId, status: status ?? 'success' });
-    this.#emit('platform', 'platform.end', () => ({ requestId: event.requestId }));
     const figures: ReportFigures = {
       requestId: event.requestId,
       durationMs,
       memorySizeMiB: this.settings.memoryMiB,
       maxMemoryUsedMiB,
       initDurationMs: this.#pendingInitMs,
-      status,
+      status: ending.failure,
       errorType: outcome.kind === 'function-error' ? outcome.errorType : undefined,
     };
-    this.platform({ kind: 'report', figures });
-    this.#emit('platform', 'platform.report', () =>
-      reportRecord(figures, statusOf(ending), event.traceId),
-    );
+    const logTail = this.#report.end({
+      figures,
+      failure: ending.failure,
+      telemetryStatus: statusOf(ending),
+      traceId: event.traceId,
+      timeoutSeconds: this.settings.timeoutSeconds,
+    });
     this.#pendingInitMs = undefined;
-    const logTail = this.#tail?.text();
-    this.#tail = undefined;
     this.#lastUsedMs = this.#clock.now();
     this.#placement?.end(this.#sandbox);
     if (ending.failure !== undefined || this.#exit !== undefined) {
@@ -559,7 +511,7 @@ export class ExecutionEnvironment {
       }, FREEZE_AFTER_IDLE_MS);
       this.#freezeTimer.unref();
     }
-    return logTail === undefined ? undefined : `${logTail}\n`;
+    return logTail;
   }
 
   /**
@@ -587,8 +539,7 @@ export class ExecutionEnvironment {
   async #shutdown(reason: ShutdownReason): Promise<void> {
     clearTimeout(this.#freezeTimer);
     this.#markDead();
-    const { registry, telemetry } = this.#ext;
-    telemetry.close();
+    const { registry } = this.#ext;
     if (this.#exit === undefined && registry.wantsShutdown) {
       await this.#sandbox.thaw().catch(() => undefined);
       let timer: NodeJS.Timeout | undefined;
@@ -605,51 +556,16 @@ export class ExecutionEnvironment {
     await this.#channel.close();
   }
 
-  /** Closes registration, logs each extension, and reports init to telemetry. */
+  /** Closes registration and reports init (extensions, `platform.initReport`). */
   #endInit(outcome: InitOutcome): void {
-    const { registry, telemetry, initializationType } = this.#ext;
+    const { registry, initializationType } = this.#ext;
     registry.closeRegistration();
-    const status: TelemetryStatus = outcome.ok
-      ? 'success'
-      : outcome.errorType === 'Sandbox.Timedout'
-        ? 'timeout'
-        : 'error';
-    const errorType = outcome.ok ? undefined : outcome.errorType;
-    telemetry.emit(
-      'platform',
-      'platform.initRuntimeDone',
-      initRuntimeDoneRecord(initializationType, status, errorType),
+    this.#report.initDone(
+      initializationType,
+      outcome.durationMs,
+      outcome.ok ? undefined : outcome,
+      registry.describe(),
     );
-    for (const extension of registry.describe()) {
-      this.#log(
-        this.settings.systemLog?.json === true
-          ? JSON.stringify({
-              time: new Date(this.#clock.now()).toISOString(),
-              type: 'platform.extension',
-              record: extension,
-            })
-          : extensionLine(extension),
-      );
-      telemetry.emit('platform', 'platform.extension', extension);
-    }
-    telemetry.emit(
-      'platform',
-      'platform.initReport',
-      initReportRecord(initializationType, outcome.durationMs, status, errorType),
-    );
-    telemetry.endInit();
-  }
-
-  /** Emits a telemetry event, building its record only when someone will receive it. */
-  #emit(category: TelemetryCategory, type: string, record: () => unknown): void {
-    const { telemetry } = this.#ext;
-    if (telemetry.listening) telemetry.emit(category, type, record());
-  }
-
-  #log(message: string): void {
-    const line: LogLine = { timeMs: this.#clock.now(), message };
-    this.#logs.append(this.settings.logGroup, this.settings.logStream, [line]);
-    this.#tail?.push(message);
   }
 
   #markDead(): void {
@@ -658,8 +574,7 @@ export class ExecutionEnvironment {
     this.#placement?.forget(this.#sandbox);
     this.#onDead(this);
     this.#ended();
-    // END and REPORT are written; the stream can release its file (a late line reopens it).
-    queueMicrotask(() => this.#logs.end(this.settings.logGroup, this.settings.logStream));
+    this.#report.close();
   }
 }
 
