@@ -9,7 +9,12 @@
 import type { Clock } from '../core/clock.js';
 import type { ShutdownReason } from '../core/extension-protocol.js';
 import { Readable } from 'node:stream';
-import type { InvocationEvent, RuntimeAnswer, StreamEnd } from '../core/runtime-protocol.js';
+import type {
+  InvocationEvent,
+  ResponseMode,
+  RuntimeAnswer,
+  StreamEnd,
+} from '../core/runtime-protocol.js';
 import type { ColocationPolicy } from './colocation-policy.js';
 import {
   EnvironmentLifecycle,
@@ -73,6 +78,20 @@ type Interruption =
   | { kind: 'timeout' }
   | { kind: 'exit'; exit: SandboxExit }
   | { kind: 'extension'; failure: ExtensionFailure };
+
+/** An invocation the runtime has answered, or started to stream its answer to. */
+interface Running {
+  /** The streamed response's bytes as they come; undefined: the answer came whole. */
+  readonly body: AsyncIterable<Buffer> | undefined;
+  readonly contentType: string | undefined;
+  readonly extensionsInvoked: boolean;
+  /** Settles once the runtime is done with the invocation: how it ended. */
+  readonly answered: Promise<Ending>;
+  /** Settles after END and REPORT (and the extensions' post-processing). */
+  readonly done: Promise<{ outcome: InvocationOutcome; logTail: string | undefined }>;
+  /** The run, to abandon if its caller fails. */
+  readonly run: Run;
+}
 
 /** One invocation in progress inside the environment. */
 interface Run {
@@ -286,7 +305,8 @@ export class ExecutionEnvironment {
    * Runs one invocation. `withLogTail` collects the invocation's log lines (START…REPORT) for
    * `X-Amz-Log-Result`. Resolves with the outcome once the runtime answered; when extensions
    * still work on the invocation (and no log tail is asked for), before it is `completed`. The
-   * environment is then left ready (frozen) or dead.
+   * environment is then left ready (frozen) or dead. The run path of `invokeStreaming`, with the
+   * channel collecting the response (a streamed one too).
    */
   async invoke(
     event: InvocationEvent,
@@ -296,24 +316,19 @@ export class ExecutionEnvironment {
     logTail: string | undefined;
     completed: Promise<void>;
   }> {
-    const run = await this.#begin(event, withLogTail);
+    const running = await this.#run(event, withLogTail, 'buffered');
     try {
-      const answer = await this.#race(run, this.#channel.invoke(event, 'buffered'));
       // A buffered channel collects streamed responses itself; a stream here is drained as a guard.
-      const ending =
-        answer.kind === 'stream'
-          ? this.#endOfStream(event, await this.#race(run, drained(answer)))
-          : this.#endingOf(event, answer);
-      this.#runtimeDone(run, ending, answer.kind === 'response' ? answer.body.length : 0);
-      const completion = this.#guarded(run, this.#complete(run, ending));
-      if (withLogTail || !run.extensionsInvoked) {
-        const logTail = await completion;
-        return { outcome: ending.outcome, logTail, completed: Promise.resolve() };
+      if (running.body !== undefined) void drain(running.body);
+      const { outcome } = await running.answered;
+      if (withLogTail || !running.extensionsInvoked) {
+        const { logTail } = await running.done;
+        return { outcome, logTail, completed: Promise.resolve() };
       }
       // Only a promise handed to the caller may reject: it handles it.
-      return { outcome: ending.outcome, logTail: undefined, completed: completion.then(() => {}) };
+      return { outcome, logTail: undefined, completed: running.done.then(() => {}) };
     } catch (error) {
-      this.#abandon(run);
+      this.#abandon(running.run);
       throw error;
     }
   }
@@ -327,33 +342,55 @@ export class ExecutionEnvironment {
    * limit or a truncated one kill the environment.
    */
   async invokeStreaming(event: InvocationEvent, withLogTail: boolean): Promise<EnvironmentStream> {
+    const running = await this.#run(event, withLogTail, 'streaming');
+    if (running.body !== undefined)
+      return { contentType: running.contentType, body: running.body, done: running.done };
+    const { outcome } = await running.answered;
+    return {
+      contentType: outcome.kind === 'success' ? outcome.contentType : undefined,
+      body: chunks(outcome.kind === 'success' ? [outcome.payload] : []),
+      done: running.done,
+    };
+  }
+
+  /**
+   * The one run path: starts the invocation and waits for the runtime to answer or to start a
+   * streamed response (or for an interruption). `answered` settles once the runtime is done with
+   * the invocation (a stream has ended), `done` after END and REPORT.
+   */
+  async #run(event: InvocationEvent, withLogTail: boolean, mode: ResponseMode): Promise<Running> {
     const run = await this.#begin(event, withLogTail);
+    const finish = (ending: Ending): Running['done'] =>
+      this.#guarded(run, this.#complete(run, ending)).then((logTail) => ({
+        outcome: ending.outcome,
+        logTail,
+      }));
     try {
-      const answer = await this.#race(run, this.#channel.invoke(event, 'streaming'));
+      const answer = await this.#race(run, this.#channel.invoke(event, mode));
       if (answer.kind !== 'stream') {
         const ending = this.#endingOf(event, answer);
         this.#runtimeDone(run, ending, answer.kind === 'response' ? answer.body.length : 0);
-        const done = this.#guarded(run, this.#complete(run, ending)).then((logTail) => ({
-          outcome: ending.outcome,
-          logTail,
-        }));
-        const { outcome } = ending;
         return {
-          contentType: outcome.kind === 'success' ? outcome.contentType : undefined,
-          body: chunks(outcome.kind === 'success' ? [outcome.payload] : []),
-          done,
+          body: undefined,
+          contentType: undefined,
+          extensionsInvoked: run.extensionsInvoked,
+          answered: Promise.resolve(ending),
+          done: finish(ending),
+          run,
         };
       }
-      const finished = this.#race(run, answer.ended).then(async (end) => {
+      const answered = this.#race(run, answer.ended).then((end) => {
         const ending = this.#endOfStream(event, end);
         this.#runtimeDone(run, ending, 0);
-        const logTail = await this.#complete(run, ending);
-        return { outcome: ending.outcome, logTail };
+        return ending;
       });
       return {
-        contentType: answer.contentType,
         body: answer.body,
-        done: this.#guarded(run, finished),
+        contentType: answer.contentType,
+        extensionsInvoked: run.extensionsInvoked,
+        answered,
+        done: this.#guarded(run, answered).then(finish),
+        run,
       };
     } catch (error) {
       this.#abandon(run);
@@ -590,8 +627,11 @@ function chunks(buffers: readonly Buffer[]): AsyncIterable<Buffer> {
   return Readable.from(buffers.filter((buffer) => buffer.length > 0));
 }
 
-/** Reads a stream to its end (discarding the bytes) and says how it ended. */
-async function drained(stream: { body: AsyncIterable<Buffer>; ended: Promise<StreamEnd> }) {
-  for await (const chunk of stream.body) void chunk;
-  return stream.ended;
+/** Reads a stream to its end, discarding the bytes (its end or failure is the run's to report). */
+async function drain(body: AsyncIterable<Buffer>): Promise<void> {
+  try {
+    for await (const chunk of body) void chunk;
+  } catch {
+    // the stream failed: how the invocation ended says so
+  }
 }

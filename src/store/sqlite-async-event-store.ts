@@ -22,17 +22,36 @@ export class SqliteAsyncEventStore implements AsyncEventStore {
   /** New events waiting for the next commit, written by one multi-row INSERT. */
   #rows: Row[] = [];
   #rowsWritten: Promise<void> | undefined;
+  readonly #watchers = new Set<() => void>();
 
   constructor(db: Kysely<Database>) {
     this.#db = db;
     this.#writes = new GroupCommit(db);
   }
 
+  /**
+   * Calls `listener` after every committed write (an insert, a claim, an update, a prune), so
+   * that waiting for an event's state needs no polling; returns what removes it.
+   */
+  onChange(listener: () => void): () => void {
+    this.#watchers.add(listener);
+    return () => this.#watchers.delete(listener);
+  }
+
+  /** Submits a write to the group commit; watchers hear of it once it is committed. */
+  #write<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    const committed = this.#writes.submit(work);
+    return committed.then((result) => {
+      for (const watcher of [...this.#watchers]) watcher();
+      return result;
+    });
+  }
+
   insert(events: readonly AsyncEvent[]): Promise<void> {
     if (events.length === 0) return Promise.resolve();
     this.#rows.push(...events.map(toRow));
     // All events inserted before the next commit share one statement in it.
-    this.#rowsWritten ??= this.#writes.submit(async (trx) => {
+    this.#rowsWritten ??= this.#write(async (trx) => {
       const rows = this.#rows;
       this.#rows = [];
       this.#rowsWritten = undefined;
@@ -51,7 +70,7 @@ export class SqliteAsyncEventStore implements AsyncEventStore {
     excluded: readonly string[],
     roomFor: (functionName: string) => number,
   ): Promise<AsyncEvent[]> {
-    return this.#writes.submit(async (trx) => {
+    return this.#write(async (trx) => {
       let query = trx
         .selectFrom('async_events')
         .selectAll()
@@ -98,7 +117,7 @@ export class SqliteAsyncEventStore implements AsyncEventStore {
   }
 
   update(event: AsyncEvent, followUps: readonly AsyncEvent[]): Promise<void> {
-    return this.#writes.submit(async (trx) => {
+    return this.#write(async (trx) => {
       await updateRow(trx, event);
       if (followUps.length > 0)
         await trx.insertInto('async_events').values(followUps.map(toRow)).execute();
@@ -139,7 +158,7 @@ export class SqliteAsyncEventStore implements AsyncEventStore {
   }
 
   requeueRunning(nowMs: number): Promise<number> {
-    return this.#writes.submit(async (trx) => {
+    return this.#write(async (trx) => {
       const requeued = async (status: AsyncEventStatus, attempted: boolean) =>
         trx
           .updateTable('async_events')
@@ -154,7 +173,7 @@ export class SqliteAsyncEventStore implements AsyncEventStore {
   }
 
   pruneFinished(cutoffMs: number): Promise<number> {
-    return this.#writes.submit(async (trx) => {
+    return this.#write(async (trx) => {
       const result = await trx
         .deleteFrom('async_events')
         .where('finished_ms', 'is not', null)

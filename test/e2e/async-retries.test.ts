@@ -2,7 +2,8 @@
  * Retries, backoff, event age, reserved concurrency 0, failure destinations and retention, driven
  * by a controllable clock: the real server (in this process, so the test owns its clock), real
  * SQLite, real sandboxes and the AWS SDK. Minutes and hours pass by moving the clock, never by
- * waiting; the test only polls the events API (with a deadline) for the state it expects.
+ * waiting; the test reads the events API again after each committed change to the queue (with a
+ * deadline) until it shows the state it expects.
  */
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
@@ -15,7 +16,7 @@ import {
 } from '@aws-sdk/client-lambda';
 import { useInProcessServer } from '../helpers/in-process-server.js';
 import { epochMs, EventsApi, type EventView } from '../helpers/async-events.js';
-import { poll } from '../helpers/poll.js';
+import { untilChanged } from '../helpers/poll.js';
 import { deploy } from '../helpers/functions.js';
 import { failureOf } from '../helpers/lambda-client.js';
 import { ManualClock } from '../helpers/manual-clock.js';
@@ -99,7 +100,10 @@ describe('asynchronous invocation on a controllable clock', () => {
 
   before(async () => {
     client = suite.client;
-    events = new EventsApi(suite.server.endpoint);
+    const store = suite.server.parts.asyncStore;
+    events = new EventsApi(suite.server.endpoint, undefined, (listener) =>
+      store.onChange(listener),
+    );
     await deploy(client, 'recorder', RECORDER);
     await deploy(client, 'failing', FAILING);
   });
@@ -283,9 +287,10 @@ describe('asynchronous invocation on a controllable clock', () => {
     assert.equal((await events.get(waiting)).Status, 'Failed');
     clock.advance(2 * HOUR);
     await events.waitForList('failing', (list) => list.length === 0);
-    const gone = await poll(
+    const gone = await untilChanged(
       () => failureOf(events.get(waiting)).catch(() => undefined),
       (failure) => failure !== undefined,
+      (listener) => suite.server.parts.asyncStore.onChange(listener),
       60_000,
       `pruning of ${waiting}`,
     );

@@ -1,7 +1,10 @@
-/** Reading asynchronous events through Lamina's events API, and waiting (with a deadline) for one. */
+/**
+ * Reading asynchronous events through Lamina's events API, and waiting (with a deadline) for one:
+ * on every committed change when the server runs in the test's process, else by polling.
+ */
 import { LaminaApiClient, type ApiCredentials } from '../../src/cli/lamina-api-client.js';
 import type { EventView } from '../../src/cli/events-command.js';
-import { poll } from './poll.js';
+import { poll, untilChanged } from './poll.js';
 
 export type { EventView };
 
@@ -9,9 +12,28 @@ const API = '/lamina/2026-11-01';
 
 export class EventsApi {
   readonly client: LaminaApiClient;
+  /** Tells of every committed change to the events (in-process servers); else states are polled. */
+  readonly #changes: ((listener: () => void) => () => void) | undefined;
 
-  constructor(endpoint: string, credentials?: ApiCredentials) {
+  constructor(
+    endpoint: string,
+    credentials?: ApiCredentials,
+    changes?: (listener: () => void) => () => void,
+  ) {
     this.client = new LaminaApiClient({ endpoint, region: 'us-east-1', credentials });
+    this.#changes = changes;
+  }
+
+  /** Reads until `ready` holds: after every change when told of them, else every 50 ms. */
+  #until<T>(
+    read: () => Promise<T>,
+    ready: (value: T) => boolean,
+    deadlineMs: number,
+    what: string,
+  ) {
+    return this.#changes === undefined
+      ? poll(read, ready, deadlineMs, what)
+      : untilChanged(read, ready, this.#changes, deadlineMs, what);
   }
 
   async get(requestId: string): Promise<EventView> {
@@ -28,22 +50,27 @@ export class EventsApi {
     return (json as { AsyncEvents: EventView[] }).AsyncEvents;
   }
 
-  /** Polls until `ready(event)` holds; fails with the last state after `deadlineMs`. */
+  /** Waits until `ready(event)` holds; fails with the last state after `deadlineMs`. */
   async waitFor(
     requestId: string,
     ready: (event: EventView) => boolean,
     deadlineMs = 60_000,
   ): Promise<EventView> {
-    return poll(() => this.get(requestId), ready, deadlineMs, `event ${requestId}`);
+    return this.#until(() => this.get(requestId), ready, deadlineMs, `event ${requestId}`);
   }
 
-  /** Polls a function's event list until `ready(events)` holds. */
+  /** Waits until a function's event list satisfies `ready(events)`. */
   async waitForList(
     functionName: string,
     ready: (events: EventView[]) => boolean,
     deadlineMs = 60_000,
   ): Promise<EventView[]> {
-    return poll(() => this.list(functionName), ready, deadlineMs, `events of ${functionName}`);
+    return this.#until(
+      () => this.list(functionName),
+      ready,
+      deadlineMs,
+      `events of ${functionName}`,
+    );
   }
 }
 

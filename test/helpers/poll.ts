@@ -40,3 +40,62 @@ export async function mountsGone(
     what ?? `nothing mounted under ${prefix}`,
   );
 }
+
+/**
+ * Reads a state now and again after every change `subscribe` reports, until `ready` holds (no
+ * polling); fails with the last state after `deadlineMs`.
+ */
+export function untilChanged<T>(
+  read: () => Promise<T>,
+  ready: (value: T) => boolean,
+  subscribe: (listener: () => void) => () => void,
+  deadlineMs = 30_000,
+  what = 'condition',
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let last: T | undefined;
+    let reading = false;
+    let again = false;
+    let settled = false;
+    const finish = (outcome: () => void) => {
+      settled = true;
+      unsubscribe();
+      clearTimeout(deadline);
+      outcome();
+    };
+    const check = () => {
+      if (settled) return;
+      if (reading) {
+        again = true;
+        return;
+      }
+      reading = true;
+      read().then(
+        (value) => {
+          reading = false;
+          last = value;
+          if (ready(value)) finish(() => resolve(value));
+          else if (again) {
+            again = false;
+            check();
+          }
+        },
+        (error: unknown) =>
+          finish(() => reject(error instanceof Error ? error : new Error(String(error)))),
+      );
+    };
+    const unsubscribe = subscribe(check);
+    const deadline = setTimeout(
+      () =>
+        finish(() =>
+          reject(
+            new Error(
+              `${what} not ready after ${deadlineMs} ms: ${JSON.stringify(last).slice(0, 3000)}`,
+            ),
+          ),
+        ),
+      deadlineMs,
+    );
+    check();
+  });
+}
