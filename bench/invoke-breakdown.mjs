@@ -32,7 +32,9 @@ const COLD = quick ? 8 : 30;
 const STEPS = [
   'invoke_service',
   'resolve',
+  'create',
   'sandbox_start',
+  'specialise',
   'init',
   'environment_invoke',
   'thaw_write',
@@ -172,6 +174,8 @@ async function main() {
   for (const [modulePath, className, method, step] of [
     ['invoke/function-resolver.js', 'ServiceFunctionResolver', 'resolve', 'resolve'],
     ['sandbox/bwrap-sandbox-driver.js', 'BwrapSandboxDriver', 'start', 'sandbox_start'],
+    ['environment/environment-factory.js', 'EnvironmentFactory', 'specialise', 'specialise'],
+    ['invoke/invoke-service.js', 'InvokeService', 'create', 'create'],
     ['environment/execution-environment.js', 'ExecutionEnvironment', 'init', 'init'],
     [
       'environment/execution-environment.js',

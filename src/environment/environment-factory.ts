@@ -245,8 +245,10 @@ export class EnvironmentFactory {
     const { settings } = resolved.version;
     const letGo = this.#holdCode(resolved);
     try {
-      await linkTree(resolved.codeDir, booted.slotDir);
-      await booted.sandbox.resize(settings.memoryMiB);
+      await Promise.all([
+        linkTree(resolved.codeDir, booted.slotDir),
+        booted.sandbox.resize(settings.memoryMiB),
+      ]);
     } catch {
       await Promise.all([this.discard(booted), letGo()]);
       return undefined;
