@@ -13,7 +13,7 @@ import { before, describe, test } from 'node:test';
 import { PublishLayerVersionCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { useInProcessServer } from '../helpers/in-process-server.js';
 import { deploy, invokeJson } from '../helpers/functions.js';
-import { poll } from '../helpers/poll.js';
+import { untilChanged } from '../helpers/poll.js';
 import { buildZip } from '../helpers/zips.js';
 
 const IDLE_MS = 60_000;
@@ -150,9 +150,10 @@ describe('external extensions', () => {
     assert.doesNotMatch(second.log, /Init Duration/);
     assert.ok((second.body as { files: string[] }).files.includes(`post-${firstId}`), second.text);
 
-    const log = await poll(
+    const log = await untilChanged(
       () => logOf('ext-fn'),
       (lines) => lines.some((l) => l.startsWith(`probe: telemetry platform.report ${firstId}`)),
+      (listener) => suite.onLogLines(listener),
       30_000,
       'platform.report in the extension',
     );

@@ -12,14 +12,6 @@ import { poll } from './poll.js';
 
 /** Generous on purpose: a warm invoke takes about a millisecond here. */
 export const VICTIM_P99_LIMIT_MS = 50;
-/**
- * The bound for attacks that reset the attacker's environment each time (oversized Runtime API
- * bodies), so that every round is also a cold start. Not the 50 ms target: on a machine of two
- * CPUs, where the test's client, the server, the victim and those cold starts share both, the
- * victim's p99 measures 24 to 69 ms there (docs/sandbox.md, "What an attack costs the others").
- * It still fails on the stalls of the original finding (whole seconds).
- */
-export const VICTIM_P99_COLD_ROUNDS_LIMIT_MS = 100;
 /** How far above its starting point the server's memory may stay once the attacker is gone. */
 export const MEMORY_SLACK_MIB = 50;
 
