@@ -212,8 +212,9 @@ class PlainProcess implements Sandbox {
     return this.exited;
   }
 
+  /** Signals the process group while it may exist (once it has ended, its id may be reused). */
   #signalGroup(signal: NodeJS.Signals): boolean {
-    return signalGroup(this.#pid, signal);
+    return !this.#ended && signalGroup(this.#pid, signal);
   }
 }
 
