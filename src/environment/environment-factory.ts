@@ -244,12 +244,13 @@ export class EnvironmentFactory {
   ): Promise<ExecutionEnvironment | undefined> {
     const { settings } = resolved.version;
     const letGo = this.#holdCode(resolved);
-    try {
-      await Promise.all([
-        linkTree(resolved.codeDir, booted.slotDir),
-        booted.sandbox.resize(settings.memoryMiB),
-      ]);
-    } catch {
+    // Both run to their end before anything is cleaned up (a failed resize must not remove the
+    // slot while its links are still being made).
+    const prepared = await Promise.allSettled([
+      linkTree(resolved.codeDir, booted.slotDir),
+      booted.sandbox.resize(settings.memoryMiB),
+    ]);
+    if (prepared.some((step) => step.status === 'rejected')) {
       await Promise.all([this.discard(booted), letGo()]);
       return undefined;
     }

@@ -51,11 +51,9 @@ export interface InitStart {
 /** How an invocation ended, as END, REPORT and their telemetry events say it. */
 export interface InvocationEnd {
   readonly figures: ReportFigures;
-  /** `timeout` also writes the timeout line before END. */
   readonly failure: 'timeout' | 'error' | undefined;
   readonly telemetryStatus: TelemetryStatus;
   readonly traceId: string;
-  readonly timeoutSeconds: number;
 }
 
 export class EnvironmentReporter {
@@ -141,16 +139,15 @@ export class EnvironmentReporter {
     this.#emit('platform', 'platform.runtimeDone', () => runtimeDoneRecord(input));
   }
 
-  /**
-   * The timeout line (after a timeout), END, REPORT and their events; answers the invocation's
-   * log tail, when one was kept.
-   */
+  /** The line that says the platform stopped the invocation at its timeout. */
+  timedOut(requestId: string, timeoutSeconds: number): void {
+    this.#platform({ kind: 'timeout', requestId, timeoutSeconds });
+  }
+
+  /** END, REPORT and their events; answers the invocation's log tail, when one was kept. */
   end(end: InvocationEnd): string | undefined {
     const { figures } = end;
     const { requestId } = figures;
-    if (end.failure === 'timeout') {
-      this.#platform({ kind: 'timeout', requestId, timeoutSeconds: end.timeoutSeconds });
-    }
     this.#platform({ kind: 'end', requestId, status: end.failure ?? 'success' });
     this.#emit('platform', 'platform.end', () => ({ requestId }));
     this.#platform({ kind: 'report', figures });

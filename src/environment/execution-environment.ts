@@ -328,6 +328,8 @@ export class ExecutionEnvironment {
       // Only a promise handed to the caller may reject: it handles it.
       return { outcome, logTail: undefined, completed: running.done.then(() => {}) };
     } catch (error) {
+      // `done` follows `answered`: it fails too, and nobody else will hear of it.
+      void running.done.catch(() => undefined);
       this.#abandon(running.run);
       throw error;
     }
@@ -513,6 +515,8 @@ export class ExecutionEnvironment {
     // been read first in the same turn of the event loop: let that turn's reads run before END,
     // so those lines are in the log (and its tail) before the invocation ends.
     await new Promise<void>((resolve) => setImmediate(resolve));
+    if (ending.failure === 'timeout')
+      this.#report.timedOut(event.requestId, this.settings.timeoutSeconds);
     const maxMemoryUsedMiB = await this.#sandbox.maxMemoryUsedMiB();
     const { outcome } = ending;
     const figures: ReportFigures = {
@@ -529,7 +533,6 @@ export class ExecutionEnvironment {
       failure: ending.failure,
       telemetryStatus: statusOf(ending),
       traceId: event.traceId,
-      timeoutSeconds: this.settings.timeoutSeconds,
     });
     this.#pendingInitMs = undefined;
     this.#lastUsedMs = this.#clock.now();

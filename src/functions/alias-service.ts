@@ -130,7 +130,7 @@ export class AliasService {
         `Alias not found: ${this.#arn(name, aliasName)}`,
       );
     }
-    await this.#unrouted(name, before);
+    this.#unrouted(name, before);
     return { name, alias: updated };
   }
 
@@ -143,7 +143,7 @@ export class AliasService {
     }
     const before = await this.#aliases.get(name, aliasName);
     if ((await this.#aliases.delete(name, aliasName)) && before !== undefined)
-      await this.#unrouted(name, before);
+      this.#unrouted(name, before);
     return name;
   }
 
@@ -180,14 +180,21 @@ export class AliasService {
     return rows.filter((alias) => routedVersions(alias).includes(version)).map((a) => a.name);
   }
 
-  /** Tells `onUnrouted` of the published versions `before` routed to that no alias does now. */
-  async #unrouted(name: string, before: AliasRecord): Promise<void> {
+  /**
+   * Tells `onUnrouted`, in the background, of the published versions `before` routed to that no
+   * alias does now (the alias change is committed: nothing here may fail it).
+   */
+  #unrouted(name: string, before: AliasRecord): void {
     const onUnrouted = this.#onUnrouted;
     const previous = routedVersions(before).filter((version) => version !== LATEST);
     if (onUnrouted === undefined || previous.length === 0) return;
-    const rows = await this.#aliases.list(name, undefined, 10_000);
-    const routed = new Set(rows.flatMap(routedVersions));
-    for (const version of previous) if (!routed.has(version)) onUnrouted(name, version);
+    void this.#aliases.list(name, undefined, 10_000).then(
+      (rows) => {
+        const routed = new Set(rows.flatMap(routedVersions));
+        for (const version of previous) if (!routed.has(version)) onUnrouted(name, version);
+      },
+      () => undefined,
+    );
   }
 
   async #checkTargets(name: string, alias: AliasRecord): Promise<void> {

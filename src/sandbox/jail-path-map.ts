@@ -12,8 +12,8 @@ export interface JailMapping {
 }
 
 /** Characters that may come before or after a path inside a variable's value or an argument. */
-const BEFORE = String.raw`(^|[\s:=,;"'/@])`;
-const AFTER = String.raw`(?=$|[\s/:,;"'])`;
+const BEFORE = String.raw`(^|[\s:=,;"'/@\(\[\{\x60])`;
+const AFTER = String.raw`(?=$|[\s/:,;"'\)\]\}\x60])`;
 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

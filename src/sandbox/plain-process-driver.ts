@@ -32,6 +32,8 @@ import { OutputRate } from './output-rate.js';
 export const PLAIN_PROCESS_LIMITATIONS: readonly string[] = [
   'UNSAFE: functions run as plain processes of the server user, with no isolation (--unsafe-plain-processes)',
   'no memory, CPU, process or storage limits; /tmp is the host one; Max Memory Used is the runtime process peak',
+  "each environment's Runtime API is relayed on a loopback TCP port that every local user can reach",
+  'environments are not ended by a watchdog: if the server is killed, they keep running',
 ];
 
 /**
@@ -92,9 +94,11 @@ export class PlainProcessDriver implements SandboxDriver {
         stdio: ['ignore', 'pipe', 'pipe', 'ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
       });
       // Ended once the runtime has exited, what it left is killed and its output is read.
+      const leader = { exited: false };
       const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
         child.once('exit', (code, signal) => {
           signalGroup(child.pid, 'SIGKILL');
+          leader.exited = true;
           const drained = setTimeout(() => resolve({ code, signal }), OUTPUT_DRAIN_MS);
           child.once('close', () => {
             clearTimeout(drained);
@@ -117,7 +121,7 @@ export class PlainProcessDriver implements SandboxDriver {
         fds[5] instanceof Readable ? fds[5] : undefined,
         fds[6] instanceof Writable ? fds[6] : undefined,
       );
-      return new PlainProcess(spec.id, child.pid, exited, control, closeRelays, rewrite);
+      return new PlainProcess(spec.id, child.pid, leader, exited, control, closeRelays, rewrite);
     } catch (error) {
       closeRelays();
       throw error;
@@ -136,15 +140,19 @@ class PlainProcess implements Sandbox {
   #ended = false;
   #peakMiB = 0;
 
+  readonly #leader: { readonly exited: boolean };
+
   constructor(
     id: string,
     pid: number,
+    leader: { readonly exited: boolean },
     exited: Promise<{ code: number | null; signal: string | null }>,
     control: ExtensionControl,
     closeRelays: () => void,
     rewrite: (value: string) => string,
   ) {
     this.id = id;
+    this.#leader = leader;
     this.#rewrite = rewrite;
     this.#pid = pid;
     this.#control = control;
@@ -212,9 +220,12 @@ class PlainProcess implements Sandbox {
     return this.exited;
   }
 
-  /** Signals the process group while it may exist (once it has ended, its id may be reused). */
+  /**
+   * Signals the process group while it may exist: once its leader has exited, the group was
+   * killed with it, and its id may be reused by another process.
+   */
   #signalGroup(signal: NodeJS.Signals): boolean {
-    return !this.#ended && signalGroup(this.#pid, signal);
+    return !this.#leader.exited && signalGroup(this.#pid, signal);
   }
 }
 

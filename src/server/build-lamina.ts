@@ -9,6 +9,7 @@ import { rmSync } from 'node:fs';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Kysely } from 'kysely';
 import pino, { type Logger } from 'pino';
 import { buildLambdaHttpApi } from '../api/lambda-http-api.js';
 import type { ApiContext } from '../api/api-types.js';
@@ -46,6 +47,7 @@ import { HostRuntimeLauncher } from '../runtimes/host-runtime-launcher.js';
 import { runtimeClientsDir } from '../runtimes/runtime-clients.js';
 import { withViews } from './code-views.js';
 import { FileCodeStore } from '../store/file-code-store.js';
+import type { Database } from '../store/database-schema.js';
 import { openSqliteDatabase } from '../store/sqlite-database.js';
 import { SqliteAsyncEventStore } from '../store/sqlite-async-event-store.js';
 import { SqliteEventInvokeConfigRepository } from '../store/sqlite-event-invoke-config-repository.js';
@@ -115,7 +117,8 @@ export async function buildLamina(
     environmentProcessLimit: config.environmentProcessLimit,
     logger,
   });
-  // From here on, a failure releases the host before it is thrown.
+  // From here on, a failure releases what was opened before it is thrown.
+  let db: Kysely<Database> | undefined;
   try {
     const limitations = host.driver.limitations();
     for (const limitation of limitations) logger.warn(`sandbox limitation: ${limitation}`);
@@ -127,7 +130,7 @@ export async function buildLamina(
     privateFolder(join(config.dataDir, 'logs'));
     const runtimes = await detectHostRuntimes();
 
-    const db = await openSqliteDatabase(join(config.dataDir, 'lamina.db'));
+    db = await openSqliteDatabase(join(config.dataDir, 'lamina.db'));
     // Writes move the generation on, so the invoke path's cached lookups read again.
     const writes = new WriteGeneration();
     const repository = writes.watch(new SqliteFunctionRepository(db), [
@@ -428,6 +431,7 @@ export async function buildLamina(
       reclaimer,
     });
   } catch (error) {
+    await db?.destroy().catch(() => undefined);
     await host.close().catch(() => undefined);
     throw error;
   }

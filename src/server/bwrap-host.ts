@@ -23,58 +23,67 @@ export async function openBwrapHost(options: SandboxHostOptions): Promise<Sandbo
   const identity = sandboxIdentity();
   // What a server that died, watchdog and all, left in the temp folder goes first.
   const runDir = await openRunDir(tmpdir(), identity);
-  // Code, layers and runtime folders are shown to jails through views that hide their paths.
-  const viewsRoot = join(runDir, 'views');
-  sandboxPassage(viewsRoot, identity);
-  const views = identity === undefined ? plainDirectories : new OverlayViews(viewsRoot);
-  const ephemeralRoot = join(dataDir, 'ephemeral');
-  const cgroups = await detectCgroups({
-    cpusets: options.cpuColocation,
-    processLimit: options.environmentProcessLimit,
-  });
-  // Whatever kills this process, the watchdog ends its environments (frozen ones included).
-  const watchdog = startWatchdog({
-    serverPid: process.pid,
-    cgroupBases: cgroups.environmentBases,
-    freezerBase: cgroups.freezerBase,
-    v2: cgroups.version === 'v2',
-    prefixes: [runDir, join(ephemeralRoot, `${process.pid}.`)],
-  });
-  const serverCpu = options.cpuColocation ? await openServerCpu(cgroups) : undefined;
-  if (serverCpu !== undefined)
-    logger.debug(`lone invocations run with the event loop on CPU ${serverCpu.cpu}`);
-  const ephemeral = await openEphemeralStorage({
-    root: ephemeralRoot,
-    ...(identity === undefined ? {} : { jailGid: identity.gid }),
-    onError: (error) => logger.warn({ err: error }, 'preparing ephemeral storage failed'),
-  });
-  const driver = new BwrapSandboxDriver({
-    runDir,
-    cgroups,
-    serverCpu: serverCpu?.cpu,
-    hostUid: identity?.uid,
-    hostGid: identity?.gid,
-    ephemeral,
-    views,
-  });
-  let closing: Promise<void> | undefined;
-  return {
-    driver,
-    views,
-    runDir,
-    identity,
-    placement:
-      serverCpu === undefined
-        ? undefined
-        : new ColocationPolicy(serverCpu, nodeReleaseTimer(options.cpuColocationReleaseMs)),
-    close: () =>
-      (closing ??= (async () => {
-        await serverCpu?.close();
-        await cgroups.close();
-        await ephemeral.close();
-        await views.close();
-        await removeRunDir(runDir);
-        watchdog.disarm();
-      })()),
+  // What is opened from here on is released, in reverse, if a later step fails (or on close).
+  const undo: Array<() => Promise<void> | void> = [() => removeRunDir(runDir)];
+  const release = async () => {
+    for (const step of undo.splice(0).reverse()) await step();
   };
+  try {
+    // Code, layers and runtime folders are shown to jails through views that hide their paths.
+    const viewsRoot = join(runDir, 'views');
+    sandboxPassage(viewsRoot, identity);
+    const views = identity === undefined ? plainDirectories : new OverlayViews(viewsRoot);
+    undo.push(() => views.close());
+    const ephemeralRoot = join(dataDir, 'ephemeral');
+    const cgroups = await detectCgroups({
+      cpusets: options.cpuColocation,
+      processLimit: options.environmentProcessLimit,
+    });
+    undo.push(() => cgroups.close());
+    // Whatever kills this process, the watchdog ends its environments (frozen ones included).
+    const watchdog = startWatchdog({
+      serverPid: process.pid,
+      cgroupBases: cgroups.environmentBases,
+      freezerBase: cgroups.freezerBase,
+      v2: cgroups.version === 'v2',
+      prefixes: [runDir, join(ephemeralRoot, `${process.pid}.`)],
+    });
+    // Disarmed last: everything it would clean up is gone by then.
+    undo.unshift(() => watchdog.disarm());
+    const serverCpu = options.cpuColocation ? await openServerCpu(cgroups) : undefined;
+    if (serverCpu !== undefined) {
+      undo.push(() => serverCpu.close());
+      logger.debug(`lone invocations run with the event loop on CPU ${serverCpu.cpu}`);
+    }
+    const ephemeral = await openEphemeralStorage({
+      root: ephemeralRoot,
+      ...(identity === undefined ? {} : { jailGid: identity.gid }),
+      onError: (error) => logger.warn({ err: error }, 'preparing ephemeral storage failed'),
+    });
+    undo.push(() => ephemeral.close());
+    const driver = new BwrapSandboxDriver({
+      runDir,
+      cgroups,
+      serverCpu: serverCpu?.cpu,
+      hostUid: identity?.uid,
+      hostGid: identity?.gid,
+      ephemeral,
+      views,
+    });
+    let closing: Promise<void> | undefined;
+    return {
+      driver,
+      views,
+      runDir,
+      identity,
+      placement:
+        serverCpu === undefined
+          ? undefined
+          : new ColocationPolicy(serverCpu, nodeReleaseTimer(options.cpuColocationReleaseMs)),
+      close: () => (closing ??= release()),
+    };
+  } catch (error) {
+    await release().catch(() => undefined);
+    throw error;
+  }
 }

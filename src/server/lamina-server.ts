@@ -113,8 +113,10 @@ export class LaminaServer {
     return this.parts.preparation.idle();
   }
 
-  /** Starts serving: once, however often it is called. */
+  /** Starts serving: once, however often it is called; never once it has been stopped. */
   start(): Promise<void> {
+    if (this.#stopping !== undefined && this.#starting === undefined)
+      return Promise.reject(new Error('The server has been stopped.'));
     this.#starting ??= this.#start();
     return this.#starting;
   }
@@ -160,16 +162,27 @@ export class LaminaServer {
       p.asyncEvents.stopPruning();
       // Claim nothing new; attempts under way are recorded (or put back) before the store closes.
       const asyncStopped = p.dispatcher.stop();
-      await p.http.close();
-      p.reclaimer?.stop();
-      await p.provisioner.stop();
-      await p.invocations.stop();
-      await asyncStopped;
-      await p.asyncStore.flush();
-      await p.logs.flush();
-      await p.preparation.stop();
-      await p.db.destroy();
-      await p.host.close();
+      // Every step runs even when one before it failed; the first failure is thrown at the end,
+      // once the sandbox host (cgroups, mounts, the run folder) is released.
+      const failures: unknown[] = [];
+      const step = async (work: () => Promise<void> | void) => {
+        try {
+          await work();
+        } catch (error) {
+          failures.push(error);
+        }
+      };
+      await step(() => p.http.close());
+      await step(() => p.reclaimer?.stop());
+      await step(() => p.provisioner.stop());
+      await step(() => p.invocations.stop());
+      await step(() => asyncStopped);
+      await step(() => p.asyncStore.flush());
+      await step(() => p.logs.flush());
+      await step(() => p.preparation.stop());
+      await step(() => p.db.destroy());
+      await step(() => p.host.close());
+      if (failures.length > 0) throw failures[0];
     })();
     return this.#stopping;
   }

@@ -42,7 +42,13 @@ export class SqliteAsyncEventStore implements AsyncEventStore {
   #write<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
     const committed = this.#writes.submit(work);
     return committed.then((result) => {
-      for (const watcher of [...this.#watchers]) watcher();
+      for (const watcher of [...this.#watchers]) {
+        try {
+          watcher();
+        } catch {
+          // a listener's failure is its own: the write is committed
+        }
+      }
       return result;
     });
   }

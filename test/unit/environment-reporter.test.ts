@@ -52,7 +52,6 @@ describe('EnvironmentReporter', () => {
       failure: undefined,
       telemetryStatus: 'success',
       traceId: 'Root=1-x',
-      timeoutSeconds: 3,
     });
     const expected = [
       'START RequestId: r1 Version: $LATEST',
@@ -68,12 +67,12 @@ describe('EnvironmentReporter', () => {
   test('a timeout writes its line before END, and REPORT says so; no tail unless asked', () => {
     const { report, lines } = reporter();
     report.start('r1', '1', 'Root=1-x', false);
+    report.timedOut('r1', 3);
     const tail = report.end({
       figures: figures('timeout'),
       failure: 'timeout',
       telemetryStatus: 'timeout',
       traceId: 'Root=1-x',
-      timeoutSeconds: 3,
     });
     assert.equal(tail, undefined);
     assert.equal(lines[1], '2026-12-07T10:00:00.000Z r1 Task timed out after 3.00 seconds');

@@ -44,6 +44,10 @@ describe('jailPathRewriter', () => {
 
   test('rewrites paths inside a shell line', () => {
     assert.equal(rewrite('cat /var/task/a "/opt/b"'), 'cat /data/code/abc/a "/data/layers/x/b"');
+    assert.equal(
+      rewrite('echo $(ls /var/task) [/opt]'),
+      'echo $(ls /data/code/abc) [/data/layers/x]',
+    );
   });
 
   test('rewriteLaunch rewrites the command and every variable value, not the names', () => {
