@@ -31,8 +31,11 @@ export interface WatchdogPlan {
 }
 
 export interface Watchdog {
-  /** The server stops cleanly: the watchdog exits without touching anything. */
-  disarm(): void;
+  /**
+   * The server stops cleanly: the watchdog exits without touching anything. Resolves once it has
+   * exited, so that a stopped server leaves no process of its own behind.
+   */
+  disarm(): Promise<void>;
 }
 
 /** The watchdog's script (pure; `$1` is the server pid, the rest come from the plan). */
@@ -92,9 +95,20 @@ export function startWatchdog(plan: WatchdogPlan): Watchdog {
   pipe?.on('error', () => undefined);
   // The pipe must not keep the event loop alive, only the watchdog waiting.
   (pipe as unknown as { unref?: () => void } | null)?.unref?.();
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else {
+      child.once('exit', () => resolve());
+      // Never started: there is nothing to wait for.
+      child.once('error', () => resolve());
+    }
+  });
   return {
     disarm: () => {
+      // Waited for: held open until the watchdog has read its word and gone.
+      child.ref();
       pipe?.end('disarm\n');
+      return exited;
     },
   };
 }
