@@ -168,27 +168,25 @@ export class EnvironmentPool {
    * A version no alias routes to any more: its idle environments end now (provisioned ones are
    * the Provisioner's). It can still be invoked by number, and then starts anew. Returns how many.
    */
-  async retireIdle(functionName: string, version: string): Promise<number> {
-    const unused = [...this.#idle.values()]
-      .flat()
-      .filter(
-        (env) =>
-          env.settings.functionName === functionName &&
-          env.settings.version === version &&
-          env.settings.provisioned !== true,
-      );
-    await Promise.all(unused.map((env) => env.destroy()));
-    return unused.length;
+  retireIdle(functionName: string, version: string): Promise<number> {
+    return this.#destroyIdle(
+      (env) => env.settings.functionName === functionName && env.settings.version === version,
+    );
   }
 
   /** Destroys environments idle for longer than `idleMs`. Returns how many. */
-  async reapIdle(idleMs: number): Promise<number> {
+  reapIdle(idleMs: number): Promise<number> {
     const cutoff = this.#clock.now() - idleMs;
-    const old = [...this.#idle.values()]
+    return this.#destroyIdle((env) => env.lastUsedMs <= cutoff);
+  }
+
+  /** Destroys the idle on-demand environments `which` picks (provisioned ones stay). */
+  async #destroyIdle(which: (env: ExecutionEnvironment) => boolean): Promise<number> {
+    const doomed = [...this.#idle.values()]
       .flat()
-      .filter((env) => env.settings.provisioned !== true && env.lastUsedMs <= cutoff);
-    await Promise.all(old.map((env) => env.destroy()));
-    return old.length;
+      .filter((env) => env.settings.provisioned !== true && which(env));
+    await Promise.all(doomed.map((env) => env.destroy()));
+    return doomed.length;
   }
 
   /** Destroys every environment. */

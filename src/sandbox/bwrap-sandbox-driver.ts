@@ -16,7 +16,7 @@ import {
 } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import type {
   Sandbox,
   SandboxDriver,
@@ -28,9 +28,8 @@ import { cpuQuotaFor, type CgroupManager, type EnvironmentCgroup } from './cgrou
 import { cpusetSwitch } from './cpuset-switch.js';
 import type { EphemeralStorage, EphemeralStorageProvider } from './ephemeral-storage.js';
 import { plainDirectories, type DirectoryView, type DirectoryViews } from './overlay-views.js';
-import { ExtensionControl } from './extension-control.js';
-import { splitLines } from './line-splitter.js';
-import { OutputRate } from './output-rate.js';
+import type { ExtensionControl } from './extension-control.js';
+import { readEnvironmentPipes } from './environment-pipes.js';
 import { jailArguments, type HostLayout } from './jail-arguments.js';
 import { buildSeccompFilter, seccompSupported } from './seccomp-filter.js';
 
@@ -233,17 +232,8 @@ export class BwrapSandboxDriver implements SandboxDriver {
       child.once('exit', (code, signal) => resolve({ code, signal }));
     });
     const gate = child.stdio[4];
-    const fds: readonly unknown[] = child.stdio;
-    const control = new ExtensionControl(readable(fds[5]), writable(fds[6]));
+    const control = readEnvironmentPipes(child, spec);
     try {
-      // One rate for the environment: its stdout, stderr and extensions' output together.
-      const rate = new OutputRate();
-      for (const stream of [child.stdout, child.stderr]) {
-        if (stream !== null) splitLines(stream, spec.onOutput, spec.outputGate, rate);
-      }
-      const extensionOutput = readable(fds[7]);
-      if (extensionOutput !== undefined)
-        splitLines(extensionOutput, spec.onExtensionOutput ?? spec.onOutput, spec.outputGate, rate);
       if (child.pid === undefined) throw new Error('could not start the sandbox (spawn failed)');
       await cgroup?.attach(child.pid);
     } catch (error) {
@@ -280,14 +270,6 @@ export class BwrapSandboxDriver implements SandboxDriver {
       return undefined;
     return cpusetSwitch(setCpus, serverCpu, cgroups.cpus);
   }
-}
-
-function readable(stream: unknown): Readable | undefined {
-  return stream instanceof Readable ? stream : undefined;
-}
-
-function writable(stream: unknown): Writable | undefined {
-  return stream instanceof Writable ? stream : undefined;
 }
 
 class BwrapSandbox implements Sandbox {

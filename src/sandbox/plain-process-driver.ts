@@ -12,7 +12,6 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
 import { RUNTIME_API, RUNTIME_API_SOCKET } from '../environment/environment-variables.js';
 import type {
   Sandbox,
@@ -21,12 +20,11 @@ import type {
   SandboxSpec,
 } from '../environment/sandbox-driver.js';
 import { extensionLaunchLines } from './extension-launch-script.js';
-import { ExtensionControl } from './extension-control.js';
+import type { ExtensionControl } from './extension-control.js';
+import { readEnvironmentPipes } from './environment-pipes.js';
 import { jailPathRewriter, rewriteLaunch, type JailMapping } from './jail-path-map.js';
 import { LAMINA_API_ADDRESS } from './jail-arguments.js';
-import { splitLines } from './line-splitter.js';
 import { offerInbound, openLoopbackRelay, type LoopbackRelay } from './loopback-relays.js';
-import { OutputRate } from './output-rate.js';
 
 /** What every server using this driver prints at start. */
 export const PLAIN_PROCESS_LIMITATIONS: readonly string[] = [
@@ -43,11 +41,13 @@ export const PLAIN_PROCESS_LIMITATIONS: readonly string[] = [
 const OUTPUT_DRAIN_MS = 1000;
 
 export class PlainProcessDriver implements SandboxDriver {
-  readonly #runDir: string;
+  /** The empty folder that stands for /opt for environments without layers. */
+  readonly #emptyOpt: string;
 
-  /** `runDir`: where each environment gets an empty folder to stand for /opt when it has none. */
+  /** `runDir`: where the empty folder standing for /opt is made. */
   constructor(runDir: string) {
-    this.#runDir = runDir;
+    this.#emptyOpt = join(runDir, 'empty-opt');
+    mkdirSync(this.#emptyOpt, { recursive: true });
   }
 
   limitations(): readonly string[] {
@@ -69,8 +69,7 @@ export class PlainProcessDriver implements SandboxDriver {
           ? undefined
           : await openLoopbackRelay(spec.laminaApiSocket);
       if (laminaApi !== undefined) relays.push(laminaApi);
-      const optDir = spec.optDir ?? join(this.#runDir, 'empty-opt');
-      mkdirSync(optDir, { recursive: true });
+      const optDir = spec.optDir ?? this.#emptyOpt;
       const mappings: JailMapping[] = [
         { inside: '/var/task', host: spec.codeDir },
         { inside: '/opt', host: optDir },
@@ -110,17 +109,7 @@ export class PlainProcessDriver implements SandboxDriver {
       if (child.pid === undefined)
         throw new Error('could not start the environment (spawn failed)');
       inbound = offerInbound(spec.inboundSocket);
-      const fds: readonly unknown[] = child.stdio;
-      const rate = new OutputRate();
-      for (const stream of [child.stdout, child.stderr])
-        if (stream !== null) splitLines(stream, spec.onOutput, spec.outputGate, rate);
-      const extensionOutput = fds[7];
-      if (extensionOutput instanceof Readable)
-        splitLines(extensionOutput, spec.onExtensionOutput ?? spec.onOutput, spec.outputGate, rate);
-      const control = new ExtensionControl(
-        fds[5] instanceof Readable ? fds[5] : undefined,
-        fds[6] instanceof Writable ? fds[6] : undefined,
-      );
+      const control = readEnvironmentPipes(child, spec);
       return new PlainProcess(spec.id, child.pid, leader, exited, control, closeRelays, rewrite);
     } catch (error) {
       closeRelays();
@@ -137,7 +126,6 @@ class PlainProcess implements Sandbox {
   readonly #control: ExtensionControl;
   readonly #rewrite: (value: string) => string;
   #frozen = false;
-  #ended = false;
   #peakMiB = 0;
 
   readonly #leader: { readonly exited: boolean };
@@ -158,7 +146,6 @@ class PlainProcess implements Sandbox {
     this.#control = control;
     this.extensions = control.extensions;
     this.exited = exited.then(({ code, signal }) => {
-      this.#ended = true;
       closeRelays();
       return { code, signal, outOfMemory: false };
     });
@@ -199,7 +186,7 @@ class PlainProcess implements Sandbox {
 
   /** The runtime process's own peak (VmHWM): the tree's other processes are not counted. */
   maxMemoryUsedMiB(): Promise<number> {
-    if (!this.#ended) {
+    if (!this.#leader.exited) {
       try {
         const status = readFileSync(`/proc/${this.#pid}/status`, 'utf8');
         const kib = Number(/^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1] ?? 0);

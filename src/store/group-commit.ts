@@ -22,13 +22,16 @@ interface Pending<DB> {
 
 export class GroupCommit<DB> {
   readonly #db: Kysely<DB>;
+  readonly #onCommitted: (() => void) | undefined;
   #pending: Pending<DB>[] = [];
   #scheduled = false;
   #flushing: Promise<void> | undefined;
   #lastCommitMs = -Infinity;
 
-  constructor(db: Kysely<DB>) {
+  /** `onCommitted`: called once after each group, its writers' promises settled. */
+  constructor(db: Kysely<DB>, onCommitted?: () => void) {
     this.#db = db;
+    this.#onCommitted = onCommitted;
   }
 
   /** Runs `write` in the next group's transaction; resolves with its result once committed. */
@@ -54,6 +57,7 @@ export class GroupCommit<DB> {
       this.#flushing = this.#flush().finally(() => {
         this.#flushing = undefined;
         this.#lastCommitMs = performance.now();
+        this.#onCommitted?.();
         if (this.#pending.length > 0) this.#schedule();
       });
     };

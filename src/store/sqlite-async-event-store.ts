@@ -26,38 +26,33 @@ export class SqliteAsyncEventStore implements AsyncEventStore {
 
   constructor(db: Kysely<Database>) {
     this.#db = db;
-    this.#writes = new GroupCommit(db);
+    this.#writes = new GroupCommit(db, () => this.#committed());
   }
 
   /**
-   * Calls `listener` after every committed write (an insert, a claim, an update, a prune), so
-   * that waiting for an event's state needs no polling; returns what removes it.
+   * Calls `listener` after every commit (of inserts, claims, updates, prunes), so that waiting
+   * for an event's state needs no polling; returns what removes it.
    */
   onChange(listener: () => void): () => void {
     this.#watchers.add(listener);
     return () => this.#watchers.delete(listener);
   }
 
-  /** Submits a write to the group commit; watchers hear of it once it is committed. */
-  #write<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
-    const committed = this.#writes.submit(work);
-    return committed.then((result) => {
-      for (const watcher of [...this.#watchers]) {
-        try {
-          watcher();
-        } catch {
-          // a listener's failure is its own: the write is committed
-        }
+  #committed(): void {
+    for (const watcher of [...this.#watchers]) {
+      try {
+        watcher();
+      } catch {
+        // a listener's failure is its own: the writes are committed
       }
-      return result;
-    });
+    }
   }
 
   insert(events: readonly AsyncEvent[]): Promise<void> {
     if (events.length === 0) return Promise.resolve();
     this.#rows.push(...events.map(toRow));
     // All events inserted before the next commit share one statement in it.
-    this.#rowsWritten ??= this.#write(async (trx) => {
+    this.#rowsWritten ??= this.#writes.submit(async (trx) => {
       const rows = this.#rows;
       this.#rows = [];
       this.#rowsWritten = undefined;
@@ -76,7 +71,7 @@ export class SqliteAsyncEventStore implements AsyncEventStore {
     excluded: readonly string[],
     roomFor: (functionName: string) => number,
   ): Promise<AsyncEvent[]> {
-    return this.#write(async (trx) => {
+    return this.#writes.submit(async (trx) => {
       let query = trx
         .selectFrom('async_events')
         .selectAll()
@@ -123,7 +118,7 @@ export class SqliteAsyncEventStore implements AsyncEventStore {
   }
 
   update(event: AsyncEvent, followUps: readonly AsyncEvent[]): Promise<void> {
-    return this.#write(async (trx) => {
+    return this.#writes.submit(async (trx) => {
       await updateRow(trx, event);
       if (followUps.length > 0)
         await trx.insertInto('async_events').values(followUps.map(toRow)).execute();
@@ -164,7 +159,7 @@ export class SqliteAsyncEventStore implements AsyncEventStore {
   }
 
   requeueRunning(nowMs: number): Promise<number> {
-    return this.#write(async (trx) => {
+    return this.#writes.submit(async (trx) => {
       const requeued = async (status: AsyncEventStatus, attempted: boolean) =>
         trx
           .updateTable('async_events')
@@ -179,7 +174,7 @@ export class SqliteAsyncEventStore implements AsyncEventStore {
   }
 
   pruneFinished(cutoffMs: number): Promise<number> {
-    return this.#write(async (trx) => {
+    return this.#writes.submit(async (trx) => {
       const result = await trx
         .deleteFrom('async_events')
         .where('finished_ms', 'is not', null)
