@@ -5,15 +5,15 @@ import { invocableCode } from '../core/function-lifecycle.js';
 import { LATEST } from '../core/function-model.js';
 import type { ConcurrencyService } from '../functions/concurrency-service.js';
 import type { EventInvokeConfigRepository } from '../functions/event-invoke-config-repository.js';
-import type { FunctionService } from '../functions/function-service.js';
+import type { CachedFunctionLookup } from '../functions/cached-function-lookup.js';
 
 export class ServiceAsyncTargets implements AsyncTargets {
-  readonly #functions: FunctionService;
+  readonly #functions: CachedFunctionLookup;
   readonly #configs: EventInvokeConfigRepository;
   readonly #concurrency: ConcurrencyService;
 
   constructor(
-    functions: FunctionService,
+    functions: CachedFunctionLookup,
     configs: EventInvokeConfigRepository,
     concurrency: ConcurrencyService,
   ) {
@@ -27,7 +27,7 @@ export class ServiceAsyncTargets implements AsyncTargets {
     functionName: string,
     qualifier: string | undefined,
   ): Promise<{ name: string; qualifier: string | undefined }> {
-    const { record, version, ref } = await this.#functions.get(functionName, qualifier);
+    const { record, version, ref } = (await this.#functions.get(functionName, qualifier)).found;
     invocableCode(version);
     return { name: record.name, qualifier: ref.qualifier };
   }

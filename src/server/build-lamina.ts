@@ -40,6 +40,7 @@ import { RuntimeCatalog } from '../functions/runtime-catalog.js';
 import { VersionService } from '../functions/version-service.js';
 import { EnvironmentPool } from '../invoke/environment-pool.js';
 import { ServiceFunctionResolver } from '../invoke/function-resolver.js';
+import { CachedFunctionLookup } from '../functions/cached-function-lookup.js';
 import { InvokeService } from '../invoke/invoke-service.js';
 import { Provisioner } from '../invoke/provisioner.js';
 import { FileLogStore } from '../observability/file-log-store.js';
@@ -255,7 +256,8 @@ export async function buildLamina(
     const node = launcher.launch('nodejs20.x');
     if (node.runtimeDir !== undefined) await views.prepare(node.runtimeDir);
     prestarted.register(node.command.join(' '), node);
-    const resolver = new ServiceFunctionResolver(functions, code, writes);
+    const lookup = new CachedFunctionLookup(functions, writes);
+    const resolver = new ServiceFunctionResolver(lookup, code);
     const invokeService = new InvokeService({
       scope,
       resolver,
@@ -290,7 +292,7 @@ export async function buildLamina(
     });
 
     const eventConfigs = new SqliteEventInvokeConfigRepository(db);
-    const targets = new ServiceAsyncTargets(functions, eventConfigs, concurrency);
+    const targets = new ServiceAsyncTargets(lookup, eventConfigs, concurrency);
     const asyncStore = new SqliteAsyncEventStore(db);
     const dispatcher = new AsyncDispatcher({
       scope,
