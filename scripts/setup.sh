@@ -12,12 +12,18 @@ if [ "$major" -lt 20 ]; then
   exit 1
 fi
 
-# System packages: bubblewrap and socat (the sandbox and its Runtime API relay); for the tests
+# System packages: bubblewrap and socat (the sandbox and its Runtime API relay), iproute2 and
+# nftables (the functions' network, as root); for the tests
 # also the AWS CLI v2 (awscli) and curl (custom-runtime bootstraps).
 need=""
 [ -x /usr/bin/bwrap ] || need="$need bubblewrap"
 [ -x /usr/bin/socat ] || need="$need socat"
 [ -x /usr/bin/setpriv ] || need="$need util-linux"
+# The functions' network (made only by a server running as root): ip and nft.
+if [ "$(id -u)" -eq 0 ]; then
+  [ -x /usr/sbin/ip ] || [ -x /bin/ip ] || need="$need iproute2"
+  [ -x /usr/sbin/nft ] || need="$need nftables"
+fi
 if [ "${1:-}" = "--for-tests" ]; then
   [ -x /usr/bin/aws ] || need="$need awscli"
   [ -x /usr/bin/curl ] || need="$need curl"

@@ -1,5 +1,6 @@
 /** The `lamina` command. */
 import { join } from 'node:path';
+import { isIP } from 'node:net';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseUrlBase } from '../core/function-url.js';
 import { readCredentials } from '../server/credentials.js';
@@ -17,6 +18,32 @@ import { parseSince, printLogs } from './logs-command.js';
 import { startupBanner } from './startup-banner.js';
 
 const MiB = 1024 * 1024;
+
+/** A comma-separated list of CIDR blocks (`10.0.0.0/8,fd00::/8`). */
+function cidrList(value: string): string[] {
+  return value.split(',').map((item) => {
+    const [address = '', prefix, extra] = item.trim().split('/');
+    const family = isIP(address);
+    const bits = Number(prefix);
+    if (
+      family === 0 ||
+      extra !== undefined ||
+      !Number.isInteger(bits) ||
+      bits < 0 ||
+      bits > (family === 4 ? 32 : 128)
+    )
+      throw new InvalidArgumentError(`not a CIDR block: ${item}`);
+    return `${address}/${bits}`;
+  });
+}
+
+/** A comma-separated list of IPv4 addresses. */
+function ipv4List(value: string): string[] {
+  return value.split(',').map((item) => {
+    if (isIP(item.trim()) !== 4) throw new InvalidArgumentError(`not an IPv4 address: ${item}`);
+    return item.trim();
+  });
+}
 
 function port(value: string): number {
   const n = Number(value);
@@ -172,6 +199,24 @@ export async function main(argv: readonly string[]): Promise<void> {
       'UNSAFE: run functions as plain processes of this user, with no sandbox and no limits (tests and development without bubblewrap only)',
       false,
     )
+    .addOption(
+      new Option(
+        '--function-network <on|off>',
+        "functions' own network with outbound access (off: loopback only)",
+      )
+        .choices(['on', 'off'])
+        .default('on'),
+    )
+    .option(
+      '--function-deny <cidr,...>',
+      'more destinations functions may not reach, e.g. an office network',
+      cidrList,
+    )
+    .option(
+      '--function-dns <ip,...>',
+      "name servers for functions (default: the host's, except those on loopback)",
+      ipv4List,
+    )
     .action(async (options: Record<string, unknown>) => {
       const config: ServerConfig = {
         ...DEFAULT_CONFIG,
@@ -194,6 +239,9 @@ export async function main(argv: readonly string[]): Promise<void> {
         environmentProcessLimit: options['environmentProcessLimit'] as number | undefined,
         requestBodyMemoryBytes: (options['requestBodyMemory'] as number) * MiB,
         unsafePlainProcesses: options['unsafePlainProcesses'] === true,
+        functionNetwork: options['functionNetwork'] === 'on',
+        functionDeny: (options['functionDeny'] as string[] | undefined) ?? [],
+        functionDns: options['functionDns'] as string[] | undefined,
       };
       await runServer(config);
     });

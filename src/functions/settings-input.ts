@@ -293,7 +293,10 @@ function checkUnsupported(input: SettingsInput): void {
   }
   if (input.vpcSubnetIds !== undefined && input.vpcSubnetIds.length > 0) {
     throw lambdaErrors.invalidParameter(
-      'VpcConfig with subnets is not supported by Lamina: functions run on the host network policy.',
+      'VpcConfig with subnets is not supported by Lamina: each function has its own network with ' +
+        'outbound access to addresses outside the host (not the host, link-local addresses or ' +
+        'other functions); the server options --function-network, --function-deny and ' +
+        '--function-dns change it.',
     );
   }
   if (input.fileSystemCount !== undefined && input.fileSystemCount > 0) {

@@ -29,6 +29,7 @@ import { cpusetSwitch } from './cpuset-switch.js';
 import type { EphemeralStorage, EphemeralStorageProvider } from './ephemeral-storage.js';
 import { plainDirectories, type DirectoryView, type DirectoryViews } from './overlay-views.js';
 import type { ExtensionControl } from './extension-control.js';
+import type { EnvironmentNetwork } from './function-network.js';
 import { readEnvironmentPipes } from './environment-pipes.js';
 import { jailArguments, type HostLayout } from './jail-arguments.js';
 import { buildSeccompFilter, seccompSupported } from './seccomp-filter.js';
@@ -50,6 +51,10 @@ export interface BwrapDriverOptions {
   readonly ephemeral?: EphemeralStorageProvider | undefined;
   /** How code, layer and runtime folders are shown (none: bound as they are). */
   readonly views?: DirectoryViews | undefined;
+  /** Egress: each environment's own network namespace (none: loopback only). */
+  readonly network?: { attach(): Promise<EnvironmentNetwork> } | undefined;
+  /** Name servers for the jails' /etc/resolv.conf (with a network). */
+  readonly nameservers?: readonly string[] | undefined;
 }
 
 /** The folders a jail binds, as it will see them, and the views to release when it is gone. */
@@ -62,7 +67,7 @@ interface JailViews {
 }
 
 /** Where the generated /etc files reach bubblewrap (see the spawn's stdio). */
-const ETC_FDS = { passwd: 8, group: 9, hosts: 10 } as const;
+const ETC_FDS = { passwd: 8, group: 9, hosts: 10, 'resolv.conf': 11 } as const;
 const JAIL_UID = 993;
 const JAIL_GID = 993;
 const PIDS_MAX = 1024;
@@ -96,6 +101,10 @@ export class BwrapSandboxDriver implements SandboxDriver {
       join(this.#etcDir, 'hosts'),
       '127.0.0.1\tlocalhost sandbox.localdomain lamina\n::1\tlocalhost\n',
     );
+    writeFileSync(
+      join(this.#etcDir, 'resolv.conf'),
+      resolvConf(options.network === undefined ? [] : (options.nameservers ?? [])),
+    );
     this.#limitations = [...options.cgroups.limitations];
     const storageLimitation = options.ephemeral?.limitation;
     if (storageLimitation !== undefined) this.#limitations.push(storageLimitation);
@@ -121,6 +130,8 @@ export class BwrapSandboxDriver implements SandboxDriver {
     const storageBytes = spec.ephemeralStorageMiB * 1024 * 1024;
     let storage: EphemeralStorage | undefined;
     let cgroup: EnvironmentCgroup | undefined;
+    // Made while the storage and cgroups are: a few milliseconds of `ip` commands.
+    const network = this.#options.network?.attach();
     try {
       storage = await this.#options.ephemeral?.create(spec.id, storageBytes);
       cgroup = await this.#options.cgroups.create(spec.id, {
@@ -130,12 +141,15 @@ export class BwrapSandboxDriver implements SandboxDriver {
         pidsMax: PIDS_MAX,
         background: spec.background ?? false,
       });
+      await network;
     } catch (error) {
+      await cgroup?.remove();
       await storage?.remove();
+      await network?.then((made) => made.release()).catch(() => undefined);
       for (const view of views.all) view.release();
       throw error;
     }
-    return this.#launch(spec, views, cgroup, storage);
+    return this.#launch(spec, views, cgroup, storage, await network);
   }
 
   /** The views of the folders the jail binds (released when the jail is gone). */
@@ -166,10 +180,11 @@ export class BwrapSandboxDriver implements SandboxDriver {
     views: JailViews,
     cgroup: EnvironmentCgroup | undefined,
     storage: EphemeralStorage | undefined,
+    network: EnvironmentNetwork | undefined,
   ): Promise<Sandbox> {
     const seccompFd =
       this.#seccompFile === undefined ? undefined : openSync(this.#seccompFile, 'r');
-    const etcFiles = (['passwd', 'group', 'hosts'] as const).map((name) =>
+    const etcFiles = (['passwd', 'group', 'hosts', 'resolv.conf'] as const).map((name) =>
       openSync(join(this.#etcDir, name), 'r'),
     );
     const bwrapArgs = jailArguments({
@@ -187,8 +202,12 @@ export class BwrapSandboxDriver implements SandboxDriver {
       jailUid: JAIL_UID,
       jailGid: JAIL_GID,
       seccompFd: seccompFd === undefined ? undefined : 3,
+      ownNetwork: network !== undefined,
       command: spec.command,
     });
+    // The platform (root) enters the environment's namespace; the jail cannot leave or change it.
+    const enter =
+      network === undefined ? [] : ['/usr/bin/nsenter', `--net=${network.namespacePath}`, '--'];
     const drop = this.#asRoot
       ? [
           '/usr/bin/setpriv',
@@ -205,6 +224,7 @@ export class BwrapSandboxDriver implements SandboxDriver {
         '-c',
         'read _ <&4; exec 4<&-; exec "$@"',
         'lamina-start',
+        ...enter,
         ...drop,
         '/usr/bin/bwrap',
         ...bwrapArgs,
@@ -212,7 +232,7 @@ export class BwrapSandboxDriver implements SandboxDriver {
       {
         env: { ...spec.env },
         // 4: the start gate; 5, 6, 7: the extension control, runtime gate and extension output;
-        // 8, 9, 10: /etc/passwd, group and hosts (ETC_FDS).
+        // 8, 9, 10, 11: /etc/passwd, group, hosts and resolv.conf (ETC_FDS).
         stdio: [
           'ignore',
           'pipe',
@@ -242,6 +262,7 @@ export class BwrapSandboxDriver implements SandboxDriver {
       await exited;
       await cgroup?.remove();
       await storage?.remove();
+      await network?.release();
       for (const view of views.all) view.release();
       throw error;
     }
@@ -256,7 +277,7 @@ export class BwrapSandboxDriver implements SandboxDriver {
         asRoot: this.#asRoot,
       },
       exited,
-      { cgroup, storage, views: views.all },
+      { cgroup, storage, network, views: views.all },
       control,
       placement,
     );
@@ -297,6 +318,7 @@ class BwrapSandbox implements Sandbox {
     owned: {
       readonly cgroup: EnvironmentCgroup | undefined;
       readonly storage: EphemeralStorage | undefined;
+      readonly network: EnvironmentNetwork | undefined;
       readonly views: readonly DirectoryView[];
     },
     control: ExtensionControl,
@@ -307,7 +329,7 @@ class BwrapSandbox implements Sandbox {
     this.#cores = identity.cores;
     this.#fitsOneCpu = fitsOneCpu(identity.memoryMiB, identity.cores);
     this.#placement = placement;
-    const { cgroup, storage, views } = owned;
+    const { cgroup, storage, network, views } = owned;
     this.#cgroup = cgroup;
     this.#control = control;
     this.extensions = control.extensions;
@@ -316,6 +338,7 @@ class BwrapSandbox implements Sandbox {
       await cgroup?.remove().catch(() => undefined);
       // Unmounted and deleted without looking inside: what the jail wrote is never read.
       await storage?.remove().catch(() => undefined);
+      await network?.release();
       for (const view of views) view.release();
       return { code, signal, outOfMemory };
     });
@@ -420,4 +443,10 @@ function settled(write: () => void): Promise<void> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return Promise.resolve();
     return Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }
+}
+
+/** A jail's /etc/resolv.conf: the name servers it may use (none: names do not resolve). */
+export function resolvConf(nameservers: readonly string[]): string {
+  if (nameservers.length === 0) return '# no name servers: this environment has no network\n';
+  return `${nameservers.map((address) => `nameserver ${address}`).join('\n')}\noptions timeout:2 attempts:2\n`;
 }

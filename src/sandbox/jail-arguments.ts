@@ -35,7 +35,12 @@ export interface JailPlan {
    * File descriptors (as bubblewrap sees them) of the generated passwd, group and hosts files:
    * copied into the jail (`--ro-bind-data`), so no host path of them shows in its mount table.
    */
-  readonly etcFds: { readonly passwd: number; readonly group: number; readonly hosts: number };
+  readonly etcFds: {
+    readonly passwd: number;
+    readonly group: number;
+    readonly hosts: number;
+    readonly 'resolv.conf': number;
+  };
   readonly runtimeApiSocket: string;
   readonly laminaApiSocket: string | undefined;
   /** Host unix socket the inbound tunnels connect out to, if any. */
@@ -52,6 +57,11 @@ export interface JailPlan {
   readonly jailGid: number;
   /** File descriptor number carrying the seccomp program, if any. */
   readonly seccompFd: number | undefined;
+  /**
+   * Whether the jail starts inside a network namespace the platform made for it (egress); else
+   * bubblewrap makes an empty one (loopback only).
+   */
+  readonly ownNetwork?: boolean | undefined;
   readonly command: readonly string[];
 }
 
@@ -94,7 +104,7 @@ export function jailArguments(plan: JailPlan): string[] {
     '--unshare-user',
     '--unshare-ipc',
     '--unshare-pid',
-    '--unshare-net',
+    ...(plan.ownNetwork === true ? [] : ['--unshare-net']),
     '--unshare-uts',
     '--unshare-cgroup-try',
     '--uid',
@@ -115,7 +125,7 @@ export function jailArguments(plan: JailPlan): string[] {
     args.push('--symlink', target, path);
   for (const dir of plan.layout.directories) args.push('--ro-bind', dir, dir);
   for (const entry of plan.layout.etcEntries) args.push('--ro-bind-try', entry, entry);
-  for (const file of ['passwd', 'group', 'hosts'] as const)
+  for (const file of ['passwd', 'group', 'hosts', 'resolv.conf'] as const)
     args.push('--ro-bind-data', String(plan.etcFds[file]), `/etc/${file}`);
   args.push('--proc', '/proc', '--dev', '/dev');
   if (plan.ephemeral !== undefined) {

@@ -116,6 +116,9 @@ export async function buildLamina(
     cpuColocation: config.cpuColocation,
     cpuColocationReleaseMs: config.cpuColocationReleaseMs,
     environmentProcessLimit: config.environmentProcessLimit,
+    functionNetwork: config.functionNetwork,
+    functionDeny: config.functionDeny,
+    functionDns: config.functionDns,
     logger,
   });
   // From here on, a failure releases what was opened before it is thrown.

@@ -2,10 +2,13 @@
  * The default sandbox host: every environment in a bubblewrap jail under cgroups, run as the
  * sandbox user when the server is root, watched by a watchdog that ends them if the server dies.
  */
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ColocationPolicy, nodeReleaseTimer } from '../environment/colocation-policy.js';
 import { BwrapSandboxDriver } from '../sandbox/bwrap-sandbox-driver.js';
+import { FunctionNetwork } from '../sandbox/function-network.js';
+import { hostNameservers } from '../sandbox/network-rules.js';
 import { detectCgroups } from '../sandbox/cgroups.js';
 import { openEphemeralStorage } from '../sandbox/ephemeral-storage.js';
 import { OverlayViews, plainDirectories } from '../sandbox/overlay-views.js';
@@ -61,6 +64,8 @@ export async function openBwrapHost(options: SandboxHostOptions): Promise<Sandbo
       onError: (error) => logger.warn({ err: error }, 'preparing ephemeral storage failed'),
     });
     undo.push(() => ephemeral.close());
+    const network = await openNetwork(options, runDir);
+    if (network !== undefined) undo.push(() => network.close());
     const driver = new BwrapSandboxDriver({
       runDir,
       cgroups,
@@ -69,6 +74,8 @@ export async function openBwrapHost(options: SandboxHostOptions): Promise<Sandbo
       hostGid: identity?.gid,
       ephemeral,
       views,
+      network,
+      nameservers: network === undefined ? undefined : functionNameservers(options),
     });
     let closing: Promise<void> | undefined;
     return {
@@ -85,5 +92,44 @@ export async function openBwrapHost(options: SandboxHostOptions): Promise<Sandbo
   } catch (error) {
     await release().catch(() => undefined);
     throw error;
+  }
+}
+
+/** The function network, when it is on and this server can make one (root). */
+async function openNetwork(
+  options: SandboxHostOptions,
+  runDir: string,
+): Promise<FunctionNetwork | undefined> {
+  if (!options.functionNetwork) return undefined;
+  if (process.getuid?.() !== 0) {
+    options.logger.warn(
+      'function network off: giving functions their own network needs root (this server runs as an unprivileged user); functions have loopback only',
+    );
+    return undefined;
+  }
+  return FunctionNetwork.open({
+    dataDir: options.dataDir,
+    workDir: join(runDir, 'network'),
+    denied: options.functionDeny,
+  });
+}
+
+/** `--function-dns`, or the host's name servers that a jail can reach (not on loopback). */
+function functionNameservers(options: SandboxHostOptions): readonly string[] {
+  if (options.functionDns !== undefined) return options.functionDns;
+  const usable = hostNameservers(readFileIfAny('/etc/resolv.conf'));
+  if (usable.length === 0) {
+    options.logger.warn(
+      'functions cannot resolve names: the host has no name server outside loopback; set --function-dns',
+    );
+  }
+  return usable;
+}
+
+function readFileIfAny(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
   }
 }

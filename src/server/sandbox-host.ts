@@ -30,6 +30,9 @@ export interface SandboxHostOptions {
   readonly cpuColocation: boolean;
   readonly cpuColocationReleaseMs: number;
   readonly environmentProcessLimit: number | undefined;
+  readonly functionNetwork: boolean;
+  readonly functionDeny: readonly string[];
+  readonly functionDns: readonly string[] | undefined;
   readonly logger: Logger;
 }
 

@@ -62,6 +62,16 @@ export interface ServerConfig {
    * no limits): for tests and for development on machines without bubblewrap. Unsafe.
    */
   readonly unsafePlainProcesses: boolean;
+  /**
+   * Outbound network for functions (`--function-network`): each environment gets its own network
+   * namespace with NAT to the world; the host, link-local addresses and other environments stay
+   * out of reach. Off: loopback only.
+   */
+  readonly functionNetwork: boolean;
+  /** More destinations functions may not reach (`--function-deny`), as CIDR blocks. */
+  readonly functionDeny: readonly string[];
+  /** Name servers for functions (`--function-dns`); default: the host's, loopback ones left out. */
+  readonly functionDns: readonly string[] | undefined;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -89,6 +99,9 @@ export const DEFAULT_CONFIG: ServerConfig = {
   environmentProcessLimit: undefined,
   requestBodyMemoryBytes: DEFAULT_BODY_BUDGET_BYTES,
   unsafePlainProcesses: false,
+  functionNetwork: true,
+  functionDeny: [],
+  functionDns: undefined,
 };
 
 /** The smallest MemorySize: the default concurrency limit counts environments of this size. */

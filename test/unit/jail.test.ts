@@ -13,7 +13,7 @@ const plan = {
   codeDir: '/data/code/trees/abc',
   runtimeDir: '/run/x/runtimes/nodejs',
   langDir: '/usr',
-  etcFds: { passwd: 8, group: 9, hosts: 10 },
+  etcFds: { passwd: 8, group: 9, hosts: 10, 'resolv.conf': 11 },
   runtimeApiSocket: '/run/x/envs/1/runtime.sock',
   laminaApiSocket: '/run/x/api.sock',
   ephemeralStorageBytes: 512 * 1024 * 1024,
