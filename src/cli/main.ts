@@ -37,6 +37,25 @@ function cidrList(value: string): string[] {
   });
 }
 
+/** A comma-separated list of HOST:PORT (`[v6]:PORT` for IPv6), each port once. */
+function hostPortList(value: string): Array<{ host: string; port: number }> {
+  const services = value.split(',').map((item) => {
+    const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(item.trim());
+    const host = match?.[1] ?? match?.[2];
+    const n = Number(match?.[3]);
+    if (host === undefined || !Number.isInteger(n) || n < 1 || n > 65535)
+      throw new InvalidArgumentError(`not HOST:PORT: ${item}`);
+    return { host, port: n };
+  });
+  const ports = services.map((service) => service.port);
+  const repeated = ports.find((p, i) => ports.indexOf(p) !== i);
+  if (repeated !== undefined)
+    throw new InvalidArgumentError(
+      `port ${repeated} is given twice: functions reach every service at host.lamina.internal:PORT`,
+    );
+  return services;
+}
+
 /** A comma-separated list of IPv4 addresses. */
 function ipv4List(value: string): string[] {
   return value.split(',').map((item) => {
@@ -208,6 +227,16 @@ export async function main(argv: readonly string[]): Promise<void> {
         .default('on'),
     )
     .option(
+      '--environment-memory <MiB>',
+      "function memory all environments may reserve together (default: 75% of the host's memory)",
+      positiveWholeNumber,
+    )
+    .option(
+      '--function-allow <host:port,...>',
+      'host services functions may use, at host.lamina.internal:PORT (e.g. 127.0.0.1:5432)',
+      hostPortList,
+    )
+    .option(
       '--function-deny <cidr,...>',
       'more destinations functions may not reach, e.g. an office network',
       cidrList,
@@ -240,6 +269,9 @@ export async function main(argv: readonly string[]): Promise<void> {
         requestBodyMemoryBytes: (options['requestBodyMemory'] as number) * MiB,
         unsafePlainProcesses: options['unsafePlainProcesses'] === true,
         functionNetwork: options['functionNetwork'] === 'on',
+        environmentMemoryMiB: options['environmentMemory'] as number | undefined,
+        functionAllow:
+          (options['functionAllow'] as Array<{ host: string; port: number }> | undefined) ?? [],
         functionDeny: (options['functionDeny'] as string[] | undefined) ?? [],
         functionDns: options['functionDns'] as string[] | undefined,
       };

@@ -392,12 +392,13 @@ export class EnvironmentFactory {
   }
 }
 
-/** The sandbox's view of its endpoints: the three sockets bound into the jail. */
+/** The sandbox's view of its endpoints: the sockets bound into the jail. */
 function sockets(endpoints: EnvironmentEndpoints) {
   return {
     runtimeApiSocket: endpoints.runtimeSocket,
     laminaApiSocket: endpoints.laminaApiSocket,
     inboundSocket: endpoints.inboundSocket,
+    hostServiceSockets: endpoints.hostServiceSockets,
   };
 }
 

@@ -8,7 +8,7 @@ import type {
   RuntimeAnswer,
 } from '../core/runtime-protocol.js';
 import type { ExtensionsHost, TelemetryDestination } from '../core/extension-protocol.js';
-import type { OutputGate } from './sandbox-driver.js';
+import type { HostServiceSocket, OutputGate } from './sandbox-driver.js';
 
 /** One environment's Runtime API, as the engine drives it. */
 export interface RuntimeChannel {
@@ -47,6 +47,8 @@ export interface EnvironmentEndpoints {
   readonly laminaApiSocket: string | undefined;
   /** The socket the jail's inbound relay connects out to (bound at /run/lamina/inbound.sock). */
   readonly inboundSocket: string;
+  /** Relays to allow-listed host services (bound at /run/lamina/host-<port>.sock). */
+  readonly hostServiceSockets: readonly HostServiceSocket[];
   /** Delivers telemetry to subscribers inside the environment. */
   readonly telemetry: TelemetrySender;
   /** Closes every socket and removes the environment's folder. Idempotent. */

@@ -4,6 +4,12 @@
  * test/sandbox/driver-contract.test.ts holds both to the same contract.
  */
 
+/** A relay to a host service: its port and the host socket the jail's listener connects to. */
+export interface HostServiceSocket {
+  readonly port: number;
+  readonly socket: string;
+}
+
 /**
  * Back-pressure for an environment's output: while `closed`, the sandbox stops reading what its
  * processes print (their writes then block, as a full pipe does on Lambda), until `whenOpen`'s
@@ -47,6 +53,11 @@ export interface SandboxSpec {
    * jail's loopback (telemetry deliveries: see EnvironmentEndpoints).
    */
   readonly inboundSocket: string;
+  /**
+   * Host unix sockets of the allow-listed host services, each relayed to
+   * host.lamina.internal:<port> (127.0.0.2) inside.
+   */
+  readonly hostServiceSockets?: readonly HostServiceSocket[] | undefined;
   /** Receives every line the runtime's processes write to stdout or stderr. */
   readonly onOutput: (line: string) => void;
   /** Receives every line external extensions write to stdout or stderr. */

@@ -31,7 +31,7 @@ import { plainDirectories, type DirectoryView, type DirectoryViews } from './ove
 import type { ExtensionControl } from './extension-control.js';
 import type { EnvironmentNetwork } from './function-network.js';
 import { readEnvironmentPipes } from './environment-pipes.js';
-import { jailArguments, type HostLayout } from './jail-arguments.js';
+import { HOST_SERVICES_ADDRESS, jailArguments, type HostLayout } from './jail-arguments.js';
 import { buildSeccompFilter, seccompSupported } from './seccomp-filter.js';
 
 /** Settings of the driver. */
@@ -99,7 +99,8 @@ export class BwrapSandboxDriver implements SandboxDriver {
     writeFileSync(join(this.#etcDir, 'group'), `root:x:0:\nsbx_user1051:x:${JAIL_GID}:\n`);
     writeFileSync(
       join(this.#etcDir, 'hosts'),
-      '127.0.0.1\tlocalhost sandbox.localdomain lamina\n::1\tlocalhost\n',
+      '127.0.0.1\tlocalhost sandbox.localdomain lamina\n' +
+        `${HOST_SERVICES_ADDRESS}\thost.lamina.internal\n::1\tlocalhost\n`,
     );
     writeFileSync(
       join(this.#etcDir, 'resolv.conf'),
@@ -197,6 +198,7 @@ export class BwrapSandboxDriver implements SandboxDriver {
       runtimeApiSocket: spec.runtimeApiSocket,
       laminaApiSocket: spec.laminaApiSocket,
       inboundSocket: spec.inboundSocket,
+      hostServices: spec.hostServiceSockets,
       ephemeralStorageBytes: spec.ephemeralStorageMiB * 1024 * 1024,
       ephemeral: storage,
       jailUid: JAIL_UID,

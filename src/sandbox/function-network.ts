@@ -8,23 +8,16 @@
  *
  * Names carry an id derived from the data directory, so that a start removes what an earlier run
  * of the same data directory left (namespaces, interfaces, its table). Each running server holds
- * one /16 of 100.64.0.0/10 (a lock file per block under `/run/lamina-network`), so servers on one
- * host never share addresses.
+ * one /18 of 198.18.0.0/15 (see claimBlock), so servers on one host never share addresses. That
+ * range is reserved for benchmarking (RFC 2544) and never routed, so refusing all of it to
+ * environments costs no real destination.
  */
 import { createHash } from 'node:crypto';
-import {
-  closeSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { networkRules, removeNetworkRules } from './network-rules.js';
-import { processExists } from './process-exists.js';
+import { hasDefaultIpv6Route, networkRules, removeNetworkRules } from './network-rules.js';
 import { runCommand } from './run-command.js';
 
 /** One environment's network: the namespace its jail enters. */
@@ -33,6 +26,8 @@ export interface EnvironmentNetwork {
   readonly namespacePath: string;
   /** The environment's own address. */
   readonly address: string;
+  /** Its IPv6 address, when the host routes IPv6. */
+  readonly address6: string | undefined;
   /** Removes the namespace and its interfaces (idempotent). */
   release(): Promise<void>;
 }
@@ -44,29 +39,35 @@ export interface FunctionNetworkOptions {
   readonly workDir: string;
   /** Destinations refused besides the defaults (`--function-deny`). */
   readonly denied: readonly string[];
-  /** Lock files of the address blocks (default `/run/lamina-network`). */
-  readonly lockDir?: string;
 }
 
 const NETNS_DIR = '/run/netns';
-const BLOCKS = 64;
-/** Environments per /16: one /30 each. */
-const PER_BLOCK = 16_384;
+/** 198.18.0.0, the start of the environments' range, as a number. */
+const RANGE_START = ((198 << 24) >>> 0) + (18 << 16);
+/** Addresses per server: a /18. */
+const BLOCK_SIZE = 16_384;
+const BLOCKS = 8;
+/** Environments per block: one /30 each. */
+const PER_BLOCK = BLOCK_SIZE / 4;
 
 export class FunctionNetwork {
   readonly #id: string;
   readonly #block: number;
-  readonly #lockFile: string;
+  /** Holds the address block while it listens (see claimBlock). */
+  readonly #holder: Server;
   readonly #workDir: string;
   readonly #free: number[] = [];
   #next = 0;
-  readonly #attached = new Set<string>();
+  /** Each attached namespace's release, by name. */
+  readonly #attached = new Map<string, () => Promise<void>>();
+  readonly #ipv6: boolean;
 
-  private constructor(id: string, block: number, lockFile: string, workDir: string) {
+  private constructor(id: string, block: number, holder: Server, workDir: string, ipv6: boolean) {
     this.#id = id;
     this.#block = block;
-    this.#lockFile = lockFile;
+    this.#holder = holder;
     this.#workDir = workDir;
+    this.#ipv6 = ipv6;
   }
 
   /**
@@ -74,38 +75,40 @@ export class FunctionNetwork {
    * forwarding and installs the rules.
    */
   static async open(options: FunctionNetworkOptions): Promise<FunctionNetwork> {
-    const id = createHash('sha256').update(options.dataDir).digest('hex').slice(0, 6);
+    const id = networkId(options.dataDir);
     mkdirSync(options.workDir, { recursive: true, mode: 0o700 });
-    await removeLeftovers(id);
-    const lockDir = options.lockDir ?? '/run/lamina-network';
-    const { block, file, staleOwner } = claimBlock(lockDir, id);
-    if (staleOwner !== undefined && staleOwner !== id) {
-      await removeLeftovers(staleOwner);
-      await runNft(options.workDir, removeNetworkRules(tableName(staleOwner))).catch(
-        () => undefined,
-      );
-    }
-    const network = new FunctionNetwork(id, block, file, options.workDir);
+    await removeLeftovers(id, options.workDir);
+    const { block, holder } = await claimBlock();
+    await removeBlockLeftovers(block, options.workDir);
+    const ipv6 = hasDefaultIpv6Route(readIfAny('/proc/net/ipv6_route'));
+    const network = new FunctionNetwork(id, block, holder, options.workDir, ipv6);
     try {
       writeFileSync('/proc/sys/net/ipv4/ip_forward', '1\n');
+      if (ipv6) enableIpv6Forwarding();
       await network.#nft(
         networkRules({
           table: tableName(id),
           interfacePrefix: interfacePrefix(id),
           block: network.blockCidr,
+          block6: network.block6Cidr,
           denied: options.denied,
         }),
       );
     } catch (error) {
-      rmSync(file, { force: true });
+      holder.close();
       throw error;
     }
     return network;
   }
 
-  /** The server's IPv4 block, e.g. `100.81.0.0/16`. */
+  /** The server's IPv4 block, e.g. `198.18.64.0/18`. */
   get blockCidr(): string {
-    return `100.${64 + this.#block}.0.0/16`;
+    return `${ipv4(RANGE_START + this.#block * BLOCK_SIZE)}/18`;
+  }
+
+  /** The server's IPv6 block (a ULA /48), when the host routes IPv6. */
+  get block6Cidr(): string | undefined {
+    return this.#ipv6 ? `${ULA_PREFIX}:${this.#block.toString(16)}::/48` : undefined;
   }
 
   /** Makes a namespace with its veth pair, addresses and default route. */
@@ -116,56 +119,60 @@ export class FunctionNetwork {
     const hostSide = `${interfacePrefix(this.#id)}${index.toString(36)}`;
     const base = index * 4;
     const address = (offset: number) =>
-      `100.${64 + this.#block}.${Math.floor((base + offset) / 256)}.${(base + offset) % 256}`;
-    this.#attached.add(name);
+      ipv4(RANGE_START + this.#block * BLOCK_SIZE + base + offset);
+    // One /64 per environment; `nodad`: usable at once, no duplicate detection to wait for.
+    const address6 = (host: number) =>
+      `${ULA_PREFIX}:${this.#block.toString(16)}:${index.toString(16)}::${host}`;
     let released: Promise<void> | undefined;
+    // The veth pair goes first and at once: a namespace's own teardown is asynchronous, and its
+    // interfaces would linger, holding their name and addresses, when the index is used again.
     const release = () =>
       (released ??= (async () => {
-        await runCommand('ip', ['netns', 'delete', name]).catch(() => undefined);
+        await this.#ip(undefined, [`link delete ${hostSide}`, `netns delete ${name}`], true).catch(
+          () => undefined,
+        );
         this.#attached.delete(name);
         this.#free.push(index);
       })());
+    this.#attached.set(name, release);
     try {
       await this.#ip(undefined, [
         `netns add ${name}`,
         `link add ${hostSide} type veth peer name eth0 netns ${name}`,
         `addr add ${address(1)}/30 dev ${hostSide}`,
+        ...(this.#ipv6 ? [`addr add ${address6(1)}/64 dev ${hostSide} nodad`] : []),
         `link set ${hostSide} up`,
       ]);
       await this.#ip(name, [
         'link set lo up',
         `addr add ${address(2)}/30 dev eth0`,
+        ...(this.#ipv6 ? [`addr add ${address6(2)}/64 dev eth0 nodad`] : []),
         'link set eth0 up',
         `route add default via ${address(1)}`,
+        ...(this.#ipv6 ? [`route add default via ${address6(1)}`] : []),
       ]);
     } catch (error) {
       await release();
       throw error;
     }
-    return { namespacePath: join(NETNS_DIR, name), address: address(2), release };
+    return {
+      namespacePath: join(NETNS_DIR, name),
+      address: address(2),
+      address6: this.#ipv6 ? address6(2) : undefined,
+      release,
+    };
   }
 
-  /** Removes every namespace still attached, the rules and the block's lock. */
+  /** Removes every namespace still attached and the rules, and lets the address block go. */
   async close(): Promise<void> {
-    for (const name of [...this.#attached])
-      await runCommand('ip', ['netns', 'delete', name]).catch(() => undefined);
-    this.#attached.clear();
+    for (const release of [...this.#attached.values()]) await release();
     await this.#nft(removeNetworkRules(tableName(this.#id))).catch(() => undefined);
-    rmSync(this.#lockFile, { force: true });
+    this.#holder.close();
   }
 
-  async #ip(namespace: string | undefined, lines: readonly string[]): Promise<void> {
-    const file = join(this.#workDir, `ip-${namespace ?? 'host'}-${process.hrtime.bigint()}`);
-    writeFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
-    try {
-      await runCommand('ip', [
-        ...(namespace === undefined ? [] : ['-n', namespace]),
-        '-batch',
-        file,
-      ]);
-    } finally {
-      rmSync(file, { force: true });
-    }
+  /** Runs `ip -batch` (in `namespace`); `force`: every line, even after one failed. */
+  #ip(namespace: string | undefined, lines: readonly string[], force = false): Promise<void> {
+    return runIpBatch(this.#workDir, namespace, lines, force);
   }
 
   #nft(script: string): Promise<void> {
@@ -183,59 +190,135 @@ async function runNft(workDir: string, script: string): Promise<void> {
   }
 }
 
-const tableName = (id: string) => `lamina_${id}`;
-const interfacePrefix = (id: string) => `lm${id}`;
+/**
+ * The id in a server's names (`lamina-<id>-<n>`, `lm<id><n>`, `lamina_<id>`): from its data
+ * directory, so that the next start on it finds what a killed run left.
+ */
+export function networkId(dataDir: string): string {
+  return createHash('sha256').update(dataDir).digest('hex').slice(0, 6);
+}
 
-/** Namespaces (and with them their interfaces) and the table an earlier run left. */
-async function removeLeftovers(id: string): Promise<void> {
-  let names: string[] = [];
+const tableName = (id: string) => `lamina_${id}`;
+/** The servers' IPv6 blocks: `fd4c:6d6e:<block>::/48` (a unique local prefix). */
+const ULA_PREFIX = 'fd4c:6d6e';
+
+function ipv4(n: number): string {
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+}
+
+function ipv4Number(address: string): number | undefined {
+  const parts = address.split('.').map(Number);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255))
+    return undefined;
+  return parts.reduce((n, p) => n * 256 + p, 0);
+}
+
+function readIfAny(path: string): string {
   try {
-    names = readdirSync(NETNS_DIR).filter((name) => name.startsWith(`lamina-${id}-`));
+    return readFileSync(path, 'utf8');
   } catch {
-    // no namespaces at all
+    return '';
   }
-  for (const name of names)
-    await runCommand('ip', ['netns', 'delete', name]).catch(() => undefined);
 }
 
 /**
- * Claims a free /16 (a lock file holding the owner's pid and data-directory id); a block whose
- * owner is gone is taken over, and what that owner left is removed first.
+ * Turns IPv6 forwarding on. A host that forwards ignores router advertisements unless an
+ * interface says `accept_ra = 2`, so interfaces that accept them now (1) are set to 2 first:
+ * routes the host learns that way keep coming.
  */
-function claimBlock(
-  lockDir: string,
-  id: string,
-): { block: number; file: string; staleOwner?: string | undefined } {
-  mkdirSync(lockDir, { recursive: true, mode: 0o700 });
-  const owner = `${process.pid} ${id}\n`;
-  for (let attempt = 0; attempt < 2; attempt += 1) {
-    for (let block = 0; block < BLOCKS; block += 1) {
-      const file = join(lockDir, `block-${block}`);
-      try {
-        const fd = openSync(file, 'wx', 0o600);
-        writeSync(fd, owner);
-        closeSync(fd);
-        return { block, file };
-      } catch {
-        // taken: stale if its owner is gone or was this data directory
-      }
-      if (attempt === 0) continue;
-      const [pid, owningId] = readOwner(file);
-      if (pid === undefined || !processExists(pid)) {
-        writeFileSync(file, owner, { mode: 0o600 });
-        return { block, file, staleOwner: owningId };
-      }
-    }
+function enableIpv6Forwarding(): void {
+  const conf = '/proc/sys/net/ipv6/conf';
+  for (const name of readdirSync(conf)) {
+    const file = join(conf, name, 'accept_ra');
+    if (readIfAny(file).trim() === '1') writeFileSync(file, '2\n');
   }
-  throw new Error(`every address block of 100.64.0.0/10 is held by a running server (${lockDir})`);
+  writeFileSync(join(conf, 'all', 'forwarding'), '1\n');
+  writeFileSync(join(conf, 'default', 'forwarding'), '1\n');
+}
+const interfacePrefix = (id: string) => `lm${id}`;
+
+/**
+ * The interfaces and namespaces an earlier run with this id left (the interfaces first: a
+ * namespace's own teardown is asynchronous, and they would keep their names for a while).
+ */
+async function removeLeftovers(id: string, workDir: string): Promise<void> {
+  const links = listIfAny('/sys/class/net').filter((name) => name.startsWith(interfacePrefix(id)));
+  const namespaces = listIfAny(NETNS_DIR).filter((name) => name.startsWith(`lamina-${id}-`));
+  const lines = [
+    ...links.map((link) => `link delete ${link}`),
+    ...namespaces.map((name) => `netns delete ${name}`),
+  ];
+  if (lines.length > 0) await runIpBatch(workDir, undefined, lines, true).catch(() => undefined);
 }
 
-function readOwner(file: string): [number | undefined, string | undefined] {
+async function runIpBatch(
+  workDir: string,
+  namespace: string | undefined,
+  lines: readonly string[],
+  force: boolean,
+): Promise<void> {
+  const file = join(workDir, `ip-${namespace ?? 'host'}-${process.hrtime.bigint()}`);
+  writeFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
   try {
-    const [pid, id] = readFileSync(file, 'utf8').trim().split(' ');
-    const n = Number(pid);
-    return [Number.isInteger(n) && n > 0 ? n : undefined, id];
-  } catch {
-    return [undefined, undefined];
+    await runCommand('ip', [
+      ...(namespace === undefined ? [] : ['-n', namespace]),
+      ...(force ? ['-force'] : []),
+      '-batch',
+      file,
+    ]);
+  } finally {
+    rmSync(file, { force: true });
   }
+}
+
+function listIfAny(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Claims a free /16: block N is held by listening on the abstract unix socket
+ * `lamina-network-block-N`, which the kernel gives to one process at a time and frees when it
+ * dies, however it dies.
+ */
+async function claimBlock(): Promise<{ block: number; holder: Server }> {
+  for (let block = 0; block < BLOCKS; block += 1) {
+    const holder = createServer();
+    const held = await new Promise<boolean>((resolve) => {
+      holder.once('error', () => resolve(false));
+      holder.listen(`\0lamina-network-block-${block}`, () => resolve(true));
+    });
+    if (!held) continue;
+    holder.unref();
+    return { block, holder };
+  }
+  throw new Error('every address block of 198.18.0.0/15 is held by a running Lamina server');
+}
+
+/**
+ * What a dead server that held the block left: its interfaces with addresses in the block, the
+ * namespaces their names point to (`lm<id><n>` → `lamina-<id>-<n>`), and those servers' tables.
+ * (No live server holds the block, so whatever uses its addresses is left over.)
+ */
+async function removeBlockLeftovers(block: number, workDir: string): Promise<void> {
+  const start = RANGE_START + block * BLOCK_SIZE;
+  const inBlock = (address: string) => {
+    const n = ipv4Number(address);
+    return n !== undefined && n >= start && n < start + BLOCK_SIZE;
+  };
+  const lines: string[] = [];
+  const ids = new Set<string>();
+  for (const [name, addresses] of Object.entries(networkInterfaces())) {
+    const match = /^lm([0-9a-f]{6})([0-9a-z]+)$/.exec(name);
+    if (match === null || !addresses?.some((a) => inBlock(a.address))) continue;
+    const [, id = '', index = ''] = match;
+    ids.add(id);
+    lines.push(`link delete ${name}`, `netns delete lamina-${id}-${parseInt(index, 36)}`);
+  }
+  if (lines.length > 0) await runIpBatch(workDir, undefined, lines, true).catch(() => undefined);
+  for (const id of ids)
+    await runNft(workDir, removeNetworkRules(tableName(id))).catch(() => undefined);
 }

@@ -1,7 +1,8 @@
 /**
  * The bubblewrap command line of one environment (pure; see docs/sandbox.md for the reasoning).
  * Inside the jail a small shell starts socat relays from the jail's own loopback to the host's
- * unix sockets (the Runtime API on 127.0.0.1:9001, the Lamina API on 127.0.0.1:9002) and inbound
+ * unix sockets (the Runtime API on 127.0.0.1:9001, the Lamina API on 127.0.0.1:9002, allow-listed
+ * host services on 127.0.0.2:<port>, which /etc/hosts names host.lamina.internal) and inbound
  * tunnels the other way (connections offered to the platform's inbound socket, each joined to the
  * port inside the jail that the platform names on its first line), waits until the Runtime API
  * relay listens, starts the external extensions in /opt/extensions, waits for the platform's go
@@ -45,6 +46,8 @@ export interface JailPlan {
   readonly laminaApiSocket: string | undefined;
   /** Host unix socket the inbound tunnels connect out to, if any. */
   readonly inboundSocket?: string | undefined;
+  /** Allow-listed host services: a listener on host.lamina.internal:<port> relayed to each. */
+  readonly hostServices?: readonly { readonly port: number; readonly socket: string }[] | undefined;
   readonly ephemeralStorageBytes: number;
   /**
    * Host folders backing /tmp and /dev/shm, sharing one EphemeralStorage-sized file system on
@@ -67,6 +70,8 @@ export interface JailPlan {
 
 export const RUNTIME_API_ADDRESS = '127.0.0.1:9001';
 export const LAMINA_API_ADDRESS = '127.0.0.1:9002';
+/** Where host.lamina.internal points inside a jail (its own loopback; see /etc/hosts). */
+export const HOST_SERVICES_ADDRESS = '127.0.0.2';
 const RUN = '/run/lamina';
 /** /dev/shm when it cannot share the EphemeralStorage file system (Docker's default size). */
 export const SHM_FALLBACK_BYTES = 64 * 1024 * 1024;
@@ -76,9 +81,13 @@ const RELAY_WAIT_TRIES = 5000;
 const INBOUND_TUNNELS = 1;
 
 /** The relay, extensions and exec script the jail's first process runs. */
-export function jailScript(withLaminaApi: boolean, withInbound = false): string {
-  const relay = (port: number, socket: string) =>
-    `socat -lf /dev/null TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork UNIX-CONNECT:${socket} 5>&- 6<&- 7>&- &`;
+export function jailScript(
+  withLaminaApi: boolean,
+  withInbound = false,
+  hostServicePorts: readonly number[] = [],
+): string {
+  const relay = (port: number, socket: string, address = '127.0.0.1') =>
+    `socat -lf /dev/null TCP-LISTEN:${port},bind=${address},reuseaddr,fork UNIX-CONNECT:${socket} 5>&- 6<&- 7>&- &`;
   // Each tunnel connects out and waits; the platform's first line names the port to join, read
   // byte by byte by the shell. A refused or failed offer waits a second before the next.
   const tunnel =
@@ -88,6 +97,9 @@ export function jailScript(withLaminaApi: boolean, withInbound = false): string 
   return [
     relay(9001, `${RUN}/runtime.sock`),
     withLaminaApi ? relay(9002, `${RUN}/api.sock`) : '',
+    ...hostServicePorts.map((port) =>
+      relay(port, `${RUN}/host-${port}.sock`, HOST_SERVICES_ADDRESS),
+    ),
     ...(withInbound ? tunnels : []),
     // Waits for the Runtime API relay to listen without spinning: one socat connects to it,
     // sleeping 1 ms between refused attempts (the relayed connection closes at once, unused).
@@ -156,13 +168,19 @@ export function jailArguments(plan: JailPlan): string[] {
     args.push('--ro-bind', plan.inboundSocket, `${RUN}/inbound.sock`);
   if (plan.laminaApiSocket !== undefined)
     args.push('--ro-bind', plan.laminaApiSocket, `${RUN}/api.sock`);
+  for (const service of plan.hostServices ?? [])
+    args.push('--ro-bind', service.socket, `${RUN}/host-${service.port}.sock`);
   args.push('--remount-ro', '/', '--chdir', '/var/task');
   if (plan.seccompFd !== undefined) args.push('--seccomp', String(plan.seccompFd));
   args.push(
     '--',
     '/bin/sh',
     '-c',
-    jailScript(plan.laminaApiSocket !== undefined, plan.inboundSocket !== undefined),
+    jailScript(
+      plan.laminaApiSocket !== undefined,
+      plan.inboundSocket !== undefined,
+      (plan.hostServices ?? []).map((service) => service.port),
+    ),
     'lamina-init',
     ...plan.command,
   );

@@ -5,10 +5,11 @@
  * environments by the server's address block.
  *
  * From an environment: nothing reaches the host itself (the input hook refuses every packet from
- * its interfaces, whatever the address: loopback, the gateway, the host's other addresses), and
- * forwarded packets to link-local addresses, to other environments, to the operator's denied
- * blocks are refused, those with a source address outside the server's block dropped; the rest leaves with
- * the host's address (masquerade). Towards an environment: only replies to what it opened.
+ * its interfaces, whatever the address: loopback, the gateway, the host's other addresses; only
+ * IPv6 neighbour discovery, which finds the gateway, is answered). Forwarded packets to link-local
+ * addresses, to other environments or to the operator's denied blocks are refused, those with a
+ * source outside the server's blocks dropped; the rest leaves with the host's address
+ * (masquerade). Towards an environment: only replies to what it opened.
  */
 
 import { isIP } from 'node:net';
@@ -18,15 +19,27 @@ export interface NetworkRulesPlan {
   readonly table: string;
   /** Prefix of the host ends of the environments' interfaces (nft wildcard `prefix*`). */
   readonly interfacePrefix: string;
-  /** The server's IPv4 block, e.g. `100.81.0.0/16`. */
+  /** The server's IPv4 block, e.g. `198.18.64.0/18`. */
   readonly block: string;
+  /** The server's IPv6 block (a ULA /48) when the host routes IPv6; none: IPv6 is refused. */
+  readonly block6?: string | undefined;
   /** Operator-denied destinations (`--function-deny`), IPv4 or IPv6 CIDRs. */
   readonly denied: readonly string[];
 }
 
-/** Destinations never forwarded: link-local (cloud metadata lives there) and the like. */
-export const ALWAYS_DENIED_V4 = ['169.254.0.0/16', '0.0.0.0/8', '224.0.0.0/4', '240.0.0.0/4'];
-export const ALWAYS_DENIED_V6 = ['fe80::/10', 'ff00::/8'];
+/**
+ * Destinations never forwarded: link-local (cloud metadata lives there), the environments of
+ * every server on the host (198.18.0.0/15), unspecified, multicast and reserved space.
+ */
+export const ALWAYS_DENIED_V4 = [
+  '169.254.0.0/16',
+  '198.18.0.0/15',
+  '0.0.0.0/8',
+  '224.0.0.0/4',
+  '240.0.0.0/4',
+];
+/** The same for IPv6: the environments of every server are in `fd4c:6d6e::/32`. */
+export const ALWAYS_DENIED_V6 = ['::/128', '::1/128', 'fe80::/10', 'ff00::/8', 'fd4c:6d6e::/32'];
 
 /**
  * Refused at once rather than left to time out: a TCP connection gets a reset (the caller sees
@@ -38,8 +51,12 @@ const REFUSE = 'jump refuse';
 /** The whole table as an `nft -f` script: delete-and-create, so it can be applied again. */
 export function networkRules(plan: NetworkRulesPlan): string {
   const iface = `"${plan.interfacePrefix}*"`;
-  const denied4 = [...ALWAYS_DENIED_V4, plan.block, ...plan.denied.filter((c) => !c.includes(':'))];
+  const denied4 = [...ALWAYS_DENIED_V4, ...plan.denied.filter((c) => !c.includes(':'))];
   const denied6 = [...ALWAYS_DENIED_V6, ...plan.denied.filter((c) => c.includes(':'))];
+  const ipv6 =
+    plan.block6 === undefined
+      ? [`    iifname ${iface} meta nfproto ipv6 ${REFUSE}`]
+      : [`    iifname ${iface} ip6 saddr != ${plan.block6} drop`];
   return [
     `table inet ${plan.table} {}`,
     `delete table inet ${plan.table}`,
@@ -50,14 +67,17 @@ export function networkRules(plan: NetworkRulesPlan): string {
     `  }`,
     `  chain input {`,
     `    type filter hook input priority -10; policy accept;`,
+    // IPv6 finds its gateway's link address through the host (IPv4's ARP is not IP).
+    `    iifname ${iface} icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept`,
     `    iifname ${iface} ${REFUSE}`,
     `  }`,
     `  chain forward {`,
     `    type filter hook forward priority -10; policy accept;`,
     `    iifname ${iface} ip saddr != ${plan.block} drop`,
-    `    iifname ${iface} ip daddr { ${denied4.join(', ')} } ${REFUSE}`,
-    `    iifname ${iface} ip6 daddr { ${denied6.join(', ')} } ${REFUSE}`,
-    `    iifname ${iface} meta nfproto ipv6 ${REFUSE}`,
+    // One rule per block: an operator's block may overlap the defaults, which a set refuses.
+    ...denied4.map((cidr) => `    iifname ${iface} ip daddr ${cidr} ${REFUSE}`),
+    ...denied6.map((cidr) => `    iifname ${iface} ip6 daddr ${cidr} ${REFUSE}`),
+    ...ipv6,
     `    iifname ${iface} accept`,
     `    oifname ${iface} ct state established,related accept`,
     `    oifname ${iface} drop`,
@@ -65,6 +85,9 @@ export function networkRules(plan: NetworkRulesPlan): string {
     `  chain postrouting {`,
     `    type nat hook postrouting priority 100; policy accept;`,
     `    ip saddr ${plan.block} oifname != ${iface} masquerade`,
+    ...(plan.block6 === undefined
+      ? []
+      : [`    ip6 saddr ${plan.block6} oifname != ${iface} masquerade`]),
     `  }`,
     `}`,
     '',
@@ -89,4 +112,15 @@ export function hostNameservers(resolvConf: string): string[] {
     servers.push(address);
   }
   return servers;
+}
+
+/**
+ * Whether the host has a default IPv6 route (from `/proc/net/ipv6_route`): then environments get
+ * IPv6 egress too.
+ */
+export function hasDefaultIpv6Route(ipv6Routes: string): boolean {
+  return ipv6Routes.split('\n').some((line) => {
+    const fields = line.trim().split(/\s+/);
+    return fields[0] === '0'.repeat(32) && fields[1] === '00' && fields[9] !== 'lo';
+  });
 }

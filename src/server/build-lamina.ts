@@ -231,6 +231,7 @@ export async function buildLamina(
         identity,
         budget: new ConnectionBudget(jailDescriptorShare(descriptorLimit())),
         api: () => listening.apiTarget,
+        hostServices: config.functionAllow,
         onConnectionEnded: (bytesRead) => late.reclaimer?.connectionEnded(bytesRead),
       }),
       logs,

@@ -1,8 +1,9 @@
 /**
  * Opens the host side of each environment: `<run>/envs/<id>/` (root and the sandbox group may
- * pass through it, nobody else) with three unix sockets the platform creates and the jail's group
- * may connect to — the Runtime API, the Lamina API relay and the inbound tunnels — each with its
- * own cap on connections, all charged to one server-wide ConnectionBudget.
+ * pass through it, nobody else) with the unix sockets the platform creates and the jail's group
+ * may connect to — the Runtime API, the Lamina API relay, the inbound tunnels and one relay per
+ * allow-listed host service — each with its own cap on connections, all charged to one
+ * server-wide ConnectionBudget.
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import type { EnvironmentEndpoints, EnvironmentEndpointsFactory } from '../envir
 import { InboundTunnels } from '../runtime-api/inbound-tunnels.js';
 import { RelayTelemetrySender } from '../runtime-api/relay-telemetry-sender.js';
 import { RuntimeApiServer } from '../runtime-api/runtime-api-server.js';
-import { ApiSocketRelay, type ApiTarget } from './api-socket-relay.js';
+import { SocketRelay, type RelayTarget } from './socket-relay.js';
 import { sandboxPassage, sandboxSocket } from './private-folders.js';
 import type { SandboxIdentity } from './sandbox-identity.js';
 
@@ -23,10 +24,20 @@ export const CONNECTIONS_PER_ENVIRONMENT = {
   api: 16,
   /** The jail's relay keeps one offered; the rest is slack. */
   inbound: 8,
+  /** A connection pool (a database client's, say) to each allow-listed host service. */
+  hostService: 16,
 } as const;
 
 /** How long a relayed API connection may carry nothing before it is closed (ms). */
 const API_IDLE_MS = 10 * 60 * 1000;
+/** The same for a host service: database pools keep idle connections for long. */
+const HOST_SERVICE_IDLE_MS = 60 * 60 * 1000;
+
+/** A host service functions may use (`--function-allow HOST:PORT`). */
+export interface HostService {
+  readonly host: string;
+  readonly port: number;
+}
 
 export interface EndpointOptions {
   /** The server's run folder; environments get `envs/<id>` in it. */
@@ -34,7 +45,9 @@ export interface EndpointOptions {
   readonly identity: SandboxIdentity | undefined;
   readonly budget: ConnectionBudget;
   /** Where the Lamina API listens; undefined: functions get no relay. */
-  readonly api: ApiTarget | undefined;
+  readonly api: RelayTarget | undefined;
+  /** Allow-listed host services (each port once). */
+  readonly hostServices?: readonly HostService[] | undefined;
   /**
    * Told of every connection to an environment's sockets that ended, with the bytes read from it
    * (see ConnectionLimits).
@@ -77,7 +90,7 @@ export function environmentEndpoints(options: EndpointOptions): EnvironmentEndpo
       let laminaApiSocket: string | undefined;
       if (options.api !== undefined) {
         laminaApiSocket = join(dir, 'api.sock');
-        const relay = new ApiSocketRelay(options.api, {
+        const relay = new SocketRelay(options.api, {
           perSocket: CONNECTIONS_PER_ENVIRONMENT.api,
           budget,
           idleMs: API_IDLE_MS,
@@ -87,11 +100,26 @@ export function environmentEndpoints(options: EndpointOptions): EnvironmentEndpo
         closers.push(() => relay.close());
         sandboxSocket(laminaApiSocket, identity);
       }
+      const hostServiceSockets: Array<{ port: number; socket: string }> = [];
+      for (const service of options.hostServices ?? []) {
+        const socket = join(dir, `host-${service.port}.sock`);
+        const relay = new SocketRelay(() => service, {
+          perSocket: CONNECTIONS_PER_ENVIRONMENT.hostService,
+          budget,
+          idleMs: HOST_SERVICE_IDLE_MS,
+          onEnded,
+        });
+        await relay.listen(socket);
+        closers.push(() => relay.close());
+        sandboxSocket(socket, identity);
+        hostServiceSockets.push({ port: service.port, socket });
+      }
       const endpoints: EnvironmentEndpoints = {
         runtime,
         runtimeSocket,
         laminaApiSocket,
         inboundSocket,
+        hostServiceSockets,
         telemetry: new RelayTelemetrySender((port) => tunnels.open(port)),
         close,
       };

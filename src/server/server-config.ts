@@ -68,6 +68,11 @@ export interface ServerConfig {
    * out of reach. Off: loopback only.
    */
   readonly functionNetwork: boolean;
+  /**
+   * Host services functions may use (`--function-allow HOST:PORT`), reached inside every
+   * environment at host.lamina.internal on the same port; ports are distinct.
+   */
+  readonly functionAllow: readonly { readonly host: string; readonly port: number }[];
   /** More destinations functions may not reach (`--function-deny`), as CIDR blocks. */
   readonly functionDeny: readonly string[];
   /** Name servers for functions (`--function-dns`); default: the host's, loopback ones left out. */
@@ -100,6 +105,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   requestBodyMemoryBytes: DEFAULT_BODY_BUDGET_BYTES,
   unsafePlainProcesses: false,
   functionNetwork: true,
+  functionAllow: [],
   functionDeny: [],
   functionDns: undefined,
 };

@@ -3,16 +3,20 @@
  * standing in for the internet by name, and every item of the default policy is probed from inside
  * a function and refused at once: the host's addresses (the Lamina API port among them), link-local
  * addresses, another environment, a denied block; raw sockets and changes to its own links and
- * routes are not permitted. When the server stops, its namespaces and rules are gone. With
- * `--function-network off` a function has loopback only.
+ * routes are not permitted. An allow-listed host service (the machine's PostgreSQL) is reached at
+ * host.lamina.internal with `pg` from a layer, and is out of reach when not allow-listed. When the
+ * server stops, its namespaces and rules are gone. With `--function-network off` a function has
+ * loopback only.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { after, before, describe, test } from 'node:test';
-import type { LambdaClient } from '@aws-sdk/client-lambda';
+import { PublishLayerVersionCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import { networkOf } from '../helpers/function-network.js';
 import { deploy, invokeJson } from '../helpers/functions.js';
+import { packageEntries } from '../helpers/node-packages.js';
+import { buildZip } from '../helpers/zips.js';
 import { lambdaClient } from '../helpers/lambda-client.js';
 import { startServer, tempDir, type ServerProcess } from '../helpers/server-process.js';
 import { startTestInternet, type TestInternet } from '../helpers/test-internet.js';
@@ -67,6 +71,39 @@ def handler(event, context):
         return {'result': open('/etc/resolv.conf').read()}
 `;
 
+/** A Node.js function querying PostgreSQL at host.lamina.internal:5432 with `pg` from a layer. */
+const PG_QUERY = `
+import pg from 'pg';
+export const handler = async () => {
+  const client = new pg.Client({ host: 'host.lamina.internal', port: 5432, user: 'postgres',
+    database: 'postgres', connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+    const { rows } = await client.query('SELECT 6 * 7 AS answer');
+    return { answer: rows[0].answer };
+  } catch (error) {
+    return { error: String(error.code ?? error.message) };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+};`;
+
+/** Publishes a layer with the `pg` package (nodejs/node_modules) and deploys PG_QUERY with it. */
+async function deployPgFunction(client: LambdaClient, name: string): Promise<void> {
+  const zip = await buildZip(
+    packageEntries(['pg']).map((entry) => ({ ...entry, name: `nodejs/${entry.name}` })),
+  );
+  const layer = await client.send(
+    new PublishLayerVersionCommand({ LayerName: `${name}-pg`, Content: { ZipFile: zip } }),
+  );
+  await deploy(
+    client,
+    name,
+    { 'index.mjs': PG_QUERY },
+    { layers: [String(layer.LayerVersionArn)] },
+  );
+}
+
 /** The host's own IPv4 addresses outside loopback. */
 function hostAddresses(): string[] {
   return Object.values(networkInterfaces())
@@ -74,31 +111,29 @@ function hostAddresses(): string[] {
     .flatMap((a) => (a !== undefined && a.family === 'IPv4' && !a.internal ? [a.address] : []));
 }
 
-function laminaNamespaces(): string[] {
-  try {
-    return readdirSync('/run/netns').filter((name) => name.startsWith('lamina-'));
-  } catch {
-    return [];
-  }
-}
-
 describe('functions reach the network (--function-network on)', () => {
   const dir = tempDir();
   let internet: TestInternet;
   let server: ServerProcess;
   let client: LambdaClient;
-  let earlier: string[] = [];
   const call = async (name: string, event: unknown) =>
     (await invokeJson(client, name, event)).body as Record<string, unknown>;
 
   before(async () => {
     internet = await startTestInternet();
-    earlier = laminaNamespaces();
     server = await startServer({
       dataDir: dir.path,
-      args: ['--function-dns', internet.address, '--function-deny', internet.secondBlock],
+      args: [
+        '--function-dns',
+        internet.address,
+        '--function-deny',
+        internet.secondBlock,
+        '--function-allow',
+        '127.0.0.1:5432',
+      ],
     });
     client = lambdaClient(server.endpoint);
+    await deployPgFunction(client, 'net-pg');
     for (const name of ['net-a', 'net-b'])
       await deploy(
         client,
@@ -126,6 +161,19 @@ describe('functions reach the network (--function-network on)', () => {
     assert.match(String(resolv['result']), new RegExp(`nameserver ${internet.address}`));
   });
 
+  test('IPv6 leaves too when the host routes it, and is refused when it does not', async () => {
+    const routed = readFileSync('/proc/net/ipv6_route', 'utf8')
+      .split('\n')
+      .some((line) => /^0{32} 00 /.test(line) && !/ lo$/.test(line.trim()));
+    const body = await call('net-a', { kind: 'fetch', url: `http://[${internet.address6}]/v6` });
+    if (routed) assert.deepEqual(body, { status: 200, body: 'hello from the internet /v6' });
+    else assert.match(String(body['error']), /refused|unreachable/i);
+  });
+
+  test('an allow-listed host service (PostgreSQL) is reached at host.lamina.internal', async () => {
+    assert.deepEqual(await call('net-pg', {}), { answer: 42 });
+  });
+
   test("the host's addresses, the Lamina API port among them, are refused", async () => {
     const port = Number(new URL(server.endpoint).port);
     const addresses = hostAddresses();
@@ -150,7 +198,7 @@ describe('functions reach the network (--function-network on)', () => {
 
   test("one environment cannot connect to another's address", async () => {
     const { address } = await call('net-b', { kind: 'listen', peer: internet.address });
-    assert.match(String(address), /^100\.\d+\.\d+\.\d+$/);
+    assert.match(String(address), /^198\.1[89]\.\d+\.\d+$/);
     const { result } = await call('net-a', { kind: 'connect', host: address, port: 8080 });
     assert.match(String(result), /refused|No route to host|unreachable/i);
   });
@@ -168,17 +216,10 @@ describe('functions reach the network (--function-network on)', () => {
   });
 
   test('a stopped server leaves no namespace, interface or rule behind', async () => {
-    const before = laminaNamespaces().filter((name) => !earlier.includes(name));
-    assert.ok(before.length > 0, 'the running server has namespaces');
+    const running = networkOf(dir.path);
+    assert.ok(running.namespaces.length > 0 && running.links > 0 && running.rules !== '');
     await server.stop();
-    const left = laminaNamespaces().filter((name) => before.includes(name));
-    assert.deepEqual(left, []);
-    const tables = execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' });
-    const ours = String(before[0]).split('-')[1] ?? '';
-    assert.notEqual(ours, '');
-    assert.doesNotMatch(tables, new RegExp(`lamina_${ours}`));
-    const links = execFileSync('ip', ['-o', 'link'], { encoding: 'utf8' });
-    assert.doesNotMatch(links, new RegExp(`lm${ours}`));
+    assert.deepEqual(networkOf(dir.path), { namespaces: [], links: 0, rules: '' });
   });
 });
 
@@ -199,6 +240,7 @@ describe('functions without a network (--function-network off)', () => {
         handler: 'probe.handler',
       },
     );
+    await deployPgFunction(client, 'net-off-pg');
   });
 
   after(async () => {
@@ -214,5 +256,10 @@ describe('functions without a network (--function-network off)', () => {
       port: 22,
     });
     assert.match(String((body as Record<string, unknown>)['result']), /unreachable/i);
+  });
+
+  test('a host service not allow-listed cannot be reached', async () => {
+    const { body } = await invokeJson(client, 'net-off-pg', {});
+    assert.deepEqual(body, { error: 'ECONNREFUSED' });
   });
 });

@@ -10,6 +10,8 @@ import { REPO_ROOT } from './server-process.js';
 export interface TestInternet {
   /** The host's address (HTTP on 80, DNS on 53). */
   readonly address: string;
+  /** Its IPv6 address (a unique local one, routed from the host). */
+  readonly address6: string;
   /** Its second address, in `secondBlock`. */
   readonly secondAddress: string;
   readonly secondBlock: string;
@@ -23,9 +25,10 @@ export async function startTestInternet(): Promise<TestInternet> {
   const k = process.pid % 16_384;
   const octets = `${Math.floor((k * 4) / 256)}.${(k * 4) % 256}`;
   const [third, fourth] = octets.split('.').map(Number) as [number, number];
-  const base = `198.18.${third}`;
+  const base = `10.254.${third}`;
   const address = `${base}.${fourth + 2}`;
-  const secondAddress = `198.19.${third}.${fourth + 2}`;
+  const secondAddress = `10.253.${third}.${fourth + 2}`;
+  const prefix6 = `fd5e:${k.toString(16)}:`;
   const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
   try {
     ip('netns', 'delete', namespace);
@@ -35,13 +38,16 @@ export async function startTestInternet(): Promise<TestInternet> {
   ip('netns', 'add', namespace);
   ip('link', 'add', hostSide, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', namespace);
   ip('addr', 'add', `${base}.${fourth + 1}/30`, 'dev', hostSide);
+  ip('-6', 'addr', 'add', `${prefix6}:1/64`, 'dev', hostSide, 'nodad');
   ip('link', 'set', hostSide, 'up');
   ip('route', 'add', `${secondAddress}/32`, 'via', address);
   ip('-n', namespace, 'link', 'set', 'lo', 'up');
   ip('-n', namespace, 'addr', 'add', `${address}/30`, 'dev', 'eth0');
   ip('-n', namespace, 'addr', 'add', `${secondAddress}/32`, 'dev', 'eth0');
+  ip('-n', namespace, '-6', 'addr', 'add', `${prefix6}:2/64`, 'dev', 'eth0', 'nodad');
   ip('-n', namespace, 'link', 'set', 'eth0', 'up');
   ip('-n', namespace, 'route', 'add', 'default', 'via', `${base}.${fourth + 1}`);
+  ip('-n', namespace, '-6', 'route', 'add', 'default', 'via', `${prefix6}:1`);
   const child = spawn(
     'ip',
     [
@@ -62,8 +68,9 @@ export async function startTestInternet(): Promise<TestInternet> {
   });
   return {
     address,
+    address6: `${prefix6}:2`,
     secondAddress,
-    secondBlock: `198.19.${third}.0/24`,
+    secondBlock: `10.253.${third}.0/24`,
     stop: () => {
       child.kill('SIGKILL');
       try {

@@ -185,3 +185,36 @@ describe('seccomp program', () => {
     }
   });
 });
+
+describe("the jail's network", () => {
+  test('in a namespace the platform made, bubblewrap makes no network namespace of its own', () => {
+    assert.ok(jailArguments(plan).includes('--unshare-net'));
+    const own = jailArguments({ ...plan, ownNetwork: true });
+    assert.ok(!own.includes('--unshare-net'));
+    assert.ok(own.includes('--unshare-user') && own.includes('--unshare-pid'));
+  });
+
+  test('/etc/resolv.conf is the generated one', () => {
+    assert.deepEqual(after(jailArguments(plan), '--ro-bind-data', '11'), [
+      '11',
+      '/etc/resolv.conf',
+    ]);
+  });
+
+  test('each allow-listed host service is a socket bound in and a listener on 127.0.0.2', () => {
+    const args = jailArguments({
+      ...plan,
+      hostServices: [{ port: 5432, socket: '/run/x/envs/1/host-5432.sock' }],
+    });
+    assert.deepEqual(after(args, '--ro-bind', '/run/x/envs/1/host-5432.sock'), [
+      '/run/x/envs/1/host-5432.sock',
+      '/run/lamina/host-5432.sock',
+    ]);
+    const script = args[args.indexOf('lamina-init') - 1] ?? '';
+    assert.match(
+      script,
+      /TCP-LISTEN:5432,bind=127\.0\.0\.2,reuseaddr,fork UNIX-CONNECT:\/run\/lamina\/host-5432\.sock/,
+    );
+    assert.doesNotMatch(jailScript(true), /127\.0\.0\.2/);
+  });
+});

@@ -1,22 +1,24 @@
 /**
- * The Lamina API relay of one environment: a unix socket whose connections are joined to the
- * Lamina API's TCP port. Each environment gets its own (bound at /run/lamina/api.sock and relayed
- * to 127.0.0.1:9002 inside), so functions reach the Lamina API — and only it — through their own
- * network namespace, and each environment's connections are capped on their own.
+ * A relay of one environment: a unix socket whose connections are joined to one TCP address on
+ * the host. The Lamina API relay (bound at /run/lamina/api.sock, reached at 127.0.0.1:9002
+ * inside) and each allow-listed host service (`--function-allow`, bound at
+ * /run/lamina/host-<port>.sock, reached at host.lamina.internal:<port>) are one each, so functions
+ * reach those addresses — and only them — on the host, and each environment's connections are
+ * capped on their own.
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { guardConnections, type ConnectionLimits } from '../runtime-api/connection-guard.js';
 import { listenUnix } from '../runtime-api/listen-unix.js';
 
-/** Where the Lamina API listens (known once the HTTP server has started). */
-export type ApiTarget = () => { readonly host: string; readonly port: number } | undefined;
+/** Where connections go (the Lamina API's is known once the HTTP server has started). */
+export type RelayTarget = () => { readonly host: string; readonly port: number } | undefined;
 
-export class ApiSocketRelay {
+export class SocketRelay {
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
 
-  constructor(target: ApiTarget, limits: ConnectionLimits) {
-    // Each relayed connection costs two descriptors here and one in the API server.
+  constructor(target: RelayTarget, limits: ConnectionLimits) {
+    // Each relayed connection costs two descriptors here (and one in the API server).
     this.#server = createServer();
     guardConnections(this.#server, { ...limits, descriptorsEach: 3 });
     this.#server.on('connection', (inbound) => this.#relay(inbound, target()));
@@ -32,7 +34,7 @@ export class ApiSocketRelay {
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 
-  #relay(inbound: Socket, target: ReturnType<ApiTarget>): void {
+  #relay(inbound: Socket, target: ReturnType<RelayTarget>): void {
     if (inbound.destroyed) return;
     if (target === undefined) {
       inbound.destroy();
@@ -47,7 +49,7 @@ export class ApiSocketRelay {
         outbound.destroy();
       });
     }
-    // The jail's side gone (closed, or its idle timeout): the API side goes too. The API side
+    // The jail's side gone (closed, or its idle timeout): the host side goes too. The host side
     // ending is passed on by the pipe, after what it answered (an early 403, say) is delivered.
     inbound.once('close', () => outbound.destroy());
     inbound.pipe(outbound).pipe(inbound);

@@ -1,0 +1,101 @@
+/**
+ * The function network's lifecycle: 1,000 cold starts and teardowns leave the host with as many
+ * namespaces, interfaces and rules as before, and what a server killed with SIGKILL left (its
+ * namespaces and its table) is removed when the next server starts on its data directory.
+ */
+import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import { networkOf } from '../helpers/function-network.js';
+import { deploy, invokeJson } from '../helpers/functions.js';
+import { lambdaClient } from '../helpers/lambda-client.js';
+import { poll } from '../helpers/poll.js';
+import { startServer, tempDir, type ServerProcess } from '../helpers/server-process.js';
+
+const EXITS =
+  'exports.handler = async (event) => { if (event.exit) process.exit(0); return "warm"; };\n';
+
+describe('1,000 cold starts and teardowns', () => {
+  const dir = tempDir();
+  let server: ServerProcess;
+  let client: LambdaClient;
+
+  before(async () => {
+    server = await startServer({ dataDir: dir.path });
+    client = lambdaClient(server.endpoint);
+    await deploy(client, 'exits', { 'index.js': EXITS }, { memorySize: 128 });
+  });
+
+  after(async () => {
+    client.destroy();
+    await server.stop();
+    dir.remove();
+  });
+
+  test('leave as many namespaces, interfaces and rules as before', async () => {
+    assert.equal((await invokeJson(client, 'exits', {})).body, 'warm');
+    const start = networkOf(dir.path);
+    assert.ok(start.links > 0 && start.rules !== '');
+    let left = 1000;
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (left > 0) {
+          left -= 1;
+          const out = await client.send(
+            new InvokeCommand({ FunctionName: 'exits', Payload: Buffer.from('{"exit":true}') }),
+          );
+          assert.equal(out.FunctionError, 'Unhandled');
+        }
+      }),
+    );
+    // The pre-started pool refills and the warm environment comes back: the same count again.
+    assert.equal((await invokeJson(client, 'exits', {})).body, 'warm');
+    const end = await poll(
+      () => Promise.resolve(networkOf(dir.path)),
+      (now) => now.links === start.links && now.namespaces.length === start.namespaces.length,
+      60_000,
+      'the same namespaces and interfaces as before',
+    );
+    assert.equal(end.rules, start.rules);
+  });
+});
+
+describe('a server killed with SIGKILL', () => {
+  const dir = tempDir();
+  let server: ServerProcess | undefined;
+
+  after(async () => {
+    await server?.stop();
+    dir.remove();
+  });
+
+  test('leaves its network to the next start on its data directory, which removes it', async () => {
+    const first = await startServer({ dataDir: dir.path });
+    const client = lambdaClient(first.endpoint);
+    await deploy(client, 'warm', { 'index.js': EXITS }, { memorySize: 128 });
+    assert.equal((await invokeJson(client, 'warm', {})).body, 'warm');
+    client.destroy();
+    // A namespace is known by its inode: the next server may give a new one the same name.
+    const inodes = (names: readonly string[]) =>
+      names.map((name) => statSync(`/run/netns/${name}`).ino);
+    const running = inodes(networkOf(dir.path).namespaces);
+    assert.ok(running.length > 0);
+    await first.stop('SIGKILL');
+    // A pre-started sandbox may have been getting its namespace at the moment of the kill.
+    const left = inodes(networkOf(dir.path).namespaces);
+    for (const inode of running) assert.ok(left.includes(inode), 'a killed server cannot clean up');
+
+    server = await startServer({ dataDir: dir.path });
+    const now = networkOf(dir.path);
+    assert.deepEqual(
+      inodes(now.namespaces).filter((inode) => left.includes(inode)),
+      [],
+      'what the killed server left is gone',
+    );
+    assert.notEqual(now.rules, '', 'the new server has its table');
+    await server.stop();
+    server = undefined;
+    assert.deepEqual(networkOf(dir.path), { namespaces: [], links: 0, rules: '' });
+  });
+});

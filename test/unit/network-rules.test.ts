@@ -1,0 +1,81 @@
+/** The function network's pure parts: the nftables table, name servers, the IPv6 default route. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { resolvConf } from '../../src/sandbox/bwrap-sandbox-driver.js';
+import {
+  hasDefaultIpv6Route,
+  hostNameservers,
+  networkRules,
+  removeNetworkRules,
+} from '../../src/sandbox/network-rules.js';
+
+const plan = {
+  table: 'lamina_abc123',
+  interfacePrefix: 'lmabc123',
+  block: '198.18.64.0/18',
+  denied: ['10.0.0.0/8', 'fd12::/16'],
+};
+
+describe('the nftables table', () => {
+  const rules = networkRules(plan);
+
+  test('replaces an earlier table of the same name', () => {
+    assert.ok(rules.startsWith('table inet lamina_abc123 {}\ndelete table inet lamina_abc123\n'));
+    assert.equal(
+      removeNetworkRules('lamina_abc123'),
+      'table inet lamina_abc123 {}\ndelete table inet lamina_abc123\n',
+    );
+  });
+
+  test('refuses everything from the environments to the host, but IPv6 neighbour discovery', () => {
+    const input = rules.slice(rules.indexOf('chain input'), rules.indexOf('chain forward'));
+    assert.match(
+      input,
+      /iifname "lmabc123\*" icmpv6 type \{ nd-neighbor-solicit, nd-neighbor-advert \} accept/,
+    );
+    assert.match(input, /iifname "lmabc123\*" jump refuse/);
+  });
+
+  test('refuses link-local, the block itself and the denied blocks; masquerades the rest', () => {
+    for (const cidr of ['169.254.0.0/16', '198.18.0.0/15', '224.0.0.0/4', '10.0.0.0/8'])
+      assert.ok(rules.includes(`iifname "lmabc123*" ip daddr ${cidr} jump refuse`), cidr);
+    for (const cidr of ['fe80::/10', 'fd4c:6d6e::/32', 'fd12::/16'])
+      assert.ok(rules.includes(`iifname "lmabc123*" ip6 daddr ${cidr} jump refuse`), cidr);
+    assert.match(rules, /iifname "lmabc123\*" ip saddr != 198\.18\.64\.0\/18 drop/);
+    assert.match(
+      rules,
+      /oifname "lmabc123\*" ct state established,related accept\n\s+oifname "lmabc123\*" drop/,
+    );
+    assert.match(rules, /ip saddr 198\.18\.64\.0\/18 oifname != "lmabc123\*" masquerade/);
+    assert.match(rules, /meta l4proto tcp reject with tcp reset/);
+  });
+
+  test('IPv6 is refused without a block, forwarded and masqueraded with one', () => {
+    assert.match(rules, /iifname "lmabc123\*" meta nfproto ipv6 jump refuse/);
+    const six = networkRules({ ...plan, block6: 'fd4c:6d6e:6::/48' });
+    assert.doesNotMatch(six, /meta nfproto ipv6/);
+    assert.match(six, /iifname "lmabc123\*" ip6 saddr != fd4c:6d6e:6::\/48 drop/);
+    assert.match(six, /ip6 saddr fd4c:6d6e:6::\/48 oifname != "lmabc123\*" masquerade/);
+  });
+});
+
+test("the host's name servers a jail can reach: IPv4, not on loopback", () => {
+  const conf =
+    '# comment\nnameserver 127.0.0.53\nnameserver 10.255.255.53\nnameserver ::1\n  nameserver 1.1.1.1 \nsearch x\n';
+  assert.deepEqual(hostNameservers(conf), ['10.255.255.53', '1.1.1.1']);
+  assert.deepEqual(hostNameservers(''), []);
+});
+
+test("a jail's resolv.conf", () => {
+  assert.equal(resolvConf(['10.0.0.2']), 'nameserver 10.0.0.2\noptions timeout:2 attempts:2\n');
+  assert.match(resolvConf([]), /^# no name servers/);
+});
+
+test('a default IPv6 route is one to ::/0 that is not the loopback unreachable entry', () => {
+  const zero = '0'.repeat(32);
+  const via = `${zero} 00 ${zero} 00 fd000000000000000000000000000001 00000400 00000002 00000000 00000003     eth0`;
+  const unreachable = `${zero} 00 ${zero} 00 ${zero} ffffffff 00000001 00000000 00200200       lo`;
+  const link = `fd000000000000000000000000000000 40 ${zero} 00 ${zero} 00000100 00000001 00000000 00000001     eth0`;
+  assert.equal(hasDefaultIpv6Route([link, unreachable, via].join('\n')), true);
+  assert.equal(hasDefaultIpv6Route([link, unreachable].join('\n')), false);
+});
