@@ -1,7 +1,10 @@
 /**
  * Removes stored code that no function refers to any more. A hash being written by an in-flight
  * request is pinned, so a concurrent collection cannot delete a blob a new record is about to use;
- * so is the code of every live environment.
+ * so is the code of every live environment. A collection of a hash runs alone (its checks and
+ * the removal), and a request that pins the hash waits for one under way to finish before it
+ * writes: otherwise a removal that had passed its checks could delete what the request wrote
+ * (a function created with the same code as one just deleted would be Active without its code).
  */
 import type { CodeStore } from './code-store.js';
 import type { FunctionRepository } from './function-repository.js';
@@ -10,6 +13,8 @@ export class CodeCollector {
   readonly #repository: FunctionRepository;
   readonly #code: CodeStore;
   readonly #pins = new Map<string, number>();
+  /** The collection under way per hash (each waits for the one before it). */
+  readonly #collecting = new Map<string, Promise<void>>();
 
   constructor(repository: FunctionRepository, code: CodeStore) {
     this.#repository = repository;
@@ -20,6 +25,7 @@ export class CodeCollector {
   async withPinned<T>(sha256Hex: string, work: () => Promise<T>): Promise<T> {
     const release = this.hold([sha256Hex]);
     try {
+      await this.#collecting.get(sha256Hex);
       return await work();
     } finally {
       await release();
@@ -48,9 +54,22 @@ export class CodeCollector {
   }
 
   /** Deletes the blob and its extracted tree unless a record or a request still uses it. */
-  async collect(sha256Hex: string | undefined): Promise<void> {
-    if (sha256Hex === undefined || this.#pins.has(sha256Hex)) return;
-    if (await this.#repository.isCodeReferenced(sha256Hex)) return;
-    await this.#code.remove(sha256Hex);
+  collect(sha256Hex: string | undefined): Promise<void> {
+    if (sha256Hex === undefined) return Promise.resolve();
+    const hash = sha256Hex;
+    const previous = this.#collecting.get(hash) ?? Promise.resolve();
+    const current = previous.then(async () => {
+      if (this.#pins.has(hash)) return;
+      if (await this.#repository.isCodeReferenced(hash)) return;
+      // Pinned while the reference was read: the request will use the code.
+      if (this.#pins.has(hash)) return;
+      await this.#code.remove(hash);
+    });
+    const settled = current.catch(() => undefined);
+    this.#collecting.set(hash, settled);
+    void settled.then(() => {
+      if (this.#collecting.get(hash) === settled) this.#collecting.delete(hash);
+    });
+    return current;
   }
 }
