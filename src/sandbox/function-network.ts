@@ -13,7 +13,7 @@
  * environments costs no real destination.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
@@ -188,6 +188,24 @@ async function runNft(workDir: string, script: string): Promise<void> {
   } finally {
     rmSync(file, { force: true });
   }
+}
+
+/**
+ * What the network needs on the host that is not there, as the one line the server fails to start
+ * with (undefined: all there): `ip` (iproute2) and `nft` (nftables).
+ */
+export function missingNetworkTools(
+  exists: (path: string) => boolean = existsSync,
+): string | undefined {
+  const missing = [
+    ['ip', 'iproute2'],
+    ['nft', 'nftables'],
+  ].filter(
+    ([tool]) => !['/usr/sbin', '/sbin', '/usr/bin', '/bin'].some((dir) => exists(`${dir}/${tool}`)),
+  );
+  if (missing.length === 0) return undefined;
+  const named = missing.map(([tool, pkg]) => `${tool} (Debian package ${pkg})`).join(' and ');
+  return `functions' network needs ${named}: install ${missing.length === 1 ? 'it' : 'them'}, or start with --function-network off`;
 }
 
 /**

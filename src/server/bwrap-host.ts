@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ColocationPolicy, nodeReleaseTimer } from '../environment/colocation-policy.js';
 import { BwrapSandboxDriver } from '../sandbox/bwrap-sandbox-driver.js';
-import { FunctionNetwork } from '../sandbox/function-network.js';
+import { FunctionNetwork, missingNetworkTools } from '../sandbox/function-network.js';
 import { hostNameservers } from '../sandbox/network-rules.js';
 import { detectCgroups } from '../sandbox/cgroups.js';
 import { openEphemeralStorage } from '../sandbox/ephemeral-storage.js';
@@ -107,6 +107,8 @@ async function openNetwork(
     );
     return undefined;
   }
+  const missing = missingNetworkTools();
+  if (missing !== undefined) throw new Error(missing);
   return FunctionNetwork.open({
     dataDir: options.dataDir,
     workDir: join(runDir, 'network'),

@@ -1,7 +1,8 @@
-/** The function network's pure parts: the nftables table, name servers, the IPv6 default route. */
+/** The function network's pure parts: the nftables table, name servers, the IPv6 default route, the tools it needs. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { resolvConf } from '../../src/sandbox/bwrap-sandbox-driver.js';
+import { missingNetworkTools } from '../../src/sandbox/function-network.js';
 import {
   hasDefaultIpv6Route,
   hostNameservers,
@@ -78,4 +79,19 @@ test('a default IPv6 route is one to ::/0 that is not the loopback unreachable e
   const link = `fd000000000000000000000000000000 40 ${zero} 00 ${zero} 00000100 00000001 00000000 00000001     eth0`;
   assert.equal(hasDefaultIpv6Route([link, unreachable, via].join('\n')), true);
   assert.equal(hasDefaultIpv6Route([link, unreachable].join('\n')), false);
+});
+
+test('a server without ip or nft says which package to install, or how to start without', () => {
+  assert.equal(
+    missingNetworkTools(() => true),
+    undefined,
+  );
+  assert.equal(
+    missingNetworkTools((path) => path === '/usr/sbin/ip'),
+    "functions' network needs nft (Debian package nftables): install it, or start with --function-network off",
+  );
+  assert.match(
+    String(missingNetworkTools(() => false)),
+    /needs ip \(Debian package iproute2\) and nft \(Debian package nftables\): install them/,
+  );
 });
