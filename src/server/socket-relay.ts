@@ -44,11 +44,20 @@ export class SocketRelay {
     for (const socket of [inbound, outbound]) {
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));
-      socket.on('error', () => {
-        inbound.destroy();
-        outbound.destroy();
-      });
     }
+    inbound.on('error', () => {
+      inbound.destroy();
+      outbound.destroy();
+    });
+    // The host side failed (it answered early and closed, and a write met the reset, say): what
+    // it answered is already written to the jail's side and is delivered before it ends; what the
+    // jail still sends is read and dropped until it closes (or its idle timeout).
+    outbound.on('error', () => {
+      inbound.unpipe(outbound);
+      outbound.destroy();
+      inbound.end();
+      inbound.resume();
+    });
     // The jail's side gone (closed, or its idle timeout): the host side goes too. The host side
     // ending is passed on by the pipe, after what it answered (an early 403, say) is delivered.
     inbound.once('close', () => outbound.destroy());
