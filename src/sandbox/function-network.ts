@@ -4,7 +4,8 @@
  * host end is `<prefix><n>` with the /30's first address and whose other end is the namespace's
  * `eth0` with the second, the host end as its default route. The server's nftables table
  * (network-rules.ts) keeps the host, link-local addresses, other environments and denied blocks out
- * of reach and masquerades the rest. Removing the namespace removes the veth pair with it.
+ * of reach and masquerades the rest. Releasing an environment deletes its veth pair, then the
+ * namespace.
  *
  * Names carry an id derived from the data directory, so that a start removes what an earlier run
  * of the same data directory left (namespaces, interfaces, its table). Each running server holds
@@ -24,10 +25,6 @@ import { runCommand } from './run-command.js';
 export interface EnvironmentNetwork {
   /** The namespace's path (`/run/netns/<name>`), for `nsenter --net=`. */
   readonly namespacePath: string;
-  /** The environment's own address. */
-  readonly address: string;
-  /** Its IPv6 address, when the host routes IPv6. */
-  readonly address6: string | undefined;
   /** Removes the namespace and its interfaces (idempotent). */
   release(): Promise<void>;
 }
@@ -89,8 +86,8 @@ export class FunctionNetwork {
         networkRules({
           table: tableName(id),
           interfacePrefix: interfacePrefix(id),
-          block: network.blockCidr,
-          block6: network.block6Cidr,
+          block: network.#blockCidr(),
+          block6: network.#block6Cidr(),
           denied: options.denied,
         }),
       );
@@ -102,12 +99,12 @@ export class FunctionNetwork {
   }
 
   /** The server's IPv4 block, e.g. `198.18.64.0/18`. */
-  get blockCidr(): string {
+  #blockCidr(): string {
     return `${ipv4(RANGE_START + this.#block * BLOCK_SIZE)}/18`;
   }
 
   /** The server's IPv6 block (a ULA /48), when the host routes IPv6. */
-  get block6Cidr(): string | undefined {
+  #block6Cidr(): string | undefined {
     return this.#ipv6 ? `${ULA_PREFIX}:${this.#block.toString(16)}::/48` : undefined;
   }
 
@@ -155,12 +152,7 @@ export class FunctionNetwork {
       await release();
       throw error;
     }
-    return {
-      namespacePath: join(NETNS_DIR, name),
-      address: address(2),
-      address6: this.#ipv6 ? address6(2) : undefined,
-      release,
-    };
+    return { namespacePath: join(NETNS_DIR, name), release };
   }
 
   /** Removes every namespace still attached and the rules, and lets the address block go. */
@@ -231,7 +223,8 @@ function ipv4Number(address: string): number | undefined {
   return parts.reduce((n, p) => n * 256 + p, 0);
 }
 
-function readIfAny(path: string): string {
+/** A file's text, or '' when there is none to read. */
+export function readIfAny(path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch {

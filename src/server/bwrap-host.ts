@@ -2,12 +2,11 @@
  * The default sandbox host: every environment in a bubblewrap jail under cgroups, run as the
  * sandbox user when the server is root, watched by a watchdog that ends them if the server dies.
  */
-import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ColocationPolicy, nodeReleaseTimer } from '../environment/colocation-policy.js';
 import { BwrapSandboxDriver } from '../sandbox/bwrap-sandbox-driver.js';
-import { FunctionNetwork, missingNetworkTools } from '../sandbox/function-network.js';
+import { FunctionNetwork, missingNetworkTools, readIfAny } from '../sandbox/function-network.js';
 import { hostNameservers } from '../sandbox/network-rules.js';
 import { detectCgroups } from '../sandbox/cgroups.js';
 import { openEphemeralStorage } from '../sandbox/ephemeral-storage.js';
@@ -119,19 +118,11 @@ async function openNetwork(
 /** `--function-dns`, or the host's name servers that a jail can reach (not on loopback). */
 function functionNameservers(options: SandboxHostOptions): readonly string[] {
   if (options.functionDns !== undefined) return options.functionDns;
-  const usable = hostNameservers(readFileIfAny('/etc/resolv.conf'));
+  const usable = hostNameservers(readIfAny('/etc/resolv.conf'));
   if (usable.length === 0) {
     options.logger.warn(
       'functions cannot resolve names: the host has no name server outside loopback; set --function-dns',
     );
   }
   return usable;
-}
-
-function readFileIfAny(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
 }

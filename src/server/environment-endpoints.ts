@@ -87,31 +87,32 @@ export function environmentEndpoints(options: EndpointOptions): EnvironmentEndpo
       closers.push(() => tunnels.close());
       sandboxSocket(inboundSocket, identity);
 
-      let laminaApiSocket: string | undefined;
-      if (options.api !== undefined) {
-        laminaApiSocket = join(dir, 'api.sock');
-        const relay = new SocketRelay(options.api, {
-          perSocket: CONNECTIONS_PER_ENVIRONMENT.api,
-          budget,
-          idleMs: API_IDLE_MS,
-          onEnded,
-        });
-        await relay.listen(laminaApiSocket);
-        closers.push(() => relay.close());
-        sandboxSocket(laminaApiSocket, identity);
-      }
+      // A relay per TCP address functions may reach on the host, each socket the jail's group's.
+      const relay = async (
+        file: string,
+        target: RelayTarget,
+        perSocket: number,
+        idleMs: number,
+      ) => {
+        const socket = join(dir, file);
+        const opened = new SocketRelay(target, { perSocket, budget, idleMs, onEnded });
+        await opened.listen(socket);
+        closers.push(() => opened.close());
+        sandboxSocket(socket, identity);
+        return socket;
+      };
+      const laminaApiSocket =
+        options.api === undefined
+          ? undefined
+          : await relay('api.sock', options.api, CONNECTIONS_PER_ENVIRONMENT.api, API_IDLE_MS);
       const hostServiceSockets: Array<{ port: number; socket: string }> = [];
       for (const service of options.hostServices ?? []) {
-        const socket = join(dir, `host-${service.port}.sock`);
-        const relay = new SocketRelay(() => service, {
-          perSocket: CONNECTIONS_PER_ENVIRONMENT.hostService,
-          budget,
-          idleMs: HOST_SERVICE_IDLE_MS,
-          onEnded,
-        });
-        await relay.listen(socket);
-        closers.push(() => relay.close());
-        sandboxSocket(socket, identity);
+        const socket = await relay(
+          `host-${service.port}.sock`,
+          () => service,
+          CONNECTIONS_PER_ENVIRONMENT.hostService,
+          HOST_SERVICE_IDLE_MS,
+        );
         hostServiceSockets.push({ port: service.port, socket });
       }
       const endpoints: EnvironmentEndpoints = {
