@@ -8,6 +8,7 @@
  */
 import {
   closeSync,
+  constants,
   existsSync,
   openSync,
   readFileSync,
@@ -15,7 +16,7 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { hostPidsCap } from './host-pids.js';
@@ -399,6 +400,8 @@ class CgroupV1 implements CgroupManager {
       const base = join(mount, own[controller] ?? '/', 'lamina');
       try {
         await mkdir(base, { recursive: true });
+        // Made by another user (a root server before an unprivileged one): not this server's.
+        await access(base, constants.W_OK);
         bases[controller] = base;
       } catch (error) {
         limitations.push(
