@@ -30,11 +30,21 @@ export async function startTestInternet(): Promise<TestInternet> {
   const secondAddress = `10.253.${third}.${fourth + 2}`;
   const prefix6 = `fd5e:${k.toString(16)}:`;
   const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
-  try {
-    ip('netns', 'delete', namespace);
-  } catch {
-    // none left by an earlier run
-  }
+  // The link goes first and at once: a namespace's teardown is asynchronous, and its interfaces
+  // would hold their names for the next test internet of this process.
+  const remove = () => {
+    for (const args of [
+      ['link', 'delete', hostSide],
+      ['netns', 'delete', namespace],
+    ]) {
+      try {
+        ip(...args);
+      } catch {
+        // already gone (or none left by an earlier run)
+      }
+    }
+  };
+  remove();
   ip('netns', 'add', namespace);
   ip('link', 'add', hostSide, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', namespace);
   ip('addr', 'add', `${base}.${fourth + 1}/30`, 'dev', hostSide);
@@ -73,11 +83,7 @@ export async function startTestInternet(): Promise<TestInternet> {
     secondBlock: `10.253.${third}.0/24`,
     stop: () => {
       child.kill('SIGKILL');
-      try {
-        ip('netns', 'delete', namespace);
-      } catch {
-        // already gone
-      }
+      remove();
     },
   };
 }
