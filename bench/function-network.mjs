@@ -1,9 +1,10 @@
-// Functions' network benchmark: `node bench/function-network.mjs [--quick] [--only=PART]` after
-// `npm run build`,
+// Functions' network benchmark:
+// `node bench/function-network.mjs [--quick] [--only=PART] [--unprivileged]` after `npm run build`,
 // as root. In one run: cold starts (new functions, and after a teardown) and warm invokes on a
 // server with `--function-network on` and on one with `off`; 200 environments with networking at
-// once; and a download from a test host over an environment's network. Prints one JSON document.
-import { readdirSync } from 'node:fs';
+// once; and a download from a test host over an environment's network. `--unprivileged` runs
+// every server as nobody (user-mode networking). Prints one JSON document.
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { clearInterval, setInterval } from 'node:timers';
@@ -26,11 +27,16 @@ const PLANS = {
 /** How long each of the many environments holds its invocation: all must be up at once. */
 const HOLD_MS = 20_000;
 const progress = (message) => process.stderr.write(`[bench] ${message}\n`);
+/** The servers' user: root, or nobody with `--unprivileged`. */
+let serverUser;
 
 /** Cold and warm figures of one server (`--function-network on|off`). */
 async function coldAndWarm(mode, plan) {
   progress(`network ${mode}: starting a server`);
-  const server = await startLaminaServer(REPO_ROOT, { args: ['--function-network', mode] });
+  const server = await startLaminaServer(REPO_ROOT, {
+    args: ['--function-network', mode],
+    user: serverUser,
+  });
   const client = sdkClient(server.endpoint, BENCH_CREDENTIALS);
   const invoker = createSignedInvoker(server.endpoint, BENCH_CREDENTIALS);
   try {
@@ -68,9 +74,20 @@ async function coldAndWarm(mode, plan) {
   }
 }
 
-const namespaces = () => {
+/** Environments' networks on the host: namespaces (root) or user-mode stacks (unprivileged). */
+const networks = () => {
   try {
-    return readdirSync('/run/netns').filter((name) => name.startsWith('lamina-')).length;
+    if (serverUser === undefined)
+      return readdirSync('/run/netns').filter((name) => name.startsWith('lamina-')).length;
+    return readdirSync('/proc')
+      .filter((pid) => /^\d+$/.test(pid))
+      .filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/comm`, 'utf8') === 'slirp4netns\n';
+        } catch {
+          return false;
+        }
+      }).length;
   } catch {
     return 0;
   }
@@ -82,6 +99,7 @@ async function manyEnvironments(count) {
   const server = await startLaminaServer(REPO_ROOT, {
     // 128 MB each would not fit in the default 75 % of this machine's memory; they use far less.
     args: ['--environment-memory', String(count * 128 + 4096)],
+    user: serverUser,
   });
   const client = sdkClient(server.endpoint, BENCH_CREDENTIALS);
   const invoker = createSignedInvoker(server.endpoint, BENCH_CREDENTIALS, {
@@ -95,9 +113,9 @@ async function manyEnvironments(count) {
       'exports.handler = async ({ ms }) => { await new Promise((r) => setTimeout(r, ms)); return null; };\n',
       { memorySize: 128, timeout: 120 },
     );
-    const before = namespaces();
+    const before = networks();
     let peak = before;
-    const watch = setInterval(() => (peak = Math.max(peak, namespaces())), 100);
+    const watch = setInterval(() => (peak = Math.max(peak, networks())), 100);
     const started = performance.now();
     const results = await Promise.all(
       Array.from({ length: count }, () => invoker.invoke('hold', { payload: { ms: HOLD_MS } })),
@@ -112,8 +130,8 @@ async function manyEnvironments(count) {
           ? null
           : { error: failed[0].functionError, body: failed[0].body.toString().slice(0, 300) },
       seconds: round((performance.now() - started) / 1000),
-      namespaces_before: before,
-      namespaces_peak: peak,
+      networks_before: before,
+      networks_peak: peak,
       met: failed.length === 0 && peak - before >= count,
     };
   } finally {
@@ -130,7 +148,7 @@ async function download(mib) {
     pathToFileURL(join(REPO_ROOT, 'dist/test/helpers/test-internet.js')).href
   );
   const internet = await startTestInternet();
-  const server = await startLaminaServer(REPO_ROOT, {});
+  const server = await startLaminaServer(REPO_ROOT, { user: serverUser });
   const client = sdkClient(server.endpoint, BENCH_CREDENTIALS);
   const invoker = createSignedInvoker(server.endpoint, BENCH_CREDENTIALS, { timeoutMs: 120_000 });
   try {
@@ -171,13 +189,23 @@ async function main() {
   const parts = ['cold-warm', 'many', 'download'];
   const args = process.argv.slice(2);
   const only = args.find((arg) => arg.startsWith('--only='))?.slice('--only='.length);
-  const unknown = args.filter((arg) => arg !== '--quick' && !arg.startsWith('--only='));
+  const unknown = args.filter(
+    (arg) => arg !== '--quick' && arg !== '--unprivileged' && !arg.startsWith('--only='),
+  );
   if (unknown.length > 0 || (only !== undefined && !parts.includes(only)))
-    throw new Error(`usage: node bench/function-network.mjs [--quick] [--only=${parts.join('|')}]`);
+    throw new Error(
+      `usage: node bench/function-network.mjs [--quick] [--only=${parts.join('|')}] [--unprivileged]`,
+    );
+  if (args.includes('--unprivileged')) serverUser = { uid: 65_534, gid: 65_534 };
   const runs = (part) => only === undefined || only === part;
   const mode = args.includes('--quick') ? 'quick' : 'full';
   const plan = PLANS[mode];
-  const result = { benchmark: 'lamina-function-network', mode, machine: machineInfo(REPO_ROOT) };
+  const result = {
+    benchmark: 'lamina-function-network',
+    mode,
+    server_user: serverUser === undefined ? 'root' : 'nobody (user-mode networking)',
+    machine: machineInfo(REPO_ROOT),
+  };
   const started = performance.now();
   if (runs('cold-warm')) {
     const on = await coldAndWarm('on', plan);

@@ -1,7 +1,7 @@
 // Starts the built `lamina server` on a free port and a fresh temp data directory, waiting for its
 // readiness line (never sleeping) and racing it against an early exit; stops it with SIGTERM.
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clearTimeout, setTimeout } from 'node:timers';
@@ -15,18 +15,26 @@ export const BENCH_CREDENTIALS = {
 const READY = /Lamina is listening on (\S+)/;
 
 /**
- * Starts the server (with extra `args`, e.g. `--async-concurrency 1`, and Node.js flags
- * `nodeArgs`, e.g. `--cpu-prof`); resolves with
+ * Starts the server (with extra `args`, e.g. `--async-concurrency 1`, Node.js flags `nodeArgs`,
+ * e.g. `--cpu-prof`, and as `user` when one is given); resolves with
  * { endpoint, pid, dataDir, stop() } once it listens. Its data directory is a new one, removed
  * on stop, unless `dataDir` names one the caller keeps.
  */
 export async function startLaminaServer(
   repoRoot,
-  { readyTimeoutMs = 60_000, args = [], nodeArgs = [], dataDir: kept = undefined } = {},
+  {
+    readyTimeoutMs = 60_000,
+    args = [],
+    nodeArgs = [],
+    dataDir: kept = undefined,
+    user = undefined,
+  } = {},
 ) {
   const dataDir = kept ?? mkdtempSync(join(tmpdir(), 'lamina-bench-'));
   // The sandbox's unprivileged uid must be able to reach the code below the data directory.
   chmodSync(dataDir, 0o711);
+  // `user` ({ uid, gid }): the server runs as that unprivileged user, owning its data directory.
+  if (user !== undefined) chownSync(dataDir, user.uid, user.gid);
   const child = spawn(
     process.execPath,
     [
@@ -43,8 +51,10 @@ export async function startLaminaServer(
     ],
     {
       cwd: repoRoot,
+      ...(user === undefined ? {} : { uid: user.uid, gid: user.gid }),
       env: {
         ...process.env,
+        ...(user === undefined ? {} : { HOME: dataDir }),
         LAMINA_ACCESS_KEY_ID: BENCH_CREDENTIALS.accessKeyId,
         LAMINA_SECRET_ACCESS_KEY: BENCH_CREDENTIALS.secretAccessKey,
       },

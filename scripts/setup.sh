@@ -13,20 +13,32 @@ if [ "$major" -lt 20 ]; then
 fi
 
 # System packages: bubblewrap and socat (the sandbox and its Runtime API relay), iproute2 and
-# nftables (the functions' network, as root); for the tests
-# also the AWS CLI v2 (awscli) and curl (custom-runtime bootstraps).
+# nftables (the functions' network, as root), slirp4netns and nftables (the functions' network,
+# as an unprivileged user: wanted, not needed); for the tests also the AWS CLI v2 (awscli), curl
+# (custom-runtime bootstraps) and slirp4netns (servers run as an unprivileged user).
 need=""
+want=""
 [ -x /usr/bin/bwrap ] || need="$need bubblewrap"
 [ -x /usr/bin/socat ] || need="$need socat"
 [ -x /usr/bin/setpriv ] || need="$need util-linux"
-# The functions' network (made only by a server running as root): ip and nft.
 if [ "$(id -u)" -eq 0 ]; then
   [ -x /usr/sbin/ip ] || [ -x /bin/ip ] || need="$need iproute2"
   [ -x /usr/sbin/nft ] || need="$need nftables"
+else
+  [ -x /usr/bin/slirp4netns ] || want="$want slirp4netns"
+  [ -x /usr/sbin/nft ] || want="$want nftables"
 fi
 if [ "${1:-}" = "--for-tests" ]; then
   [ -x /usr/bin/aws ] || need="$need awscli"
   [ -x /usr/bin/curl ] || need="$need curl"
+  [ -x /usr/bin/slirp4netns ] || need="$need slirp4netns"
+fi
+if [ -n "$want" ]; then
+  if [ "$(id -u)" -ne 0 ] && ! { command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; }; then
+    say "without$want functions will have loopback only (sudo apt-get install -y$want gives them the network)"
+  else
+    need="$need$want"
+  fi
 fi
 if [ -n "$need" ]; then
   if [ "$(id -u)" -eq 0 ]; then as_root=""; elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then as_root="sudo -n"; else as_root="none"; fi
@@ -48,6 +60,15 @@ if [ "$(id -u)" -eq 0 ] && ! id lamina-sandbox >/dev/null 2>&1; then
   say "creating the system user lamina-sandbox (functions run as it)"
   useradd --system --user-group --no-create-home --home-dir /nonexistent \
     --shell /usr/sbin/nologin --comment 'Lamina function sandboxes' lamina-sandbox
+fi
+
+# User-mode networking (the functions' network of an unprivileged server) opens /dev/net/tun,
+# which Debian's udev makes 0666; a machine without udev leaves it root's. The tests run such
+# servers.
+if [ "${1:-}" = "--for-tests" ] && [ "$(id -u)" -eq 0 ] && [ -c /dev/net/tun ] &&
+  [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
+  say "making /dev/net/tun 0666, as Debian's udev does (user-mode networking needs it)"
+  chmod 0666 /dev/net/tun
 fi
 
 # npm dependencies, reinstalled whenever package-lock.json changes.

@@ -295,8 +295,8 @@ function checkUnsupported(input: SettingsInput): void {
     throw lambdaErrors.invalidParameter(
       'VpcConfig with subnets is not supported by Lamina: each function has its own network with ' +
         'outbound access to addresses outside the host (not the host, link-local addresses or ' +
-        'other functions); the server options --function-network, --function-deny and ' +
-        '--function-dns change it.',
+        'other functions); the server options --function-network, --function-allow, --function-deny ' +
+        'and --function-dns change it.',
     );
   }
   if (input.fileSystemCount !== undefined && input.fileSystemCount > 0) {

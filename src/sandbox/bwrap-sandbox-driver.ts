@@ -1,8 +1,9 @@
 /**
  * SandboxDriver on bubblewrap + cgroups. Each environment is started as
- *   sh (waits on a pipe) → setpriv (drops to the sandbox uid, no_new_privs) → bwrap → jail
+ *   [its network's entry] → sh (waits on a pipe) → setpriv (drops to the sandbox uid,
+ *   no_new_privs; as root only) → bwrap → jail
  * so that the platform, still root, can put the first process into the environment's cgroups
- * before anything else runs; every later process inherits them.
+ * (and finish its network) before anything else runs; every later process inherits them.
  */
 import { spawn } from 'node:child_process';
 import {
@@ -16,7 +17,7 @@ import {
 } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import type {
   Sandbox,
   SandboxDriver,
@@ -29,7 +30,11 @@ import { cpusetSwitch } from './cpuset-switch.js';
 import type { EphemeralStorage, EphemeralStorageProvider } from './ephemeral-storage.js';
 import { plainDirectories, type DirectoryView, type DirectoryViews } from './overlay-views.js';
 import type { ExtensionControl } from './extension-control.js';
-import type { EnvironmentNetwork } from './function-network.js';
+import {
+  NETWORK_SIGNAL_FD,
+  type EnvironmentNetwork,
+  type NetworkProvider,
+} from './environment-network.js';
 import { readEnvironmentPipes } from './environment-pipes.js';
 import { HOST_SERVICES_ADDRESS, jailArguments, type HostLayout } from './jail-arguments.js';
 import { buildSeccompFilter, seccompSupported } from './seccomp-filter.js';
@@ -51,8 +56,8 @@ export interface BwrapDriverOptions {
   readonly ephemeral?: EphemeralStorageProvider | undefined;
   /** How code, layer and runtime folders are shown (none: bound as they are). */
   readonly views?: DirectoryViews | undefined;
-  /** Egress: each environment's own network namespace (none: loopback only). */
-  readonly network?: { attach(): Promise<EnvironmentNetwork> } | undefined;
+  /** Egress: each environment's own network (none: loopback only). */
+  readonly network?: Pick<NetworkProvider, 'attach'> | undefined;
   /** Name servers for the jails' /etc/resolv.conf (with a network). */
   readonly nameservers?: readonly string[] | undefined;
 }
@@ -67,7 +72,7 @@ interface JailViews {
 }
 
 /** Where the generated /etc files reach bubblewrap (see the spawn's stdio). */
-const ETC_FDS = { passwd: 8, group: 9, hosts: 10, 'resolv.conf': 11 } as const;
+const ETC_FDS = { passwd: 9, group: 10, hosts: 11, 'resolv.conf': 12 } as const;
 const JAIL_UID = 993;
 const JAIL_GID = 993;
 const PIDS_MAX = 1024;
@@ -207,9 +212,6 @@ export class BwrapSandboxDriver implements SandboxDriver {
       ownNetwork: network !== undefined,
       command: spec.command,
     });
-    // The platform (root) enters the environment's namespace; the jail cannot leave or change it.
-    const enter =
-      network === undefined ? [] : ['/usr/bin/nsenter', `--net=${network.namespacePath}`, '--'];
     const drop = this.#asRoot
       ? [
           '/usr/bin/setpriv',
@@ -220,34 +222,35 @@ export class BwrapSandboxDriver implements SandboxDriver {
           '--',
         ]
       : [];
-    const child = spawn(
+    const [program, ...args] = [
+      ...(network?.enter ?? []),
       '/bin/sh',
-      [
-        '-c',
-        'read _ <&4; exec 4<&-; exec "$@"',
-        'lamina-start',
-        ...enter,
-        ...drop,
-        '/usr/bin/bwrap',
-        ...bwrapArgs,
+      '-c',
+      'read _ <&4; exec 4<&-; exec "$@"',
+      'lamina-start',
+      ...drop,
+      '/usr/bin/bwrap',
+      ...bwrapArgs,
+    ] as [string, ...string[]];
+    const connects = network?.connect !== undefined;
+    const child = spawn(program, args, {
+      env: { ...spec.env },
+      // 4: the start gate; 5, 6, 7: the extension control, runtime gate and extension output;
+      // 8 (NETWORK_SIGNAL_FD): the network's progress, when it has any to tell;
+      // 9, 10, 11, 12: /etc/passwd, group, hosts and resolv.conf (ETC_FDS).
+      stdio: [
+        'ignore',
+        'pipe',
+        'pipe',
+        seccompFd ?? 'ignore',
+        'pipe',
+        'pipe',
+        'pipe',
+        'pipe',
+        connects ? 'pipe' : 'ignore',
+        ...etcFiles,
       ],
-      {
-        env: { ...spec.env },
-        // 4: the start gate; 5, 6, 7: the extension control, runtime gate and extension output;
-        // 8, 9, 10, 11: /etc/passwd, group, hosts and resolv.conf (ETC_FDS).
-        stdio: [
-          'ignore',
-          'pipe',
-          'pipe',
-          seccompFd ?? 'ignore',
-          'pipe',
-          'pipe',
-          'pipe',
-          'pipe',
-          ...etcFiles,
-        ],
-      },
-    );
+    });
     if (seccompFd !== undefined) closeSync(seccompFd);
     for (const fd of etcFiles) closeSync(fd);
     const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
@@ -255,9 +258,14 @@ export class BwrapSandboxDriver implements SandboxDriver {
     });
     const gate = child.stdio[4];
     const control = readEnvironmentPipes(child, spec);
+    const pid = child.pid;
     try {
-      if (child.pid === undefined) throw new Error('could not start the sandbox (spawn failed)');
-      await cgroup?.attach(child.pid);
+      if (pid === undefined) throw new Error('could not start the sandbox (spawn failed)');
+      const signals: unknown = (child.stdio as unknown[])[NETWORK_SIGNAL_FD];
+      await Promise.all([
+        cgroup?.attach(pid),
+        signals instanceof Readable ? network?.connect?.(pid, signals) : undefined,
+      ]);
     } catch (error) {
       // Never leave a half-started jail behind: it would wait on its gate forever.
       child.kill('SIGKILL');
@@ -273,7 +281,7 @@ export class BwrapSandboxDriver implements SandboxDriver {
     return new BwrapSandbox(
       {
         id: spec.id,
-        pid: child.pid,
+        pid,
         memoryMiB: spec.memoryMiB,
         cores: this.#cores,
         asRoot: this.#asRoot,

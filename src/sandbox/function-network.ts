@@ -19,15 +19,8 @@ import { createServer, type Server } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { hasDefaultIpv6Route, networkRules, removeNetworkRules } from './network-rules.js';
+import type { EnvironmentNetwork, NetworkProvider } from './environment-network.js';
 import { runCommand } from './run-command.js';
-
-/** One environment's network: the namespace its jail enters. */
-export interface EnvironmentNetwork {
-  /** The namespace's path (`/run/netns/<name>`), for `nsenter --net=`. */
-  readonly namespacePath: string;
-  /** Removes the namespace and its interfaces (idempotent). */
-  release(): Promise<void>;
-}
 
 export interface FunctionNetworkOptions {
   /** The server's data directory: names derive from it. */
@@ -47,7 +40,7 @@ const BLOCKS = 8;
 /** Environments per block: one /30 each. */
 const PER_BLOCK = BLOCK_SIZE / 4;
 
-export class FunctionNetwork {
+export class FunctionNetwork implements NetworkProvider {
   readonly #id: string;
   readonly #block: number;
   /** Holds the address block while it listens (see claimBlock). */
@@ -152,7 +145,8 @@ export class FunctionNetwork {
       await release();
       throw error;
     }
-    return { namespacePath: join(NETNS_DIR, name), release };
+    // The platform (root) enters the namespace; the jail cannot leave or change it.
+    return { enter: ['/usr/bin/nsenter', `--net=${join(NETNS_DIR, name)}`, '--'], release };
   }
 
   /** Removes every namespace still attached and the rules, and lets the address block go. */

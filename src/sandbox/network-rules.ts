@@ -94,6 +94,48 @@ export function networkRules(plan: NetworkRulesPlan): string {
   ].join('\n');
 }
 
+/** What an unprivileged server's environments may not reach (see userModeRules). */
+export interface UserModeRulesPlan {
+  /** The host's own IPv4 addresses (user-mode networking connects from the host). */
+  readonly hostAddresses: readonly string[];
+  /** The network user-mode networking gives each environment (its gateway is the host). */
+  readonly internal: string;
+  /** Operator-denied destinations (`--function-deny`); IPv6 is refused whole. */
+  readonly denied: readonly string[];
+}
+
+/**
+ * The rules of one environment under user-mode networking, installed in its own namespace before
+ * the jail starts (the jail has no capability there to change them). Its packets leave through a
+ * user-mode TCP/IP stack that opens ordinary sockets on the host, so a host address would reach
+ * the host's own services: every one the host has is refused, with the defaults (link-local and
+ * the rest of ALWAYS_DENIED_V4), the internal network (its gateway and DNS forwarder are the
+ * host), the denied blocks and all of IPv6. The jail's loopback (the platform's relays) stays.
+ */
+export function userModeRules(plan: UserModeRulesPlan): string {
+  const denied = [
+    ...ALWAYS_DENIED_V4,
+    plan.internal,
+    ...plan.hostAddresses.filter((address) => isIP(address) === 4).map((a) => `${a}/32`),
+    ...plan.denied.filter((cidr) => !cidr.includes(':')),
+  ];
+  return [
+    'table inet lamina {',
+    '  chain refuse {',
+    '    meta l4proto tcp reject with tcp reset',
+    '    reject with icmpx type admin-prohibited',
+    '  }',
+    '  chain output {',
+    '    type filter hook output priority 0; policy accept;',
+    '    oif "lo" accept',
+    `    meta nfproto ipv6 ${REFUSE}`,
+    ...denied.map((cidr) => `    ip daddr ${cidr} ${REFUSE}`),
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+}
+
 /** The script that removes the table (and with it every rule), if it exists. */
 export function removeNetworkRules(table: string): string {
   return `table inet ${table} {}\ndelete table inet ${table}\n`;

@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { ColocationPolicy, nodeReleaseTimer } from '../environment/colocation-policy.js';
 import { BwrapSandboxDriver } from '../sandbox/bwrap-sandbox-driver.js';
 import { FunctionNetwork, missingNetworkTools, readIfAny } from '../sandbox/function-network.js';
+import type { NetworkProvider } from '../sandbox/environment-network.js';
 import { hostNameservers } from '../sandbox/network-rules.js';
+import { UserModeNetwork } from '../sandbox/user-mode-network.js';
 import { detectCgroups } from '../sandbox/cgroups.js';
 import { openEphemeralStorage } from '../sandbox/ephemeral-storage.js';
 import { OverlayViews, plainDirectories } from '../sandbox/overlay-views.js';
@@ -94,17 +96,27 @@ export async function openBwrapHost(options: SandboxHostOptions): Promise<Sandbo
   }
 }
 
-/** The function network, when it is on and this server can make one (root). */
+/**
+ * The function network, when it is on: the server's own namespaces as root, user-mode networking
+ * otherwise (none, with one line saying why, where that is not possible).
+ */
 async function openNetwork(
   options: SandboxHostOptions,
   runDir: string,
-): Promise<FunctionNetwork | undefined> {
+): Promise<NetworkProvider | undefined> {
   if (!options.functionNetwork) return undefined;
   if (process.getuid?.() !== 0) {
-    options.logger.warn(
-      'function network off: giving functions their own network needs root (this server runs as an unprivileged user); functions have loopback only',
-    );
-    return undefined;
+    try {
+      return await UserModeNetwork.open({
+        workDir: join(runDir, 'network'),
+        denied: options.functionDeny,
+      });
+    } catch (error) {
+      options.logger.warn(
+        `function network off: ${(error as Error).message}; functions have loopback only`,
+      );
+      return undefined;
+    }
   }
   const missing = missingNetworkTools();
   if (missing !== undefined) throw new Error(missing);

@@ -5,20 +5,26 @@
  * addresses, another environment, a denied block; raw sockets and changes to its own links and
  * routes are not permitted. An allow-listed host service (the machine's PostgreSQL) is reached at
  * host.lamina.internal with `pg` from a layer, and is out of reach when not allow-listed. When the
- * server stops, its namespaces and rules are gone. With `--function-network off` a function has
- * loopback only.
+ * server stops, its namespaces and rules are gone. All of it twice: with a root server (its own
+ * namespaces) and with an unprivileged one (user-mode networking). With `--function-network off`
+ * a function has loopback only.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import { PublishLayerVersionCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import { networkOf } from '../helpers/function-network.js';
+import { networkOf, processAlive, userModeStacks } from '../helpers/function-network.js';
 import { deploy, invokeJson } from '../helpers/functions.js';
 import { packageEntries } from '../helpers/node-packages.js';
 import { buildZip } from '../helpers/zips.js';
 import { lambdaClient } from '../helpers/lambda-client.js';
-import { startServer, tempDir, type ServerProcess } from '../helpers/server-process.js';
+import {
+  startServer,
+  tempDir,
+  UNPRIVILEGED_USER,
+  type ServerProcess,
+} from '../helpers/server-process.js';
 import { startTestInternet, type TestInternet } from '../helpers/test-internet.js';
 
 /** Probes run inside a function: each answers what happened, never waiting long. */
@@ -63,7 +69,8 @@ def handler(event, context):
             return {'result': type(e).__name__ + ': ' + str(e)}
     if kind == 'ip':
         out = []
-        for args in (['link', 'set', 'eth0', 'down'], ['route', 'add', '10.99.0.0/16', 'dev', 'eth0'], ['addr', 'add', '100.64.0.9/32', 'dev', 'eth0']):
+        dev = [l.split(':')[0].strip() for l in open('/proc/net/dev').read().splitlines()[2:] if l.split(':')[0].strip() != 'lo'][0]
+        for args in (['link', 'set', dev, 'down'], ['route', 'add', '10.99.0.0/16', 'dev', dev], ['addr', 'add', '100.64.0.9/32', 'dev', dev]):
             p = subprocess.run(['/usr/sbin/ip'] + args, capture_output=True, text=True)
             out.append([p.returncode, p.stderr.strip()])
         return {'result': out}
@@ -111,7 +118,45 @@ function hostAddresses(): string[] {
     .flatMap((a) => (a !== undefined && a.family === 'IPv4' && !a.internal ? [a.address] : []));
 }
 
-describe('functions reach the network (--function-network on)', () => {
+/** How the two kinds of server differ. */
+interface NetworkKind {
+  /** The server's user (none: root). */
+  readonly user?: { readonly uid: number; readonly gid: number };
+  /** Whether IPv6 leaves when the host routes it (else it is always refused). */
+  readonly ipv6: boolean;
+  /** What the server's network has on the host, checked to be gone after it stops. */
+  running(server: ServerProcess, dataDir: string): unknown;
+  readonly stopped: unknown;
+}
+
+const ROOT: NetworkKind = {
+  ipv6: true,
+  running: (_server, dataDir) => networkOf(dataDir),
+  stopped: { namespaces: [], links: 0, rules: '' },
+};
+
+let stacks: number[] = [];
+/** An unprivileged server: user-mode networking, one slirp4netns per environment. */
+const UNPRIVILEGED: NetworkKind = {
+  user: UNPRIVILEGED_USER,
+  ipv6: false,
+  running: (server) => {
+    // Remembered while the server runs: once it is gone they are no longer its children.
+    if (server.child.exitCode === null) stacks = userModeStacks(server.child.pid);
+    return stacks.filter(processAlive);
+  },
+  stopped: [],
+};
+
+for (const [title, kind] of [
+  ['functions reach the network (--function-network on)', ROOT],
+  ['functions of an unprivileged server reach the network (user-mode networking)', UNPRIVILEGED],
+] as const)
+  describe(title, () => {
+    policySuite(kind);
+  });
+
+function policySuite(kind: NetworkKind): void {
   const dir = tempDir();
   let internet: TestInternet;
   let server: ServerProcess;
@@ -123,6 +168,7 @@ describe('functions reach the network (--function-network on)', () => {
     internet = await startTestInternet();
     server = await startServer({
       dataDir: dir.path,
+      ...(kind.user === undefined ? {} : { user: kind.user }),
       args: [
         '--function-dns',
         internet.address,
@@ -161,12 +207,13 @@ describe('functions reach the network (--function-network on)', () => {
     assert.match(String(resolv['result']), new RegExp(`nameserver ${internet.address}`));
   });
 
-  test('IPv6 leaves too when the host routes it, and is refused when it does not', async () => {
+  test('IPv6 leaves too when the host routes it (as root), and is refused otherwise', async () => {
     const routed = readFileSync('/proc/net/ipv6_route', 'utf8')
       .split('\n')
       .some((line) => /^0{32} 00 /.test(line) && !/ lo$/.test(line.trim()));
     const body = await call('net-a', { kind: 'fetch', url: `http://[${internet.address6}]/v6` });
-    if (routed) assert.deepEqual(body, { status: 200, body: 'hello from the internet /v6' });
+    if (routed && kind.ipv6)
+      assert.deepEqual(body, { status: 200, body: 'hello from the internet /v6' });
     else assert.match(String(body['error']), /refused|unreachable/i);
   });
 
@@ -201,6 +248,11 @@ describe('functions reach the network (--function-network on)', () => {
     assert.match(String(address), /^198\.1[89]\.\d+\.\d+$/);
     const { result } = await call('net-a', { kind: 'connect', host: address, port: 8080 });
     assert.match(String(result), /refused|No route to host|unreachable/i);
+    // Under user-mode networking every environment has the same address: each its own.
+    if (kind.user !== undefined) {
+      const own = await call('net-a', { kind: 'listen', peer: internet.address });
+      assert.equal(own['address'], address);
+    }
   });
 
   test('raw sockets and changes to links, routes and addresses are not permitted', async () => {
@@ -215,13 +267,12 @@ describe('functions reach the network (--function-network on)', () => {
     }
   });
 
-  test('a stopped server leaves no namespace, interface or rule behind', async () => {
-    const running = networkOf(dir.path);
-    assert.ok(running.namespaces.length > 0 && running.links > 0 && running.rules !== '');
+  test('a stopped server leaves no namespace, interface, rule or network process behind', async () => {
+    assert.notDeepEqual(kind.running(server, dir.path), kind.stopped);
     await server.stop();
-    assert.deepEqual(networkOf(dir.path), { namespaces: [], links: 0, rules: '' });
+    assert.deepEqual(kind.running(server, dir.path), kind.stopped);
   });
-});
+}
 
 describe('functions without a network (--function-network off)', () => {
   const dir = tempDir();

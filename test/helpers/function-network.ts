@@ -1,6 +1,9 @@
-/** What a server's function network has on the host: its namespaces, interfaces and table. */
+/**
+ * What a server's function network has on the host: its namespaces, interfaces and table (as root),
+ * its user-mode network stacks (unprivileged).
+ */
 import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { networkId } from '../../src/sandbox/function-network.js';
 
 export interface NetworkState {
@@ -34,4 +37,36 @@ export function networkOf(dataDir: string): NetworkState {
     rules = '';
   }
   return { namespaces, links, rules };
+}
+
+/** The user-mode network stacks (slirp4netns processes) an unprivileged server `parent` runs. */
+export function userModeStacks(parent: number | undefined): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      const stat = statOf(Number(pid));
+      return stat?.name === 'slirp4netns' && stat.parent === parent;
+    })
+    .map(Number);
+}
+
+/** Whether a process exists and is not a zombie. */
+export function processAlive(pid: number): boolean {
+  const stat = statOf(pid);
+  return stat !== undefined && stat.state !== 'Z';
+}
+
+function statOf(pid: number): { name: string; state: string; parent: number } | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return {
+    name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+    state: fields[0] ?? '',
+    parent: Number(fields[1]),
+  };
 }

@@ -3,7 +3,7 @@
  * waiting for its readiness line (never sleeping), racing it against an early exit.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +33,12 @@ export interface StartOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** A cgroup folder (e.g. a v1 pids cgroup) the server process joins before it starts. */
   readonly cgroup?: string;
+  /** An unprivileged host user the server runs as (its data directory is made theirs). */
+  readonly user?: { readonly uid: number; readonly gid: number };
 }
+
+/** The unprivileged user tests run servers as (nobody, nogroup). */
+export const UNPRIVILEGED_USER = { uid: 65_534, gid: 65_534 } as const;
 
 /**
  * Makes a fresh temp directory, removed by the returned cleanup. It is made searchable by others
@@ -47,6 +52,8 @@ export function tempDir(prefix = 'lamina-test-'): { path: string; remove: () => 
 
 export async function startServer(options: StartOptions = {}): Promise<ServerProcess> {
   const dataDir = options.dataDir ?? tempDir().path;
+  const user = options.user;
+  if (user !== undefined) chownSync(dataDir, user.uid, user.gid);
   const command = [
     process.execPath,
     join(REPO_ROOT, 'bin/lamina.js'),
@@ -65,8 +72,10 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
       : ['/bin/sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', options.cgroup, ...command];
   const child = spawn(joined[0] as string, joined.slice(1), {
     cwd: REPO_ROOT,
+    ...(user === undefined ? {} : { uid: user.uid, gid: user.gid }),
     env: {
       ...process.env,
+      ...(user === undefined ? {} : { HOME: dataDir }),
       LAMINA_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
       LAMINA_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
       ...options.env,

@@ -1,7 +1,8 @@
 /**
  * A function that floods the network (UDP datagrams to a test host as fast as it can send, and
  * connection attempts to refused addresses) does not slow the server or other functions: a warm
- * victim's p99 stays under the attack tests' limit while it runs.
+ * victim's p99 stays under the attack tests' limit while it runs. Twice: through a root server's
+ * namespaces and through an unprivileged server's user-mode network stack.
  */
 import assert from 'node:assert/strict';
 import { networkInterfaces } from 'node:os';
@@ -10,7 +11,12 @@ import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { prepareVictim, VICTIM_P99_LIMIT_MS, type Victim } from '../helpers/attack-harness.js';
 import { deploy, invokeJson } from '../helpers/functions.js';
 import { lambdaClient } from '../helpers/lambda-client.js';
-import { startServer, tempDir, type ServerProcess } from '../helpers/server-process.js';
+import {
+  startServer,
+  tempDir,
+  UNPRIVILEGED_USER,
+  type ServerProcess,
+} from '../helpers/server-process.js';
 import { startTestInternet, type TestInternet } from '../helpers/test-internet.js';
 
 /** For `seconds`, sends 1,400-byte datagrams to `target` and opens connections to `refused`. */
@@ -37,7 +43,15 @@ exports.handler = async ({ target, refused, seconds }) => {
   return { sent, attempts };
 };`;
 
-describe('a function flooding the network', () => {
+for (const [title, user] of [
+  ['a function flooding the network', undefined],
+  ["a function flooding an unprivileged server's user-mode network", UNPRIVILEGED_USER],
+] as const)
+  describe(title, () => {
+    floodSuite(user);
+  });
+
+function floodSuite(user: typeof UNPRIVILEGED_USER | undefined): void {
   const dir = tempDir();
   let internet: TestInternet;
   let server: ServerProcess;
@@ -46,7 +60,7 @@ describe('a function flooding the network', () => {
 
   before(async () => {
     internet = await startTestInternet();
-    server = await startServer({ dataDir: dir.path });
+    server = await startServer({ dataDir: dir.path, ...(user === undefined ? {} : { user }) });
     client = lambdaClient(server.endpoint);
     await deploy(client, 'net-flood', { 'index.js': FLOOD }, { timeout: 60, memorySize: 1769 });
     victim = await prepareVictim(client);
@@ -72,4 +86,4 @@ describe('a function flooding the network', () => {
     assert.ok(body.attempts > 100, `${body.attempts} refused connections`);
     assert.ok(p99Ms < VICTIM_P99_LIMIT_MS, `victim p99 ${p99Ms.toFixed(1)} ms`);
   });
-});
+}

@@ -1,5 +1,11 @@
-/** The function network's pure parts: the nftables table, name servers, the IPv6 default route, the tools it needs. */
+/**
+ * The function network's pure parts: the nftables table, an environment's rules under user-mode
+ * networking, name servers, the IPv6 default route, the tools each needs.
+ */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { resolvConf } from '../../src/sandbox/bwrap-sandbox-driver.js';
 import { missingNetworkTools } from '../../src/sandbox/function-network.js';
@@ -8,7 +14,9 @@ import {
   hostNameservers,
   networkRules,
   removeNetworkRules,
+  userModeRules,
 } from '../../src/sandbox/network-rules.js';
+import { UserModeNetwork } from '../../src/sandbox/user-mode-network.js';
 
 const plan = {
   table: 'lamina_abc123',
@@ -94,4 +102,47 @@ test('a server without ip or nft says which package to install, or how to start 
     String(missingNetworkTools(() => false)),
     /needs ip \(Debian package iproute2\) and nft \(Debian package nftables\): install them/,
   );
+});
+
+describe("an environment's rules under user-mode networking", () => {
+  const rules = userModeRules({
+    hostAddresses: ['127.0.0.1', '192.0.2.2', 'fd00::2'],
+    internal: '198.19.255.0/24',
+    denied: ['10.0.0.0/8', 'fd12::/16'],
+  });
+  const output = rules.slice(rules.indexOf('chain output'));
+
+  test("keep the jail's loopback (the platform's relays) before anything is refused", () => {
+    assert.ok(output.indexOf('oif "lo" accept') < output.indexOf('jump refuse'));
+  });
+
+  test("refuse the host's IPv4 addresses, the defaults, the internal network and denied blocks", () => {
+    for (const cidr of [
+      '192.0.2.2/32',
+      '169.254.0.0/16',
+      '198.18.0.0/15',
+      '198.19.255.0/24',
+      '10.0.0.0/8',
+      '224.0.0.0/4',
+    ])
+      assert.ok(output.includes(`ip daddr ${cidr} jump refuse`), cidr);
+  });
+
+  test('refuse all of IPv6 (user-mode networking gives none)', () => {
+    assert.match(output, /meta nfproto ipv6 jump refuse/);
+    assert.doesNotMatch(output, /fd12|fd00/);
+  });
+});
+
+test('user-mode networking says which packages it lacks', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lamina-umn-'));
+  try {
+    await assert.rejects(UserModeNetwork.open({ workDir: dir, denied: [], toolDirs: [dir] }), {
+      message:
+        'user-mode networking needs unshare (Debian package util-linux), slirp4netns (Debian ' +
+        'package slirp4netns), nft (Debian package nftables)',
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
