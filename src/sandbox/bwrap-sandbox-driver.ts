@@ -36,7 +36,12 @@ import {
   type NetworkProvider,
 } from './environment-network.js';
 import { readEnvironmentPipes } from './environment-pipes.js';
-import { HOST_SERVICES_ADDRESS, jailArguments, type HostLayout } from './jail-arguments.js';
+import {
+  HOST_SERVICES_ADDRESS,
+  jailArguments,
+  splitEnvironment,
+  type HostLayout,
+} from './jail-arguments.js';
 import { buildSeccompFilter, seccompSupported } from './seccomp-filter.js';
 
 /** Settings of the driver. */
@@ -190,6 +195,7 @@ export class BwrapSandboxDriver implements SandboxDriver {
   ): Promise<Sandbox> {
     const seccompFd =
       this.#seccompFile === undefined ? undefined : openSync(this.#seccompFile, 'r');
+    const env = splitEnvironment(spec.env);
     const etcFiles = (['passwd', 'group', 'hosts', 'resolv.conf'] as const).map((name) =>
       openSync(join(this.#etcDir, name), 'r'),
     );
@@ -210,6 +216,7 @@ export class BwrapSandboxDriver implements SandboxDriver {
       jailGid: JAIL_GID,
       seccompFd: seccompFd === undefined ? undefined : 3,
       ownNetwork: network !== undefined,
+      jailOnlyEnv: env.inside,
       command: spec.command,
     });
     const drop = this.#asRoot
@@ -234,7 +241,7 @@ export class BwrapSandboxDriver implements SandboxDriver {
     ] as [string, ...string[]];
     const connects = network?.connect !== undefined;
     const child = spawn(program, args, {
-      env: { ...spec.env },
+      env: env.outside,
       // 4: the start gate; 5, 6, 7: the extension control, runtime gate and extension output;
       // 8 (NETWORK_SIGNAL_FD): the network's progress, when it has any to tell;
       // 9, 10, 11, 12: /etc/passwd, group, hosts and resolv.conf (ETC_FDS).

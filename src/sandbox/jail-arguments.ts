@@ -65,7 +65,54 @@ export interface JailPlan {
    * bubblewrap makes an empty one (loopback only).
    */
   readonly ownNetwork?: boolean | undefined;
+  /** Variables set inside the jail only (see `splitEnvironment`). */
+  readonly jailOnlyEnv?: Readonly<Record<string, string>> | undefined;
   readonly command: readonly string[];
+}
+
+/** What the C library's loader and start-up, or a shell, read from the environment. */
+const LOADER_VARIABLES = new Set([
+  'BASH_ENV',
+  'BASHOPTS',
+  'ENV',
+  'GETCONF_DIR',
+  'GLIBC_TUNABLES',
+  'HOSTALIASES',
+  'IFS',
+  'LOCALDOMAIN',
+  'LOCPATH',
+  'NIS_PATH',
+  'NLSPATH',
+  'PS4',
+  'RESOLV_HOST_CONF',
+  'RES_OPTIONS',
+  'SHELLOPTS',
+  'TMPDIR',
+  'TZDIR',
+]);
+
+/**
+ * Splits an environment's variables into those the programs that build the jail may inherit and
+ * those only the jail may have: a function's `LD_PRELOAD`, `LD_LIBRARY_PATH` or `GCONV_PATH` (all
+ * of `LD_*`, `GCONV*`, `MALLOC_*` and LOADER_VARIABLES) would load its code into `nsenter` or
+ * `setpriv` running as root, or into bubblewrap before the jail exists. bubblewrap sets those
+ * inside the jail (`--setenv`), where the function's own processes start.
+ */
+export function splitEnvironment(env: Readonly<Record<string, string>>): {
+  readonly outside: Record<string, string>;
+  readonly inside: Record<string, string>;
+} {
+  const outside: Record<string, string> = {};
+  const inside: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    const jailOnly =
+      LOADER_VARIABLES.has(key) ||
+      key.startsWith('LD_') ||
+      key.startsWith('GCONV') ||
+      key.startsWith('MALLOC_');
+    (jailOnly ? inside : outside)[key] = value;
+  }
+  return { outside, inside };
 }
 
 export const RUNTIME_API_ADDRESS = '127.0.0.1:9001';
@@ -172,6 +219,8 @@ export function jailArguments(plan: JailPlan): string[] {
     args.push('--ro-bind', service.socket, `${RUN}/host-${service.port}.sock`);
   args.push('--remount-ro', '/', '--chdir', '/var/task');
   if (plan.seccompFd !== undefined) args.push('--seccomp', String(plan.seccompFd));
+  for (const [key, value] of Object.entries(plan.jailOnlyEnv ?? {}))
+    args.push('--setenv', key, value);
   args.push(
     '--',
     '/bin/sh',
