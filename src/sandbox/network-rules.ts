@@ -96,7 +96,10 @@ export function networkRules(plan: NetworkRulesPlan): string {
 
 /** What an unprivileged server's environments may not reach (see userModeRules). */
 export interface UserModeRulesPlan {
-  /** The host's own IPv4 addresses (user-mode networking connects from the host). */
+  /**
+   * The host's own IPv4 addresses and local blocks (`localAddresses`): user-mode networking
+   * connects from the host, so a connection to one reaches the host's own services.
+   */
   readonly hostAddresses: readonly string[];
   /** The network user-mode networking gives each environment (its gateway is the host). */
   readonly internal: string;
@@ -116,7 +119,9 @@ export function userModeRules(plan: UserModeRulesPlan): string {
   const denied = [
     ...ALWAYS_DENIED_V4,
     plan.internal,
-    ...plan.hostAddresses.filter((address) => isIP(address) === 4).map((a) => `${a}/32`),
+    ...plan.hostAddresses
+      .filter((cidr) => isIP(cidr.split('/')[0] ?? '') === 4)
+      .map((cidr) => (cidr.includes('/') ? cidr : `${cidr}/32`)),
     ...plan.denied.filter((cidr) => !cidr.includes(':')),
   ];
   return [
@@ -134,6 +139,26 @@ export function userModeRules(plan: UserModeRulesPlan): string {
     '}',
     '',
   ].join('\n');
+}
+
+/**
+ * Every IPv4 address and block the host treats as its own, from `/proc/net/fib_trie` (its `host
+ * LOCAL` entries, whatever the state of their interface: a bridge without carrier keeps them),
+ * as CIDRs.
+ */
+export function localAddresses(fibTrie: string): string[] {
+  const found = new Set<string>();
+  let address: string | undefined;
+  for (const line of fibTrie.split('\n')) {
+    const leaf = /\|-- (\d+\.\d+\.\d+\.\d+)\s*$/.exec(line);
+    if (leaf !== null) {
+      address = leaf[1];
+      continue;
+    }
+    const local = /^\s*\/(\d+) host LOCAL/.exec(line);
+    if (local !== null && address !== undefined) found.add(`${address}/${local[1]}`);
+  }
+  return [...found];
 }
 
 /** The script that removes the table (and with it every rule), if it exists. */

@@ -9,23 +9,26 @@
  * environment, or with the server (its exit descriptor closes).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { networkInterfaces } from 'node:os';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { clearTimeout, setTimeout } from 'node:timers';
 import {
   NETWORK_SIGNAL_FD,
   type EnvironmentNetwork,
   type NetworkProvider,
 } from './environment-network.js';
-import { userModeRules } from './network-rules.js';
+import { localAddresses, userModeRules } from './network-rules.js';
 import { shellWord } from './run-command.js';
 
 export interface UserModeNetworkOptions {
-  /** Where the rules file goes (readable by the server's user). */
+  /** Where the rules files go (readable by the server's user). */
   readonly workDir: string;
-  /** The host's own IPv4 addresses, refused to environments (default: its interfaces' now). */
-  readonly hostAddresses?: readonly string[] | undefined;
+  /**
+   * The host's own IPv4 addresses and local blocks, refused to environments, read again for each
+   * environment (default: the kernel's local routes, `localAddresses`).
+   */
+  readonly hostAddresses?: (() => readonly string[]) | undefined;
   /** Destinations refused besides the defaults (`--function-deny`). */
   readonly denied: readonly string[];
   /** Where programs are looked for (the server's PATH may lack the sbin folders). */
@@ -42,23 +45,36 @@ const MTU = 65520;
 const TOOL_DIRS = ['/usr/bin', '/usr/sbin', '/bin', '/sbin'];
 /** What a failing slirp4netns said, kept for the error (bytes). */
 const STDERR_KEPT = 1024;
+/** How long slirp4netns may take to bring its interface up before the start fails. */
+const READY_DEADLINE_MS = 10_000;
 
 export class UserModeNetwork implements NetworkProvider {
   readonly #unshare: string;
   readonly #slirp: string;
-  readonly #entry: string;
+  readonly #nft: string;
+  readonly #options: UserModeNetworkOptions;
   readonly #attached = new Set<() => Promise<void>>();
+  /** The rules last written, and their file. */
+  #rules = '';
+  #rulesFile = '';
+  #written = 0;
 
-  private constructor(unshare: string, slirp: string, entry: string) {
+  private constructor(
+    unshare: string,
+    slirp: string,
+    nft: string,
+    options: UserModeNetworkOptions,
+  ) {
     this.#unshare = unshare;
     this.#slirp = slirp;
-    this.#entry = entry;
+    this.#nft = nft;
+    this.#options = options;
   }
 
   /**
-   * Finds the programs, writes the rules and makes one network as a trial, so that a server that
-   * cannot (no user namespaces, no /dev/net/tun for its user, a rule nft refuses) knows at start.
-   * Rejects with one line saying why.
+   * Finds the programs and makes one network as a trial, so that a server that cannot (no user
+   * namespaces, no /dev/net/tun for its user, a rule nft refuses) knows at start. Rejects with one
+   * line saying why.
    */
   static async open(options: UserModeNetworkOptions): Promise<UserModeNetwork> {
     const dirs = options.toolDirs ?? TOOL_DIRS;
@@ -82,17 +98,7 @@ export class UserModeNetwork implements NetworkProvider {
       );
     }
     mkdirSync(options.workDir, { recursive: true, mode: 0o700 });
-    const rules = join(options.workDir, 'user-mode.nft');
-    writeFileSync(
-      rules,
-      userModeRules({
-        hostAddresses: options.hostAddresses ?? interfaceAddresses(),
-        internal: INTERNAL,
-        denied: options.denied,
-      }),
-      { mode: 0o644 },
-    );
-    const network = new UserModeNetwork(unshare, slirp, entryScript(nft, rules));
+    const network = new UserModeNetwork(unshare, slirp, nft, options);
     await network.#trial();
     return network;
   }
@@ -110,6 +116,7 @@ export class UserModeNetwork implements NetworkProvider {
         await exited;
       })());
     this.#attached.add(release);
+    const entry = entryScript(this.#nft, this.#currentRules());
     return Promise.resolve({
       enter: [
         this.#unshare,
@@ -119,12 +126,14 @@ export class UserModeNetwork implements NetworkProvider {
         '--',
         '/bin/sh',
         '-c',
-        this.#entry,
+        entry,
         'lamina-network',
       ],
       connect: async (pid: number, signals: Readable) => {
         const progress = signalsOf(signals);
         await progress('n', 'could not make a user and network namespace');
+        // Released meanwhile (the start failed): the pid may no longer be the namespace's.
+        if (released !== undefined) throw new Error('the environment was released');
         slirp = this.#startSlirp(pid);
         await Promise.all([
           progress('r', "could not install the network's rules (nft failed)"),
@@ -133,6 +142,26 @@ export class UserModeNetwork implements NetworkProvider {
       },
       release,
     });
+  }
+
+  /**
+   * The rules file for an environment starting now: written again when the host's addresses
+   * changed (a new file: environments starting meanwhile still read theirs whole).
+   */
+  #currentRules(): string {
+    const rules = userModeRules({
+      hostAddresses: (this.#options.hostAddresses ?? hostLocalAddresses)(),
+      internal: INTERNAL,
+      denied: this.#options.denied,
+    });
+    if (rules !== this.#rules) {
+      this.#written += 1;
+      const file = join(this.#options.workDir, `user-mode-${this.#written}.nft`);
+      writeFileSync(file, rules, { mode: 0o644 });
+      this.#rules = rules;
+      this.#rulesFile = file;
+    }
+    return this.#rulesFile;
   }
 
   async close(): Promise<void> {
@@ -159,7 +188,7 @@ export class UserModeNetwork implements NetworkProvider {
     );
   }
 
-  /** Makes and removes one network around `true`: what `open` promises works. */
+  /** Makes and removes one network around a shell that waits: what `open` promises works. */
   async #trial(): Promise<void> {
     const network = await this.attach();
     // The namespace lasts while the shell waits for its input to end.
@@ -168,14 +197,18 @@ export class UserModeNetwork implements NetworkProvider {
       fd === 0 || fd === NETWORK_SIGNAL_FD ? 'pipe' : 'ignore',
     );
     const child = spawn(program, args, { stdio: stdio as ['pipe'] });
-    const exited = new Promise((resolve) => child.once('exit', resolve));
+    const ended = new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.once('error', () => resolve());
+    });
+    const failed = new Promise<never>((_, reject) => child.once('error', reject));
     const signals = (child.stdio as unknown[])[NETWORK_SIGNAL_FD] as Readable;
     try {
-      if (child.pid === undefined) throw new Error(`could not run ${this.#unshare}`);
-      await network.connect?.(child.pid, signals);
+      if (child.pid === undefined) await failed;
+      await Promise.race([network.connect?.(child.pid ?? 0, signals), failed]);
     } finally {
       child.stdin?.end();
-      await exited;
+      await ended;
       await network.release();
     }
   }
@@ -188,8 +221,8 @@ export class UserModeNetwork implements NetworkProvider {
 function entryScript(nft: string, rules: string): string {
   return (
     `echo n >&${NETWORK_SIGNAL_FD}; ` +
-    `${shellWord(nft)} -f ${shellWord(rules)} >/dev/null 2>&1 && echo r >&${NETWORK_SIGNAL_FD}; ` +
-    `exec ${NETWORK_SIGNAL_FD}>&-; exec "$@"`
+    `${shellWord(nft)} -f ${shellWord(rules)} >/dev/null 2>&1 || exit 97; ` +
+    `echo r >&${NETWORK_SIGNAL_FD}; exec ${NETWORK_SIGNAL_FD}>&-; exec "$@"`
   );
 }
 
@@ -234,9 +267,20 @@ function slirpReady(slirp: ChildProcess): Promise<void> {
   ];
   exitFd.on('error', () => undefined);
   return new Promise<void>((resolve, reject) => {
-    ready.once('data', () => resolve());
-    slirp.once('error', reject);
+    const deadline = setTimeout(() => {
+      slirp.kill('SIGKILL');
+      reject(new Error(`slirp4netns did not bring its interface up in ${READY_DEADLINE_MS} ms`));
+    }, READY_DEADLINE_MS);
+    ready.once('data', () => {
+      clearTimeout(deadline);
+      resolve();
+    });
+    slirp.once('error', (error) => {
+      clearTimeout(deadline);
+      reject(error);
+    });
     slirp.once('exit', (code, signal) => {
+      clearTimeout(deadline);
       const last = said
         .trim()
         .split('\n')
@@ -249,10 +293,7 @@ function slirpReady(slirp: ChildProcess): Promise<void> {
   });
 }
 
-/** The IPv4 addresses of the host's interfaces. */
-function interfaceAddresses(): string[] {
-  return Object.values(networkInterfaces())
-    .flatMap((addresses) => addresses ?? [])
-    .filter((address) => address.family === 'IPv4')
-    .map((address) => address.address);
+/** The host's local IPv4 addresses and blocks, from the kernel's routes. */
+function hostLocalAddresses(): string[] {
+  return localAddresses(readFileSync('/proc/net/fib_trie', 'utf8'));
 }

@@ -10,7 +10,9 @@
  * a function has loopback only.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import { PublishLayerVersionCommand, type LambdaClient } from '@aws-sdk/client-lambda';
@@ -156,8 +158,38 @@ for (const [title, kind] of [
     policySuite(kind);
   });
 
+/**
+ * A host address on a bridge without ports (up, with no carrier once it has had one: the host's
+ * own, though then not among the "running" interfaces a process lists), with a TCP listener on it.
+ */
+async function startQuietBridge(): Promise<{ address: string; port: number; stop(): void }> {
+  const name = `lmqb${(process.pid % 46_000).toString(36)}`;
+  const address = `10.252.${process.pid % 250}.1`;
+  const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
+  try {
+    ip('link', 'delete', name);
+  } catch {
+    // none left by an earlier run
+  }
+  ip('link', 'add', name, 'type', 'bridge');
+  ip('addr', 'add', `${address}/32`, 'dev', name);
+  ip('link', 'set', name, 'up');
+  const listener = createServer((socket) => socket.end('host service\n'));
+  await new Promise<void>((resolve) => listener.listen(0, address, resolve));
+  const port = (listener.address() as AddressInfo).port;
+  return {
+    address,
+    port,
+    stop: () => {
+      listener.close();
+      ip('link', 'delete', name);
+    },
+  };
+}
+
 function policySuite(kind: NetworkKind): void {
   const dir = tempDir();
+  let quietBridge: Awaited<ReturnType<typeof startQuietBridge>>;
   let internet: TestInternet;
   let server: ServerProcess;
   let client: LambdaClient;
@@ -166,6 +198,7 @@ function policySuite(kind: NetworkKind): void {
 
   before(async () => {
     internet = await startTestInternet();
+    quietBridge = await startQuietBridge();
     server = await startServer({
       dataDir: dir.path,
       ...(kind.user === undefined ? {} : { user: kind.user }),
@@ -197,7 +230,17 @@ function policySuite(kind: NetworkKind): void {
     client.destroy();
     await server.stop();
     internet.stop();
+    quietBridge.stop();
     dir.remove();
+  });
+
+  test('an address of the host on a bridge without ports is refused too', async () => {
+    const { result } = await call('net-a', {
+      kind: 'connect',
+      host: quietBridge.address,
+      port: quietBridge.port,
+    });
+    assert.match(String(result), /No route to host|refused|unreachable/i);
   });
 
   test('a function fetches a page from the internet by name', async () => {

@@ -12,6 +12,7 @@ import { missingNetworkTools } from '../../src/sandbox/function-network.js';
 import {
   hasDefaultIpv6Route,
   hostNameservers,
+  localAddresses,
   networkRules,
   removeNetworkRules,
   userModeRules,
@@ -106,7 +107,7 @@ test('a server without ip or nft says which package to install, or how to start 
 
 describe("an environment's rules under user-mode networking", () => {
   const rules = userModeRules({
-    hostAddresses: ['127.0.0.1', '192.0.2.2', 'fd00::2'],
+    hostAddresses: ['127.0.0.0/8', '192.0.2.2', '172.17.0.0/16', 'fd00::2'],
     internal: '198.19.255.0/24',
     denied: ['10.0.0.0/8', 'fd12::/16'],
   });
@@ -119,6 +120,7 @@ describe("an environment's rules under user-mode networking", () => {
   test("refuse the host's IPv4 addresses, the defaults, the internal network and denied blocks", () => {
     for (const cidr of [
       '192.0.2.2/32',
+      '172.17.0.0/16',
       '169.254.0.0/16',
       '198.18.0.0/15',
       '198.19.255.0/24',
@@ -145,4 +147,26 @@ test('user-mode networking says which packages it lacks', async () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("the host's own addresses and blocks are its local routes, whatever their interface's state", () => {
+  const fibTrie = [
+    'Main:',
+    '  +-- 0.0.0.0/0 3 0 5',
+    '     |-- 0.0.0.0',
+    '        /0 universe UNICAST',
+    'Local:',
+    '  +-- 0.0.0.0/0 3 0 5',
+    '     +-- 127.0.0.0/8 2 0 2',
+    '        |-- 127.0.0.0',
+    '           /8 host LOCAL',
+    '        |-- 127.255.255.255',
+    '           /32 link BROADCAST',
+    '     |-- 172.17.0.1',
+    '        /32 host LOCAL',
+    '     |-- 192.0.2.2',
+    '        /32 host LOCAL',
+    '',
+  ].join('\n');
+  assert.deepEqual(localAddresses(fibTrie), ['127.0.0.0/8', '172.17.0.1/32', '192.0.2.2/32']);
 });
