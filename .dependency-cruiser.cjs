@@ -27,7 +27,7 @@ module.exports = {
       severity: 'error',
       comment:
         'functions, invoke, environment and async declare ports; they never import adapters or the server.',
-      from: { path: '^src/(functions|invoke|environment|async)/' },
+      from: { path: '^src/(functions|invoke|environment|async|iam)/' },
       to: { path: `^src/(${adapters}|server|cli)/` },
     },
     {

@@ -33,7 +33,7 @@ import {
   type ReceivedBody,
 } from './body-reader.js';
 import { answerBeforeBody, LingeringSockets } from './early-answer.js';
-import { renderError } from './error-response.js';
+import { renderError, type RenderedError } from './error-response.js';
 import { FunctionUrlHandler, type UrlAdmitted } from './function-url-handler.js';
 import {
   functionUrlRewrite,
@@ -41,6 +41,14 @@ import {
   sendUrlAnswer,
   urlRequestHead,
 } from './function-url-routes.js';
+import {
+  authorizeControlRequest,
+  checkSignedService,
+  queryServiceOf,
+  registerQueryRoute,
+  type IdentityEdge,
+} from './identity-routes.js';
+import { renderQueryError } from './query-protocol.js';
 import { ROUTES, type Route } from './route-table.js';
 import { closeSilentConnectionsOnClose } from './silent-connections.js';
 
@@ -53,6 +61,8 @@ export interface LambdaHttpApiOptions {
   readonly urlDomains: readonly string[];
   /** The server's budget of request-body bytes in flight, shared by every request. */
   readonly bodyBudget: BodyBudget;
+  /** IAM and STS at `POST /`, and policies applied to IAM users' and roles' requests. */
+  readonly identity?: IdentityEdge | undefined;
 }
 
 declare module 'fastify' {
@@ -74,12 +84,14 @@ declare module 'fastify' {
     liftZipFiles?: boolean;
     /** Function URL requests skip the API's SigV4 check (AWS_IAM URLs do their own). */
     functionUrl?: boolean;
+    /** IAM and STS (Query protocol; errors in XML). */
+    queryApi?: boolean;
   }
 }
 
 /** Builds (does not start) the Fastify instance serving the Lambda API. */
 export function buildLambdaHttpApi(options: LambdaHttpApiOptions): FastifyInstance {
-  const { verifier, bodyBudget } = options;
+  const { verifier, bodyBudget, identity } = options;
   const app = Fastify({
     // Fastify logs every request at info; Lamina keeps the access log quiet and logs failures.
     loggerInstance: options.logger.child({}, { level: 'warn' }),
@@ -131,6 +143,7 @@ export function buildLambdaHttpApi(options: LambdaHttpApiOptions): FastifyInstan
       request.lambdaUrl = admission;
     } else if (verifier !== undefined) {
       request.lambdaSignature = verifier.authenticate(requestHead(request));
+      checkSignedService(request);
     }
     claimBody(request, reply, bodyBudget);
     return undefined;
@@ -140,9 +153,12 @@ export function buildLambdaHttpApi(options: LambdaHttpApiOptions): FastifyInstan
     if (pending !== undefined && verifier !== undefined) {
       await verifier.complete(pending, payloadSha256Hex(request));
     }
+    if (identity !== undefined && request.routeOptions.config.queryApi !== true)
+      await authorizeControlRequest(request, identity, options.context.scope);
   });
 
   for (const route of ROUTES) registerRoute(app, route, options.context);
+  if (identity !== undefined) registerQueryRoute(app, identity);
   registerFunctionUrlRoutes(app, urls, options.urlDomains);
 
   app.setNotFoundHandler(async (request, reply) => {
@@ -158,7 +174,10 @@ export function buildLambdaHttpApi(options: LambdaHttpApiOptions): FastifyInstan
   });
 
   app.setErrorHandler(async (error, request, reply) => {
-    const rendered = renderError(toLambdaError(error), request.lambdaRequestId);
+    const rendered =
+      request.routeOptions.config.queryApi === true
+        ? queryErrorAnswer(request, error)
+        : renderError(toLambdaError(error), request.lambdaRequestId);
     if (rendered.status >= 500) logFailure(request, error);
     // Refused before its body arrived (credentials, size, budget): the rest is not read.
     if (bodyStillArriving(request.raw))
@@ -171,6 +190,16 @@ export function buildLambdaHttpApi(options: LambdaHttpApiOptions): FastifyInstan
   });
   closeSilentConnectionsOnClose(app);
   return app;
+}
+
+/** An error of an IAM or STS request before its handler ran (a signature, a size), in XML. */
+function queryErrorAnswer(request: FastifyRequest, error: unknown): RenderedError {
+  const { status, body } = renderQueryError(
+    queryServiceOf(request),
+    error,
+    request.lambdaRequestId,
+  );
+  return { status, headers: { 'content-type': 'text/xml' }, body };
 }
 
 /** A 5xx is the server's failure, unless all that failed is sending to a client that hung up. */

@@ -39,19 +39,9 @@ export type Decision =
   | { readonly effect: 'implicitDeny'; readonly by: PolicyType };
 
 export function evaluate(request: AuthorizationRequest, policies: ApplicablePolicies): Decision {
-  const values = conditionValues(request);
-  const variable = (name: string) => {
-    const value = values(name);
-    return typeof value === 'string' ? value : undefined;
-  };
-  const applies = (statement: CompiledStatement, effect: 'Allow' | 'Deny') =>
-    statement.effect === effect &&
-    statement.principal(request.principal, effect) &&
-    statement.action(request.action) &&
-    statement.resource(request.resource, variable) &&
-    statement.condition(values);
+  const applies = applicability(request);
   const any = (list: readonly CompiledPolicy[], effect: 'Allow' | 'Deny') =>
-    list.some((policy) => policy.statements.some((s) => applies(s, effect)));
+    list.some((policy) => policy.statements.some((s) => s.effect === effect && applies(s)));
   const resource = policies.resource === undefined ? [] : [policies.resource];
   const session = policies.session ?? [];
   if (any(policies.identity, 'Deny')) return { effect: 'explicitDeny', by: 'identity-based' };
@@ -65,6 +55,31 @@ export function evaluate(request: AuthorizationRequest, policies: ApplicablePoli
   if (policies.session !== undefined && !session.every((policy) => any([policy], 'Allow')))
     return { effect: 'implicitDeny', by: 'session' };
   return { effect: 'allow' };
+}
+
+/** What one policy alone says of a request: an explicit deny, an allow, or nothing. */
+export function policyAllows(
+  policy: CompiledPolicy,
+  request: AuthorizationRequest,
+): 'deny' | 'allow' | 'none' {
+  const applies = applicability(request);
+  const effects = policy.statements.filter(applies).map((s) => s.effect);
+  if (effects.includes('Deny')) return 'deny';
+  return effects.includes('Allow') ? 'allow' : 'none';
+}
+
+/** Whether a statement applies to the request (its effect aside). */
+function applicability(request: AuthorizationRequest): (statement: CompiledStatement) => boolean {
+  const values = conditionValues(request);
+  const variable = (name: string) => {
+    const value = values(name);
+    return typeof value === 'string' ? value : undefined;
+  };
+  return (statement) =>
+    statement.principal(request.principal, statement.effect) &&
+    statement.action(request.action) &&
+    statement.resource(request.resource, variable) &&
+    statement.condition(values);
 }
 
 /** AWS's AccessDenied message for a refused request. */

@@ -44,6 +44,11 @@ export interface IncomingRequest extends RequestHead {
 /** Settings of a verifier; `maxSkewMs` defaults to AWS's 15 minutes. */
 export interface Sigv4VerifierOptions {
   readonly service: string;
+  /**
+   * Other services signed for at the same endpoint (`iam`, `sts`): accepted here, the caller
+   * checks which one a route serves (`PendingSignature.service`).
+   */
+  readonly otherServices?: readonly string[] | undefined;
   readonly region: string;
   /** Secret access key of an access key id, or undefined when the key is unknown. */
   readonly secretFor: (accessKeyId: string) => string | undefined;
@@ -64,6 +69,8 @@ export interface VerifiedCaller {
  */
 export interface PendingSignature {
   readonly accessKeyId: string;
+  /** The service of the credential's scope (`lambda`, or one of `otherServices`). */
+  readonly service: string;
   /** The canonical request without its last line, the payload hash. */
   readonly canonicalHead: string;
   /** The request's x-amz-content-sha256 header, if any. */
@@ -135,6 +142,7 @@ export class Sigv4Verifier {
     const longDate = formatAmzDate(signingDate.getTime());
     return {
       accessKeyId: parsed.accessKeyId,
+      service: parsed.service,
       canonicalHead:
         `${head.method}\n${canonicalPath(rawPath)}\n${canonicalQuery(query)}\n` +
         `${canonical.block}\n${canonical.names}\n`,
@@ -176,7 +184,10 @@ export class Sigv4Verifier {
   }
 
   #checkScope(parsed: ParsedSignature): void {
-    if (parsed.service !== this.#options.service) {
+    if (
+      parsed.service !== this.#options.service &&
+      !(this.#options.otherServices ?? []).includes(parsed.service)
+    ) {
       throw invalidSignature(
         `Credential should be scoped to correct service: '${this.#options.service}'. `,
       );

@@ -50,6 +50,7 @@ import { withViews } from './code-views.js';
 import { FileCodeStore } from '../store/file-code-store.js';
 import type { Database } from '../store/database-schema.js';
 import { openSqliteDatabase } from '../store/sqlite-database.js';
+import { buildIdentity } from './identity.js';
 import { SqliteAsyncEventStore } from '../store/sqlite-async-event-store.js';
 import { SqliteEventInvokeConfigRepository } from '../store/sqlite-event-invoke-config-repository.js';
 import { SqliteFunctionRepository } from '../store/sqlite-function-repository.js';
@@ -320,18 +321,27 @@ export async function buildLamina(
       onError: (error) => logger.error({ err: error }, 'pruning asynchronous events failed'),
     });
 
+    const iamEdge = await buildIdentity({
+      db,
+      dataDir: config.dataDir,
+      accountId: config.accountId,
+      clock,
+      root: credentials,
+      secretsKey: process.env['LAMINA_SECRETS_KEY'],
+    });
+    const { directory } = iamEdge;
     const verifier =
       credentials === undefined
         ? undefined
         : new Sigv4Verifier({
             service: 'lambda',
+            otherServices: ['iam', 'sts'],
             region: config.region,
             clock,
             secretFor: (id) =>
-              id === credentials.accessKeyId
-                ? credentials.secretAccessKey
-                : functionCredentials.lookup(id)?.secretAccessKey,
-            sessionTokenFor: (id) => functionCredentials.lookup(id)?.sessionToken,
+              directory.secretFor(id) ?? functionCredentials.lookup(id)?.secretAccessKey,
+            sessionTokenFor: (id) =>
+              directory.sessionTokenFor(id) ?? functionCredentials.lookup(id)?.sessionToken,
           });
     // The default URL base names the API's port, known once it listens.
     const publicUrlBase =
@@ -413,7 +423,14 @@ export async function buildLamina(
     const bodyBudget = new BodyBudget(config.requestBodyMemoryBytes, (bytes) =>
       late.reclaimer?.released(bytes),
     );
-    const http = buildLambdaHttpApi({ context, verifier, logger, urlDomains, bodyBudget });
+    const http = buildLambdaHttpApi({
+      context,
+      verifier,
+      logger,
+      urlDomains,
+      bodyBudget,
+      identity: iamEdge,
+    });
     return new LaminaServer({
       config,
       logger,

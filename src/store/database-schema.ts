@@ -98,6 +98,44 @@ export interface LayerVersionsTable {
   code_sha256: string;
 }
 
+export interface IamNamedTable {
+  name: string;
+  record_json: string;
+}
+
+export interface IamAccessKeysTable {
+  access_key_id: string;
+  user_name: string;
+  status: string;
+  create_date_ms: number;
+  /** The secret, sealed with the key kept apart from the database (SecretBox). */
+  secret_sealed: string;
+}
+
+export interface IamPoliciesTable {
+  arn: string;
+  record_json: string;
+}
+
+export interface IamPolicyVersionsTable {
+  arn: string;
+  version_id: string;
+  record_json: string;
+}
+
+export interface IamInlinePoliciesTable {
+  holder_kind: string;
+  holder_name: string;
+  policy_name: string;
+  document: string;
+}
+
+export interface IamAttachmentsTable {
+  holder_kind: string;
+  holder_name: string;
+  policy_arn: string;
+}
+
 export interface MigrationRow {
   name: string;
   timestamp: Generated<string>;
@@ -114,4 +152,11 @@ export interface Database {
   resource_policies: ResourcePoliciesTable;
   layers: LayersTable;
   layer_versions: LayerVersionsTable;
+  iam_users: IamNamedTable;
+  iam_roles: IamNamedTable;
+  iam_access_keys: IamAccessKeysTable;
+  iam_policies: IamPoliciesTable;
+  iam_policy_versions: IamPolicyVersionsTable;
+  iam_inline_policies: IamInlinePoliciesTable;
+  iam_attachments: IamAttachmentsTable;
 }

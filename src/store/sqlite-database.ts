@@ -21,6 +21,7 @@ import * as asyncEvents0003 from './migrations/0003-async-events.js';
 import * as functionUrls0005 from './migrations/0005-function-urls-policies.js';
 import * as layers0006 from './migrations/0006-layers.js';
 import * as throttles0007 from './migrations/0007-async-event-throttles.js';
+import * as iam0008 from './migrations/0008-iam.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001-functions': functions0001,
@@ -30,6 +31,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0005-function-urls-policies': functionUrls0005,
   '0006-layers': layers0006,
   '0007-async-event-throttles': throttles0007,
+  '0008-iam': iam0008,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };

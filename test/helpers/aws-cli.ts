@@ -1,4 +1,4 @@
-/** Runs the real AWS CLI v2 (`/usr/bin/aws lambda …`) against a test server, isolated from any profile. */
+/** Runs the real AWS CLI v2 (`/usr/bin/aws lambda …`, `aws iam …`) against a test server, isolated from any profile. */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { TEST_CREDENTIALS } from './server-process.js';
@@ -16,10 +16,20 @@ export function awsLambda(
   args: readonly string[],
   env: NodeJS.ProcessEnv = {},
 ): Promise<CliResult> {
+  return awsCommand(endpoint, home, ['lambda', ...args], env);
+}
+
+/** `aws <service> <args> --endpoint-url <endpoint> --output json` (`iam`, `sts`, `lambda`…). */
+export function awsCommand(
+  endpoint: string,
+  home: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
       '/usr/bin/aws',
-      ['lambda', ...args, '--endpoint-url', endpoint, '--output', 'json'],
+      [...args, '--endpoint-url', endpoint, '--output', 'json'],
       {
         env: {
           PATH: process.env['PATH'],

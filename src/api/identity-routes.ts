@@ -1,0 +1,149 @@
+/**
+ * IAM and STS at the control API's endpoint (`POST /`, AWS's Query protocol), and the check that
+ * puts every control-API request of an IAM user or role session through its policies. Which of
+ * Lambda, IAM and STS a request is for is the service of its signature's scope.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { LambdaError } from '../core/errors.js';
+import { iamErrors } from '../core/iam-model.js';
+import type { Scope } from '../core/arn.js';
+import type { Caller, CredentialDirectory } from '../iam/credential-directory.js';
+import type { ReceivedBody } from './body-reader.js';
+import { runQueryOperation, type IdentityApi } from './iam-query-operations.js';
+import {
+  QUERY_VERSIONS,
+  QueryParams,
+  renderQueryError,
+  renderQueryResult,
+  type QueryService,
+} from './query-protocol.js';
+import { accessOf } from './route-access.js';
+
+/** Everything identity needs at the edge. */
+export interface IdentityEdge {
+  readonly api: IdentityApi;
+  readonly directory: CredentialDirectory;
+}
+
+/** Largest Query request (policy documents are the largest part: 10,240 characters at most). */
+const QUERY_BODY_LIMIT = 128 * 1024;
+
+/** The service a request is for: its signature's scope, or (without authentication) its Version. */
+export function queryServiceOf(request: FastifyRequest): QueryService {
+  const signed = request.lambdaSignature?.service;
+  if (signed === 'iam' || signed === 'sts') return signed;
+  const body = request.body as ReceivedBody | undefined;
+  const version = body === undefined ? undefined : new QueryParams(body.bytes).get('Version');
+  return version === QUERY_VERSIONS.sts ? 'sts' : 'iam';
+}
+
+/** The caller of a request: the account's root when authentication is off. */
+function callerOf(request: FastifyRequest, edge: IdentityEdge): Caller | undefined {
+  const accessKeyId = request.lambdaSignature?.accessKeyId;
+  if (accessKeyId === undefined) {
+    return {
+      kind: 'root',
+      principal: {
+        arn: `arn:aws:iam::${edge.directory.accountId}:root`,
+        account: edge.directory.accountId,
+      },
+      userId: edge.directory.accountId,
+    };
+  }
+  return edge.directory.callerOf(accessKeyId);
+}
+
+export function registerQueryRoute(app: FastifyInstance, edge: IdentityEdge): void {
+  app.route({
+    method: 'POST',
+    url: '/',
+    config: { operation: 'Query', bodyLimit: QUERY_BODY_LIMIT, queryApi: true },
+    handler: async (request, reply) => {
+      const service = queryServiceOf(request);
+      try {
+        const received = request.body as ReceivedBody | undefined;
+        if ((received?.receivedBytes ?? 0) > QUERY_BODY_LIMIT)
+          throw iamErrors.validation(`Request must be smaller than ${QUERY_BODY_LIMIT} bytes`);
+        const params = new QueryParams(received?.bytes ?? new Uint8Array());
+        const caller = callerOf(request, edge);
+        if (caller === undefined)
+          throw iamErrors.accessDenied(
+            "A function's own credentials cannot call IAM or STS; use a user's key or a role.",
+          );
+        const { operation, result } = await runQueryOperation(service, params.get('Action'), {
+          api: edge.api,
+          params,
+          caller,
+          sourceIp: request.ip,
+        });
+        return reply
+          .status(200)
+          .header('content-type', 'text/xml')
+          .send(renderQueryResult(service, operation, result, request.lambdaRequestId));
+      } catch (error) {
+        const rendered = renderQueryError(service, error, request.lambdaRequestId);
+        if (rendered.status >= 500) request.log.error({ err: error }, 'IAM or STS request failed');
+        return reply.status(rendered.status).header('content-type', 'text/xml').send(rendered.body);
+      }
+    },
+  });
+}
+
+/**
+ * Refuses a signature scoped to the wrong service for its route: IAM and STS at `POST /`, Lambda
+ * everywhere else.
+ */
+export function checkSignedService(request: FastifyRequest): void {
+  const service = request.lambdaSignature?.service;
+  if (service === undefined) return;
+  const query = request.routeOptions.config.queryApi === true;
+  if (query ? service === 'iam' || service === 'sts' : service === 'lambda') return;
+  throw new LambdaError(
+    'InvalidSignatureException',
+    `Credential should be scoped to correct service: '${query ? 'iam' : 'lambda'}'. `,
+  );
+}
+
+/**
+ * A control-API request of an IAM user or role session is allowed by its policies, or refused
+ * with AWS's AccessDeniedException. The account's root and a function's own credentials are not
+ * checked (a function's credentials are scoped to its role in a later version).
+ */
+export async function authorizeControlRequest(
+  request: FastifyRequest,
+  edge: IdentityEdge,
+  scope: Scope,
+): Promise<void> {
+  const accessKeyId = request.lambdaSignature?.accessKeyId;
+  const operation = request.routeOptions.config.operation;
+  if (accessKeyId === undefined || operation === undefined) return;
+  const caller = edge.directory.callerOf(accessKeyId);
+  if (caller === undefined || caller.kind === 'root') return;
+  const { action, resource } = accessOf(
+    operation,
+    {
+      params: request.params as Record<string, string>,
+      query: request.query as Record<string, string | string[]>,
+      bodyFunctionName: operation === 'CreateFunction' ? bodyFunctionName(request) : undefined,
+    },
+    scope,
+  );
+  const { message } = await edge.api.authorizer.decide(caller, action, resource, {
+    sourceIp: request.ip,
+  });
+  if (message !== undefined) throw new LambdaError('AccessDeniedException', message);
+}
+
+/** CreateFunction's `FunctionName` (its body is JSON; the code was lifted out while it arrived). */
+function bodyFunctionName(request: FastifyRequest): string | undefined {
+  const body = request.body as ReceivedBody | undefined;
+  if (body === undefined) return undefined;
+  try {
+    const name = (
+      JSON.parse(Buffer.from(body.bytes).toString('utf8')) as { FunctionName?: unknown }
+    ).FunctionName;
+    return typeof name === 'string' ? name : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * Every access key the server accepts, kept in memory so that a signature is checked without a
+ * database read: the account's root key pair, IAM users' active keys (loaded at start, changed as
+ * the IAM API changes them) and STS sessions' temporary keys (until they expire; not kept across
+ * restarts). Each names its caller, as policies see it.
+ */
+import type { Clock } from '../core/clock.js';
+import { iamArn } from '../core/iam-model.js';
+import type { RequestPrincipal } from '../core/policy-document.js';
+
+/** Who signed with a key. */
+export type Caller =
+  | { readonly kind: 'root'; readonly principal: RequestPrincipal; readonly userId: string }
+  | {
+      readonly kind: 'user';
+      readonly principal: RequestPrincipal;
+      readonly userId: string;
+      readonly userName: string;
+    }
+  | {
+      readonly kind: 'session';
+      readonly principal: RequestPrincipal;
+      readonly userId: string;
+      readonly roleName: string;
+      /** The session policy given to AssumeRole, if any. */
+      readonly sessionPolicy: string | undefined;
+    };
+
+interface Entry {
+  readonly secret: string;
+  readonly sessionToken: string | undefined;
+  readonly expiresMs: number | undefined;
+  readonly caller: Caller;
+}
+
+export class CredentialDirectory {
+  readonly #entries = new Map<string, Entry>();
+  readonly #clock: Clock;
+  readonly #account: string;
+
+  constructor(accountId: string, clock: Clock) {
+    this.#account = accountId;
+    this.#clock = clock;
+  }
+
+  get accountId(): string {
+    return this.#account;
+  }
+
+  addRoot(accessKeyId: string, secret: string): void {
+    this.#entries.set(accessKeyId, {
+      secret,
+      sessionToken: undefined,
+      expiresMs: undefined,
+      caller: {
+        kind: 'root',
+        principal: { arn: iamArn.root(this.#account), account: this.#account },
+        userId: this.#account,
+      },
+    });
+  }
+
+  addUserKey(
+    accessKeyId: string,
+    secret: string,
+    user: { userName: string; userId: string; arn: string },
+  ): void {
+    this.#entries.set(accessKeyId, {
+      secret,
+      sessionToken: undefined,
+      expiresMs: undefined,
+      caller: {
+        kind: 'user',
+        principal: { arn: user.arn, account: this.#account },
+        userId: user.userId,
+        userName: user.userName,
+      },
+    });
+  }
+
+  addSession(
+    accessKeyId: string,
+    secret: string,
+    session: {
+      sessionToken: string;
+      expiresMs: number;
+      roleName: string;
+      roleArn: string;
+      roleId: string;
+      sessionName: string;
+      sessionPolicy: string | undefined;
+    },
+  ): void {
+    this.#entries.set(accessKeyId, {
+      secret,
+      sessionToken: session.sessionToken,
+      expiresMs: session.expiresMs,
+      caller: {
+        kind: 'session',
+        principal: {
+          arn: iamArn.assumedRole(this.#account, session.roleName, session.sessionName),
+          account: this.#account,
+          roleArn: session.roleArn,
+        },
+        userId: `${session.roleId}:${session.sessionName}`,
+        roleName: session.roleName,
+        sessionPolicy: session.sessionPolicy,
+      },
+    });
+  }
+
+  remove(accessKeyId: string): void {
+    this.#entries.delete(accessKeyId);
+  }
+
+  /** The secret of a key the server accepts now (expired sessions are forgotten). */
+  secretFor(accessKeyId: string): string | undefined {
+    return this.#live(accessKeyId)?.secret;
+  }
+
+  sessionTokenFor(accessKeyId: string): string | undefined {
+    return this.#live(accessKeyId)?.sessionToken;
+  }
+
+  callerOf(accessKeyId: string): Caller | undefined {
+    return this.#live(accessKeyId)?.caller;
+  }
+
+  #live(accessKeyId: string): Entry | undefined {
+    const entry = this.#entries.get(accessKeyId);
+    if (entry?.expiresMs !== undefined && entry.expiresMs <= this.#clock.now()) {
+      this.#entries.delete(accessKeyId);
+      return undefined;
+    }
+    return entry;
+  }
+}

@@ -1,0 +1,406 @@
+/**
+ * IAM and STS at the server's endpoint, driven by the real AWS CLI and the SDK's IAM and STS
+ * clients: an administrator (the root key pair) creates a read-only user whose key can list
+ * functions but not delete one; a role that may first not invoke and then may, assumed with STS;
+ * explicit denies; AWS's errors for bad input; keys deactivated take effect at once; users and
+ * keys survive a restart, and the database holds no secret in the clear.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import {
+  AttachUserPolicyCommand,
+  CreateAccessKeyCommand,
+  CreateRoleCommand,
+  CreateUserCommand,
+  DeleteUserCommand,
+  GetPolicyVersionCommand,
+  GetRoleCommand,
+  IAMClient,
+  PutRolePolicyCommand,
+  PutUserPolicyCommand,
+  UpdateAccessKeyCommand,
+} from '@aws-sdk/client-iam';
+import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import {
+  DeleteFunctionCommand,
+  InvokeCommand,
+  ListFunctionsCommand,
+  type LambdaClient,
+} from '@aws-sdk/client-lambda';
+import { awsCommand } from '../helpers/aws-cli.js';
+import { deploy } from '../helpers/functions.js';
+import { failureOf, lambdaClient } from '../helpers/lambda-client.js';
+import {
+  startServer,
+  tempDir,
+  TEST_CREDENTIALS,
+  type ServerProcess,
+} from '../helpers/server-process.js';
+
+const ACCOUNT = '000000000000';
+
+interface Keys {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+}
+
+const clientOptions = (endpoint: string, credentials: Keys) => ({
+  endpoint,
+  region: 'us-east-1',
+  credentials,
+  maxAttempts: 1,
+});
+
+const allow = (action: string | string[], resource = '*') =>
+  JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: action, Resource: resource }],
+  });
+
+describe('identity: IAM users, roles and policies, STS', () => {
+  const dir = tempDir();
+  const home = tempDir();
+  let server: ServerProcess;
+  let admin: IAMClient;
+  let adminLambda: LambdaClient;
+  const cli = async (args: string[], keys: Keys = TEST_CREDENTIALS) => {
+    const result = await awsCommand(server.endpoint, home.path, args, {
+      AWS_ACCESS_KEY_ID: keys.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: keys.secretAccessKey,
+      ...(keys.sessionToken === undefined ? {} : { AWS_SESSION_TOKEN: keys.sessionToken }),
+    });
+    return { ...result, json: () => JSON.parse(result.stdout) as Record<string, unknown> };
+  };
+
+  /** A user with a key (through the CLI, as an administrator would). */
+  async function userWithKey(name: string): Promise<Keys> {
+    assert.equal((await cli(['iam', 'create-user', '--user-name', name])).code, 0);
+    const created = await cli(['iam', 'create-access-key', '--user-name', name]);
+    assert.equal(created.code, 0, created.stderr);
+    const key = created.json()['AccessKey'] as { AccessKeyId: string; SecretAccessKey: string };
+    return { accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey };
+  }
+
+  before(async () => {
+    server = await startServer({ dataDir: dir.path });
+    admin = new IAMClient(clientOptions(server.endpoint, TEST_CREDENTIALS));
+    adminLambda = lambdaClient(server.endpoint);
+    await deploy(adminLambda, 'target', {
+      'index.js': 'exports.handler = async () => "invoked";\n',
+    });
+  });
+
+  after(async () => {
+    admin.destroy();
+    adminLambda.destroy();
+    await server.stop();
+    dir.remove();
+    home.remove();
+  });
+
+  test('the CLI creates a user and a key; the key knows who it is', async () => {
+    const keys = await userWithKey('carol');
+    const identity = await cli(['sts', 'get-caller-identity'], keys);
+    assert.equal(identity.code, 0, identity.stderr);
+    assert.equal(identity.json()['Arn'], `arn:aws:iam::${ACCOUNT}:user/carol`);
+    assert.equal(identity.json()['Account'], ACCOUNT);
+    assert.match(String(identity.json()['UserId']), /^AIDA[A-Z2-7]{17}$/);
+    const root = await cli(['sts', 'get-caller-identity']);
+    assert.equal(root.json()['Arn'], `arn:aws:iam::${ACCOUNT}:root`);
+  });
+
+  test('a read-only user lists functions but may not delete one', async () => {
+    const keys = await userWithKey('reader');
+    const lambda = lambdaClient(server.endpoint, keys);
+    try {
+      const denied = await failureOf(lambda.send(new ListFunctionsCommand({})));
+      assert.equal(denied.name, 'AccessDeniedException');
+      assert.equal(denied.status, 403);
+      await admin.send(
+        new AttachUserPolicyCommand({
+          UserName: 'reader',
+          PolicyArn: 'arn:aws:iam::aws:policy/AWSLambda_ReadOnlyAccess',
+        }),
+      );
+      const listed = await lambda.send(new ListFunctionsCommand({}));
+      assert.ok(listed.Functions?.some((f) => f.FunctionName === 'target'));
+      const refused = await failureOf(
+        lambda.send(new DeleteFunctionCommand({ FunctionName: 'target' })),
+      );
+      assert.equal(refused.name, 'AccessDeniedException');
+      assert.equal(
+        refused.message,
+        `User: arn:aws:iam::${ACCOUNT}:user/reader is not authorized to perform: lambda:DeleteFunction ` +
+          `on resource: arn:aws:lambda:us-east-1:${ACCOUNT}:function:target because no ` +
+          'identity-based policy allows the lambda:DeleteFunction action',
+      );
+      // The CLI sees the same refusal.
+      const cliDelete = await cli(['lambda', 'delete-function', '--function-name', 'target'], keys);
+      assert.notEqual(cliDelete.code, 0);
+      assert.match(cliDelete.stderr, /AccessDeniedException/);
+    } finally {
+      lambda.destroy();
+    }
+  });
+
+  test('an explicit Deny wins over an Allow', async () => {
+    const keys = await userWithKey('denied');
+    await admin.send(
+      new PutUserPolicyCommand({
+        UserName: 'denied',
+        PolicyName: 'all',
+        PolicyDocument: allow('lambda:*'),
+      }),
+    );
+    await admin.send(
+      new PutUserPolicyCommand({
+        UserName: 'denied',
+        PolicyName: 'no-list',
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Deny', Action: 'lambda:List*', Resource: '*' }],
+        }),
+      }),
+    );
+    const lambda = lambdaClient(server.endpoint, keys);
+    try {
+      const refused = await failureOf(lambda.send(new ListFunctionsCommand({})));
+      assert.match(refused.message, /with an explicit deny in an identity-based policy$/);
+      const invoked = await lambda.send(new InvokeCommand({ FunctionName: 'target' }));
+      assert.equal(Buffer.from(invoked.Payload ?? []).toString(), '"invoked"');
+    } finally {
+      lambda.destroy();
+    }
+  });
+
+  test('a role without invoke rights, then with: assumed through STS', async () => {
+    const keys = await userWithKey('assumer');
+    await admin.send(
+      new PutUserPolicyCommand({
+        UserName: 'assumer',
+        PolicyName: 'assume',
+        PolicyDocument: allow('sts:AssumeRole', `arn:aws:iam::${ACCOUNT}:role/invoker`),
+      }),
+    );
+    await admin.send(
+      new CreateRoleCommand({
+        RoleName: 'invoker',
+        AssumeRolePolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
+              Action: 'sts:AssumeRole',
+            },
+          ],
+        }),
+      }),
+    );
+    const sts = new STSClient(clientOptions(server.endpoint, keys));
+    const assumed = await sts.send(
+      new AssumeRoleCommand({
+        RoleArn: `arn:aws:iam::${ACCOUNT}:role/invoker`,
+        RoleSessionName: 'session-1',
+      }),
+    );
+    sts.destroy();
+    const credentials = assumed.Credentials;
+    assert.ok(credentials?.AccessKeyId?.startsWith('ASIA'));
+    assert.equal(
+      assumed.AssumedRoleUser?.Arn,
+      `arn:aws:sts::${ACCOUNT}:assumed-role/invoker/session-1`,
+    );
+    assert.ok((credentials?.Expiration?.getTime() ?? 0) > Date.now() + 3000 * 1000);
+    const session = {
+      accessKeyId: credentials?.AccessKeyId ?? '',
+      secretAccessKey: credentials?.SecretAccessKey ?? '',
+      sessionToken: credentials?.SessionToken ?? '',
+    };
+    const whoAmI = new STSClient(clientOptions(server.endpoint, session));
+    const identity = await whoAmI.send(new GetCallerIdentityCommand({}));
+    whoAmI.destroy();
+    assert.equal(identity.Arn, `arn:aws:sts::${ACCOUNT}:assumed-role/invoker/session-1`);
+    const lambda = lambdaClient(server.endpoint, session);
+    try {
+      const refused = await failureOf(lambda.send(new InvokeCommand({ FunctionName: 'target' })));
+      assert.equal(refused.name, 'AccessDeniedException');
+      await admin.send(
+        new PutRolePolicyCommand({
+          RoleName: 'invoker',
+          PolicyName: 'invoke',
+          PolicyDocument: allow(
+            'lambda:InvokeFunction',
+            `arn:aws:lambda:us-east-1:${ACCOUNT}:function:target`,
+          ),
+        }),
+      );
+      const invoked = await lambda.send(new InvokeCommand({ FunctionName: 'target' }));
+      assert.equal(Buffer.from(invoked.Payload ?? []).toString(), '"invoked"');
+      // Only that function: deleting it is still refused.
+      const deleting = await failureOf(
+        lambda.send(new DeleteFunctionCommand({ FunctionName: 'target' })),
+      );
+      assert.equal(deleting.name, 'AccessDeniedException');
+    } finally {
+      lambda.destroy();
+    }
+  });
+
+  test("a role's trust policy must allow the caller", async () => {
+    await admin.send(
+      new CreateRoleCommand({
+        RoleName: 'for-lambda-only',
+        AssumeRolePolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { Service: 'lambda.amazonaws.com' },
+              Action: 'sts:AssumeRole',
+            },
+          ],
+        }),
+      }),
+    );
+    const role = await admin.send(new GetRoleCommand({ RoleName: 'for-lambda-only' }));
+    assert.equal(role.Role?.MaxSessionDuration, 3600);
+    assert.match(
+      decodeURIComponent(role.Role?.AssumeRolePolicyDocument ?? ''),
+      /lambda\.amazonaws\.com/,
+    );
+    const sts = new STSClient(clientOptions(server.endpoint, TEST_CREDENTIALS));
+    const refused = await failureOf(
+      sts.send(
+        new AssumeRoleCommand({
+          RoleArn: `arn:aws:iam::${ACCOUNT}:role/for-lambda-only`,
+          RoleSessionName: 'nope',
+        }),
+      ),
+    );
+    sts.destroy();
+    assert.equal(refused.status, 403);
+    assert.match(refused.message, /no role trust policy allows the sts:AssumeRole action/);
+  });
+
+  test("bad input gets AWS's errors", async () => {
+    const missing = await cli(['iam', 'get-user', '--user-name', 'nobody-here']);
+    assert.match(missing.stderr, /NoSuchEntity.*The user with name nobody-here cannot be found\./);
+    await admin.send(new CreateUserCommand({ UserName: 'twice' }));
+    const again = await failureOf(admin.send(new CreateUserCommand({ UserName: 'twice' })));
+    assert.equal(again.name, 'EntityAlreadyExistsException');
+    assert.equal(again.status, 409);
+    const malformed = await failureOf(
+      admin.send(
+        new PutUserPolicyCommand({
+          UserName: 'twice',
+          PolicyName: 'p',
+          PolicyDocument: '{"Version":',
+        }),
+      ),
+    );
+    assert.equal(malformed.name, 'MalformedPolicyDocumentException');
+    const badOperator = await failureOf(
+      admin.send(
+        new PutUserPolicyCommand({
+          UserName: 'twice',
+          PolicyName: 'p',
+          PolicyDocument: JSON.stringify({
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Effect: 'Allow',
+                Action: '*',
+                Resource: '*',
+                Condition: { StringEqualz: { a: 'b' } },
+              },
+            ],
+          }),
+        }),
+      ),
+    );
+    assert.equal(badOperator.name, 'MalformedPolicyDocumentException');
+    assert.match(badOperator.message, /StringEqualz/);
+    const oversized = await failureOf(
+      admin.send(
+        new PutUserPolicyCommand({
+          UserName: 'twice',
+          PolicyName: 'p',
+          PolicyDocument: allow(Array.from({ length: 200 }, (_, i) => `lambda:Action${i}`)),
+        }),
+      ),
+    );
+    assert.equal(oversized.name, 'LimitExceededException');
+    await admin.send(new CreateAccessKeyCommand({ UserName: 'twice' }));
+    await admin.send(new CreateAccessKeyCommand({ UserName: 'twice' }));
+    const third = await failureOf(admin.send(new CreateAccessKeyCommand({ UserName: 'twice' })));
+    assert.equal(third.name, 'LimitExceededException');
+    const conflict = await failureOf(admin.send(new DeleteUserCommand({ UserName: 'twice' })));
+    assert.equal(conflict.name, 'DeleteConflictException');
+    assert.equal(conflict.message, 'Cannot delete entity, must remove referenced objects first.');
+    const unknown = await cli([
+      'iam',
+      'get-policy',
+      '--policy-arn',
+      `arn:aws:iam::${ACCOUNT}:policy/none`,
+    ]);
+    assert.match(unknown.stderr, /NoSuchEntity/);
+  });
+
+  test('the AWS-managed policies have their real documents', async () => {
+    const version = await admin.send(
+      new GetPolicyVersionCommand({
+        PolicyArn: 'arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole',
+        VersionId: 'v1',
+      }),
+    );
+    const document = JSON.parse(decodeURIComponent(version.PolicyVersion?.Document ?? '')) as {
+      Statement: Array<{ Action: string[] }>;
+    };
+    assert.deepEqual(document.Statement[0]?.Action, [
+      'logs:CreateLogGroup',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+    ]);
+  });
+
+  test('a deactivated key is refused at once; keys and users survive a restart', async () => {
+    const keys = await userWithKey('leaver');
+    const sts = () => new STSClient(clientOptions(server.endpoint, keys));
+    const before = sts();
+    assert.equal(
+      (await before.send(new GetCallerIdentityCommand({}))).Arn,
+      `arn:aws:iam::${ACCOUNT}:user/leaver`,
+    );
+    before.destroy();
+    await server.stop();
+    // Secrets are sealed: the database holds no key in the clear.
+    for (const file of ['lamina.db', 'lamina.db-wal']) {
+      const path = join(dir.path, file);
+      if (existsSync(path))
+        assert.equal(readFileSync(path).includes(Buffer.from(keys.secretAccessKey)), false, file);
+    }
+    server = await startServer({ dataDir: dir.path });
+    admin.destroy();
+    admin = new IAMClient(clientOptions(server.endpoint, TEST_CREDENTIALS));
+    const after = sts();
+    assert.equal(
+      (await after.send(new GetCallerIdentityCommand({}))).Arn,
+      `arn:aws:iam::${ACCOUNT}:user/leaver`,
+    );
+    await admin.send(
+      new UpdateAccessKeyCommand({
+        UserName: 'leaver',
+        AccessKeyId: keys.accessKeyId,
+        Status: 'Inactive',
+      }),
+    );
+    const refused = await failureOf(after.send(new GetCallerIdentityCommand({})));
+    after.destroy();
+    assert.equal(refused.status, 403);
+    assert.equal(refused.name, 'InvalidClientTokenId');
+  });
+});
