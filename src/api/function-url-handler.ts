@@ -71,6 +71,17 @@ export interface FunctionUrlHandlerDeps {
   readonly context: ApiContext;
   /** Undefined with `--auth none`: AWS_IAM URLs then accept unsigned requests too. */
   readonly verifier: Sigv4Verifier | undefined;
+  /**
+   * Whether the signer of an AWS_IAM request may invoke the URL (`lambda:InvokeFunctionUrl`,
+   * its identity and the function's resource policy): the refusal's message, or undefined.
+   */
+  readonly authorize?:
+    | ((
+        accessKeyId: string,
+        config: FunctionUrlConfig,
+        sourceIp: string,
+      ) => Promise<string | undefined>)
+    | undefined;
 }
 
 export class FunctionUrlHandler {
@@ -134,6 +145,16 @@ export class FunctionUrlHandler {
       try {
         const verified = await this.#d.verifier.complete(admitted.pending, req.payloadSha256Hex);
         caller = { accessKeyId: verified.accessKeyId, accountId: ctx.scope.accountId };
+        const refusal = await this.#d.authorize?.(
+          verified.accessKeyId,
+          admitted.config,
+          req.sourceIp,
+        );
+        if (refusal !== undefined)
+          return errorResponse(
+            req.requestId,
+            new LambdaError('AccessDeniedException', URL_FORBIDDEN),
+          );
       } catch (error) {
         if (!(error instanceof LambdaError)) throw error;
         return errorResponse(req.requestId, error);

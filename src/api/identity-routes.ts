@@ -6,9 +6,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { LambdaError } from '../core/errors.js';
 import { iamErrors } from '../core/iam-model.js';
-import type { Scope } from '../core/arn.js';
+import { functionArn, type Scope } from '../core/arn.js';
+import type { FunctionUrlConfig } from '../core/function-url.js';
 import type { Caller, CredentialDirectory } from '../iam/credential-directory.js';
 import type { ReceivedBody } from './body-reader.js';
+import type { ResourcePolicyCache } from './resource-policy-cache.js';
 import { runQueryOperation, type IdentityApi } from './iam-query-operations.js';
 import {
   QUERY_VERSIONS,
@@ -23,6 +25,8 @@ import { accessOf } from './route-access.js';
 export interface IdentityEdge {
   readonly api: IdentityApi;
   readonly directory: CredentialDirectory;
+  /** Functions' resource policies, compiled (invokes and URLs of IAM callers hear them). */
+  readonly resourcePolicies: ResourcePolicyCache;
 }
 
 /** Largest Query request (policy documents are the largest part: 10,240 characters at most). */
@@ -119,7 +123,7 @@ export async function authorizeControlRequest(
   if (accessKeyId === undefined || operation === undefined) return;
   const caller = edge.directory.callerOf(accessKeyId);
   if (caller === undefined || caller.kind === 'root') return;
-  const { action, resource } = accessOf(
+  const access = accessOf(
     operation,
     {
       params: request.params as Record<string, string>,
@@ -128,10 +132,53 @@ export async function authorizeControlRequest(
     },
     scope,
   );
-  const { message } = await edge.api.authorizer.decide(caller, action, resource, {
+  // Invokes also hear the function's resource policy (AddPermission).
+  const target = access.function;
+  const resourcePolicy =
+    INVOKES.has(access.action) && target !== undefined
+      ? await edge.resourcePolicies.get(target.name, target.qualifier)
+      : undefined;
+  const { message } = await edge.api.authorizer.decide(caller, access.action, access.resource, {
     sourceIp: request.ip,
+    resourcePolicy,
   });
   if (message !== undefined) throw new LambdaError('AccessDeniedException', message);
+}
+
+const INVOKES = new Set(['lambda:InvokeFunction', 'lambda:InvokeAsync']);
+
+/**
+ * The check of an AWS_IAM function URL's signer: `lambda:InvokeFunctionUrl` on the function (its
+ * alias), with `lambda:FunctionUrlAuthType` AWS_IAM, from its policies or the function's resource
+ * policy. The account's root and a function's own credentials pass.
+ */
+export function urlAuthorizer(
+  edge: IdentityEdge,
+  scope: Scope,
+): (
+  accessKeyId: string,
+  config: FunctionUrlConfig,
+  sourceIp: string,
+) => Promise<string | undefined> {
+  return async (accessKeyId, config, sourceIp) => {
+    const caller = edge.directory.callerOf(accessKeyId);
+    if (caller === undefined || caller.kind === 'root') return undefined;
+    const resource = functionArn(scope, config.functionName, config.qualifier);
+    const { message } = await edge.api.authorizer.decide(
+      caller,
+      'lambda:InvokeFunctionUrl',
+      resource,
+      {
+        sourceIp,
+        resourcePolicy: await edge.resourcePolicies.get(config.functionName, config.qualifier),
+        context: {
+          'lambda:FunctionUrlAuthType': 'AWS_IAM',
+          'lambda:FunctionArn': functionArn(scope, config.functionName),
+        },
+      },
+    );
+    return message;
+  };
 }
 
 /** CreateFunction's `FunctionName` (its body is JSON; the code was lifted out while it arrived). */

@@ -46,6 +46,7 @@ import {
   checkSignedService,
   queryServiceOf,
   registerQueryRoute,
+  urlAuthorizer,
   type IdentityEdge,
 } from './identity-routes.js';
 import { renderQueryError } from './query-protocol.js';
@@ -127,7 +128,11 @@ export function buildLambdaHttpApi(options: LambdaHttpApiOptions): FastifyInstan
     );
   });
 
-  const urls = new FunctionUrlHandler({ context: options.context, verifier });
+  const urls = new FunctionUrlHandler({
+    context: options.context,
+    verifier,
+    authorize: identity === undefined ? undefined : urlAuthorizer(identity, options.context.scope),
+  });
   const lingering = new LingeringSockets();
   app.addHook('onRequest', async (request, reply) => {
     request.lambdaRequestId = randomUUID();

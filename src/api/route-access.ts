@@ -90,7 +90,11 @@ export function accessOf(
     readonly bodyFunctionName?: string | undefined;
   },
   scope: Scope,
-): { action: string; resource: string } {
+): {
+  action: string;
+  resource: string;
+  function?: { name: string; qualifier: string | undefined };
+} {
   const access = ACCESS[operation];
   if (access === undefined) throw new Error(`no authorization is defined for ${operation}`);
   const base = `arn:aws:lambda:${scope.region}:${scope.accountId}`;
@@ -118,7 +122,11 @@ export function accessOf(
         ref = { name, qualifier: undefined };
       }
       const qualified = access.resource === 'qualified' ? ref.qualifier : undefined;
-      return { action: access.action, resource: functionArn(scope, ref.name, qualified) };
+      return {
+        action: access.action,
+        resource: functionArn(scope, ref.name, qualified),
+        function: { name: ref.name, qualifier: qualified },
+      };
     }
   }
 }

@@ -46,11 +46,14 @@ const numeric =
     };
   };
 
-/** ISO-8601 or epoch seconds, as milliseconds. */
+/** ISO-8601 or epoch seconds, as milliseconds (the last text read is remembered). */
+let lastDate: { text: string; ms: number | undefined } = { text: '', ms: undefined };
 function dateMs(text: string): number | undefined {
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  const ms = Date.parse(text);
-  return Number.isNaN(ms) ? undefined : ms;
+  if (lastDate.text === text) return lastDate.ms;
+  let ms: number | undefined = /^\d+$/.test(text) ? Number(text) * 1000 : Date.parse(text);
+  if (Number.isNaN(ms)) ms = undefined;
+  lastDate = { text, ms };
+  return ms;
 }
 
 const date =
@@ -74,10 +77,17 @@ const ipAddress: ValueCompiler = (p) => {
   const cidr = parseCidr(p);
   if (cidr === undefined) return undefined;
   return (v) => {
-    const address = parseAddress(v);
+    const address = lastParsed(v);
     return address !== undefined && inCidr(address, cidr);
   };
 };
+
+/** The address last parsed: a request tests its source against every block in turn. */
+let parsed: { text: string; address: Uint8Array | undefined } = { text: '', address: undefined };
+function lastParsed(text: string): Uint8Array | undefined {
+  if (parsed.text !== text) parsed = { text, address: parseAddress(text) };
+  return parsed.address;
+}
 
 const comparisons = {
   Equals: (a: number, b: number) => a === b,

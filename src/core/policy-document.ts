@@ -137,10 +137,22 @@ function exclusive<T>(
   return { items: compile(stringList(value, name)), negated: negative !== undefined };
 }
 
+/** Answers kept per statement: requests name a few hundred actions at most. */
+const ACTIONS_REMEMBERED = 512;
+
+/** `Action`/`NotAction`, each action's answer remembered (the same ones come again and again). */
 function negatable(either: Either<Matcher> | undefined): Matcher {
   if (either === undefined) return () => false;
   const { items, negated } = either;
-  return (value) => items.some((match) => match(value)) !== negated;
+  const answers = new Map<string, boolean>();
+  return (value) => {
+    let answer = answers.get(value);
+    if (answer === undefined) {
+      answer = items.some((match) => match(value)) !== negated;
+      if (answers.size < ACTIONS_REMEMBERED) answers.set(value, answer);
+    }
+    return answer;
+  };
 }
 
 const VARIABLE = /\$\{([^}]+)\}/g;

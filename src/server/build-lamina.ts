@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { Kysely } from 'kysely';
 import pino, { type Logger } from 'pino';
 import { buildLambdaHttpApi } from '../api/lambda-http-api.js';
+import { ResourcePolicyCache } from '../api/resource-policy-cache.js';
 import type { ApiContext } from '../api/api-types.js';
 import { AsyncDispatcher } from '../async/async-dispatcher.js';
 import { AsyncEventService } from '../async/async-event-service.js';
@@ -368,7 +369,8 @@ export async function buildLamina(
         functions: repository,
         versions,
         aliases,
-        policies: new SqlitePolicyRepository(db),
+        // Permission changes drop the resource policies IAM callers' invokes have compiled.
+        policies: writes.watch(new SqlitePolicyRepository(db), ['put', 'delete']),
         ids,
       }),
       urlBase,
@@ -429,7 +431,14 @@ export async function buildLamina(
       logger,
       urlDomains,
       bodyBudget,
-      identity: iamEdge,
+      identity: {
+        ...iamEdge,
+        resourcePolicies: new ResourcePolicyCache({
+          read: (name, qualifier) => context.permissions.get(name, qualifier),
+          compile: (document) => iamEdge.api.authorizer.compile(document, 'resource'),
+          generation: () => writes.value,
+        }),
+      },
     });
     return new LaminaServer({
       config,

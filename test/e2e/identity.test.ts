@@ -2,8 +2,9 @@
  * IAM and STS at the server's endpoint, driven by the real AWS CLI and the SDK's IAM and STS
  * clients: an administrator (the root key pair) creates a read-only user whose key can list
  * functions but not delete one; a role that may first not invoke and then may, assumed with STS;
- * explicit denies; AWS's errors for bad input; keys deactivated take effect at once; users and
- * keys survive a restart, and the database holds no secret in the clear.
+ * explicit denies; a function's resource policy granting a user; an AWS_IAM function URL; AWS's
+ * errors for bad input; keys deactivated take effect at once; users and keys survive a restart,
+ * and the database holds no secret in the clear.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -24,7 +25,10 @@ import {
 } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import {
+  AddPermissionCommand,
+  CreateFunctionUrlConfigCommand,
   DeleteFunctionCommand,
+  GetFunctionCommand,
   InvokeCommand,
   ListFunctionsCommand,
   type LambdaClient,
@@ -32,6 +36,7 @@ import {
 import { awsCommand } from '../helpers/aws-cli.js';
 import { deploy } from '../helpers/functions.js';
 import { failureOf, lambdaClient } from '../helpers/lambda-client.js';
+import { signedUrlRequest } from '../helpers/url-request.js';
 import {
   startServer,
   tempDir,
@@ -248,6 +253,65 @@ describe('identity: IAM users, roles and policies, STS', () => {
     } finally {
       lambda.destroy();
     }
+  });
+
+  test("a function's resource policy lets a user invoke it without an identity policy", async () => {
+    const keys = await userWithKey('guest');
+    const lambda = lambdaClient(server.endpoint, keys);
+    try {
+      const before = await failureOf(lambda.send(new InvokeCommand({ FunctionName: 'target' })));
+      assert.equal(before.name, 'AccessDeniedException');
+      await adminLambda.send(
+        new AddPermissionCommand({
+          FunctionName: 'target',
+          StatementId: 'guest',
+          Action: 'lambda:InvokeFunction',
+          Principal: `arn:aws:iam::${ACCOUNT}:user/guest`,
+        }),
+      );
+      const invoked = await lambda.send(new InvokeCommand({ FunctionName: 'target' }));
+      assert.equal(Buffer.from(invoked.Payload ?? []).toString(), '"invoked"');
+      // The grant is for invoking only.
+      const reading = await failureOf(
+        lambda.send(new GetFunctionCommand({ FunctionName: 'target' })),
+      );
+      assert.equal(reading.name, 'AccessDeniedException');
+    } finally {
+      lambda.destroy();
+    }
+  });
+
+  test('an AWS_IAM function URL takes a user allowed lambda:InvokeFunctionUrl, and no other', async () => {
+    const url = await adminLambda.send(
+      new CreateFunctionUrlConfigCommand({ FunctionName: 'target', AuthType: 'AWS_IAM' }),
+    );
+    const endpoint = String(url.FunctionUrl);
+    const outsider = await userWithKey('url-outsider');
+    const insider = await userWithKey('url-insider');
+    await admin.send(
+      new PutUserPolicyCommand({
+        UserName: 'url-insider',
+        PolicyName: 'url',
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Action: 'lambda:InvokeFunctionUrl',
+              Resource: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:target`,
+              Condition: { StringEquals: { 'lambda:FunctionUrlAuthType': 'AWS_IAM' } },
+            },
+          ],
+        }),
+      }),
+    );
+    const refused = await signedUrlRequest(endpoint, {}, outsider);
+    assert.equal(refused.status, 403);
+    const allowed = await signedUrlRequest(endpoint, {}, insider);
+    assert.equal(allowed.status, 200);
+    assert.equal(allowed.body.toString(), 'invoked');
+    const rootCall = await signedUrlRequest(endpoint);
+    assert.equal(rootCall.status, 200);
   });
 
   test("a role's trust policy must allow the caller", async () => {

@@ -18,6 +18,7 @@ test('functions: unqualified, or qualified where the operation takes a qualifier
   assert.deepEqual(of('Invoke', { FunctionName: 'f' }), {
     action: 'lambda:InvokeFunction',
     resource: `${fn}:f`,
+    function: { name: 'f', qualifier: undefined },
   });
   assert.equal(of('Invoke', { FunctionName: 'f' }, { Qualifier: 'prod' }).resource, `${fn}:f:prod`);
   assert.equal(of('Invoke', { FunctionName: 'f:3' }).resource, `${fn}:f:3`);
@@ -30,7 +31,11 @@ test('functions: unqualified, or qualified where the operation takes a qualifier
   assert.equal(of('GetAlias', { FunctionName: 'f', Name: 'prod' }).resource, `${fn}:f`);
   assert.deepEqual(
     accessOf('CreateFunction', { params: {}, query: {}, bodyFunctionName: 'new' }, scope),
-    { action: 'lambda:CreateFunction', resource: `${fn}:new` },
+    {
+      action: 'lambda:CreateFunction',
+      resource: `${fn}:new`,
+      function: { name: 'new', qualifier: undefined },
+    },
   );
 });
 
