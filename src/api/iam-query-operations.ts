@@ -467,11 +467,16 @@ export async function runQueryOperation(
   }
   if (operation.resource !== undefined) {
     const resource = await operation.resource(call);
+    // Attaching and detaching name the policy in `iam:PolicyARN`.
+    const policyArn = call.params.get('PolicyArn');
     await call.api.authorizer.authorize(
       call.caller,
       `${service}:${action}`,
       resource,
       call.sourceIp,
+      policyArn !== undefined && /^(?:Attach|Detach)/.test(action)
+        ? { 'iam:PolicyARN': policyArn }
+        : undefined,
     );
   }
   return { operation: action, result: await operation.run(call) };

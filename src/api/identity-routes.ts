@@ -19,12 +19,14 @@ import {
   renderQueryResult,
   type QueryService,
 } from './query-protocol.js';
-import { accessOf } from './route-access.js';
+import { accessOf, BODY_READ } from './route-access.js';
 
 /** Everything identity needs at the edge. */
 export interface IdentityEdge {
   readonly api: IdentityApi;
   readonly directory: CredentialDirectory;
+  /** Whether a key is a function's own credential (not scoped to a role yet: not checked). */
+  readonly isFunctionKey: (accessKeyId: string) => boolean;
   /** Functions' resource policies, compiled (invokes and URLs of IAM callers hear them). */
   readonly resourcePolicies: ResourcePolicyCache;
 }
@@ -121,14 +123,14 @@ export async function authorizeControlRequest(
   const accessKeyId = request.lambdaSignature?.accessKeyId;
   const operation = request.routeOptions.config.operation;
   if (accessKeyId === undefined || operation === undefined) return;
-  const caller = edge.directory.callerOf(accessKeyId);
-  if (caller === undefined || caller.kind === 'root') return;
+  const caller = callerFor(edge, accessKeyId);
+  if (caller === 'unchecked') return;
   const access = accessOf(
     operation,
     {
       params: request.params as Record<string, string>,
       query: request.query as Record<string, string | string[]>,
-      bodyFunctionName: operation === 'CreateFunction' ? bodyFunctionName(request) : undefined,
+      body: BODY_READ.has(operation) ? bodyJson(request) : undefined,
     },
     scope,
   );
@@ -141,8 +143,25 @@ export async function authorizeControlRequest(
   const { message } = await edge.api.authorizer.decide(caller, access.action, access.resource, {
     sourceIp: request.ip,
     resourcePolicy,
+    context: access.context,
   });
   if (message !== undefined) throw new LambdaError('AccessDeniedException', message);
+}
+
+/**
+ * Who a verified key belongs to now: the root and a function's own key are not checked; a key that
+ * is neither and no longer in the directory (a session that expired, a key deactivated or deleted
+ * while the body arrived) is refused rather than let through.
+ */
+function callerFor(edge: IdentityEdge, accessKeyId: string): Caller | 'unchecked' {
+  const caller = edge.directory.callerOf(accessKeyId);
+  if (caller?.kind === 'root') return 'unchecked';
+  if (caller !== undefined) return caller;
+  if (edge.isFunctionKey(accessKeyId)) return 'unchecked';
+  throw new LambdaError(
+    'UnrecognizedClientException',
+    'The security token included in the request is invalid.',
+  );
 }
 
 const INVOKES = new Set(['lambda:InvokeFunction', 'lambda:InvokeAsync']);
@@ -161,8 +180,8 @@ export function urlAuthorizer(
   sourceIp: string,
 ) => Promise<string | undefined> {
   return async (accessKeyId, config, sourceIp) => {
-    const caller = edge.directory.callerOf(accessKeyId);
-    if (caller === undefined || caller.kind === 'root') return undefined;
+    const caller = callerFor(edge, accessKeyId);
+    if (caller === 'unchecked') return undefined;
     const resource = functionArn(scope, config.functionName, config.qualifier);
     const { message } = await edge.api.authorizer.decide(
       caller,
@@ -181,15 +200,15 @@ export function urlAuthorizer(
   };
 }
 
-/** CreateFunction's `FunctionName` (its body is JSON; the code was lifted out while it arrived). */
-function bodyFunctionName(request: FastifyRequest): string | undefined {
+/** The JSON body of a control request (code was lifted out while it arrived), if it is an object. */
+function bodyJson(request: FastifyRequest): Record<string, unknown> | undefined {
   const body = request.body as ReceivedBody | undefined;
   if (body === undefined) return undefined;
   try {
-    const name = (
-      JSON.parse(Buffer.from(body.bytes).toString('utf8')) as { FunctionName?: unknown }
-    ).FunctionName;
-    return typeof name === 'string' ? name : undefined;
+    const parsed: unknown = JSON.parse(Buffer.from(body.bytes).toString('utf8'));
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }

@@ -34,8 +34,15 @@ export class ResourcePolicyCache {
     const generation = this.#generation();
     const kept = this.#entries.get(key);
     if (kept !== undefined && kept.generation === generation) return kept.policy;
+    // No policy, or one that does not compile (Lambda's statements only ever allow): no grant.
     const policy = this.#read(name, qualifier).then(
-      (found) => this.#compile(policyDocument(found.statements)),
+      (found) => {
+        try {
+          return this.#compile(policyDocument(found.statements));
+        } catch {
+          return undefined;
+        }
+      },
       () => undefined,
     );
     this.#entries.delete(key);

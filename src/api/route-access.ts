@@ -33,8 +33,9 @@ const ACCESS: Readonly<Record<string, Access>> = {
   DeleteFunctionUrlConfig: lambda('DeleteFunctionUrlConfig', 'qualified'),
   DeleteLayerVersion: lambda('DeleteLayerVersion', 'layerVersion'),
   DeleteProvisionedConcurrencyConfig: lambda('DeleteProvisionedConcurrencyConfig', 'qualified'),
-  // A code download link is handed out by GetFunction; following it is the same right.
-  DownloadCode: lambda('GetFunction', 'account'),
+  // Names no function (only a code hash): its own action, which only `*` grants (GetFunction's
+  // presigned link is signed by the account's root).
+  DownloadCode: { action: 'lamina:DownloadCode', resource: 'account' },
   GetAccountSettings: lambda('GetAccountSettings', 'account'),
   GetAlias: lambda('GetAlias', 'function'),
   GetFunction: lambda('GetFunction', 'qualified'),
@@ -86,47 +87,83 @@ export function accessOf(
   request: {
     readonly params: Readonly<Record<string, string>>;
     readonly query: Readonly<Record<string, string | string[]>>;
-    /** CreateFunction's FunctionName is in its body. */
-    readonly bodyFunctionName?: string | undefined;
+    /** The JSON body, for operations whose name or condition keys are in it (BODY_READ). */
+    readonly body?: Readonly<Record<string, unknown>> | undefined;
   },
   scope: Scope,
 ): {
   action: string;
   resource: string;
   function?: { name: string; qualifier: string | undefined };
+  /** The operation's condition keys (`lambda:FunctionUrlAuthType`, `lambda:Principal`…). */
+  context?: Record<string, string>;
 } {
   const access = ACCESS[operation];
   if (access === undefined) throw new Error(`no authorization is defined for ${operation}`);
   const base = `arn:aws:lambda:${scope.region}:${scope.accountId}`;
   const { params, query } = request;
+  const layer = layerName(params['LayerName'] ?? '');
   switch (access.resource) {
     case 'account':
       return { action: access.action, resource: '*' };
     case 'layer':
-      return { action: access.action, resource: `${base}:layer:${params['LayerName'] ?? ''}` };
+      return { action: access.action, resource: `${base}:layer:${layer}` };
     case 'layerVersion':
       return {
         action: access.action,
-        resource: `${base}:layer:${params['LayerName'] ?? ''}:${params['VersionNumber'] ?? ''}`,
+        resource: `${base}:layer:${layer}:${params['VersionNumber'] ?? ''}`,
       };
     case 'tagged':
       return { action: access.action, resource: params['ARN'] ?? '*' };
     default: {
-      const name = params['FunctionName'] ?? request.bodyFunctionName ?? '';
-      const qualifier = typeof query['Qualifier'] === 'string' ? query['Qualifier'] : undefined;
-      let ref: { name: string; qualifier: string | undefined };
-      try {
-        ref = parseFunctionName(name, qualifier, scope);
-      } catch {
-        // A name the operation will refuse anyway: authorized as written.
-        ref = { name, qualifier: undefined };
-      }
+      const bodyName = request.body?.['FunctionName'];
+      const name = params['FunctionName'] ?? (typeof bodyName === 'string' ? bodyName : '');
+      // As the handlers read it: the first of repeated values.
+      const raw = query['Qualifier'];
+      const qualifier = Array.isArray(raw) ? raw[0] : raw;
+      // A name the operation refuses anyway (its handler parses it the same way) is refused here
+      // the same way, before any policy is asked.
+      const ref = parseFunctionName(name, qualifier, scope);
       const qualified = access.resource === 'qualified' ? ref.qualifier : undefined;
       return {
         action: access.action,
         resource: functionArn(scope, ref.name, qualified),
         function: { name: ref.name, qualifier: qualified },
+        context: conditionKeys(operation, request.body, functionArn(scope, ref.name)),
       };
     }
   }
+}
+
+/** A layer named by its ARN (`arn:aws:lambda:<region>:<account>:layer:<name>`) or its name. */
+function layerName(nameOrArn: string): string {
+  return /^arn:[^:]+:lambda:[^:]*:[^:]*:layer:([^:]+)$/.exec(nameOrArn)?.[1] ?? nameOrArn;
+}
+
+/** Operations whose body the authorization reads (for the function's name or condition keys). */
+export const BODY_READ: ReadonlySet<string> = new Set([
+  'CreateFunction',
+  'AddPermission',
+  'CreateFunctionUrlConfig',
+  'UpdateFunctionUrlConfig',
+]);
+
+/** The Lambda condition keys AWS documents for an operation, from its body. */
+function conditionKeys(
+  operation: string,
+  body: Readonly<Record<string, unknown>> | undefined,
+  unqualifiedArn: string,
+): Record<string, string> {
+  const keys: Record<string, string> = { 'lambda:FunctionArn': unqualifiedArn };
+  const text = (field: string) => {
+    const value = body?.[field];
+    return typeof value === 'string' ? value : undefined;
+  };
+  const authType = operation === 'AddPermission' ? text('FunctionUrlAuthType') : text('AuthType');
+  if (authType !== undefined && operation !== 'CreateFunction')
+    keys['lambda:FunctionUrlAuthType'] = authType;
+  const principal = text('Principal');
+  if (operation === 'AddPermission' && principal !== undefined)
+    keys['lambda:Principal'] = principal;
+  return keys;
 }

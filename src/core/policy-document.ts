@@ -218,12 +218,12 @@ function compilePrincipal(raw: Record<string, unknown>): PrincipalTest {
  */
 function awsPrincipal(name: string): PrincipalTest {
   if (name === '*') return () => true;
-  const account = /^(?:arn:aws:iam::)?(\d{12})(?::root)?$/.exec(name)?.[1];
+  const account = /^(?:arn:aws[a-zA-Z-]*:iam::)?(\d{12})(?::root)?$/.exec(name)?.[1];
   if (account !== undefined) {
     return (p, effect) =>
       p.account === account && (effect === 'Deny' || p.arn === `arn:aws:iam::${account}:root`);
   }
-  if (!/^arn:aws:(?:iam|sts)::\d{12}:\S+$/.test(name))
+  if (!/^arn:aws[a-zA-Z-]*:(?:iam|sts)::\d{12}:\S+$/.test(name))
     throw new PolicySyntaxError(`Invalid principal in policy: "AWS":"${name}"`);
   return (p) => p.arn === name || p.roleArn === name;
 }

@@ -47,13 +47,15 @@ export function evaluate(request: AuthorizationRequest, policies: ApplicablePoli
   if (any(policies.identity, 'Deny')) return { effect: 'explicitDeny', by: 'identity-based' };
   if (any(resource, 'Deny')) return { effect: 'explicitDeny', by: 'resource-based' };
   if (any(session, 'Deny')) return { effect: 'explicitDeny', by: 'session' };
+  // Session policies, when a session has them, must allow too. (AWS lets a resource policy that
+  // names the session's own ARN grant past them; Lamina does not: stricter, never looser.)
+  if (policies.session !== undefined && !session.every((policy) => any([policy], 'Allow')))
+    return { effect: 'implicitDeny', by: 'session' };
   // Within one account a resource policy naming a user or role session grants on its own.
   if (any(resource, 'Allow')) return { effect: 'allow' };
   const root = request.principal.arn === `arn:aws:iam::${request.principal.account}:root`;
   if (!root && !any(policies.identity, 'Allow'))
     return { effect: 'implicitDeny', by: 'identity-based' };
-  if (policies.session !== undefined && !session.every((policy) => any([policy], 'Allow')))
-    return { effect: 'implicitDeny', by: 'session' };
   return { effect: 'allow' };
 }
 

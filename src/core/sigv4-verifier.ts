@@ -126,7 +126,7 @@ export class Sigv4Verifier {
     this.#checkScope(parsed);
     const secret = this.#options.secretFor(parsed.accessKeyId);
     const token = this.#options.sessionTokenFor?.(parsed.accessKeyId);
-    if (secret === undefined || parsed.securityToken !== token) {
+    if (secret === undefined || !sameToken(parsed.securityToken, token)) {
       throw new LambdaError(
         'UnrecognizedClientException',
         'The security token included in the request is invalid.',
@@ -314,4 +314,11 @@ export function formatAmzDate(epochMs: number): string {
     .toISOString()
     .replace(/[-:]/g, '')
     .replace(/\.\d{3}/, '');
+}
+
+/** Whether a request's session token is the key's, compared in constant time. */
+function sameToken(sent: string | undefined, expected: string | undefined): boolean {
+  if (sent === undefined || expected === undefined) return sent === expected;
+  const digest = (text: string) => createHmac('sha256', 'token').update(text).digest();
+  return timingSafeEqual(digest(sent), digest(expected));
 }

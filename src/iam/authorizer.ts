@@ -81,8 +81,9 @@ export class Authorizer {
     action: string,
     resource: string,
     sourceIp: string | undefined,
+    context?: Record<string, string>,
   ): Promise<void> {
-    const { message } = await this.decide(caller, action, resource, { sourceIp });
+    const { message } = await this.decide(caller, action, resource, { sourceIp, context });
     if (message !== undefined) throw iamErrors.accessDenied(message);
   }
 
@@ -117,8 +118,10 @@ export class Authorizer {
       sourceIp,
     });
     const named = asCaller === 'allow' && caller.kind !== 'root';
-    if (decision.effect === 'explicitDeny' || (!named && message !== undefined))
-      throw iamErrors.accessDenied(message ?? '');
+    const refused =
+      decision.effect === 'explicitDeny' ||
+      (decision.effect === 'implicitDeny' && (!named || decision.by === 'session'));
+    if (refused) throw iamErrors.accessDenied(message ?? '');
   }
 
   /** A session policy given to AssumeRole: a malformed one is refused. */

@@ -78,6 +78,23 @@ export class CredentialDirectory {
     });
   }
 
+  #sessions = 0;
+  #sweptAtMs = 0;
+
+  /** Forgets expired sessions (at most once a second) and counts the rest. */
+  #sweep(): void {
+    const now = this.#clock.now();
+    if (now - this.#sweptAtMs < 1000) return;
+    this.#sweptAtMs = now;
+    let sessions = 0;
+    for (const [id, entry] of this.#entries) {
+      if (entry.expiresMs === undefined) continue;
+      if (entry.expiresMs <= now) this.#entries.delete(id);
+      else sessions += 1;
+    }
+    this.#sessions = sessions;
+  }
+
   addSession(
     accessKeyId: string,
     secret: string,
@@ -91,6 +108,7 @@ export class CredentialDirectory {
       sessionPolicy: string | undefined;
     },
   ): void {
+    this.#sessions += 1;
     this.#entries.set(accessKeyId, {
       secret,
       sessionToken: session.sessionToken,
@@ -111,6 +129,20 @@ export class CredentialDirectory {
 
   remove(accessKeyId: string): void {
     this.#entries.delete(accessKeyId);
+  }
+
+  /** Ends every session of a role (it was deleted: a role made later with its name is another). */
+  removeSessionsOf(roleName: string): void {
+    for (const [id, entry] of this.#entries) {
+      if (entry.caller.kind === 'session' && entry.caller.roleName === roleName)
+        this.#entries.delete(id);
+    }
+  }
+
+  /** Live sessions: each holds memory until it expires, so their number is capped. */
+  sessionCount(): number {
+    this.#sweep();
+    return this.#sessions;
   }
 
   /** The secret of a key the server accepts now (expired sessions are forgotten). */

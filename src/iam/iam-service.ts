@@ -235,6 +235,7 @@ export class IamService {
     ]);
     if (inline.length > 0 || attached.length > 0) throw iamErrors.deleteConflict();
     await this.#repository.deleteRole(role.roleName);
+    this.#directory.removeSessionsOf(role.roleName);
     this.#onChange();
   }
 

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
-import { iamArn, iamErrors, iamId, newSecretAccessKey } from '../core/iam-model.js';
+import { iamArn, iamErrors, iamId, newSecretAccessKey, QueryApiError } from '../core/iam-model.js';
 import type { Authorizer } from './authorizer.js';
 import type { Caller, CredentialDirectory } from './credential-directory.js';
 import type { IamService } from './iam-service.js';
@@ -19,6 +19,10 @@ export interface AssumedRole {
 }
 
 const SESSION_NAME_RE = /^[\w+=,.@-]{2,64}$/;
+/** A session policy's size (AWS's packed-policy limit, approximately). */
+const SESSION_POLICY_MAX_CHARS = 2048;
+/** Live role sessions a server keeps at most (each holds memory until it expires). */
+const MAX_SESSIONS = 50_000;
 
 export class StsService {
   readonly #iam: IamService;
@@ -70,8 +74,21 @@ export class StsService {
       throw iamErrors.validation(
         `The requested DurationSeconds exceeds the MaxSessionDuration set for this role.`,
       );
+    if (input.policy !== undefined) {
+      // AWS's limit is on the packed policy; its whitespace-free length is the measure here.
+      if (input.policy.replace(/\s/g, '').length > SESSION_POLICY_MAX_CHARS)
+        throw new QueryApiError(
+          'PackedPolicyTooLarge',
+          400,
+          `Packed policy consumes more than ${SESSION_POLICY_MAX_CHARS} characters, the allotted space.`,
+        );
+      this.#authorizer.checkSessionPolicy(input.policy);
+    }
     await this.#authorizer.authorizeAssumeRole(caller, role, sourceIp);
-    if (input.policy !== undefined) this.#authorizer.checkSessionPolicy(input.policy);
+    if (this.#directory.sessionCount() >= MAX_SESSIONS)
+      throw iamErrors.limitExceeded(
+        `Cannot exceed ${MAX_SESSIONS} live role sessions on this server; try again when some have expired.`,
+      );
     const expiresMs = Math.floor(this.#clock.now() / 1000) * 1000 + duration * 1000;
     const credentials = {
       accessKeyId: iamId('ASIA', 20),

@@ -433,6 +433,7 @@ export async function buildLamina(
       bodyBudget,
       identity: {
         ...iamEdge,
+        isFunctionKey: (id) => functionCredentials.lookup(id) !== undefined,
         resourcePolicies: new ResourcePolicyCache({
           read: (name, qualifier) => context.permissions.get(name, qualifier),
           compile: (document) => iamEdge.api.authorizer.compile(document, 'resource'),

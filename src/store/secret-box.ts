@@ -49,7 +49,9 @@ export class SecretBox {
     if (format !== FORMAT || ivText === undefined || bodyText === undefined)
       throw new Error('not a sealed secret');
     const body = Buffer.from(bodyText, 'base64url');
-    const decipher = createDecipheriv('aes-256-gcm', this.#key, Buffer.from(ivText, 'base64url'));
+    const decipher = createDecipheriv('aes-256-gcm', this.#key, Buffer.from(ivText, 'base64url'), {
+      authTagLength: TAG_BYTES,
+    });
     decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
     return Buffer.concat([
       decipher.update(body.subarray(0, body.length - TAG_BYTES)),

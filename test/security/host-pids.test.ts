@@ -20,6 +20,7 @@ import {
 } from '../helpers/attack-harness.js';
 import { deploy, invokeJson } from '../helpers/functions.js';
 import { lambdaClient } from '../helpers/lambda-client.js';
+import { poll } from '../helpers/poll.js';
 import { startServer, tempDir, type ServerProcess } from '../helpers/server-process.js';
 import { pidsCapFor } from '../../src/sandbox/host-pids.js';
 
@@ -44,14 +45,27 @@ exports.handler = async () => {
   return { started: children.length, error };
 };`;
 
-/** A pids cgroup of this test's own, removed (with what the server made in it) afterwards. */
-function privatePidsCgroup(): { path: string; remove: () => void } {
+/**
+ * A pids cgroup of this test's own, removed (with what the server made in it) afterwards, once
+ * the last of the server's processes has left it (its watchdog ends a moment after the server).
+ */
+function privatePidsCgroup(): { path: string; remove: () => Promise<void> } {
   const path = join(PIDS, `lamina-test-${process.pid}-${Date.now()}`);
   mkdirSync(path);
+  const members = (dir: string) =>
+    existsSync(dir) ? readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim() : '';
   return {
     path,
-    remove: () => {
-      for (const dir of [join(path, 'lamina'), path]) if (existsSync(dir)) rmdirSync(dir);
+    remove: async () => {
+      for (const dir of [join(path, 'lamina'), path]) {
+        await poll(
+          () => Promise.resolve(members(dir)),
+          (procs) => procs === '',
+          10_000,
+          `${dir} empty`,
+        );
+        if (existsSync(dir)) rmdirSync(dir);
+      }
     },
   };
 }
@@ -76,7 +90,7 @@ describe('the processes of all environments together are capped', () => {
   after(async () => {
     client.destroy();
     await server.stop();
-    cgroup.remove();
+    await cgroup.remove();
     dir.remove();
   });
 
@@ -121,7 +135,7 @@ describe('the default cap', () => {
       );
     } finally {
       await server.stop();
-      cgroup.remove();
+      await cgroup.remove();
       dir.remove();
     }
   });

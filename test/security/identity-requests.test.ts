@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { request as httpRequest } from 'node:http';
 import {
   AttachUserPolicyCommand,
   CreateAccessKeyCommand,
@@ -14,8 +15,16 @@ import {
   CreateUserCommand,
   IAMClient,
   ListPoliciesCommand,
+  PutUserPolicyCommand,
+  UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
-import { ListFunctionsCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import {
+  CreateAliasCommand,
+  CreateFunctionUrlConfigCommand,
+  ListFunctionsCommand,
+  PublishVersionCommand,
+  type LambdaClient,
+} from '@aws-sdk/client-lambda';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { NodeSha256 } from '../../src/core/node-sha256.js';
@@ -75,6 +84,41 @@ async function query(
  * matcher of the hostile patterns would try every way to place them.
  */
 const SLOW_USER = 'a'.repeat(64);
+
+/** A signed Lambda API POST with an IAM user's key; its status. */
+async function signedPost(
+  endpoint: string,
+  pathAndQuery: string,
+  body: string,
+  key: { AccessKeyId?: string | undefined; SecretAccessKey?: string | undefined } | undefined,
+): Promise<{ status: number }> {
+  const url = new URL(pathAndQuery, endpoint);
+  const query: Record<string, string[]> = {};
+  for (const [name, value] of url.searchParams) (query[name] ??= []).push(value);
+  const signed = await new SignatureV4({
+    service: 'lambda',
+    region: 'us-east-1',
+    credentials: {
+      accessKeyId: key?.AccessKeyId ?? '',
+      secretAccessKey: key?.SecretAccessKey ?? '',
+    },
+    sha256: NodeSha256,
+  }).sign(
+    new HttpRequest({
+      method: 'POST',
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: Number(url.port),
+      path: url.pathname,
+      query,
+      headers: { host: url.host, 'content-type': 'application/json' },
+      body,
+    }),
+  );
+  const response = await fetch(url, { method: 'POST', headers: signed.headers, body });
+  await response.arrayBuffer();
+  return { status: response.status };
+}
 
 /** A policy allowing everything, with patterns and conditions built to be slow to match. */
 function hostilePolicy(): string {
@@ -188,6 +232,142 @@ describe('the IAM and STS endpoint under hostile requests', () => {
     assert.equal(refused.name, 'MalformedPolicyDocumentException');
     const local = await admin.send(new ListPoliciesCommand({ Scope: 'Local' }));
     assert.deepEqual(local.Policies ?? [], []);
+  });
+
+  test("a key deactivated while its request's body arrives is refused, not let through", async () => {
+    await admin.send(new CreateUserCommand({ UserName: 'dripper' }));
+    const key = (await admin.send(new CreateAccessKeyCommand({ UserName: 'dripper' }))).AccessKey;
+    const keys = {
+      accessKeyId: key?.AccessKeyId ?? '',
+      secretAccessKey: key?.SecretAccessKey ?? '',
+    };
+    const body = JSON.stringify({ Description: 'changed by a key that was switched off' });
+    const url = new URL('/2015-03-31/functions/victim/configuration', server.endpoint);
+    const signed = await new SignatureV4({
+      service: 'lambda',
+      region: 'us-east-1',
+      credentials: keys,
+      sha256: NodeSha256,
+    }).sign(
+      new HttpRequest({
+        method: 'PUT',
+        protocol: url.protocol,
+        hostname: url.hostname,
+        port: Number(url.port),
+        path: url.pathname,
+        headers: {
+          host: url.host,
+          'content-type': 'application/json',
+          'content-length': String(body.length),
+        },
+        body,
+      }),
+    );
+    let resolveAnswer: (answer: { status: number; text: string }) => void = () => undefined;
+    const answered = new Promise<{ status: number; text: string }>((resolve) => {
+      resolveAnswer = resolve;
+    });
+    const request = httpRequest(url, { method: 'PUT', headers: signed.headers }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (text += chunk));
+      response.on('end', () => resolveAnswer({ status: response.statusCode ?? 0, text }));
+    });
+    request.on('error', () => resolveAnswer({ status: 0, text: 'connection failed' }));
+    // The head and part of the body, handed to the kernel before the key is switched off (the
+    // server reads it while the SDK signs and sends the switch); the rest after.
+    await new Promise<void>((resolve, reject) =>
+      request.write(body.slice(0, 10), (error) => (error ? reject(error) : resolve())),
+    );
+    await admin.send(
+      new UpdateAccessKeyCommand({
+        UserName: 'dripper',
+        AccessKeyId: keys.accessKeyId,
+        Status: 'Inactive',
+      }),
+    );
+    request.end(body.slice(10));
+    const { status, text } = await answered;
+    assert.equal(status, 403);
+    assert.match(text, /security token included in the request is invalid/);
+  });
+
+  test('a repeated Qualifier is authorized as the one the operation acts on', async () => {
+    await lambda.send(new PublishVersionCommand({ FunctionName: 'victim' }));
+    await lambda.send(
+      new CreateAliasCommand({ FunctionName: 'victim', Name: 'prod', FunctionVersion: '1' }),
+    );
+    await admin.send(new CreateUserCommand({ UserName: 'qualifier' }));
+    const key = (await admin.send(new CreateAccessKeyCommand({ UserName: 'qualifier' }))).AccessKey;
+    await admin.send(
+      new PutUserPolicyCommand({
+        UserName: 'qualifier',
+        PolicyName: 'unqualified-only',
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Action: 'lambda:InvokeFunction',
+              Resource: 'arn:aws:lambda:us-east-1:000000000000:function:victim',
+            },
+          ],
+        }),
+      }),
+    );
+    const invoke = (query: string) =>
+      query === ''
+        ? signedPost(server.endpoint, '/2015-03-31/functions/victim/invocations', '{}', key)
+        : signedPost(
+            server.endpoint,
+            `/2015-03-31/functions/victim/invocations?${query}`,
+            '{}',
+            key,
+          );
+    assert.equal((await invoke('')).status, 200);
+    assert.equal((await invoke('Qualifier=prod')).status, 403);
+    assert.equal((await invoke('Qualifier=prod&Qualifier=prod')).status, 403);
+  });
+
+  test('a guardrail on a condition key holds: no public function URLs', async () => {
+    await admin.send(new CreateUserCommand({ UserName: 'no-public-urls' }));
+    const key = (await admin.send(new CreateAccessKeyCommand({ UserName: 'no-public-urls' })))
+      .AccessKey;
+    await admin.send(
+      new PutUserPolicyCommand({
+        UserName: 'no-public-urls',
+        PolicyName: 'guardrail',
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Allow', Action: 'lambda:*', Resource: '*' },
+            {
+              Effect: 'Deny',
+              Action: ['lambda:CreateFunctionUrlConfig', 'lambda:UpdateFunctionUrlConfig'],
+              Resource: '*',
+              Condition: { StringEquals: { 'lambda:FunctionUrlAuthType': 'NONE' } },
+            },
+          ],
+        }),
+      }),
+    );
+    const user = lambdaClient(server.endpoint, {
+      accessKeyId: key?.AccessKeyId ?? '',
+      secretAccessKey: key?.SecretAccessKey ?? '',
+    });
+    try {
+      const refused = await failureOf(
+        user.send(new CreateFunctionUrlConfigCommand({ FunctionName: 'victim', AuthType: 'NONE' })),
+      );
+      assert.equal(refused.name, 'AccessDeniedException');
+      assert.match(refused.message, /explicit deny/);
+      const made = await user.send(
+        new CreateFunctionUrlConfigCommand({ FunctionName: 'victim', AuthType: 'AWS_IAM' }),
+      );
+      assert.equal(made.AuthType, 'AWS_IAM');
+    } finally {
+      user.destroy();
+    }
   });
 
   test('policies built to be slow to match do not slow the server or a victim', async () => {

@@ -153,6 +153,13 @@ const CASES: Case[] = [
     session: [[allow('lambda:InvokeFunction')]],
     outcome: 'allow',
   },
+  {
+    name: 'a resource policy naming the role does not lift its session policy',
+    request: { principal: session },
+    resource: [allow('lambda:InvokeFunction', FN, { Principal: { AWS: roleArn } })],
+    session: [[allow('lambda:Get*')]],
+    outcome: 'implicitDeny',
+  },
   // Action and NotAction.
   { name: 'actions ignore case', identity: [[allow('LAMBDA:invokefunction')]], outcome: 'allow' },
   { name: 'a * in the action name', identity: [[allow('lambda:Invoke*')]], outcome: 'allow' },

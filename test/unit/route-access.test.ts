@@ -15,11 +15,15 @@ test('every route has an action and a resource', () => {
 test('functions: unqualified, or qualified where the operation takes a qualifier', () => {
   const of = (operation: string, params: Record<string, string>, query = {}) =>
     accessOf(operation, { params, query }, scope);
-  assert.deepEqual(of('Invoke', { FunctionName: 'f' }), {
-    action: 'lambda:InvokeFunction',
-    resource: `${fn}:f`,
-    function: { name: 'f', qualifier: undefined },
-  });
+  const invoke = of('Invoke', { FunctionName: 'f' });
+  assert.equal(invoke.action, 'lambda:InvokeFunction');
+  assert.equal(invoke.resource, `${fn}:f`);
+  assert.deepEqual(invoke.context, { 'lambda:FunctionArn': `${fn}:f` });
+  // Repeated, a qualifier counts as its first value, as the handlers read it.
+  assert.equal(
+    of('Invoke', { FunctionName: 'f' }, { Qualifier: ['prod', 'dev'] }).resource,
+    `${fn}:f:prod`,
+  );
   assert.equal(of('Invoke', { FunctionName: 'f' }, { Qualifier: 'prod' }).resource, `${fn}:f:prod`);
   assert.equal(of('Invoke', { FunctionName: 'f:3' }).resource, `${fn}:f:3`);
   assert.equal(of('Invoke', { FunctionName: `${fn}:f:live` }).resource, `${fn}:f:live`);
@@ -29,13 +33,48 @@ test('functions: unqualified, or qualified where the operation takes a qualifier
   );
   assert.equal(of('UpdateFunctionCode', { FunctionName: 'f:prod' }).resource, `${fn}:f`);
   assert.equal(of('GetAlias', { FunctionName: 'f', Name: 'prod' }).resource, `${fn}:f`);
-  assert.deepEqual(
-    accessOf('CreateFunction', { params: {}, query: {}, bodyFunctionName: 'new' }, scope),
+  const create = accessOf(
+    'CreateFunction',
+    { params: {}, query: {}, body: { FunctionName: 'new' } },
+    scope,
+  );
+  assert.equal(create.action, 'lambda:CreateFunction');
+  assert.equal(create.resource, `${fn}:new`);
+});
+
+test("condition keys from the body: a URL's auth type, a permission's principal", () => {
+  const url = accessOf(
+    'CreateFunctionUrlConfig',
+    { params: { FunctionName: 'f' }, query: {}, body: { AuthType: 'NONE' } },
+    scope,
+  );
+  assert.equal(url.context?.['lambda:FunctionUrlAuthType'], 'NONE');
+  const permission = accessOf(
+    'AddPermission',
     {
-      action: 'lambda:CreateFunction',
-      resource: `${fn}:new`,
-      function: { name: 'new', qualifier: undefined },
+      params: { FunctionName: 'f' },
+      query: {},
+      body: { Principal: '*', Action: 'lambda:InvokeFunction' },
     },
+    scope,
+  );
+  assert.equal(permission.context?.['lambda:Principal'], '*');
+});
+
+test('a layer named by its ARN is authorized as that layer', () => {
+  assert.equal(
+    accessOf(
+      'GetLayerVersion',
+      {
+        params: {
+          LayerName: 'arn:aws:lambda:us-east-1:111122223333:layer:secret',
+          VersionNumber: '1',
+        },
+        query: {},
+      },
+      scope,
+    ).resource,
+    'arn:aws:lambda:us-east-1:111122223333:layer:secret:1',
   );
 });
 
