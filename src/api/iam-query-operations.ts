@@ -8,6 +8,7 @@ import {
   iamErrors,
   QueryApiError,
   type AccessKey,
+  type IamGroup,
   type IamRole,
   type IamUser,
   type ManagedPolicy,
@@ -129,6 +130,25 @@ async function roleArn(call: QueryCall): Promise<string> {
 }
 
 const policyArn = (call: QueryCall) => call.params.get('PolicyArn') ?? '*';
+
+async function groupArn(call: QueryCall): Promise<string> {
+  const name = call.params.get('GroupName') ?? '';
+  const group = await call.api.iam.getGroup(name).catch(() => undefined);
+  return group?.arn ?? iamArn.group(call.api.iam.accountId, '/', name);
+}
+
+const groupXml = (group: IamGroup) => ({
+  Path: group.path,
+  GroupName: group.groupName,
+  GroupId: group.groupId,
+  Arn: group.arn,
+  CreateDate: group.createDate,
+});
+
+const group = (call: QueryCall): PolicyHolder => ({
+  kind: 'group',
+  name: call.params.get('GroupName') ?? '',
+});
 const user = (call: QueryCall): PolicyHolder => ({ kind: 'user', name: userNameOf(call) });
 const role = (call: QueryCall): PolicyHolder => ({
   kind: 'role',
@@ -138,11 +158,11 @@ const everything = () => '*';
 
 /** Put/Get/Delete/List inline policies, for users or roles. */
 function inlineOperations(
-  kind: 'User' | 'Role',
+  kind: 'User' | 'Group' | 'Role',
   holder: (call: QueryCall) => PolicyHolder,
   arn: (call: QueryCall) => Promise<string>,
 ): Record<string, Operation> {
-  const nameField = kind === 'User' ? 'UserName' : 'RoleName';
+  const nameField = `${kind}Name`;
   return {
     [`Put${kind}Policy`]: {
       service: 'iam',
@@ -354,6 +374,71 @@ export const QUERY_OPERATIONS: Readonly<Record<string, Operation>> = {
   },
   ...inlineOperations('User', user, userArn),
   ...inlineOperations('Role', role, roleArn),
+  ...inlineOperations('Group', group, groupArn),
+  CreateGroup: {
+    service: 'iam',
+    resource: (call) =>
+      iamArn.group(
+        call.api.iam.accountId,
+        call.params.get('Path') ?? '/',
+        call.params.get('GroupName') ?? '',
+      ),
+    run: async ({ api, params }) => ({
+      Group: groupXml(
+        await api.iam.createGroup({ groupName: params.get('GroupName'), path: params.get('Path') }),
+      ),
+    }),
+  },
+  GetGroup: {
+    service: 'iam',
+    resource: groupArn,
+    run: async ({ api, params }) => {
+      const found = await api.iam.getGroup(params.get('GroupName'));
+      const { items, more } = page(await api.iam.usersInGroup(found.groupName), params);
+      return { Group: groupXml(found), Users: items.map(userXml), ...more };
+    },
+  },
+  ListGroups: {
+    service: 'iam',
+    resource: everything,
+    run: async ({ api, params }) => {
+      const { items, more } = page(await api.iam.listGroups(), params);
+      return { Groups: items.map(groupXml), ...more };
+    },
+  },
+  DeleteGroup: {
+    service: 'iam',
+    resource: groupArn,
+    run: async ({ api, params }) => {
+      await api.iam.deleteGroup(params.get('GroupName'));
+      return undefined;
+    },
+  },
+  AddUserToGroup: {
+    service: 'iam',
+    resource: groupArn,
+    run: async ({ api, params }) => {
+      await api.iam.addUserToGroup(params.get('GroupName'), params.get('UserName'));
+      return undefined;
+    },
+  },
+  RemoveUserFromGroup: {
+    service: 'iam',
+    resource: groupArn,
+    run: async ({ api, params }) => {
+      await api.iam.removeUserFromGroup(params.get('GroupName'), params.get('UserName'));
+      return undefined;
+    },
+  },
+  ListGroupsForUser: {
+    service: 'iam',
+    resource: userArn,
+    run: async (call) => {
+      const groups = await call.api.iam.groupsForUser(userNameOf(call));
+      const { items, more } = page(groups, call.params);
+      return { Groups: items.map(groupXml), ...more };
+    },
+  },
   CreatePolicy: {
     service: 'iam',
     resource: (call) =>

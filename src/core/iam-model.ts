@@ -53,7 +53,15 @@ export interface PolicyVersion {
 }
 
 /** Who an inline or attached policy belongs to. */
-export type PolicyHolder = { readonly kind: 'user' | 'role'; readonly name: string };
+export type PolicyHolder = { readonly kind: 'user' | 'group' | 'role'; readonly name: string };
+
+export interface IamGroup {
+  readonly groupName: string;
+  readonly groupId: string;
+  readonly path: string;
+  readonly arn: string;
+  readonly createDate: Date;
+}
 
 /** An error of the IAM or STS Query API: AWS's code, HTTP status and message. */
 export class QueryApiError extends Error {
@@ -117,8 +125,11 @@ export function checkPath(value: string | undefined): string {
 
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
-/** A unique id with IAM's prefix: `AIDA` user, `AROA` role, `ANPA` policy, `AKIA`/`ASIA` keys. */
-export function iamId(prefix: 'AIDA' | 'AROA' | 'ANPA' | 'AKIA' | 'ASIA', length = 21): string {
+/** A unique id with IAM's prefix: `AIDA` user, `AGPA` group, `AROA` role, `ANPA` policy, `AKIA`/`ASIA` keys. */
+export function iamId(
+  prefix: 'AIDA' | 'AGPA' | 'AROA' | 'ANPA' | 'AKIA' | 'ASIA',
+  length = 21,
+): string {
   let id = prefix;
   while (id.length < length) id += ID_ALPHABET[randomInt(ID_ALPHABET.length)];
   return id;
@@ -133,6 +144,8 @@ export const iamArn = {
   root: (account: string) => `arn:aws:iam::${account}:root`,
   user: (account: string, path: string, name: string) =>
     `arn:aws:iam::${account}:user${path}${name}`,
+  group: (account: string, path: string, name: string) =>
+    `arn:aws:iam::${account}:group${path}${name}`,
   role: (account: string, path: string, name: string) =>
     `arn:aws:iam::${account}:role${path}${name}`,
   policy: (account: string, path: string, name: string) =>

@@ -2,6 +2,7 @@
 import type {
   AccessKey,
   AccessKeyStatus,
+  IamGroup,
   IamRole,
   IamUser,
   ManagedPolicy,
@@ -23,6 +24,17 @@ export interface IamRepository {
   findAccessKey(accessKeyId: string): Promise<{ key: AccessKey; secret: string } | undefined>;
   updateAccessKey(accessKeyId: string, status: AccessKeyStatus): Promise<void>;
   deleteAccessKey(accessKeyId: string): Promise<void>;
+
+  /** False when a group of that name exists. */
+  createGroup(group: IamGroup): Promise<boolean>;
+  getGroup(groupName: string): Promise<IamGroup | undefined>;
+  listGroups(): Promise<IamGroup[]>;
+  deleteGroup(groupName: string): Promise<void>;
+  addUserToGroup(groupName: string, userName: string): Promise<void>;
+  /** False when the user was not in the group. */
+  removeUserFromGroup(groupName: string, userName: string): Promise<boolean>;
+  listGroupsForUser(userName: string): Promise<string[]>;
+  listUsersInGroup(groupName: string): Promise<string[]>;
 
   /** False when a role of that name exists. */
   createRole(role: IamRole): Promise<boolean>;

@@ -11,6 +11,7 @@ import {
   iamId,
   newSecretAccessKey,
   type AccessKey,
+  type IamGroup,
   type IamRole,
   type IamUser,
   type ManagedPolicy,
@@ -25,12 +26,14 @@ import type { IamRepository } from './iam-repository.js';
 /** Access keys a user may have at once (AWS's quota). */
 const KEYS_PER_USER = 2;
 /** Largest documents, in characters without whitespace (AWS's quotas). */
-const MAX_CHARS: Record<'userInline' | 'roleInline' | 'managed' | 'trust', number> = {
-  userInline: 2048,
-  roleInline: 10_240,
-  managed: 6144,
-  trust: 2048,
-};
+const MAX_CHARS: Record<'userInline' | 'groupInline' | 'roleInline' | 'managed' | 'trust', number> =
+  {
+    userInline: 2048,
+    groupInline: 5120,
+    roleInline: 10_240,
+    managed: 6144,
+    trust: 2048,
+  };
 
 export interface IamServiceOptions {
   readonly repository: IamRepository;
@@ -107,12 +110,13 @@ export class IamService {
   async deleteUser(userName: string | undefined): Promise<void> {
     const user = await this.getUser(userName);
     const holder: PolicyHolder = { kind: 'user', name: user.userName };
-    const [keys, inline, attached] = await Promise.all([
+    const [keys, inline, attached, groups] = await Promise.all([
       this.#repository.listAccessKeys(user.userName),
       this.#repository.listInlinePolicies(holder),
       this.#repository.listAttachedPolicies(holder),
+      this.#repository.listGroupsForUser(user.userName),
     ]);
-    if (keys.length > 0 || inline.length > 0 || attached.length > 0)
+    if (keys.length > 0 || inline.length > 0 || attached.length > 0 || groups.length > 0)
       throw iamErrors.deleteConflict();
     await this.#repository.deleteUser(user.userName);
     this.#onChange();
@@ -175,6 +179,87 @@ export class IamService {
     if (key === undefined)
       throw iamErrors.noSuchEntity(`The Access Key with id ${accessKeyId ?? ''} cannot be found.`);
     return key;
+  }
+
+  // Groups.
+
+  async createGroup(input: {
+    groupName?: string | undefined;
+    path?: string | undefined;
+  }): Promise<IamGroup> {
+    const groupName = checkName('groupName', input.groupName, 128);
+    const path = checkPath(input.path);
+    const group: IamGroup = {
+      groupName,
+      groupId: iamId('AGPA'),
+      path,
+      arn: iamArn.group(this.#account, path, groupName),
+      createDate: this.#now(),
+    };
+    if (!(await this.#repository.createGroup(group)))
+      throw iamErrors.alreadyExists(`Group with name ${groupName} already exists.`);
+    return group;
+  }
+
+  async getGroup(groupName: string | undefined): Promise<IamGroup> {
+    const name = checkName('groupName', groupName, 128);
+    const group = await this.#repository.getGroup(name);
+    if (group === undefined)
+      throw iamErrors.noSuchEntity(`The group with name ${name} cannot be found.`);
+    return group;
+  }
+
+  /** A group's members. */
+  async usersInGroup(groupName: string | undefined): Promise<IamUser[]> {
+    const group = await this.getGroup(groupName);
+    const names = await this.#repository.listUsersInGroup(group.groupName);
+    const users = await Promise.all(names.map((name) => this.#repository.getUser(name)));
+    return users.filter((user): user is IamUser => user !== undefined);
+  }
+
+  listGroups(): Promise<IamGroup[]> {
+    return this.#repository.listGroups();
+  }
+
+  async deleteGroup(groupName: string | undefined): Promise<void> {
+    const group = await this.getGroup(groupName);
+    const holder: PolicyHolder = { kind: 'group', name: group.groupName };
+    const [members, inline, attached] = await Promise.all([
+      this.#repository.listUsersInGroup(group.groupName),
+      this.#repository.listInlinePolicies(holder),
+      this.#repository.listAttachedPolicies(holder),
+    ]);
+    if (members.length > 0 || inline.length > 0 || attached.length > 0)
+      throw iamErrors.deleteConflict();
+    await this.#repository.deleteGroup(group.groupName);
+    this.#onChange();
+  }
+
+  async addUserToGroup(groupName: string | undefined, userName: string | undefined): Promise<void> {
+    const group = await this.getGroup(groupName);
+    const user = await this.getUser(userName);
+    await this.#repository.addUserToGroup(group.groupName, user.userName);
+    this.#onChange();
+  }
+
+  async removeUserFromGroup(
+    groupName: string | undefined,
+    userName: string | undefined,
+  ): Promise<void> {
+    const group = await this.getGroup(groupName);
+    const user = await this.getUser(userName);
+    if (!(await this.#repository.removeUserFromGroup(group.groupName, user.userName)))
+      throw iamErrors.noSuchEntity(
+        `The user with name ${user.userName} cannot be found in group ${group.groupName}.`,
+      );
+    this.#onChange();
+  }
+
+  async groupsForUser(userName: string | undefined): Promise<IamGroup[]> {
+    const user = await this.getUser(userName);
+    const names = await this.#repository.listGroupsForUser(user.userName);
+    const groups = await Promise.all(names.map((name) => this.#repository.getGroup(name)));
+    return groups.filter((group): group is IamGroup => group !== undefined);
   }
 
   // Roles.
@@ -260,7 +345,13 @@ export class IamService {
   ): Promise<void> {
     await this.#exists(holder);
     const name = checkName('policyName', input.policyName, 128);
-    const max = holder.kind === 'user' ? MAX_CHARS.userInline : MAX_CHARS.roleInline;
+    // AWS's quotas: 2,048 characters for a user's inline policies, 5,120 for a group's.
+    const max =
+      holder.kind === 'user'
+        ? MAX_CHARS.userInline
+        : holder.kind === 'group'
+          ? MAX_CHARS.groupInline
+          : MAX_CHARS.roleInline;
     const document = this.#checkDocument(input.policyDocument, 'identity', max);
     await this.#repository.putInlinePolicy(holder, name, document);
     this.#onChange();
@@ -393,8 +484,21 @@ export class IamService {
     return policies;
   }
 
-  /** The documents of a user's or role's policies, inline and attached (for authorization). */
+  /**
+   * The documents of a user's (with its groups'), group's or role's policies, inline and
+   * attached (for authorization).
+   */
   async documentsOf(holder: PolicyHolder): Promise<string[]> {
+    const own = await this.#ownDocuments(holder);
+    if (holder.kind !== 'user') return own;
+    const groups = await this.#repository.listGroupsForUser(holder.name);
+    const inherited = await Promise.all(
+      groups.map((name) => this.#ownDocuments({ kind: 'group', name })),
+    );
+    return [...own, ...inherited.flat()];
+  }
+
+  async #ownDocuments(holder: PolicyHolder): Promise<string[]> {
     const [inlineNames, attached] = await Promise.all([
       this.#repository.listInlinePolicies(holder),
       this.#repository.listAttachedPolicies(holder),
@@ -430,6 +534,7 @@ export class IamService {
 
   async #exists(holder: PolicyHolder): Promise<void> {
     if (holder.kind === 'user') await this.getUser(holder.name);
+    else if (holder.kind === 'group') await this.getGroup(holder.name);
     else await this.getRole(holder.name);
   }
 

@@ -103,6 +103,11 @@ export interface IamNamedTable {
   record_json: string;
 }
 
+export interface IamGroupMembersTable {
+  group_name: string;
+  user_name: string;
+}
+
 export interface IamAccessKeysTable {
   access_key_id: string;
   user_name: string;
@@ -154,6 +159,8 @@ export interface Database {
   layer_versions: LayerVersionsTable;
   iam_users: IamNamedTable;
   iam_roles: IamNamedTable;
+  iam_groups: IamNamedTable;
+  iam_group_members: IamGroupMembersTable;
   iam_access_keys: IamAccessKeysTable;
   iam_policies: IamPoliciesTable;
   iam_policy_versions: IamPolicyVersionsTable;

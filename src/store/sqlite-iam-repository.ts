@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type {
   AccessKey,
   AccessKeyStatus,
+  IamGroup,
   IamRole,
   IamUser,
   ManagedPolicy,
@@ -25,6 +26,7 @@ function decode<T>(json: string, dates: readonly string[]): T {
 }
 
 const USER_DATES = ['createDate'];
+type NamedTable = 'iam_users' | 'iam_groups' | 'iam_roles';
 const POLICY_DATES = ['createDate', 'updateDate'];
 
 export class SqliteIamRepository implements IamRepository {
@@ -36,35 +38,20 @@ export class SqliteIamRepository implements IamRepository {
     this.#secrets = secrets;
   }
 
-  async createUser(user: IamUser): Promise<boolean> {
-    const result = await this.#db
-      .insertInto('iam_users')
-      .values({ name: user.userName, record_json: encode(user) })
-      .onConflict((oc) => oc.column('name').doNothing())
-      .executeTakeFirst();
-    return (result.numInsertedOrUpdatedRows ?? 0n) > 0n;
+  createUser(user: IamUser): Promise<boolean> {
+    return this.#insertNamed('iam_users', user.userName, user);
   }
 
-  async getUser(userName: string): Promise<IamUser | undefined> {
-    const row = await this.#db
-      .selectFrom('iam_users')
-      .select('record_json')
-      .where('name', '=', userName)
-      .executeTakeFirst();
-    return row === undefined ? undefined : decode<IamUser>(row.record_json, USER_DATES);
+  getUser(userName: string): Promise<IamUser | undefined> {
+    return this.#getNamed<IamUser>('iam_users', userName);
   }
 
-  async listUsers(): Promise<IamUser[]> {
-    const rows = await this.#db
-      .selectFrom('iam_users')
-      .select('record_json')
-      .orderBy('name')
-      .execute();
-    return rows.map((row) => decode<IamUser>(row.record_json, USER_DATES));
+  listUsers(): Promise<IamUser[]> {
+    return this.#listNamed<IamUser>('iam_users');
   }
 
-  async deleteUser(userName: string): Promise<void> {
-    await this.#db.deleteFrom('iam_users').where('name', '=', userName).execute();
+  deleteUser(userName: string): Promise<void> {
+    return this.#deleteNamed('iam_users', userName);
   }
 
   async putAccessKey(key: AccessKey, secret: string): Promise<void> {
@@ -114,35 +101,73 @@ export class SqliteIamRepository implements IamRepository {
     await this.#db.deleteFrom('iam_access_keys').where('access_key_id', '=', accessKeyId).execute();
   }
 
-  async createRole(role: IamRole): Promise<boolean> {
-    const result = await this.#db
-      .insertInto('iam_roles')
-      .values({ name: role.roleName, record_json: encode(role) })
-      .onConflict((oc) => oc.column('name').doNothing())
-      .executeTakeFirst();
-    return (result.numInsertedOrUpdatedRows ?? 0n) > 0n;
+  createGroup(group: IamGroup): Promise<boolean> {
+    return this.#insertNamed('iam_groups', group.groupName, group);
   }
 
-  async getRole(roleName: string): Promise<IamRole | undefined> {
-    const row = await this.#db
-      .selectFrom('iam_roles')
-      .select('record_json')
-      .where('name', '=', roleName)
-      .executeTakeFirst();
-    return row === undefined ? undefined : decode<IamRole>(row.record_json, USER_DATES);
+  getGroup(groupName: string): Promise<IamGroup | undefined> {
+    return this.#getNamed<IamGroup>('iam_groups', groupName);
   }
 
-  async listRoles(): Promise<IamRole[]> {
-    const rows = await this.#db
-      .selectFrom('iam_roles')
-      .select('record_json')
-      .orderBy('name')
+  listGroups(): Promise<IamGroup[]> {
+    return this.#listNamed<IamGroup>('iam_groups');
+  }
+
+  deleteGroup(groupName: string): Promise<void> {
+    return this.#deleteNamed('iam_groups', groupName);
+  }
+
+  async addUserToGroup(groupName: string, userName: string): Promise<void> {
+    await this.#db
+      .insertInto('iam_group_members')
+      .values({ group_name: groupName, user_name: userName })
+      .onConflict((oc) => oc.doNothing())
       .execute();
-    return rows.map((row) => decode<IamRole>(row.record_json, USER_DATES));
   }
 
-  async deleteRole(roleName: string): Promise<void> {
-    await this.#db.deleteFrom('iam_roles').where('name', '=', roleName).execute();
+  async removeUserFromGroup(groupName: string, userName: string): Promise<boolean> {
+    const result = await this.#db
+      .deleteFrom('iam_group_members')
+      .where('group_name', '=', groupName)
+      .where('user_name', '=', userName)
+      .executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+
+  async listGroupsForUser(userName: string): Promise<string[]> {
+    const rows = await this.#db
+      .selectFrom('iam_group_members')
+      .select('group_name')
+      .where('user_name', '=', userName)
+      .orderBy('group_name')
+      .execute();
+    return rows.map((row) => row.group_name);
+  }
+
+  async listUsersInGroup(groupName: string): Promise<string[]> {
+    const rows = await this.#db
+      .selectFrom('iam_group_members')
+      .select('user_name')
+      .where('group_name', '=', groupName)
+      .orderBy('user_name')
+      .execute();
+    return rows.map((row) => row.user_name);
+  }
+
+  createRole(role: IamRole): Promise<boolean> {
+    return this.#insertNamed('iam_roles', role.roleName, role);
+  }
+
+  getRole(roleName: string): Promise<IamRole | undefined> {
+    return this.#getNamed<IamRole>('iam_roles', roleName);
+  }
+
+  listRoles(): Promise<IamRole[]> {
+    return this.#listNamed<IamRole>('iam_roles');
+  }
+
+  deleteRole(roleName: string): Promise<void> {
+    return this.#deleteNamed('iam_roles', roleName);
   }
 
   async updateAssumeRolePolicy(roleName: string, document: string): Promise<void> {
@@ -289,6 +314,34 @@ export class SqliteIamRepository implements IamRepository {
       .where('policy_arn', '=', policyArn)
       .executeTakeFirst();
     return Number(row?.count ?? 0);
+  }
+
+  /** Users, groups and roles: a record by name. False when the name is taken. */
+  async #insertNamed(table: NamedTable, name: string, record: object): Promise<boolean> {
+    const result = await this.#db
+      .insertInto(table)
+      .values({ name, record_json: encode(record) })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .executeTakeFirst();
+    return (result.numInsertedOrUpdatedRows ?? 0n) > 0n;
+  }
+
+  async #getNamed<T>(table: NamedTable, name: string): Promise<T | undefined> {
+    const row = await this.#db
+      .selectFrom(table)
+      .select('record_json')
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return row === undefined ? undefined : decode<T>(row.record_json, USER_DATES);
+  }
+
+  async #listNamed<T>(table: NamedTable): Promise<T[]> {
+    const rows = await this.#db.selectFrom(table).select('record_json').orderBy('name').execute();
+    return rows.map((row) => decode<T>(row.record_json, USER_DATES));
+  }
+
+  async #deleteNamed(table: NamedTable, name: string): Promise<void> {
+    await this.#db.deleteFrom(table).where('name', '=', name).execute();
   }
 }
 

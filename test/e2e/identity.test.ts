@@ -151,6 +151,50 @@ describe('identity: IAM users, roles and policies, STS', () => {
     }
   });
 
+  test("a group's policies apply to its members, and only while they are members", async () => {
+    const keys = await userWithKey('member');
+    const run = async (args: string[]) => {
+      const result = await cli(['iam', ...args]);
+      assert.equal(result.code, 0, result.stderr);
+      return result;
+    };
+    await run(['create-group', '--group-name', 'readers']);
+    await run([
+      'attach-group-policy',
+      '--group-name',
+      'readers',
+      '--policy-arn',
+      'arn:aws:iam::aws:policy/AWSLambda_ReadOnlyAccess',
+    ]);
+    const lambda = lambdaClient(server.endpoint, keys);
+    try {
+      assert.equal(
+        (await failureOf(lambda.send(new ListFunctionsCommand({})))).name,
+        'AccessDeniedException',
+      );
+      await run(['add-user-to-group', '--group-name', 'readers', '--user-name', 'member']);
+      const members = (await run(['get-group', '--group-name', 'readers'])).json()[
+        'Users'
+      ] as Array<{
+        UserName: string;
+      }>;
+      assert.deepEqual(
+        members.map((u) => u.UserName),
+        ['member'],
+      );
+      assert.ok((await lambda.send(new ListFunctionsCommand({}))).Functions !== undefined);
+      const conflict = await cli(['iam', 'delete-group', '--group-name', 'readers']);
+      assert.match(conflict.stderr, /DeleteConflict/);
+      await run(['remove-user-from-group', '--group-name', 'readers', '--user-name', 'member']);
+      assert.equal(
+        (await failureOf(lambda.send(new ListFunctionsCommand({})))).name,
+        'AccessDeniedException',
+      );
+    } finally {
+      lambda.destroy();
+    }
+  });
+
   test('an explicit Deny wins over an Allow', async () => {
     const keys = await userWithKey('denied');
     await admin.send(
