@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clearTimeout, setTimeout } from 'node:timers';
 import { setTimeout as delay } from 'node:timers/promises';
+import { AttachRolePolicyCommand, CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 
 export const BENCH_CREDENTIALS = {
   accessKeyId: 'LKIABENCHBENCHBENCH1',
@@ -103,9 +104,52 @@ export async function startLaminaServer(
     });
     /** The end of what the server printed (its log lines), for failure reports. */
     const logTail = (chars = 3000) => `${stdout}${stderr}`.slice(-chars);
+    await ensureBenchRole(endpoint);
     return { endpoint, pid: child.pid, dataDir, stop, logTail };
   } catch (error) {
     await stop();
     throw error;
+  }
+}
+
+/**
+ * The execution role benchmark functions name (lambda-functions.mjs ROLE): trusting Lambda, with
+ * AWSLambda_FullAccess (some benchmark functions call the Lambda API with their credentials).
+ */
+async function ensureBenchRole(endpoint) {
+  const iam = new IAMClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: BENCH_CREDENTIALS,
+    maxAttempts: 1,
+  });
+  try {
+    await iam
+      .send(
+        new CreateRoleCommand({
+          RoleName: 'lambda-role',
+          AssumeRolePolicyDocument: JSON.stringify({
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Effect: 'Allow',
+                Principal: { Service: 'lambda.amazonaws.com' },
+                Action: 'sts:AssumeRole',
+              },
+            ],
+          }),
+        }),
+      )
+      .catch((error) => {
+        if (error.name !== 'EntityAlreadyExistsException') throw error;
+      });
+    await iam.send(
+      new AttachRolePolicyCommand({
+        RoleName: 'lambda-role',
+        PolicyArn: 'arn:aws:iam::aws:policy/AWSLambda_FullAccess',
+      }),
+    );
+  } finally {
+    iam.destroy();
   }
 }

@@ -25,8 +25,8 @@ import { accessOf, BODY_READ } from './route-access.js';
 export interface IdentityEdge {
   readonly api: IdentityApi;
   readonly directory: CredentialDirectory;
-  /** Whether a key is a function's own credential (not scoped to a role yet: not checked). */
-  readonly isFunctionKey: (accessKeyId: string) => boolean;
+  /** The caller a function's own key is (a session of its role); undefined for other keys. */
+  readonly functionCaller: (accessKeyId: string) => Promise<Caller | undefined>;
   /** Functions' resource policies, compiled (invokes and URLs of IAM callers hear them). */
   readonly resourcePolicies: ResourcePolicyCache;
 }
@@ -44,7 +44,7 @@ export function queryServiceOf(request: FastifyRequest): QueryService {
 }
 
 /** The caller of a request: the account's root when authentication is off. */
-function callerOf(request: FastifyRequest, edge: IdentityEdge): Caller | undefined {
+async function callerOf(request: FastifyRequest, edge: IdentityEdge): Promise<Caller | undefined> {
   const accessKeyId = request.lambdaSignature?.accessKeyId;
   if (accessKeyId === undefined) {
     return {
@@ -56,7 +56,7 @@ function callerOf(request: FastifyRequest, edge: IdentityEdge): Caller | undefin
       userId: edge.directory.accountId,
     };
   }
-  return edge.directory.callerOf(accessKeyId);
+  return edge.directory.callerOf(accessKeyId) ?? (await edge.functionCaller(accessKeyId));
 }
 
 export function registerQueryRoute(app: FastifyInstance, edge: IdentityEdge): void {
@@ -71,10 +71,11 @@ export function registerQueryRoute(app: FastifyInstance, edge: IdentityEdge): vo
         if ((received?.receivedBytes ?? 0) > QUERY_BODY_LIMIT)
           throw iamErrors.validation(`Request must be smaller than ${QUERY_BODY_LIMIT} bytes`);
         const params = new QueryParams(received?.bytes ?? new Uint8Array());
-        const caller = callerOf(request, edge);
+        const caller = await callerOf(request, edge);
         if (caller === undefined)
-          throw iamErrors.accessDenied(
-            "A function's own credentials cannot call IAM or STS; use a user's key or a role.",
+          throw new LambdaError(
+            'UnrecognizedClientException',
+            'The security token included in the request is invalid.',
           );
         const { operation, result } = await runQueryOperation(service, params.get('Action'), {
           api: edge.api,
@@ -123,7 +124,7 @@ export async function authorizeControlRequest(
   const accessKeyId = request.lambdaSignature?.accessKeyId;
   const operation = request.routeOptions.config.operation;
   if (accessKeyId === undefined || operation === undefined) return;
-  const caller = callerFor(edge, accessKeyId);
+  const caller = await callerFor(edge, accessKeyId);
   if (caller === 'unchecked') return;
   const access = accessOf(
     operation,
@@ -149,15 +150,17 @@ export async function authorizeControlRequest(
 }
 
 /**
- * Who a verified key belongs to now: the root and a function's own key are not checked; a key that
- * is neither and no longer in the directory (a session that expired, a key deactivated or deleted
- * while the body arrived) is refused rather than let through.
+ * Who a verified key belongs to now: the root is not checked; a function's own key is a session of
+ * the function's role; a key that is neither and no longer in the directory (a session that
+ * expired, a key deactivated or deleted while the body arrived) is refused rather than let
+ * through.
  */
-function callerFor(edge: IdentityEdge, accessKeyId: string): Caller | 'unchecked' {
+async function callerFor(edge: IdentityEdge, accessKeyId: string): Promise<Caller | 'unchecked'> {
   const caller = edge.directory.callerOf(accessKeyId);
   if (caller?.kind === 'root') return 'unchecked';
   if (caller !== undefined) return caller;
-  if (edge.isFunctionKey(accessKeyId)) return 'unchecked';
+  const functionCaller = await edge.functionCaller(accessKeyId);
+  if (functionCaller !== undefined) return functionCaller;
   throw new LambdaError(
     'UnrecognizedClientException',
     'The security token included in the request is invalid.',
@@ -180,7 +183,7 @@ export function urlAuthorizer(
   sourceIp: string,
 ) => Promise<string | undefined> {
   return async (accessKeyId, config, sourceIp) => {
-    const caller = callerFor(edge, accessKeyId);
+    const caller = await callerFor(edge, accessKeyId);
     if (caller === 'unchecked') return undefined;
     const resource = functionArn(scope, config.functionName, config.qualifier);
     const { message } = await edge.api.authorizer.decide(

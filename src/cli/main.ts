@@ -246,6 +246,10 @@ export async function main(argv: readonly string[]): Promise<void> {
       "name servers for functions (default: the host's, except those on loopback)",
       ipv4List,
     )
+    .option(
+      '--legacy-function-access',
+      'roles made at start for functions that named a missing role also get AWSLambda_FullAccess (what their credentials could do before roles were checked)',
+    )
     .action(async (options: Record<string, unknown>) => {
       const config: ServerConfig = {
         ...DEFAULT_CONFIG,
@@ -274,6 +278,7 @@ export async function main(argv: readonly string[]): Promise<void> {
           (options['functionAllow'] as Array<{ host: string; port: number }> | undefined) ?? [],
         functionDeny: (options['functionDeny'] as string[] | undefined) ?? [],
         functionDns: options['functionDns'] as string[] | undefined,
+        legacyFunctionAccess: options['legacyFunctionAccess'] === true,
       };
       await runServer(config);
     });

@@ -84,6 +84,8 @@ export interface FunctionServiceDeps {
   };
   /** Told when a function, or (with `version`) one of its versions, is deleted. */
   readonly onDeleted?: (name: string, version?: string) => void;
+  /** Refuses an execution role Lambda could not assume (none: roles are not checked). */
+  readonly executionRoles?: { check(roleArn: string): Promise<void> } | undefined;
 }
 
 export class FunctionService {
@@ -109,6 +111,7 @@ export class FunctionService {
     );
     const tags = input.tags ?? {};
     checkTags(tags);
+    await this.#d.executionRoles?.check(settings.role);
     const zip = requireZip(input.code);
     const code = codeRef(await this.#d.code.inspect(zip));
     checkExpandedSize(code, settings.layers);
@@ -212,6 +215,7 @@ export class FunctionService {
       await this.#lookupLayers(input.layers),
     );
     checkExpandedSize(current.latest.code, settings.layers);
+    if (input.role !== undefined) await this.#d.executionRoles?.check(settings.role);
     const updated = await this.#mutate(ref, revisionId, (latest) => ({ ...latest, settings }));
     this.#d.preparation.schedule(ref.name);
     // The code of a layer version deleted meanwhile was kept only for this function.

@@ -51,7 +51,9 @@ import { withViews } from './code-views.js';
 import { FileCodeStore } from '../store/file-code-store.js';
 import type { Database } from '../store/database-schema.js';
 import { openSqliteDatabase } from '../store/sqlite-database.js';
+import { ExecutionRoles } from '../iam/execution-roles.js';
 import { buildIdentity } from './identity.js';
+import { provisionFunctionRoles } from './function-roles.js';
 import { SqliteAsyncEventStore } from '../store/sqlite-async-event-store.js';
 import { SqliteEventInvokeConfigRepository } from '../store/sqlite-event-invoke-config-repository.js';
 import { SqliteFunctionRepository } from '../store/sqlite-function-repository.js';
@@ -137,6 +139,15 @@ export async function buildLamina(
     const runtimes = await detectHostRuntimes();
 
     db = await openSqliteDatabase(join(config.dataDir, 'lamina.db'));
+    const iamEdge = await buildIdentity({
+      db,
+      dataDir: config.dataDir,
+      accountId: config.accountId,
+      clock,
+      root: credentials,
+      secretsKey: process.env['LAMINA_SECRETS_KEY'],
+    });
+    const executionRoles = new ExecutionRoles(iamEdge.api.iam, iamEdge.api.authorizer);
     // Writes move the generation on, so the invoke path's cached lookups read again.
     const writes = new WriteGeneration();
     const repository = writes.watch(new SqliteFunctionRepository(db), [
@@ -156,6 +167,17 @@ export async function buildLamina(
       (name, error) => logger.error({ err: error, function: name }, 'code preparation failed'),
     );
     const versions = writes.watch(new SqliteVersionRepository(db), ['publish', 'delete']);
+    const madeRoles = await provisionFunctionRoles({
+      functions: repository,
+      versions,
+      executionRoles,
+      fullAccess: config.legacyFunctionAccess,
+    });
+    if (madeRoles.length > 0)
+      logger.warn(
+        `made ${madeRoles.length} execution role(s) that existing functions named: ${madeRoles.join(', ')} ` +
+          `(${config.legacyFunctionAccess ? 'AWSLambdaBasicExecutionRole and AWSLambda_FullAccess' : 'AWSLambdaBasicExecutionRole only; see --legacy-function-access'})`,
+      );
     const aliases = writes.watch(new SqliteAliasRepository(db), ['insert', 'update', 'delete']);
     const capacityMiB =
       config.environmentMemoryMiB ?? Math.floor((totalmem() / (1024 * 1024)) * 0.75);
@@ -190,6 +212,7 @@ export async function buildLamina(
       runtimes: new RuntimeCatalog(runtimes.identifiers),
       clock,
       ids,
+      executionRoles,
     });
 
     // The runtime clients live under the temp folder, which the jail's uid can reach: shared by
@@ -322,14 +345,6 @@ export async function buildLamina(
       onError: (error) => logger.error({ err: error }, 'pruning asynchronous events failed'),
     });
 
-    const iamEdge = await buildIdentity({
-      db,
-      dataDir: config.dataDir,
-      accountId: config.accountId,
-      clock,
-      root: credentials,
-      secretsKey: process.env['LAMINA_SECRETS_KEY'],
-    });
     const { directory } = iamEdge;
     const verifier =
       credentials === undefined
@@ -433,7 +448,15 @@ export async function buildLamina(
       bodyBudget,
       identity: {
         ...iamEdge,
-        isFunctionKey: (id) => functionCredentials.lookup(id) !== undefined,
+        // A function's own key acts as a session of its role (that of $LATEST).
+        functionCaller: async (id) => {
+          const credential = functionCredentials.lookup(id);
+          if (credential === undefined) return undefined;
+          const record = await repository.get(credential.functionName);
+          return record === undefined
+            ? undefined
+            : executionRoles.callerOf(credential.functionName, record.latest.settings.role);
+        },
         resourcePolicies: new ResourcePolicyCache({
           read: (name, qualifier) => context.permissions.get(name, qualifier),
           compile: (document) => iamEdge.api.authorizer.compile(document, 'resource'),
@@ -462,6 +485,7 @@ export async function buildLamina(
       asyncEvents,
       logs,
       reclaimer,
+      iam: iamEdge.api.iam,
     });
   } catch (error) {
     await db?.destroy().catch(() => undefined);

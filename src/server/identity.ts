@@ -24,7 +24,7 @@ export async function buildIdentity(options: {
   readonly root: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
   /** `LAMINA_SECRETS_KEY`, when the key is not to be kept in a file. */
   readonly secretsKey?: string | undefined;
-}): Promise<Omit<IdentityEdge, 'resourcePolicies' | 'isFunctionKey'>> {
+}): Promise<Omit<IdentityEdge, 'resourcePolicies' | 'functionCaller'>> {
   const { clock, accountId } = options;
   const secrets = SecretBox.open(join(options.dataDir, 'iam-secrets.key'), options.secretsKey);
   const repository = new SqliteIamRepository(options.db, secrets);

@@ -15,6 +15,7 @@ import type { ProvisionedConcurrencyService } from '../functions/provisioned-con
 import type { InvokeService } from '../invoke/invoke-service.js';
 import type { Provisioner } from '../invoke/provisioner.js';
 import type { Database } from '../store/database-schema.js';
+import type { IamService } from '../iam/iam-service.js';
 import type { SqliteAsyncEventStore } from '../store/sqlite-async-event-store.js';
 import type { SqliteFunctionRepository } from '../store/sqlite-function-repository.js';
 import type { Credentials } from './credentials.js';
@@ -56,6 +57,8 @@ export interface ServerParts {
   readonly asyncEvents: AsyncEventService;
   readonly logs: ServerLogSink;
   readonly reclaimer: MemoryReclaimer | undefined;
+  /** IAM's users, roles and policies (tests make the roles their functions name). */
+  readonly iam: IamService;
 }
 
 export class LaminaServer {

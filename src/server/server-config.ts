@@ -77,6 +77,11 @@ export interface ServerConfig {
   readonly functionDeny: readonly string[];
   /** Name servers for functions (`--function-dns`); default: the host's, loopback ones left out. */
   readonly functionDns: readonly string[] | undefined;
+  /**
+   * `--legacy-function-access`: the roles made at start for functions that named a role that
+   * does not exist also get AWSLambda_FullAccess (else only AWSLambdaBasicExecutionRole).
+   */
+  readonly legacyFunctionAccess: boolean;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -107,6 +112,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   functionNetwork: true,
   functionAllow: [],
   functionDeny: [],
+  legacyFunctionAccess: false,
   functionDns: undefined,
 };
 

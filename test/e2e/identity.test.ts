@@ -11,7 +11,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
+  AttachRolePolicyCommand,
   AttachUserPolicyCommand,
+  DeleteRoleCommand,
+  DetachRolePolicyCommand,
+  ListAttachedRolePoliciesCommand,
   CreateAccessKeyCommand,
   CreateRoleCommand,
   CreateUserCommand,
@@ -26,6 +30,7 @@ import {
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import {
   AddPermissionCommand,
+  CreateFunctionCommand,
   CreateFunctionUrlConfigCommand,
   DeleteFunctionCommand,
   GetFunctionCommand,
@@ -34,7 +39,7 @@ import {
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
 import { awsCommand } from '../helpers/aws-cli.js';
-import { deploy } from '../helpers/functions.js';
+import { deploy, invokeJson } from '../helpers/functions.js';
 import { failureOf, lambdaClient } from '../helpers/lambda-client.js';
 import { signedUrlRequest } from '../helpers/url-request.js';
 import {
@@ -358,6 +363,96 @@ describe('identity: IAM users, roles and policies, STS', () => {
     assert.equal(rootCall.status, 200);
   });
 
+  test("a function names a role Lambda may assume, and its own credentials are that role's", async () => {
+    const missing = await failureOf(
+      adminLambda.send(
+        new CreateFunctionCommand({
+          FunctionName: 'no-role',
+          Role: `arn:aws:iam::${ACCOUNT}:role/does-not-exist`,
+          Runtime: 'nodejs20.x',
+          Handler: 'index.handler',
+          Code: { ZipFile: Buffer.from('not used') },
+        }),
+      ),
+    );
+    assert.equal(missing.name, 'InvalidParameterValueException');
+    assert.equal(missing.message, 'The role defined for the function cannot be assumed by Lambda.');
+    const trust = (service: string) =>
+      JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { Service: service }, Action: 'sts:AssumeRole' }],
+      });
+    await admin.send(
+      new CreateRoleCommand({
+        RoleName: 'for-ec2',
+        AssumeRolePolicyDocument: trust('ec2.amazonaws.com'),
+      }),
+    );
+    const wrongTrust = await failureOf(
+      adminLambda.send(
+        new CreateFunctionCommand({
+          FunctionName: 'ec2-role',
+          Role: `arn:aws:iam::${ACCOUNT}:role/for-ec2`,
+          Runtime: 'nodejs20.x',
+          Handler: 'index.handler',
+          Code: { ZipFile: Buffer.from('not used') },
+        }),
+      ),
+    );
+    assert.equal(wrongTrust.name, 'InvalidParameterValueException');
+    for (const [role, policy] of [
+      ['basic-only', 'service-role/AWSLambdaBasicExecutionRole'],
+      ['may-invoke', 'service-role/AWSLambdaRole'],
+    ] as const) {
+      await admin.send(
+        new CreateRoleCommand({
+          RoleName: role,
+          AssumeRolePolicyDocument: trust('lambda.amazonaws.com'),
+        }),
+      );
+      await admin.send(
+        new AttachRolePolicyCommand({
+          RoleName: role,
+          PolicyArn: `arn:aws:iam::aws:policy/${policy}`,
+        }),
+      );
+    }
+    const source = [
+      "import { LambdaClient, DeleteFunctionCommand, InvokeCommand } from '@aws-sdk/client-lambda';",
+      'const lambda = new LambdaClient({});',
+      'const attempt = async (command) => { try { const out = await lambda.send(command);',
+      '  return out.Payload ? Buffer.from(out.Payload).toString() : "ok"; } catch (e) { return e.name; } };',
+      'export const handler = async () => ({',
+      "  invoke: await attempt(new InvokeCommand({ FunctionName: 'target' })),",
+      "  delete: await attempt(new DeleteFunctionCommand({ FunctionName: 'target' })),",
+      '});',
+    ].join('\n');
+    await deploy(
+      adminLambda,
+      'fn-basic',
+      { 'index.mjs': source },
+      {
+        role: `arn:aws:iam::${ACCOUNT}:role/basic-only`,
+      },
+    );
+    await deploy(
+      adminLambda,
+      'fn-invoker',
+      { 'index.mjs': source },
+      {
+        role: `arn:aws:iam::${ACCOUNT}:role/may-invoke`,
+      },
+    );
+    assert.deepEqual((await invokeJson(adminLambda, 'fn-basic', {})).body, {
+      invoke: 'AccessDeniedException',
+      delete: 'AccessDeniedException',
+    });
+    assert.deepEqual((await invokeJson(adminLambda, 'fn-invoker', {})).body, {
+      invoke: '"invoked"',
+      delete: 'AccessDeniedException',
+    });
+  });
+
   test("a role's trust policy must allow the caller", async () => {
     await admin.send(
       new CreateRoleCommand({
@@ -510,5 +605,68 @@ describe('identity: IAM users, roles and policies, STS', () => {
     after.destroy();
     assert.equal(refused.status, 403);
     assert.equal(refused.name, 'InvalidClientTokenId');
+  });
+});
+
+describe('upgrading a data directory from before roles were checked', () => {
+  const dir = tempDir();
+  let server: ServerProcess | undefined;
+
+  after(async () => {
+    await server?.stop();
+    dir.remove();
+  });
+
+  test('the roles existing functions name are made at start, with what --legacy-function-access says', async () => {
+    const attachedTo = async (endpoint: string, role: string) => {
+      const iam = new IAMClient(clientOptions(endpoint, TEST_CREDENTIALS));
+      try {
+        const listed = await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: role }));
+        return (listed.AttachedPolicies ?? []).map((p) => p.PolicyName).sort();
+      } finally {
+        iam.destroy();
+      }
+    };
+    const forget = async (endpoint: string, role: string) => {
+      const iam = new IAMClient(clientOptions(endpoint, TEST_CREDENTIALS));
+      try {
+        for (const name of await attachedTo(endpoint, role))
+          await iam.send(
+            new DetachRolePolicyCommand({
+              RoleName: role,
+              PolicyArn:
+                name === 'AWSLambdaBasicExecutionRole'
+                  ? 'arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'
+                  : `arn:aws:iam::aws:policy/${name}`,
+            }),
+          );
+        await iam.send(new DeleteRoleCommand({ RoleName: role }));
+      } finally {
+        iam.destroy();
+      }
+    };
+    // A function made while its role existed; the role then goes, as in a data directory from
+    // before roles were checked, where no role existed at all.
+    server = await startServer({ dataDir: dir.path });
+    const lambda = lambdaClient(server.endpoint);
+    await deploy(lambda, 'old', { 'index.js': 'exports.handler = async () => 1;\n' });
+    lambda.destroy();
+    await forget(server.endpoint, 'lambda-role');
+    await server.stop();
+    server = await startServer({ dataDir: dir.path, testRoles: false });
+    assert.deepEqual(await attachedTo(server.endpoint, 'lambda-role'), [
+      'AWSLambdaBasicExecutionRole',
+    ]);
+    await forget(server.endpoint, 'lambda-role');
+    await server.stop();
+    server = await startServer({
+      dataDir: dir.path,
+      testRoles: false,
+      args: ['--legacy-function-access'],
+    });
+    assert.deepEqual(await attachedTo(server.endpoint, 'lambda-role'), [
+      'AWSLambdaBasicExecutionRole',
+      'AWSLambda_FullAccess',
+    ]);
   });
 });

@@ -21,6 +21,8 @@ export interface DeployOptions {
   /** Layer version ARNs, merged into /opt in order. */
   readonly layers?: readonly string[];
   readonly loggingConfig?: LoggingConfig;
+  /** The execution role (default: the test role every test server has, test-roles.ts). */
+  readonly role?: string;
 }
 
 /** Creates a function from `files` (name → content, or full entry specs) and waits for Active. */
@@ -40,7 +42,7 @@ export async function deploy(
     new CreateFunctionCommand({
       FunctionName: name,
       Runtime: (options.runtime ?? 'nodejs20.x') as Runtime,
-      Role: ROLE,
+      Role: options.role ?? ROLE,
       Handler: options.handler ?? 'index.handler',
       Code: { ZipFile: await buildZip(entries) },
       MemorySize: options.memorySize ?? 512,

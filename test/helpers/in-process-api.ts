@@ -11,6 +11,7 @@ import type { CodeRef } from '../../src/core/function-model.js';
 import type { CodeStore } from '../../src/functions/code-store.js';
 import type { PreparationQueue } from '../../src/functions/preparation-queue.js';
 import { buildLamina } from '../../src/server/build-lamina.js';
+import { grantTestRoles } from './test-roles.js';
 import type { LaminaServer } from '../../src/server/lamina-server.js';
 import { openPlainProcessHost } from '../../src/server/plain-process-host.js';
 import { DEFAULT_CONFIG, type ServerConfig } from '../../src/server/server-config.js';
@@ -113,6 +114,7 @@ export async function inProcessApi(
     },
   );
   const { http: app, preparation, repository, db, asyncStore, bodyBudget } = server.parts;
+  await grantTestRoles(server.parts.iam);
   await app.ready();
   return {
     server,

@@ -9,6 +9,7 @@ import type { Clock } from '../../src/core/clock.js';
 import { join } from 'node:path';
 import type { LogLine } from '../../src/environment/ports.js';
 import { FileLogStore } from '../../src/observability/file-log-store.js';
+import { grantTestRoles } from './test-roles.js';
 import { buildLamina } from '../../src/server/build-lamina.js';
 import type { LaminaServer, ServerLogSink } from '../../src/server/lamina-server.js';
 import { DEFAULT_CONFIG, type ServerConfig } from '../../src/server/server-config.js';
@@ -68,6 +69,7 @@ export function useInProcessServer(config: Partial<ServerConfig>, clock: Clock):
       { ...DEFAULT_CONFIG, port: 0, dataDir: dir.path, ...config },
       overrides,
     );
+    await grantTestRoles(server.parts.iam);
     await server.start();
     client = lambdaClient(server.endpoint);
   });

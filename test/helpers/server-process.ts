@@ -7,6 +7,7 @@ import { chmodSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureTestRoles } from './test-roles.js';
 
 /** The repository root (tests run from dist/test/...). */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -35,6 +36,8 @@ export interface StartOptions {
   readonly cgroup?: string;
   /** An unprivileged host user the server runs as (its data directory is made theirs). */
   readonly user?: { readonly uid: number; readonly gid: number };
+  /** Whether to make the execution roles test functions name (default: yes; test-roles.ts). */
+  readonly testRoles?: boolean;
 }
 
 /** The unprivileged user tests run servers as (nobody, nogroup). */
@@ -98,6 +101,13 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
       reject(new Error(`lamina server exited (${code}) before it was ready:\n${stderr}${stdout}`)),
     );
   });
+  if (options.testRoles !== false) {
+    await ensureTestRoles(endpoint, {
+      accessKeyId: options.env?.['LAMINA_ACCESS_KEY_ID'] ?? TEST_CREDENTIALS.accessKeyId,
+      secretAccessKey:
+        options.env?.['LAMINA_SECRET_ACCESS_KEY'] ?? TEST_CREDENTIALS.secretAccessKey,
+    });
+  }
   return {
     endpoint,
     dataDir,
