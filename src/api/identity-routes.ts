@@ -126,12 +126,13 @@ export async function authorizeControlRequest(
   if (accessKeyId === undefined || operation === undefined) return;
   const caller = await callerFor(edge, accessKeyId);
   if (caller === 'unchecked') return;
+  const body = BODY_READ.has(operation) ? bodyJson(request) : undefined;
   const access = accessOf(
     operation,
     {
       params: request.params as Record<string, string>,
       query: request.query as Record<string, string | string[]>,
-      body: BODY_READ.has(operation) ? bodyJson(request) : undefined,
+      body,
     },
     scope,
   );
@@ -147,7 +148,19 @@ export async function authorizeControlRequest(
     context: access.context,
   });
   if (message !== undefined) throw new LambdaError('AccessDeniedException', message);
+  // Naming an execution role passes it to Lambda: `iam:PassRole` on the role, as on AWS.
+  const role = body?.['Role'];
+  if (PASSES_ROLE.has(operation) && typeof role === 'string') {
+    const passing = await edge.api.authorizer.decide(caller, 'iam:PassRole', role, {
+      sourceIp: request.ip,
+      context: { 'iam:PassedToService': 'lambda.amazonaws.com' },
+    });
+    if (passing.message !== undefined)
+      throw new LambdaError('AccessDeniedException', passing.message);
+  }
 }
+
+const PASSES_ROLE = new Set(['CreateFunction', 'UpdateFunctionConfiguration']);
 
 /**
  * Who a verified key belongs to now: the root is not checked; a function's own key is a session of

@@ -143,6 +143,7 @@ function layerName(nameOrArn: string): string {
 /** Operations whose body the authorization reads (for the function's name or condition keys). */
 export const BODY_READ: ReadonlySet<string> = new Set([
   'CreateFunction',
+  'UpdateFunctionConfiguration',
   'AddPermission',
   'CreateFunctionUrlConfig',
   'UpdateFunctionUrlConfig',

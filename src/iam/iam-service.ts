@@ -274,6 +274,7 @@ export class IamService {
     const roleName = checkName('roleName', input.roleName, 64);
     const path = checkPath(input.path);
     const document = this.#checkDocument(input.assumeRolePolicyDocument, 'trust', MAX_CHARS.trust);
+    await this.#checkPrincipalsExist(document);
     const maxSessionDuration = Number(input.maxSessionDuration ?? 3600);
     if (
       !Number.isInteger(maxSessionDuration) ||
@@ -330,6 +331,7 @@ export class IamService {
   }): Promise<void> {
     const role = await this.getRole(input.roleName);
     const document = this.#checkDocument(input.policyDocument, 'trust', MAX_CHARS.trust);
+    await this.#checkPrincipalsExist(document);
     await this.#repository.updateAssumeRolePolicy(role.roleName, document);
     this.#onChange();
   }
@@ -536,6 +538,31 @@ export class IamService {
     if (holder.kind === 'user') await this.getUser(holder.name);
     else if (holder.kind === 'group') await this.getGroup(holder.name);
     else await this.getRole(holder.name);
+  }
+
+  /**
+   * A trust policy may only name users and roles of this account that exist (AWS checks, and
+   * refuses the document as malformed).
+   */
+  async #checkPrincipalsExist(document: string): Promise<void> {
+    const parsed = JSON.parse(document) as { Statement?: unknown };
+    const statements = Array.isArray(parsed.Statement) ? parsed.Statement : [parsed.Statement];
+    for (const statement of statements as Array<{ Principal?: unknown } | undefined>) {
+      const principal = statement?.Principal;
+      if (typeof principal !== 'object' || principal === null) continue;
+      const aws = (principal as { AWS?: unknown }).AWS;
+      for (const name of Array.isArray(aws) ? aws : [aws]) {
+        if (typeof name !== 'string') continue;
+        const match = /^arn:aws[a-zA-Z-]*:iam::(\d{12}):(user|role)\/(?:.*\/)?([^/]+)$/.exec(name);
+        if (match === null || match[1] !== this.#account) continue;
+        const found =
+          match[2] === 'user'
+            ? await this.#repository.getUser(match[3] ?? '')
+            : await this.#repository.getRole(match[3] ?? '');
+        if (found?.arn !== name)
+          throw iamErrors.malformedPolicy(`Invalid principal in policy: "AWS":"${name}"`);
+      }
+    }
   }
 
   /** The document as sent, once it compiles and fits; AWS's MalformedPolicyDocument otherwise. */

@@ -453,6 +453,38 @@ describe('identity: IAM users, roles and policies, STS', () => {
     });
   });
 
+  test('naming an execution role needs iam:PassRole on it, which AWSLambda_FullAccess grants', async () => {
+    const keys = await userWithKey('deployer');
+    await admin.send(
+      new PutUserPolicyCommand({
+        UserName: 'deployer',
+        PolicyName: 'lambda',
+        PolicyDocument: allow('lambda:*'),
+      }),
+    );
+    const lambda = lambdaClient(server.endpoint, keys);
+    try {
+      const refused = await failureOf(
+        deploy(lambda, 'by-deployer', { 'index.js': 'exports.handler = async () => 1;\n' }),
+      );
+      assert.equal(refused.name, 'AccessDeniedException');
+      assert.match(
+        refused.message,
+        /not authorized to perform: iam:PassRole on resource: arn:aws:iam::000000000000:role\/lambda-role/,
+      );
+      await admin.send(
+        new AttachUserPolicyCommand({
+          UserName: 'deployer',
+          PolicyArn: 'arn:aws:iam::aws:policy/AWSLambda_FullAccess',
+        }),
+      );
+      await deploy(lambda, 'by-deployer', { 'index.js': 'exports.handler = async () => 1;\n' });
+      assert.equal((await invokeJson(lambda, 'by-deployer', {})).body, 1);
+    } finally {
+      lambda.destroy();
+    }
+  });
+
   test("a role's trust policy must allow the caller", async () => {
     await admin.send(
       new CreateRoleCommand({
@@ -544,6 +576,25 @@ describe('identity: IAM users, roles and policies, STS', () => {
     const conflict = await failureOf(admin.send(new DeleteUserCommand({ UserName: 'twice' })));
     assert.equal(conflict.name, 'DeleteConflictException');
     assert.equal(conflict.message, 'Cannot delete entity, must remove referenced objects first.');
+    const unknownPrincipal = await failureOf(
+      admin.send(
+        new CreateRoleCommand({
+          RoleName: 'trusts-a-ghost',
+          AssumeRolePolicyDocument: JSON.stringify({
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Effect: 'Allow',
+                Principal: { AWS: `arn:aws:iam::${ACCOUNT}:user/ghost` },
+                Action: 'sts:AssumeRole',
+              },
+            ],
+          }),
+        }),
+      ),
+    );
+    assert.equal(unknownPrincipal.name, 'MalformedPolicyDocumentException');
+    assert.match(unknownPrincipal.message, /Invalid principal in policy/);
     const unknown = await cli([
       'iam',
       'get-policy',
