@@ -375,7 +375,7 @@ export class EnvironmentFactory {
       logStreamName: logStream,
       initializationType,
       runtimeEnv: launch.env,
-      credentials: access?.credentialsFor(resolved.record.name),
+      credentials: access?.credentialsFor(resolved.record.name, resolved.version.version),
       laminaEndpoint: access === undefined ? undefined : 'http://127.0.0.1:9002',
     });
   }

@@ -116,7 +116,10 @@ export interface LogLine {
  * 127.0.0.1:9002 inside) with credentials scoped to its function.
  */
 export interface LaminaApiAccess {
-  readonly credentialsFor: (functionName: string) => {
+  readonly credentialsFor: (
+    functionName: string,
+    version: string,
+  ) => {
     readonly accessKeyId: string;
     readonly secretAccessKey: string;
     readonly sessionToken: string;

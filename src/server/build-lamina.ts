@@ -271,7 +271,7 @@ export async function buildLamina(
         ]),
       placement: host.placement,
       laminaApi: {
-        credentialsFor: (name) => functionCredentials.credentialsFor(name),
+        credentialsFor: (name, version) => functionCredentials.credentialsFor(name, version),
       },
     });
     const launcher = new HostRuntimeLauncher(runtimeClients);
@@ -448,14 +448,18 @@ export async function buildLamina(
       bodyBudget,
       identity: {
         ...iamEdge,
-        // A function's own key acts as a session of its role (that of $LATEST).
+        // A function's own key acts as a session of its version's role.
         functionCaller: async (id) => {
           const credential = functionCredentials.lookup(id);
           if (credential === undefined) return undefined;
-          const record = await repository.get(credential.functionName);
-          return record === undefined
+          // A published version keeps the role it was published with; $LATEST has its current one.
+          const settings =
+            credential.version === '$LATEST'
+              ? (await repository.get(credential.functionName))?.latest.settings
+              : (await versions.get(credential.functionName, credential.version))?.settings;
+          return settings === undefined
             ? undefined
-            : executionRoles.callerOf(credential.functionName, record.latest.settings.role);
+            : executionRoles.callerOf(credential.functionName, settings.role);
         },
         resourcePolicies: new ResourcePolicyCache({
           read: (name, qualifier) => context.permissions.get(name, qualifier),

@@ -11,6 +11,8 @@ export interface FunctionCredential {
   readonly secretAccessKey: string;
   readonly sessionToken: string;
   readonly functionName: string;
+  /** The version its environments run (`$LATEST` or a number): whose role the key acts as. */
+  readonly version: string;
 }
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
@@ -19,16 +21,19 @@ export class FunctionCredentials {
   readonly #key = randomBytes(32);
   readonly #byKeyId = new Map<string, FunctionCredential>();
 
-  /** The credential of a function (the same for the life of this server). */
-  credentialsFor(functionName: string): FunctionCredential {
+  /** The credential of a function's version (the same for the life of this server). */
+  credentialsFor(functionName: string, version: string): FunctionCredential {
     const mac = (label: string) =>
-      createHmac('sha256', this.#key).update(`${label}\u0000${functionName}`).digest();
+      createHmac('sha256', this.#key)
+        .update(`${label}\u0000${functionName}\u0000${version}`)
+        .digest();
     const id = [...mac('id').subarray(0, 16)].map((b) => ALPHABET[b % 32]).join('');
     const credential: FunctionCredential = {
       accessKeyId: `ASIA${id}`,
       secretAccessKey: mac('secret').toString('base64').slice(0, 40),
       sessionToken: mac('token').toString('base64'),
       functionName,
+      version,
     };
     this.#byKeyId.set(credential.accessKeyId, credential);
     return credential;

@@ -36,6 +36,9 @@ import {
   GetFunctionCommand,
   InvokeCommand,
   ListFunctionsCommand,
+  PublishVersionCommand,
+  UpdateFunctionConfigurationCommand,
+  waitUntilFunctionUpdatedV2,
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
 import { awsCommand } from '../helpers/aws-cli.js';
@@ -448,6 +451,26 @@ describe('identity: IAM users, roles and policies, STS', () => {
       delete: 'AccessDeniedException',
     });
     assert.deepEqual((await invokeJson(adminLambda, 'fn-invoker', {})).body, {
+      invoke: '"invoked"',
+      delete: 'AccessDeniedException',
+    });
+    // A published version keeps its role; $LATEST takes the new one.
+    await adminLambda.send(new PublishVersionCommand({ FunctionName: 'fn-basic' }));
+    await adminLambda.send(
+      new UpdateFunctionConfigurationCommand({
+        FunctionName: 'fn-basic',
+        Role: `arn:aws:iam::${ACCOUNT}:role/may-invoke`,
+      }),
+    );
+    await waitUntilFunctionUpdatedV2(
+      { client: adminLambda, maxWaitTime: 60, minDelay: 1, maxDelay: 1 },
+      { FunctionName: 'fn-basic' },
+    );
+    assert.deepEqual((await invokeJson(adminLambda, 'fn-basic:1', {})).body, {
+      invoke: 'AccessDeniedException',
+      delete: 'AccessDeniedException',
+    });
+    assert.deepEqual((await invokeJson(adminLambda, 'fn-basic', {})).body, {
       invoke: '"invoked"',
       delete: 'AccessDeniedException',
     });
