@@ -6,7 +6,7 @@
  * many after 1,000 cold starts as before, and none left once it is killed.
  */
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { closeSync, openSync, statSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { networkOf, processAlive, userModeStacks } from '../helpers/function-network.js';
@@ -108,16 +108,24 @@ describe('a server killed with SIGKILL', () => {
     assert.ok(running.length > 0);
     await first.stop('SIGKILL');
     // A pre-started sandbox may have been getting its namespace at the moment of the kill.
-    const left = inodes(networkOf(dir.path).namespaces);
+    const leftNames = networkOf(dir.path).namespaces;
+    const left = inodes(leftNames);
     for (const inode of running) assert.ok(left.includes(inode), 'a killed server cannot clean up');
-
-    server = await startServer({ dataDir: dir.path });
+    // Held open, the namespaces left keep their inode numbers taken: the kernel reuses a freed
+    // one for the next namespace, which the new server's own could otherwise get.
+    const held = leftNames.map((name) => openSync(`/run/netns/${name}`, 'r'));
+    try {
+      server = await startServer({ dataDir: dir.path });
+      const now = networkOf(dir.path);
+      assert.deepEqual(
+        inodes(now.namespaces).filter((inode) => left.includes(inode)),
+        [],
+        'what the killed server left is gone',
+      );
+    } finally {
+      for (const fd of held) closeSync(fd);
+    }
     const now = networkOf(dir.path);
-    assert.deepEqual(
-      inodes(now.namespaces).filter((inode) => left.includes(inode)),
-      [],
-      'what the killed server left is gone',
-    );
     assert.notEqual(now.rules, '', 'the new server has its table');
     await server.stop();
     server = undefined;
