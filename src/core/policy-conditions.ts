@@ -202,7 +202,8 @@ function badValue(operator: string, key: string): PolicySyntaxError {
   return new PolicySyntaxError(`Invalid value for condition ${operator} on key ${key}.`);
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+/** A JSON object (not an array, not null). */
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 

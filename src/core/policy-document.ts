@@ -3,7 +3,12 @@
  * identity policies (of users, groups and roles: no `Principal`), resource policies (a function's:
  * each statement names its `Principal`) and trust policies (a role's: who may assume it).
  */
-import { compileCondition, PolicySyntaxError, type ConditionTest } from './policy-conditions.js';
+import {
+  compileCondition,
+  isRecord,
+  PolicySyntaxError,
+  type ConditionTest,
+} from './policy-conditions.js';
 import { actionMatcher, arnMatcher, type Matcher } from './policy-pattern.js';
 
 export { PolicySyntaxError } from './policy-conditions.js';
@@ -233,8 +238,4 @@ function stringList(value: unknown, field: string): string[] {
   if (list.length === 0 || list.some((item) => typeof item !== 'string' || item === ''))
     throw new PolicySyntaxError(`Syntax errors in policy. ${field} must be strings.`);
   return list as string[];
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

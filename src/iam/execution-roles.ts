@@ -13,8 +13,8 @@ import type { IamService } from './iam-service.js';
 
 const LAMBDA = 'lambda.amazonaws.com';
 const CANNOT_ASSUME = 'The role defined for the function cannot be assumed by Lambda.';
-/** The trust policy of a role made for a function that named it before roles were checked. */
-const LAMBDA_TRUST = JSON.stringify({
+/** A trust policy that lets Lambda assume a role (that of roles made for existing functions). */
+export const LAMBDA_TRUST = JSON.stringify({
   Version: '2012-10-17',
   Statement: [{ Effect: 'Allow', Principal: { Service: LAMBDA }, Action: 'sts:AssumeRole' }],
 });

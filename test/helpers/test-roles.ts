@@ -9,16 +9,10 @@ import {
   EntityAlreadyExistsException,
   IAMClient,
 } from '@aws-sdk/client-iam';
+import { LAMBDA_TRUST } from '../../src/iam/execution-roles.js';
 import type { IamService } from '../../src/iam/iam-service.js';
 
 export const TEST_ROLE_NAMES = ['lambda-role', 'r'] as const;
-
-export const LAMBDA_TRUST = JSON.stringify({
-  Version: '2012-10-17',
-  Statement: [
-    { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
-  ],
-});
 
 const FULL_ACCESS = 'arn:aws:iam::aws:policy/AWSLambda_FullAccess';
 

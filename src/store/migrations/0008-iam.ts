@@ -1,14 +1,28 @@
-/** IAM: users, their access keys (secrets sealed), roles, managed and inline policies, attachments. */
+/**
+ * IAM: users, their access keys (secrets sealed), groups and their members, roles, managed and
+ * inline policies, attachments.
+ */
 import type { Kysely } from 'kysely';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  for (const table of ['iam_users', 'iam_roles']) {
+  for (const table of ['iam_users', 'iam_groups', 'iam_roles']) {
     await db.schema
       .createTable(table)
       .addColumn('name', 'text', (c) => c.primaryKey())
       .addColumn('record_json', 'text', (c) => c.notNull())
       .execute();
   }
+  await db.schema
+    .createTable('iam_group_members')
+    .addColumn('group_name', 'text', (c) => c.notNull())
+    .addColumn('user_name', 'text', (c) => c.notNull())
+    .addPrimaryKeyConstraint('iam_group_members_pk', ['group_name', 'user_name'])
+    .execute();
+  await db.schema
+    .createIndex('iam_group_members_user')
+    .on('iam_group_members')
+    .column('user_name')
+    .execute();
   await db.schema
     .createTable('iam_access_keys')
     .addColumn('access_key_id', 'text', (c) => c.primaryKey())
@@ -67,7 +81,9 @@ export async function down(db: Kysely<unknown>): Promise<void> {
     'iam_policy_versions',
     'iam_policies',
     'iam_access_keys',
+    'iam_group_members',
     'iam_roles',
+    'iam_groups',
     'iam_users',
   ])
     await db.schema.dropTable(table).execute();
