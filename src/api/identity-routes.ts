@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { LambdaError } from '../core/errors.js';
+import { TOKEN_EXPIRED } from '../core/sigv4-verifier.js';
 import { iamErrors } from '../core/iam-model.js';
 import { functionArn, type Scope } from '../core/arn.js';
 import type { FunctionUrlConfig } from '../core/function-url.js';
@@ -25,8 +26,6 @@ import { accessOf, BODY_READ } from './route-access.js';
 export interface IdentityEdge {
   readonly api: IdentityApi;
   readonly directory: CredentialDirectory;
-  /** The caller a function's own key is (a session of its role); undefined for other keys. */
-  readonly functionCaller: (accessKeyId: string) => Promise<Caller | undefined>;
   /** Functions' resource policies, compiled (invokes and URLs of IAM callers hear them). */
   readonly resourcePolicies: ResourcePolicyCache;
 }
@@ -43,20 +42,30 @@ export function queryServiceOf(request: FastifyRequest): QueryService {
   return version === QUERY_VERSIONS.sts ? 'sts' : 'iam';
 }
 
-/** The caller of a request: the account's root when authentication is off. */
-async function callerOf(request: FastifyRequest, edge: IdentityEdge): Promise<Caller | undefined> {
-  const accessKeyId = request.lambdaSignature?.accessKeyId;
+/**
+ * Who signed a request, now: the account's root when authentication is off, else the caller the
+ * directory names for the verified key. A key gone since it was verified (a session or a function's
+ * key that expired, a key deactivated or deleted while the body arrived) is refused, never let
+ * through.
+ */
+function callerOf(edge: IdentityEdge, accessKeyId: string | undefined): Caller {
+  const { directory } = edge;
   if (accessKeyId === undefined) {
+    const account = directory.accountId;
     return {
       kind: 'root',
-      principal: {
-        arn: `arn:aws:iam::${edge.directory.accountId}:root`,
-        account: edge.directory.accountId,
-      },
-      userId: edge.directory.accountId,
+      principal: { arn: `arn:aws:iam::${account}:root`, account },
+      userId: account,
     };
   }
-  return edge.directory.callerOf(accessKeyId) ?? (await edge.functionCaller(accessKeyId));
+  const caller = directory.callerOf(accessKeyId);
+  if (caller !== undefined) return caller;
+  if (directory.hasExpired(accessKeyId))
+    throw new LambdaError('ExpiredTokenException', TOKEN_EXPIRED);
+  throw new LambdaError(
+    'UnrecognizedClientException',
+    'The security token included in the request is invalid.',
+  );
 }
 
 export function registerQueryRoute(app: FastifyInstance, edge: IdentityEdge): void {
@@ -71,12 +80,7 @@ export function registerQueryRoute(app: FastifyInstance, edge: IdentityEdge): vo
         if ((received?.receivedBytes ?? 0) > QUERY_BODY_LIMIT)
           throw iamErrors.validation(`Request must be smaller than ${QUERY_BODY_LIMIT} bytes`);
         const params = new QueryParams(received?.bytes ?? new Uint8Array());
-        const caller = await callerOf(request, edge);
-        if (caller === undefined)
-          throw new LambdaError(
-            'UnrecognizedClientException',
-            'The security token included in the request is invalid.',
-          );
+        const caller = callerOf(edge, request.lambdaSignature?.accessKeyId);
         const { operation, result } = await runQueryOperation(service, params.get('Action'), {
           api: edge.api,
           params,
@@ -112,9 +116,9 @@ export function checkSignedService(request: FastifyRequest): void {
 }
 
 /**
- * A control-API request of an IAM user or role session is allowed by its policies, or refused
- * with AWS's AccessDeniedException. The account's root and a function's own credentials are not
- * checked (a function's credentials are scoped to its role in a later version).
+ * A control-API request of an IAM user, a role session or a function (a session of its execution
+ * role) is allowed by its policies, or refused with AWS's AccessDeniedException. The account's
+ * root is not checked.
  */
 export async function authorizeControlRequest(
   request: FastifyRequest,
@@ -124,8 +128,8 @@ export async function authorizeControlRequest(
   const accessKeyId = request.lambdaSignature?.accessKeyId;
   const operation = request.routeOptions.config.operation;
   if (accessKeyId === undefined || operation === undefined) return;
-  const caller = await callerFor(edge, accessKeyId);
-  if (caller === 'unchecked') return;
+  const caller = callerOf(edge, accessKeyId);
+  if (caller.kind === 'root') return;
   const body = BODY_READ.has(operation) ? bodyJson(request) : undefined;
   const access = accessOf(
     operation,
@@ -162,30 +166,12 @@ export async function authorizeControlRequest(
 
 const PASSES_ROLE = new Set(['CreateFunction', 'UpdateFunctionConfiguration']);
 
-/**
- * Who a verified key belongs to now: the root is not checked; a function's own key is a session of
- * the function's role; a key that is neither and no longer in the directory (a session that
- * expired, a key deactivated or deleted while the body arrived) is refused rather than let
- * through.
- */
-async function callerFor(edge: IdentityEdge, accessKeyId: string): Promise<Caller | 'unchecked'> {
-  const caller = edge.directory.callerOf(accessKeyId);
-  if (caller?.kind === 'root') return 'unchecked';
-  if (caller !== undefined) return caller;
-  const functionCaller = await edge.functionCaller(accessKeyId);
-  if (functionCaller !== undefined) return functionCaller;
-  throw new LambdaError(
-    'UnrecognizedClientException',
-    'The security token included in the request is invalid.',
-  );
-}
-
 const INVOKES = new Set(['lambda:InvokeFunction', 'lambda:InvokeAsync']);
 
 /**
  * The check of an AWS_IAM function URL's signer: `lambda:InvokeFunctionUrl` on the function (its
  * alias), with `lambda:FunctionUrlAuthType` AWS_IAM, from its policies or the function's resource
- * policy. The account's root and a function's own credentials pass.
+ * policy. The account's root passes.
  */
 export function urlAuthorizer(
   edge: IdentityEdge,
@@ -196,8 +182,8 @@ export function urlAuthorizer(
   sourceIp: string,
 ) => Promise<string | undefined> {
   return async (accessKeyId, config, sourceIp) => {
-    const caller = await callerFor(edge, accessKeyId);
-    if (caller === 'unchecked') return undefined;
+    const caller = callerOf(edge, accessKeyId);
+    if (caller.kind === 'root') return undefined;
     const resource = functionArn(scope, config.functionName, config.qualifier);
     const { message } = await edge.api.authorizer.decide(
       caller,

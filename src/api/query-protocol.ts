@@ -93,6 +93,7 @@ export function renderQueryResult(
 const SIGNATURE_CODES: Record<string, string> = {
   InvalidSignatureException: 'SignatureDoesNotMatch',
   UnrecognizedClientException: 'InvalidClientTokenId',
+  ExpiredTokenException: 'ExpiredToken',
   MissingAuthenticationTokenException: 'MissingAuthenticationToken',
   IncompleteSignatureException: 'IncompleteSignature',
 };

@@ -171,6 +171,12 @@ export async function main(argv: readonly string[]): Promise<void> {
       DEFAULT_CONFIG.idleTimeoutMs / 1000,
     )
     .option(
+      '--environment-max-age <duration>',
+      'retire environments this old (their credentials expire 20 minutes later): 4h, 90m',
+      duration,
+      DEFAULT_CONFIG.environmentMaxAgeMs,
+    )
+    .option(
       '--async-concurrency <n>',
       'most asynchronous events running at once',
       positiveWholeNumber,
@@ -261,6 +267,7 @@ export async function main(argv: readonly string[]): Promise<void> {
         auth: options['auth'] as 'sigv4' | 'none',
         logLevel: options['logLevel'] as string,
         idleTimeoutMs: (options['idleTimeout'] as number) * 1000,
+        environmentMaxAgeMs: options['environmentMaxAge'] as number,
         concurrencyLimit: options['concurrencyLimit'] as number | undefined,
         minimumUnreservedConcurrency: options['minUnreservedConcurrency'] as number | undefined,
         prestartPoolSize: options['prestartPoolSize'] as number,

@@ -54,6 +54,7 @@ export const ERROR_CATALOGUE = {
   InvalidSignatureException: row(403, 'message', 'client', false, 'SigV4 signature is wrong'),
   IncompleteSignatureException: row(403, 'message', 'client', false, 'SigV4 header is malformed'),
   UnrecognizedClientException: row(403, 'message', 'client', false, 'unknown access key'),
+  ExpiredTokenException: row(403, 'message', 'client', false, 'temporary key past its expiry'),
   MissingAuthenticationTokenException: row(403, 'message', 'client', false, 'no SigV4 at all'),
   UnknownOperationException: row(404, 'message', 'client', false, 'no such API path'),
   ServiceException: row(500, 'Message', 'platform', true, 'an unexpected platform error'),

@@ -54,6 +54,8 @@ export interface Sigv4VerifierOptions {
   readonly secretFor: (accessKeyId: string) => string | undefined;
   /** The session token a temporary key must present (undefined: the key takes none). */
   readonly sessionTokenFor?: (accessKeyId: string) => string | undefined;
+  /** Whether an unknown key is a temporary one that has expired (ExpiredTokenException). */
+  readonly hasExpired?: (accessKeyId: string) => boolean;
   readonly clock: Clock;
   readonly maxSkewMs?: number;
 }
@@ -92,6 +94,8 @@ const SIGNATURE_MISMATCH =
   'The request signature we calculated does not match the signature you provided. ' +
   'Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';
 
+/** AWS's words for a temporary key past its expiry. */
+export const TOKEN_EXPIRED = 'The security token included in the request is expired';
 const invalidSignature = (message: string) => new LambdaError('InvalidSignatureException', message);
 
 /** Headers SignatureV4 generates itself, never taken from the request it signs. */
@@ -117,7 +121,8 @@ export class Sigv4Verifier {
   /**
    * Checks everything the head can tell, in the order AWS reports it: a signature is there
    * (MissingAuthenticationTokenException) and well formed (IncompleteSignatureException), its scope
-   * (InvalidSignatureException), a known key with its session token (UnrecognizedClientException),
+   * (InvalidSignatureException), a key that has not expired (ExpiredTokenException), a known key
+   * with its session token (UnrecognizedClientException),
    * the date within the allowed skew or expiry (InvalidSignatureException), the signed headers
    * present. Throws the 403 LambdaError; never reads the body.
    */
@@ -126,6 +131,8 @@ export class Sigv4Verifier {
     this.#checkScope(parsed);
     const secret = this.#options.secretFor(parsed.accessKeyId);
     const token = this.#options.sessionTokenFor?.(parsed.accessKeyId);
+    if (secret === undefined && this.#options.hasExpired?.(parsed.accessKeyId) === true)
+      throw new LambdaError('ExpiredTokenException', TOKEN_EXPIRED);
     if (secret === undefined || !sameToken(parsed.securityToken, token)) {
       throw new LambdaError(
         'UnrecognizedClientException',

@@ -10,7 +10,11 @@ import { join } from 'node:path';
 import type { Scope } from '../core/arn.js';
 import type { Clock } from '../core/clock.js';
 import type { ColocationPolicy } from './colocation-policy.js';
-import { environmentVariables, prestartVariables } from './environment-variables.js';
+import {
+  environmentVariables,
+  prestartVariables,
+  type EnvironmentInputs,
+} from './environment-variables.js';
 import { ExecutionEnvironment } from './execution-environment.js';
 import { ExtensionRegistry } from './extension-registry.js';
 import { TelemetryHub } from './telemetry-hub.js';
@@ -124,7 +128,12 @@ export class EnvironmentFactory {
     const id = randomBytes(16).toString('hex');
     const endpoints = await this.#d.endpoints(id);
     const letGo = this.#holdCode(resolved);
+    const close = () => {
+      this.#d.laminaApi?.revoke(id);
+      return endpoints.close();
+    };
     try {
+      const credentials = await this.#credentials(id, resolved, endpoints);
       const logStream = logStreamName(this.#d.clock.now(), resolved.version.version, id);
       const route: OutputRoute = { early: [] };
       const sandbox = await this.#d.sandboxes.start({
@@ -134,7 +143,7 @@ export class EnvironmentFactory {
         runtimeDir: launch.runtimeDir,
         langDir: launch.langDir,
         command: launch.command,
-        env: this.#variables(resolved, launch, logStream, initializationType, endpoints),
+        env: this.#variables(resolved, launch, logStream, initializationType, credentials),
         memoryMiB: settings.memoryMiB,
         ephemeralStorageMiB: settings.ephemeralStorageMiB,
         ...sockets(endpoints),
@@ -150,11 +159,11 @@ export class EnvironmentFactory {
         route,
         initializationType,
         reservation,
-        cleanup: () => endpoints.close(),
+        cleanup: close,
         releaseCode: letGo,
       });
     } catch (error) {
-      await Promise.all([endpoints.close(), letGo()]);
+      await Promise.all([close(), letGo()]);
       throw error;
     }
   }
@@ -256,13 +265,14 @@ export class EnvironmentFactory {
     }
     const logStream = logStreamName(this.#d.clock.now(), resolved.version.version, booted.id);
     booted.output.early.splice(0);
-    const variables = this.#variables(
-      resolved,
-      launch,
-      logStream,
-      initializationType,
-      booted.endpoints,
+    const credentials = await this.#credentials(booted.id, resolved, booted.endpoints).catch(
+      () => null,
     );
+    if (credentials === null) {
+      await Promise.all([this.discard(booted), letGo()]);
+      return undefined;
+    }
+    const variables = this.#variables(resolved, launch, logStream, initializationType, credentials);
     if (!booted.endpoints.runtime.assign(booted.sandbox.translate(variables))) {
       await Promise.all([this.discard(booted), letGo()]);
       return undefined;
@@ -337,7 +347,9 @@ export class EnvironmentFactory {
       this.#d.logs,
       this.#d.clock,
       () => {
-        // Its sockets close once its processes are gone (a runtime must not see them go first).
+        // Its key stops working at once; its sockets close once its processes are gone (a
+        // runtime must not see them go first).
+        this.#d.laminaApi?.revoke(parts.id);
         void parts.sandbox.exited.then(() => Promise.all([parts.cleanup(), parts.releaseCode()]));
       },
       { registry, telemetry, initializationType: parts.initializationType },
@@ -359,14 +371,24 @@ export class EnvironmentFactory {
     return environment;
   }
 
+  /** The environment's own credentials, when its code can reach the Lamina API. */
+  async #credentials(
+    environmentId: string,
+    resolved: ResolvedFunction,
+    endpoints: EnvironmentEndpoints,
+  ): Promise<EnvironmentInputs['credentials']> {
+    const access = this.#d.laminaApi;
+    if (access === undefined || endpoints.laminaApiSocket === undefined) return undefined;
+    return access.issue(environmentId, resolved.record.name, resolved.version.settings.role);
+  }
+
   #variables(
     resolved: ResolvedFunction,
     launch: RuntimeLaunch,
     logStream: string,
     initializationType: InitializationType,
-    endpoints: EnvironmentEndpoints,
+    credentials: EnvironmentInputs['credentials'],
   ): Record<string, string> {
-    const access = endpoints.laminaApiSocket === undefined ? undefined : this.#d.laminaApi;
     return environmentVariables({
       functionName: resolved.record.name,
       version: resolved.version.version,
@@ -375,8 +397,8 @@ export class EnvironmentFactory {
       logStreamName: logStream,
       initializationType,
       runtimeEnv: launch.env,
-      credentials: access?.credentialsFor(resolved.record.name, resolved.version.version),
-      laminaEndpoint: access === undefined ? undefined : 'http://127.0.0.1:9002',
+      credentials,
+      laminaEndpoint: credentials === undefined ? undefined : 'http://127.0.0.1:9002',
     });
   }
 
@@ -387,6 +409,7 @@ export class EnvironmentFactory {
   }
 
   async #release(booted: BootedSandbox): Promise<void> {
+    this.#d.laminaApi?.revoke(booted.id);
     await booted.endpoints.close();
     await rm(booted.slotDir, { recursive: true, force: true });
   }

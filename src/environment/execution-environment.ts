@@ -140,6 +140,8 @@ export class ExecutionEnvironment {
   /** Set by `retire`: the environment ends once its current invocation completes. */
   #retiring = false;
   #lastUsedMs: number;
+  /** When the environment was made (its age counts from here; so do its credentials'). */
+  readonly startedMs: number;
   #pendingInitMs: number | undefined;
   #freezing: Promise<void> = Promise.resolve();
   #freezeTimer: NodeJS.Timeout | undefined;
@@ -176,6 +178,7 @@ export class ExecutionEnvironment {
     this.#onDead = onDead;
     this.#ext = extensions;
     this.#lastUsedMs = clock.now();
+    this.startedMs = this.#lastUsedMs;
     void sandbox.exited.then((exit) => {
       this.#exit = exit;
       this.#interrupt?.({ kind: 'exit', exit });

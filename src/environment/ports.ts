@@ -116,12 +116,16 @@ export interface LogLine {
  * 127.0.0.1:9002 inside) with credentials scoped to its function.
  */
 export interface LaminaApiAccess {
-  readonly credentialsFor: (
+  /** New temporary credentials for an environment: a session of the function's role `roleArn`. */
+  readonly issue: (
+    environmentId: string,
     functionName: string,
-    version: string,
-  ) => {
+    roleArn: string,
+  ) => Promise<{
     readonly accessKeyId: string;
     readonly secretAccessKey: string;
     readonly sessionToken: string;
-  };
+  }>;
+  /** The environment ended (or never started): its credentials stop working. */
+  readonly revoke: (environmentId: string) => void;
 }

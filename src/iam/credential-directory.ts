@@ -1,8 +1,9 @@
 /**
  * Every access key the server accepts, kept in memory so that a signature is checked without a
  * database read: the account's root key pair, IAM users' active keys (loaded at start, changed as
- * the IAM API changes them) and STS sessions' temporary keys (until they expire; not kept across
- * restarts). Each names its caller, as policies see it.
+ * the IAM API changes them) and temporary keys: STS sessions' and functions' own (until they
+ * expire; not kept across restarts). Each names its caller, as policies see it. An expired key is
+ * remembered for a while, so that its use is answered as expired rather than unknown.
  */
 import type { Clock } from '../core/clock.js';
 import { iamArn } from '../core/iam-model.js';
@@ -25,6 +26,9 @@ export type Caller =
       /** The session policy given to AssumeRole, if any. */
       readonly sessionPolicy: string | undefined;
     };
+
+/** How long an expired key is still recognised as one (then it is unknown). */
+const EXPIRED_MEMORY_MS = 15 * 60 * 1000;
 
 interface Entry {
   readonly secret: string;
@@ -81,7 +85,7 @@ export class CredentialDirectory {
   #sessions = 0;
   #sweptAtMs = 0;
 
-  /** Forgets expired sessions (at most once a second) and counts the rest. */
+  /** Forgets keys expired long enough (at most once a second) and counts the live ones. */
   #sweep(): void {
     const now = this.#clock.now();
     if (now - this.#sweptAtMs < 1000) return;
@@ -89,8 +93,8 @@ export class CredentialDirectory {
     let sessions = 0;
     for (const [id, entry] of this.#entries) {
       if (entry.expiresMs === undefined) continue;
-      if (entry.expiresMs <= now) this.#entries.delete(id);
-      else sessions += 1;
+      if (entry.expiresMs + EXPIRED_MEMORY_MS <= now) this.#entries.delete(id);
+      else if (entry.expiresMs > now) sessions += 1;
     }
     this.#sessions = sessions;
   }
@@ -108,23 +112,30 @@ export class CredentialDirectory {
       sessionPolicy: string | undefined;
     },
   ): void {
-    this.#sessions += 1;
-    this.#entries.set(accessKeyId, {
-      secret,
-      sessionToken: session.sessionToken,
-      expiresMs: session.expiresMs,
-      caller: {
-        kind: 'session',
-        principal: {
-          arn: iamArn.assumedRole(this.#account, session.roleName, session.sessionName),
-          account: this.#account,
-          roleArn: session.roleArn,
-        },
-        userId: `${session.roleId}:${session.sessionName}`,
-        roleName: session.roleName,
-        sessionPolicy: session.sessionPolicy,
+    this.addTemporary(accessKeyId, secret, session.sessionToken, session.expiresMs, {
+      kind: 'session',
+      principal: {
+        arn: iamArn.assumedRole(this.#account, session.roleName, session.sessionName),
+        account: this.#account,
+        roleArn: session.roleArn,
       },
+      userId: `${session.roleId}:${session.sessionName}`,
+      roleName: session.roleName,
+      sessionPolicy: session.sessionPolicy,
     });
+  }
+
+  /** A temporary key acting as `caller` until `expiresMs`. */
+  addTemporary(
+    accessKeyId: string,
+    secret: string,
+    sessionToken: string,
+    expiresMs: number,
+    caller: Caller,
+  ): void {
+    this.#sweep();
+    this.#sessions += 1;
+    this.#entries.set(accessKeyId, { secret, sessionToken, expiresMs, caller });
   }
 
   remove(accessKeyId: string): void {
@@ -158,12 +169,15 @@ export class CredentialDirectory {
     return this.#live(accessKeyId)?.caller;
   }
 
+  /** Whether `accessKeyId` is a temporary key that has expired (recently enough to tell). */
+  hasExpired(accessKeyId: string): boolean {
+    const expiresMs = this.#entries.get(accessKeyId)?.expiresMs;
+    return expiresMs !== undefined && expiresMs <= this.#clock.now();
+  }
+
   #live(accessKeyId: string): Entry | undefined {
     const entry = this.#entries.get(accessKeyId);
-    if (entry?.expiresMs !== undefined && entry.expiresMs <= this.#clock.now()) {
-      this.#entries.delete(accessKeyId);
-      return undefined;
-    }
+    if (entry?.expiresMs !== undefined && entry.expiresMs <= this.#clock.now()) return undefined;
     return entry;
   }
 }

@@ -180,6 +180,17 @@ export class EnvironmentPool {
     return this.#destroyIdle((env) => env.lastUsedMs <= cutoff);
   }
 
+  /**
+   * Retires environments made `maxAgeMs` or longer ago (provisioned ones too: their provisioner
+   * makes new ones): idle ones end now, busy ones once their invocation ends. Returns how many.
+   */
+  async retireAged(maxAgeMs: number): Promise<number> {
+    const cutoff = this.#clock.now() - maxAgeMs;
+    const doomed = [...this.#live].filter((env) => env.startedMs <= cutoff);
+    await Promise.all(doomed.map((env) => env.retire()));
+    return doomed.length;
+  }
+
   /** Destroys the idle on-demand environments `which` picks (provisioned ones stay). */
   async #destroyIdle(which: (env: ExecutionEnvironment) => boolean): Promise<number> {
     const doomed = [...this.#idle.values()]

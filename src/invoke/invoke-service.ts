@@ -369,6 +369,11 @@ export class InvokeService {
     return this.#d.pool.reapIdle(idleMs);
   }
 
+  /** Retires environments made `maxAgeMs` or longer ago; returns how many. */
+  retireAged(maxAgeMs: number): Promise<number> {
+    return this.#d.pool.retireAged(maxAgeMs);
+  }
+
   /** Stops every environment. */
   async stop(): Promise<void> {
     await this.#d.prestarted?.stop();

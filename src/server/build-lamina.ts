@@ -78,7 +78,7 @@ import { MemoryReclaimer } from './memory-reclaimer.js';
 import { openPlainProcessHost } from './plain-process-host.js';
 import { privateFolder, sandboxPassage } from './private-folders.js';
 import type { SandboxHostOpener } from './sandbox-host.js';
-import { concurrencyLimits, type ServerConfig } from './server-config.js';
+import { concurrencyLimits, credentialLifetimeMs, type ServerConfig } from './server-config.js';
 import { WriteGeneration } from './write-generation.js';
 
 /** The runtime clients shipped with Lamina (runtimes/ at the package root). */
@@ -234,7 +234,12 @@ export async function buildLamina(
           .update(runtimes.versions[runtime] ?? runtime)
           .digest('hex'),
       );
-    const functionCredentials = new FunctionCredentials();
+    const functionCredentials = new FunctionCredentials({
+      directory: iamEdge.directory,
+      roles: executionRoles,
+      clock,
+      lifetimeMs: credentialLifetimeMs(config),
+    });
     const pool = new EnvironmentPool(
       {
         capacityMiB,
@@ -271,7 +276,8 @@ export async function buildLamina(
         ]),
       placement: host.placement,
       laminaApi: {
-        credentialsFor: (name, version) => functionCredentials.credentialsFor(name, version),
+        issue: (id, name, role) => functionCredentials.issue(id, name, role),
+        revoke: (id) => functionCredentials.revoke(id),
       },
     });
     const launcher = new HostRuntimeLauncher(runtimeClients);
@@ -354,10 +360,9 @@ export async function buildLamina(
             otherServices: ['iam', 'sts'],
             region: config.region,
             clock,
-            secretFor: (id) =>
-              directory.secretFor(id) ?? functionCredentials.lookup(id)?.secretAccessKey,
-            sessionTokenFor: (id) =>
-              directory.sessionTokenFor(id) ?? functionCredentials.lookup(id)?.sessionToken,
+            secretFor: (id) => directory.secretFor(id),
+            sessionTokenFor: (id) => directory.sessionTokenFor(id),
+            hasExpired: (id) => directory.hasExpired(id),
           });
     // The default URL base names the API's port, known once it listens.
     const publicUrlBase =
@@ -448,19 +453,6 @@ export async function buildLamina(
       bodyBudget,
       identity: {
         ...iamEdge,
-        // A function's own key acts as a session of its version's role.
-        functionCaller: async (id) => {
-          const credential = functionCredentials.lookup(id);
-          if (credential === undefined) return undefined;
-          // A published version keeps the role it was published with; $LATEST has its current one.
-          const settings =
-            credential.version === '$LATEST'
-              ? (await repository.get(credential.functionName))?.latest.settings
-              : (await versions.get(credential.functionName, credential.version))?.settings;
-          return settings === undefined
-            ? undefined
-            : executionRoles.callerOf(credential.functionName, settings.role);
-        },
         resourcePolicies: new ResourcePolicyCache({
           read: (name, qualifier) => context.permissions.get(name, qualifier),
           compile: (document) => iamEdge.api.authorizer.compile(document, 'resource'),

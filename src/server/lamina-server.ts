@@ -111,6 +111,15 @@ export class LaminaServer {
     return this.parts.invocations.reapIdle(this.config.idleTimeoutMs);
   }
 
+  /**
+   * Retires environments older than their maximum age (before their credentials expire); their
+   * functions' next invocations start new ones. Runs on the idle reaper's timer; tests with an
+   * injected clock call it directly. Returns how many.
+   */
+  retireAged(): Promise<number> {
+    return this.parts.invocations.retireAged(this.config.environmentMaxAgeMs);
+  }
+
   /** Resolves when all background preparations are done (for tests and orderly stops). */
   idle(): Promise<void> {
     return this.parts.preparation.idle();
@@ -138,6 +147,9 @@ export class LaminaServer {
       () => {
         this.reapIdle().catch((error: unknown) =>
           logger.error({ err: error }, 'idle reaping failed'),
+        );
+        this.retireAged().catch((error: unknown) =>
+          logger.error({ err: error }, 'retiring aged environments failed'),
         );
       },
       Math.max(1000, Math.min(30_000, config.idleTimeoutMs / 4)),

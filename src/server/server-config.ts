@@ -25,6 +25,11 @@ export interface ServerConfig {
   readonly logLevel: string;
   /** Idle environments are stopped after this long (ms). */
   readonly idleTimeoutMs: number;
+  /**
+   * Environments are retired once this old (ms), busy ones after their invocation; their
+   * credentials expire 20 minutes after it (see `credentialLifetimeMs`).
+   */
+  readonly environmentMaxAgeMs: number;
   /** Sum of MemorySize of all live environments (MiB); default: 75% of the host's memory. */
   readonly environmentMemoryMiB: number | undefined;
   /** How long an invoke waits for room before 429 (ms). */
@@ -98,6 +103,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   codeUrlExpirySeconds: 600,
   logLevel: 'info',
   idleTimeoutMs: 10 * 60 * 1000,
+  environmentMaxAgeMs: 4 * 3_600_000,
   environmentMemoryMiB: undefined,
   queueTimeoutMs: 2000,
   initLimitMs: 10_000,
@@ -132,4 +138,12 @@ export function concurrencyLimits(
     minimumUnreserved:
       config.minimumUnreservedConcurrency ?? Math.min(100, Math.floor(accountLimit / 10)),
   };
+}
+
+/**
+ * How long an environment's credentials are valid: its maximum age, plus time for the reaper to
+ * notice it (at most 30 s) and for the invocation it is serving then to end (at most 15 minutes).
+ */
+export function credentialLifetimeMs(config: Pick<ServerConfig, 'environmentMaxAgeMs'>): number {
+  return config.environmentMaxAgeMs + 20 * 60 * 1000;
 }

@@ -44,6 +44,7 @@ import {
 import { awsCommand } from '../helpers/aws-cli.js';
 import { deploy, invokeJson } from '../helpers/functions.js';
 import { failureOf, lambdaClient } from '../helpers/lambda-client.js';
+import { accountTrust } from '../helpers/test-roles.js';
 import { signedUrlRequest } from '../helpers/url-request.js';
 import {
   startServer,
@@ -245,16 +246,7 @@ describe('identity: IAM users, roles and policies, STS', () => {
     await admin.send(
       new CreateRoleCommand({
         RoleName: 'invoker',
-        AssumeRolePolicyDocument: JSON.stringify({
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Effect: 'Allow',
-              Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
-              Action: 'sts:AssumeRole',
-            },
-          ],
-        }),
+        AssumeRolePolicyDocument: accountTrust(ACCOUNT),
       }),
     );
     const sts = new STSClient(clientOptions(server.endpoint, keys));

@@ -16,6 +16,20 @@ export const TEST_ROLE_NAMES = ['lambda-role', 'r'] as const;
 
 const FULL_ACCESS = 'arn:aws:iam::aws:policy/AWSLambda_FullAccess';
 
+/** A trust policy letting the account's own principals (their policies permitting) assume a role. */
+export function accountTrust(account: string): string {
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${account}:root` },
+        Action: 'sts:AssumeRole',
+      },
+    ],
+  });
+}
+
 /** Through the IAM API of a running server. */
 export async function ensureTestRoles(
   endpoint: string,

@@ -14,7 +14,13 @@ import { EnvironmentPool, lineageOf } from '../../src/invoke/environment-pool.js
  * A stand-in environment with the real lifecycle: the pool only reads these fields, listens to
  * its moves and calls destroy().
  */
-function fakeEnv(key: string, functionName: string, memoryMiB: number, lastUsedMs = 0) {
+function fakeEnv(
+  key: string,
+  functionName: string,
+  memoryMiB: number,
+  lastUsedMs = 0,
+  startedMs = lastUsedMs,
+) {
   const lifecycle = new EnvironmentLifecycle();
   const env = {
     lifecycle,
@@ -23,6 +29,7 @@ function fakeEnv(key: string, functionName: string, memoryMiB: number, lastUsedM
     },
     onMove: lifecycle.onMove.bind(lifecycle),
     lastUsedMs,
+    startedMs,
     settings: { key, functionName, version: '$LATEST', memoryMiB },
     destroyed: false,
     retired: false,
@@ -214,5 +221,21 @@ describe('EnvironmentPool', () => {
     assert.equal(old.destroyed, true);
     assert.equal(recent.destroyed, false);
     assert.equal(pool.usedMiB, 128);
+  });
+
+  test('environments at their maximum age are retired, busy and idle, however recently used', async () => {
+    let now = 0;
+    const pool = new EnvironmentPool({ capacityMiB: 4096, queueTimeoutMs: 0 }, { now: () => now });
+    const agedIdle = fakeEnv('a', 'fa', 128, 9_500, 0);
+    const agedBusy = fakeEnv('b', 'fb', 128, 9_500, 1_000);
+    const young = fakeEnv('c', 'fc', 128, 9_500, 6_000);
+    await startIdle(pool, agedIdle);
+    await startIdle(pool, agedBusy);
+    await startIdle(pool, young);
+    assert.equal(pool.takeIdle('b'), asEnv(agedBusy));
+    agedBusy.lifecycle.move('busy');
+    now = 10_000;
+    assert.equal(await pool.retireAged(9_000), 2);
+    assert.deepEqual([agedIdle.retired, agedBusy.retired, young.retired], [true, true, false]);
   });
 });

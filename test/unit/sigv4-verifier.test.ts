@@ -35,6 +35,7 @@ const SIGNATURE_MISMATCH =
 const CONTENT_SHA_MISMATCH =
   'The provided x-amz-content-sha256 header does not match what was computed.';
 const BAD_TOKEN = 'The security token included in the request is invalid.';
+const EXPIRED_ACCESS_KEY_ID = 'ASIAEXPIRED';
 
 const FUNCTION_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:fn';
 const ENCODED_ARN = 'arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Afunction%3Afn';
@@ -69,6 +70,7 @@ function makeVerifier(settings: VerifierSettings = {}): Sigv4Verifier {
       return secrets.get(accessKeyId);
     },
     clock: { now: () => now },
+    hasExpired: (accessKeyId) => accessKeyId === EXPIRED_ACCESS_KEY_ID,
     ...(settings.maxSkewMs === undefined ? {} : { maxSkewMs: settings.maxSkewMs }),
   });
 }
@@ -750,6 +752,20 @@ describe('Sigv4Verifier header form: credentials', () => {
       accessKeyId: 'AKIDUNKNOWN',
     });
     await assertFails(makeVerifier().verify(request), 'UnrecognizedClientException', BAD_TOKEN);
+  });
+
+  test('a temporary key past its expiry fails with ExpiredTokenException', async () => {
+    const request = await sdkRequest({
+      method: 'GET',
+      path: '/2015-03-31/functions/',
+      accessKeyId: EXPIRED_ACCESS_KEY_ID,
+      sessionToken: 'FQoGZXIvYXdzEXAMPLETOKEN',
+    });
+    await assertFails(
+      makeVerifier().verify(request),
+      'ExpiredTokenException',
+      'The security token included in the request is expired',
+    );
   });
 
   test('a signed x-amz-security-token (session credentials) fails with UnrecognizedClientException', async () => {
