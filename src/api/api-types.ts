@@ -1,4 +1,6 @@
 /** The shapes shared by the route table, the handlers and the HTTP adapter. */
+import type { BrokerService } from '../event-sources/broker-service.js';
+import type { MappingService } from '../event-sources/mapping-service.js';
 import type { Readable } from 'node:stream';
 import type { AsyncEventService } from '../async/async-event-service.js';
 import type { AliasService } from '../functions/alias-service.js';
@@ -33,6 +35,12 @@ export interface ApiContext {
   readonly asyncEvents: Pick<AsyncEventService, 'accept' | 'get' | 'list' | 'replay'>;
   readonly functionUrls: FunctionUrlService;
   readonly permissions: PermissionService;
+  readonly eventSourceMappings: Pick<
+    MappingService,
+    'create' | 'get' | 'update' | 'delete' | 'list'
+  >;
+  /** Lamina's registry of RabbitMQ brokers (presented as Amazon MQ brokers). */
+  readonly brokers: Pick<BrokerService, 'add' | 'get' | 'list' | 'remove'>;
   /** Where function URLs live (known once the server listens: the default uses its port). */
   readonly urlBase: () => UrlBase;
   /** `RuntimeVersionArn` of a runtime on this host. */

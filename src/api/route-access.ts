@@ -8,7 +8,15 @@
 import { functionArn, type Scope } from '../core/arn.js';
 import { parseFunctionName } from '../core/function-name.js';
 
-type ResourceKind = 'account' | 'function' | 'qualified' | 'layer' | 'layerVersion' | 'tagged';
+type ResourceKind =
+  | 'account'
+  | 'function'
+  | 'qualified'
+  | 'layer'
+  | 'layerVersion'
+  | 'tagged'
+  | 'eventSourceMapping'
+  | 'broker';
 
 interface Access {
   readonly action: string;
@@ -76,6 +84,15 @@ const ACCESS: Readonly<Record<string, Access>> = {
   ListAsyncEvents: { action: 'lamina:ListAsyncEvents', resource: 'function' },
   ReplayAsyncEvent: { action: 'lamina:ReplayAsyncEvent', resource: 'account' },
   GetPrestartedSandboxes: { action: 'lamina:GetPrestartedSandboxes', resource: 'account' },
+  CreateEventSourceMapping: lambda('CreateEventSourceMapping', 'account'),
+  ListEventSourceMappings: lambda('ListEventSourceMappings', 'account'),
+  GetEventSourceMapping: lambda('GetEventSourceMapping', 'eventSourceMapping'),
+  UpdateEventSourceMapping: lambda('UpdateEventSourceMapping', 'eventSourceMapping'),
+  DeleteEventSourceMapping: lambda('DeleteEventSourceMapping', 'eventSourceMapping'),
+  CreateBroker: { action: 'lamina:CreateBroker', resource: 'broker' },
+  ListBrokers: { action: 'lamina:ListBrokers', resource: 'account' },
+  GetBroker: { action: 'lamina:GetBroker', resource: 'broker' },
+  DeleteBroker: { action: 'lamina:DeleteBroker', resource: 'broker' },
 };
 
 /** Operations the table knows (every route's must be among them). */
@@ -105,7 +122,11 @@ export function accessOf(
   const layer = layerName(params['LayerName'] ?? '');
   switch (access.resource) {
     case 'account':
-      return { action: access.action, resource: '*' };
+      return {
+        action: access.action,
+        resource: '*',
+        ...mappingContext(operation, request.body, scope),
+      };
     case 'layer':
       return { action: access.action, resource: `${base}:layer:${layer}` };
     case 'layerVersion':
@@ -115,6 +136,20 @@ export function accessOf(
       };
     case 'tagged':
       return { action: access.action, resource: params['ARN'] ?? '*' };
+    case 'eventSourceMapping':
+      return {
+        action: access.action,
+        resource: `${base}:event-source-mapping:${params['UUID'] ?? ''}`,
+        ...mappingContext(operation, request.body, scope),
+      };
+    case 'broker': {
+      const bodyName = request.body?.['BrokerName'];
+      const name = params['BrokerName'] ?? (typeof bodyName === 'string' ? bodyName : '');
+      return {
+        action: access.action,
+        resource: `arn:aws:mq:${scope.region}:${scope.accountId}:broker:${name}:*`,
+      };
+    }
     default: {
       const bodyName = request.body?.['FunctionName'];
       const name = params['FunctionName'] ?? (typeof bodyName === 'string' ? bodyName : '');
@@ -135,6 +170,18 @@ export function accessOf(
   }
 }
 
+/** `lambda:FunctionArn` of the function a mapping is made for (or moved to), as AWS sets it. */
+function mappingContext(
+  operation: string,
+  body: Readonly<Record<string, unknown>> | undefined,
+  scope: Scope,
+): { context?: Record<string, string> } {
+  const name = body?.['FunctionName'];
+  if (!operation.endsWith('EventSourceMapping') || typeof name !== 'string') return {};
+  const ref = parseFunctionName(name, undefined, scope);
+  return { context: { 'lambda:FunctionArn': functionArn(scope, ref.name, ref.qualifier) } };
+}
+
 /** A layer named by its ARN (`arn:aws:lambda:<region>:<account>:layer:<name>`) or its name. */
 function layerName(nameOrArn: string): string {
   return /^arn:[^:]+:lambda:[^:]*:[^:]*:layer:([^:]+)$/.exec(nameOrArn)?.[1] ?? nameOrArn;
@@ -142,6 +189,9 @@ function layerName(nameOrArn: string): string {
 
 /** Operations whose body the authorization reads (for the function's name or condition keys). */
 export const BODY_READ: ReadonlySet<string> = new Set([
+  'CreateEventSourceMapping',
+  'UpdateEventSourceMapping',
+  'CreateBroker',
   'CreateFunction',
   'UpdateFunctionConfiguration',
   'AddPermission',

@@ -48,6 +48,14 @@ import {
   listLayerVersions,
   publishLayerVersion,
 } from './handlers/layers.js';
+import { createBroker, deleteBroker, getBroker, listBrokers } from './handlers/brokers.js';
+import {
+  createEventSourceMapping,
+  deleteEventSourceMapping,
+  getEventSourceMapping,
+  listEventSourceMappings,
+  updateEventSourceMapping,
+} from './handlers/event-source-mappings.js';
 import { getPrestartedSandboxes } from './handlers/prestarted-sandboxes.js';
 import { listVersionsByFunction } from './handlers/list-versions-by-function.js';
 import { publishVersion } from './handlers/publish-version.js';
@@ -384,6 +392,69 @@ export const ROUTES: readonly Route[] = [
     path: '/lamina/2026-11-01/code/:CodeSha256Hex',
     operation: 'DownloadCode',
     handler: downloadCode,
+    bodyLimit: small,
+  },
+  {
+    method: 'POST',
+    path: '/2015-03-31/event-source-mappings',
+    operation: 'CreateEventSourceMapping',
+    handler: createEventSourceMapping,
+    bodyLimit: small,
+  },
+  {
+    method: 'GET',
+    path: '/2015-03-31/event-source-mappings',
+    operation: 'ListEventSourceMappings',
+    handler: listEventSourceMappings,
+    bodyLimit: small,
+  },
+  {
+    method: 'GET',
+    path: '/2015-03-31/event-source-mappings/:UUID',
+    operation: 'GetEventSourceMapping',
+    handler: getEventSourceMapping,
+    bodyLimit: small,
+  },
+  {
+    method: 'PUT',
+    path: '/2015-03-31/event-source-mappings/:UUID',
+    operation: 'UpdateEventSourceMapping',
+    handler: updateEventSourceMapping,
+    bodyLimit: small,
+  },
+  {
+    method: 'DELETE',
+    path: '/2015-03-31/event-source-mappings/:UUID',
+    operation: 'DeleteEventSourceMapping',
+    handler: deleteEventSourceMapping,
+    bodyLimit: small,
+  },
+  {
+    method: 'POST',
+    path: `${lamina}/brokers`,
+    operation: 'CreateBroker',
+    handler: createBroker,
+    bodyLimit: small,
+  },
+  {
+    method: 'GET',
+    path: `${lamina}/brokers`,
+    operation: 'ListBrokers',
+    handler: listBrokers,
+    bodyLimit: small,
+  },
+  {
+    method: 'GET',
+    path: `${lamina}/brokers/:BrokerName`,
+    operation: 'GetBroker',
+    handler: getBroker,
+    bodyLimit: small,
+  },
+  {
+    method: 'DELETE',
+    path: `${lamina}/brokers/:BrokerName`,
+    operation: 'DeleteBroker',
+    handler: deleteBroker,
     bodyLimit: small,
   },
   {

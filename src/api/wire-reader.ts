@@ -58,6 +58,11 @@ export class WireObject {
     return this.#path === '' ? key : `${this.#path}.${key}`;
   }
 
+  /** The object's member names. */
+  keys(): string[] {
+    return Object.keys(this.#value);
+  }
+
   /** The raw value, for fields validated elsewhere (e.g. names, which have their own errors). */
   raw(key: string): unknown {
     return this.#get(key);

@@ -12,7 +12,7 @@ import { LATEST } from '../core/function-model.js';
 import { parseFunctionName } from '../core/function-name.js';
 import type { IdSource } from '../core/ids.js';
 import { newEvent, transition, type AsyncEvent, type AsyncEventError } from './async-event.js';
-import { DueTimer } from './due-timer.js';
+import { DueTimer } from '../core/due-timer.js';
 import { invocationRecord } from './invocation-record.js';
 import type { AsyncEventStore, AsyncTargets, EventInvoker } from './ports.js';
 import {

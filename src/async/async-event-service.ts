@@ -14,7 +14,7 @@ import {
   type AsyncEvent,
   type AsyncEventStatus,
 } from './async-event.js';
-import { DueTimer } from './due-timer.js';
+import { DueTimer } from '../core/due-timer.js';
 import type { AsyncEventStore, AsyncTargets } from './ports.js';
 
 /** One Event invoke as the API hands it over. */

@@ -58,10 +58,12 @@ export class LaminaApiClient {
 
   /** Sends a request and resolves with the status and the parsed JSON body. */
   async request(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'DELETE',
     path: string,
     query: Readonly<Record<string, string | undefined>> = {},
+    body?: unknown,
   ): Promise<{ status: number; json: unknown }> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
     const definedQuery: Record<string, string> = {};
     for (const [key, value] of Object.entries(query))
       if (value !== undefined) definedQuery[key] = value;
@@ -73,6 +75,7 @@ export class LaminaApiClient {
       path,
       query: definedQuery,
       headers: { host: this.#url.host, 'content-type': 'application/json' },
+      ...(payload === undefined ? {} : { body: payload }),
     });
     const signed = this.#signer === undefined ? unsigned : await this.#signer.sign(unsigned);
     const search = Object.entries(definedQuery)
@@ -81,6 +84,7 @@ export class LaminaApiClient {
     const response = await fetch(`${this.#url.origin}${path}${search === '' ? '' : `?${search}`}`, {
       method,
       headers: signed.headers as Record<string, string>,
+      ...(payload === undefined ? {} : { body: payload }),
     });
     const text = await response.text();
     let json: unknown = undefined;

@@ -1,4 +1,5 @@
 /** The `lamina` command. */
+import { addBroker, getBroker, listBrokers, removeBroker } from './brokers-command.js';
 import { join } from 'node:path';
 import { isIP } from 'node:net';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -316,7 +317,62 @@ export async function main(argv: readonly string[]): Promise<void> {
       });
     });
   addEventsCommands(program);
+  addBrokersCommands(program);
   await program.parseAsync(argv);
+}
+
+/** The options every client command takes: where the server is and how to sign for it. */
+function withClientOptions(command: Command): Command {
+  return command
+    .option(
+      '--endpoint <url>',
+      "the server's endpoint",
+      process.env['LAMINA_ENDPOINT'] ?? `http://${DEFAULT_CONFIG.host}:${DEFAULT_CONFIG.port}`,
+    )
+    .option(
+      '--region <region>',
+      "the server's region (SigV4 scope)",
+      region,
+      process.env['AWS_REGION'] ?? process.env['AWS_DEFAULT_REGION'] ?? DEFAULT_CONFIG.region,
+    )
+    .option(
+      '--data-dir <dir>',
+      "the server's data directory (for its credentials.json)",
+      process.env['LAMINA_DATA_DIR'] ?? DEFAULT_CONFIG.dataDir,
+    )
+    .addOption(new Option('--output <format>', 'output').choices(['text', 'json']).default('text'));
+}
+
+/** `lamina brokers add|list|get|remove`, talking to a running server's broker API. */
+function addBrokersCommands(program: Command): void {
+  const brokers = program
+    .command('brokers')
+    .description('Register the RabbitMQ brokers event source mappings read from.');
+  withClientOptions(
+    brokers
+      .command('add')
+      .description('Register a broker; prints the ARN mappings name as EventSourceArn.')
+      .argument('<name>', 'a name (letters, digits, - and _)')
+      .argument('<url>', 'amqp://USER:PASSWORD@HOST:5672/VHOST (or amqps://)'),
+  ).action((name: string, url: string, options: Record<string, unknown>) =>
+    runClient(options, (client) => addBroker(client, name, url)),
+  );
+  withClientOptions(brokers.command('list').description('The registered brokers.')).action(
+    (options: Record<string, unknown>) => runClient(options, (client) => listBrokers(client)),
+  );
+  withClientOptions(
+    brokers.command('get').description('One broker.').argument('<name>', 'its name'),
+  ).action((name: string, options: Record<string, unknown>) =>
+    runClient(options, (client) => getBroker(client, name)),
+  );
+  withClientOptions(
+    brokers
+      .command('remove')
+      .description('Forget a broker (refused while a mapping reads from it).')
+      .argument('<name>', 'its name'),
+  ).action((name: string, options: Record<string, unknown>) =>
+    runClient(options, (client) => removeBroker(client, name)),
+  );
 }
 
 /** `lamina events list|get|replay`, talking to a running server's events API. */
@@ -324,27 +380,6 @@ function addEventsCommands(program: Command): void {
   const events = program
     .command('events')
     .description('Look up, list and replay asynchronous invocations (events) of a server.');
-  const withClientOptions = (command: Command) =>
-    command
-      .option(
-        '--endpoint <url>',
-        "the server's endpoint",
-        process.env['LAMINA_ENDPOINT'] ?? `http://${DEFAULT_CONFIG.host}:${DEFAULT_CONFIG.port}`,
-      )
-      .option(
-        '--region <region>',
-        "the server's region (SigV4 scope)",
-        region,
-        process.env['AWS_REGION'] ?? process.env['AWS_DEFAULT_REGION'] ?? DEFAULT_CONFIG.region,
-      )
-      .option(
-        '--data-dir <dir>',
-        "the server's data directory (for its credentials.json)",
-        process.env['LAMINA_DATA_DIR'] ?? DEFAULT_CONFIG.dataDir,
-      )
-      .addOption(
-        new Option('--output <format>', 'output').choices(['text', 'json']).default('text'),
-      );
   withClientOptions(
     events
       .command('list')

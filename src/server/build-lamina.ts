@@ -71,6 +71,7 @@ import { resolveCredentials } from './credentials.js';
 import { descriptorLimit } from './descriptor-limit.js';
 import { environmentEndpoints } from './environment-endpoints.js';
 import { fullCollection } from './full-collection.js';
+import { buildEventSources } from './event-sources.js';
 import { FunctionCredentials } from './function-credentials.js';
 import { detectHostRuntimes } from './host-runtimes.js';
 import { LaminaServer, type Listening, type ServerLogSink } from './lamina-server.js';
@@ -351,6 +352,17 @@ export async function buildLamina(
       onError: (error) => logger.error({ err: error }, 'pruning asynchronous events failed'),
     });
 
+    const eventSources = buildEventSources({
+      db,
+      secrets: iamEdge.secrets,
+      scope,
+      clock,
+      ids,
+      logger,
+      lookup,
+      invocations: () => late.invocations,
+      asyncEvents,
+    });
     const { directory } = iamEdge;
     const verifier =
       credentials === undefined
@@ -420,6 +432,8 @@ export async function buildLamina(
         clock,
       }),
       asyncEvents,
+      eventSourceMappings: eventSources.mappings,
+      brokers: eventSources.brokers,
       concurrency,
       provisioned,
       prestartedStatus: () => prestarted.status(),
@@ -482,6 +496,7 @@ export async function buildLamina(
       logs,
       reclaimer,
       iam: iamEdge.api.iam,
+      eventSources: eventSources.supervisor,
     });
   } catch (error) {
     await db?.destroy().catch(() => undefined);

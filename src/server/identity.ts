@@ -24,7 +24,7 @@ export async function buildIdentity(options: {
   readonly root: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
   /** `LAMINA_SECRETS_KEY`, when the key is not to be kept in a file. */
   readonly secretsKey?: string | undefined;
-}): Promise<Omit<IdentityEdge, 'resourcePolicies' | 'functionCaller'>> {
+}): Promise<Omit<IdentityEdge, 'resourcePolicies'> & { readonly secrets: SecretBox }> {
   const { clock, accountId } = options;
   const secrets = SecretBox.open(join(options.dataDir, 'iam-secrets.key'), options.secretsKey);
   const repository = new SqliteIamRepository(options.db, secrets);
@@ -44,5 +44,5 @@ export async function buildIdentity(options: {
   changed.listener = () => authorizer.invalidate();
   await iam.loadKeys();
   const sts = new StsService({ iam, directory, authorizer, clock });
-  return { api: { iam, sts, authorizer }, directory };
+  return { api: { iam, sts, authorizer }, directory, secrets };
 }

@@ -2,6 +2,7 @@
  * A built Lamina server (see buildLamina): starts its parts in order, once (store recovery →
  * asynchronous queue → HTTP → provisioned concurrency), and stops them in the reverse order.
  */
+import type { MappingSupervisor } from '../event-sources/mapping-supervisor.js';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
@@ -59,6 +60,8 @@ export interface ServerParts {
   readonly reclaimer: MemoryReclaimer | undefined;
   /** IAM's users, roles and policies (tests make the roles their functions name). */
   readonly iam: IamService;
+  /** Runs the event source mappings. */
+  readonly eventSources: MappingSupervisor;
 }
 
 export class LaminaServer {
@@ -142,6 +145,8 @@ export class LaminaServer {
     if (requeued > 0)
       logger.warn({ requeued }, 'asynchronous events interrupted by a crash will run again');
     asyncEvents.startPruning();
+    // Mappings resume (their sources connect in the background) once the queue takes events.
+    await this.parts.eventSources.start();
     this.parts.prestarted.start();
     this.#reaper = setInterval(
       () => {
@@ -188,6 +193,8 @@ export class LaminaServer {
         }
       };
       await step(() => p.http.close());
+      // Batches under way finish and are settled; records read but not settled go back.
+      await step(() => p.eventSources.stop());
       await step(() => p.reclaimer?.stop());
       await step(() => p.provisioner.stop());
       await step(() => p.invocations.stop());

@@ -141,6 +141,21 @@ export interface IamAttachmentsTable {
   policy_arn: string;
 }
 
+export interface BrokersTable {
+  name: string;
+  record_json: string;
+  /** The connection URL (it may hold a password), sealed with the secrets key (SecretBox). */
+  url_sealed: string;
+}
+
+export interface EventSourceMappingsTable {
+  uuid: string;
+  function_name: string;
+  /** The EventSourceArn, or the endpoints of a self-managed source: what ListEventSourceMappings filters on. */
+  source_arn: string;
+  record_json: string;
+}
+
 export interface MigrationRow {
   name: string;
   timestamp: Generated<string>;
@@ -166,4 +181,6 @@ export interface Database {
   iam_policy_versions: IamPolicyVersionsTable;
   iam_inline_policies: IamInlinePoliciesTable;
   iam_attachments: IamAttachmentsTable;
+  brokers: BrokersTable;
+  event_source_mappings: EventSourceMappingsTable;
 }

@@ -22,6 +22,7 @@ import * as functionUrls0005 from './migrations/0005-function-urls-policies.js';
 import * as layers0006 from './migrations/0006-layers.js';
 import * as throttles0007 from './migrations/0007-async-event-throttles.js';
 import * as iam0008 from './migrations/0008-iam.js';
+import * as eventSources0009 from './migrations/0009-event-sources.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001-functions': functions0001,
@@ -32,6 +33,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0006-layers': layers0006,
   '0007-async-event-throttles': throttles0007,
   '0008-iam': iam0008,
+  '0009-event-sources': eventSources0009,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };

@@ -3,7 +3,7 @@
  * jumps (controllable test clocks), so waiting for "the next due event" follows the injected clock
  * without polling.
  */
-import type { Clock } from '../core/clock.js';
+import type { Clock } from './clock.js';
 
 /** setTimeout's largest delay (about 24.8 days). */
 const MAX_DELAY_MS = 2 ** 31 - 1;

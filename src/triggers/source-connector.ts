@@ -1,0 +1,27 @@
+/** Opens a mapping's source with the adapter of its kind. */
+import type { EventSourceMapping, MappingSource } from '../core/event-source-mapping.js';
+import type { RecordSource, SourceConnector } from '../event-sources/ports.js';
+import { openRabbitMqSource } from './rabbitmq-source.js';
+
+export class BrokerSourceConnector implements SourceConnector {
+  readonly #brokerUrl: (brokerArn: string) => Promise<string | undefined>;
+
+  /** `brokerUrl`: the connection URL of a registered broker, by its ARN. */
+  constructor(brokerUrl: (brokerArn: string) => Promise<string | undefined>) {
+    this.#brokerUrl = brokerUrl;
+  }
+
+  async open(mapping: EventSourceMapping, source: MappingSource): Promise<RecordSource> {
+    switch (source.kind) {
+      case 'rabbitmq': {
+        const url = await this.#brokerUrl(source.brokerArn);
+        if (url === undefined)
+          throw new Error(`The broker ${source.brokerArn} is no longer registered.`);
+        return openRabbitMqSource(mapping, source, url);
+      }
+      case 'nats':
+      case 'redis':
+        throw new Error(`${source.kind} sources are not supported yet.`);
+    }
+  }
+}
