@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -89,6 +90,13 @@ describe('RabbitMQ event source mappings', () => {
       30_000,
       `mapping ${uuid} ${state}`,
     );
+  const untilGone = (uuid: string) =>
+    poll(
+      () => failureOf(mapping(uuid)).catch(() => undefined),
+      (f) => f?.name === 'ResourceNotFoundException',
+      30_000,
+      'deleted',
+    );
   const queue = async (name: string, args: Record<string, unknown> = {}) => {
     await vhost.channel.assertQueue(name, { durable: false, arguments: args });
     return name;
@@ -111,26 +119,17 @@ describe('RabbitMQ event source mappings', () => {
     return created;
   };
 
-  before(async () => {
-    vhost = await testVhost();
-    const store = suite.server.parts.asyncStore;
-    events = new EventsApi(suite.server.endpoint, TEST_CREDENTIALS, (listener) =>
-      store.onChange(listener),
-    );
-    await deploy(suite.client, 'relay', { 'index.mjs': RELAY });
-    await deploy(suite.client, 'sink', { 'index.mjs': ECHO });
-    await deploy(suite.client, 'dead', { 'index.mjs': ECHO });
-    // The broker is registered with Lamina's CLI, as a user would.
-    const out = await new Promise<string>((resolve, reject) =>
+  /** Registers a broker with Lamina's CLI; answers its ARN. */
+  const addBroker = (name: string, url: string) =>
+    new Promise<string>((resolve, reject) =>
       execFile(
         process.execPath,
         [
           join(REPO_ROOT, 'bin/lamina.js'),
           'brokers',
           'add',
-          'local',
-          // The broker's own vhost is "/": mappings choose theirs with VIRTUAL_HOST.
-          'amqp://guest:guest@127.0.0.1:5672/',
+          name,
+          url,
           '--endpoint',
           suite.server.endpoint,
         ],
@@ -141,10 +140,25 @@ describe('RabbitMQ event source mappings', () => {
             LAMINA_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
           },
         },
-        (error, stdout, stderr) => (error === null ? resolve(stdout) : reject(new Error(stderr))),
+        (error, stdout, stderr) =>
+          error === null
+            ? resolve(/(arn:aws:mq:\S+)/.exec(stdout)?.[1] ?? '')
+            : reject(new Error(stderr)),
       ),
     );
-    brokerArn = /(arn:aws:mq:\S+)/.exec(out)?.[1] ?? '';
+
+  before(async () => {
+    vhost = await testVhost();
+    const store = suite.server.parts.asyncStore;
+    events = new EventsApi(suite.server.endpoint, TEST_CREDENTIALS, (listener) =>
+      store.onChange(listener),
+    );
+    await deploy(suite.client, 'relay', { 'index.mjs': RELAY });
+    await deploy(suite.client, 'sink', { 'index.mjs': ECHO });
+    await deploy(suite.client, 'dead', { 'index.mjs': ECHO });
+    // The broker is registered with Lamina's CLI, as a user would; its own vhost is "/":
+    // mappings choose theirs with VIRTUAL_HOST.
+    brokerArn = await addBroker('local', 'amqp://guest:guest@127.0.0.1:5672/');
     assert.match(brokerArn, /^arn:aws:mq:us-east-1:000000000000:broker:local:b-[0-9a-f-]{36}$/);
   });
 
@@ -434,5 +448,74 @@ describe('RabbitMQ event source mappings', () => {
     );
     assert.equal(listed.EventSourceMappings?.filter((m) => m.Queues?.[0] === q).length, 1);
     await suite.client.send(new DeleteEventSourceMappingCommand({ UUID: first.UUID }));
+  });
+
+  test('a broker that goes away shows as a problem; the mapping recovers by itself when it is back', async () => {
+    // A TCP relay in front of RabbitMQ stands for the broker's host: closing it cuts the broker off.
+    const sockets = new Set<Socket>();
+    const relay = (port = 0) =>
+      new Promise<Server>((resolve) => {
+        const server = createServer((client) => {
+          const upstream = tcpConnect(5672, '127.0.0.1');
+          for (const socket of [client, upstream]) {
+            sockets.add(socket);
+            socket.on('close', () => sockets.delete(socket));
+            socket.on('error', () => socket.destroy());
+          }
+          client.pipe(upstream).pipe(client);
+        });
+        server.listen(port, '127.0.0.1', () => resolve(server));
+      });
+    // close() waits for open connections: they are cut first.
+    const cutOff = (server: Server) => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      return closed;
+    };
+    let server = await relay();
+    const port = (server.address() as { port: number }).port;
+    const arn = await addBroker('flaky', `amqp://guest:guest@127.0.0.1:${port}/`);
+    const q = await queue('flaky-queue');
+    const created = await suite.client.send(
+      new CreateEventSourceMappingCommand({
+        FunctionName: 'relay',
+        EventSourceArn: arn,
+        Queues: [q],
+        SourceAccessConfigurations: [{ Type: 'VIRTUAL_HOST', URI: vhost.name }],
+        MaximumBatchingWindowInSeconds: 0,
+      }),
+    );
+    const uuid = created.UUID ?? '';
+    await untilState(uuid, 'Enabled');
+    vhost.publish(q, { id: 'before' });
+    await sinkBatches(q, (b) => b.some((x) => bodiesOf(x).some((y) => y['id'] === 'before')));
+
+    await cutOff(server);
+    const down = await poll(
+      () => mapping(uuid),
+      (m) => (m.StateTransitionReason ?? '').startsWith('PROBLEM: Connection error.'),
+      30_000,
+      'the problem shown',
+    );
+    assert.match(down.LastProcessingResult ?? '', /^PROBLEM: Connection error\./);
+    assert.equal(down.State, 'Enabled');
+    vhost.publish(q, { id: 'while-down' });
+
+    server = await relay(port);
+    // Reconnection pauses run on the server's clock: move it until the mapping is back.
+    const back = await poll(
+      async () => {
+        clock.advance(30_000);
+        return mapping(uuid);
+      },
+      (m) => m.StateTransitionReason === 'USER_INITIATED',
+      30_000,
+      'recovered',
+    );
+    assert.equal(back.State, 'Enabled');
+    await sinkBatches(q, (b) => b.some((x) => bodiesOf(x).some((y) => y['id'] === 'while-down')));
+    await suite.client.send(new DeleteEventSourceMappingCommand({ UUID: uuid }));
+    await untilGone(uuid);
+    await cutOff(server);
   });
 });
