@@ -47,6 +47,7 @@ export const ERROR_CATALOGUE = {
     'no provisioned concurrency configuration',
   ),
   ResourceConflictException: row(409, 'message', 'client', true, 'exists, or is being changed'),
+  ResourceInUseException: row(400, 'Message', 'client', true, 'an event source mapping is busy'),
   PreconditionFailedException: row(412, 'message', 'client', false, 'RevisionId is stale'),
   PolicyLengthExceededException: row(400, 'message', 'client', false, 'the policy is too large'),
   TooManyRequestsException: row(429, 'message', 'client', true, 'a concurrency limit was hit'),

@@ -264,9 +264,10 @@ function startingPositionOf(
   }
   if (given === undefined)
     throw lambdaErrors.invalidParameter(
-      validationMessage([
+      // Lambda's recorded text ends this one with a full stop.
+      `${validationMessage([
         { field: 'startingPosition', value: null, constraint: constraint.notNull() },
-      ]),
+      ])}.`,
     );
   const timestamp = input.startingPositionTimestamp;
   if (given === 'AT_TIMESTAMP' && timestamp === undefined)
@@ -350,8 +351,9 @@ export function requestedState(
   wasEnabled: boolean,
 ): MappingState {
   if (current === 'Deleting' || current === 'Creating')
-    throw lambdaErrors.conflict(
-      `Cannot update the event source mapping because it is in use or being changed (state: ${current}).`,
+    throw new LambdaError(
+      'ResourceInUseException',
+      'Cannot update the event source mapping because it is in use.',
     );
   if (enabled && !wasEnabled) return 'Enabling';
   if (!enabled && wasEnabled) return 'Disabling';

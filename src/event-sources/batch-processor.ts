@@ -113,11 +113,24 @@ export class BatchProcessor {
   /** Runs `batch` until it succeeds or its failures are recorded in `failures`. */
   async #run(
     target: BatchTarget,
-    batch: readonly SourceRecord[],
+    records: readonly SourceRecord[],
     retriesMade: number,
     failures: Failure[],
   ): Promise<Run> {
+    let batch = records;
     const settings = target.mapping.settings;
+    // Records that grew too old while a retry waited are not sent again.
+    const aged = this.#byAge(settings, batch);
+    if (aged.expired.length > 0) {
+      failures.push({
+        records: aged.expired,
+        condition: 'RecordAgeExceeded',
+        attempts: retriesMade,
+        outcome: undefined,
+      });
+      if (aged.fresh.length === 0) return settled([]);
+      batch = aged.fresh;
+    }
     const outcome = await this.#invoke(target, batch);
     const failed = failedRecords(target, batch, outcome);
     const done = batch.filter((record) => !failed.includes(record));
