@@ -210,6 +210,9 @@ export class MappingService {
   }
 }
 
+const NATS_SERVER = /^(nats|tls):\/\/[^\s/]+$|^[^\s/:]+:\d{1,5}$/;
+const REDIS_URL = /^rediss?:\/\/[^\s]+$/;
+
 function selfManagedSource(
   endpoints: Readonly<Record<string, readonly string[]>>,
   topics: readonly string[] | undefined,
@@ -228,6 +231,14 @@ function selfManagedSource(
   const list = endpoints[key] ?? [];
   if (list.length === 0 || list.length > 10 || list.some((e) => e.length === 0 || e.length > 300))
     throw lambdaErrors.invalidParameter(`${key} must list 1 to 10 servers.`);
+  const form = key === 'NATS_SERVERS' ? NATS_SERVER : REDIS_URL;
+  const bad = list.find((endpoint) => !form.test(endpoint));
+  if (bad !== undefined)
+    throw lambdaErrors.invalidParameter(
+      key === 'NATS_SERVERS'
+        ? `${bad} is not a NATS server: HOST:PORT or nats://HOST:PORT.`
+        : `${bad} is not a Redis URL: redis://[USER:PASSWORD@]HOST:PORT[/DB] (or rediss://).`,
+    );
   const stream = topics?.[0];
   if (topics?.length !== 1 || stream === undefined || !/^[A-Za-z0-9_.:-]{1,249}$/.test(stream))
     throw lambdaErrors.invalidParameter(

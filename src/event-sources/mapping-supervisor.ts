@@ -76,6 +76,8 @@ class Poller {
     readonly mapping: EventSourceMapping,
     readonly deps: MappingSupervisorDeps,
     readonly status: (fields: { reason?: string; result?: string }) => void,
+    /** Called once, after the first attempt to open the source (whether it opened or not). */
+    readonly started: () => Promise<void>,
   ) {
     this.#pauser = new Pauser(deps.clock);
     this.done = this.#run();
@@ -94,6 +96,7 @@ class Poller {
     const processor = deps.processor((result) => this.status({ result }), this.#pauser);
     const target = { mapping, functionArn: deps.functionArn(mapping), filter };
     let failures = 0;
+    let starting = true;
     while (!this.#stopped) {
       let source: RecordSource;
       try {
@@ -101,9 +104,14 @@ class Poller {
       } catch (error) {
         failures += 1;
         this.#problem(error);
+        if (starting) await this.started();
+        starting = false;
         await this.#pauser.pause(reconnectPauseMs(failures));
         continue;
       }
+      // Enabled once the source reads: records after this moment are the mapping's (LATEST).
+      if (starting) await this.started();
+      starting = false;
       this.#source = source;
       if (this.#stopped) source.interrupt();
       if (failures > 0) this.status({ reason: USER_INITIATED });
@@ -129,7 +137,12 @@ class Poller {
     processor: BatchProcessor,
   ): Promise<void> {
     const { settings } = this.mapping;
-    const workers = Math.max(1, settings.maximumConcurrency ?? 1);
+    // A stream's lanes (ParallelizationFactor) run side by side; a queue's batches, up to
+    // ScalingConfig.MaximumConcurrency.
+    const workers = Math.max(
+      1,
+      (source.ordered ? settings.parallelizationFactor : settings.maximumConcurrency) ?? 1,
+    );
     const worker = async () => {
       while (!this.#stopped) {
         const records = await source.next(settings.batchSize, batchingWindowMs(settings));
@@ -207,8 +220,10 @@ export class MappingSupervisor implements MappingChanges {
       return;
     }
     const state = settledState(mapping.state, mapping.enabled);
-    if (state !== mapping.state) await this.#d.mappings.patchStatus(uuid, { state });
-    if (!mapping.enabled || this.#stopping) return;
+    const settle = async () => {
+      if (state !== mapping.state) await this.#d.mappings.patchStatus(uuid, { state });
+    };
+    if (!mapping.enabled || this.#stopping) return settle();
     // Status is written when it changes, not after every batch.
     let shown = {
       stateTransitionReason: mapping.stateTransitionReason,
@@ -229,6 +244,6 @@ export class MappingSupervisor implements MappingChanges {
         .patchStatus(uuid, next)
         .catch((error: unknown) => this.#d.onError(error, uuid));
     };
-    this.#pollers.set(uuid, new Poller({ ...mapping, state }, this.#d, status));
+    this.#pollers.set(uuid, new Poller({ ...mapping, state }, this.#d, status, settle));
   }
 }

@@ -1,7 +1,9 @@
 /** Opens a mapping's source with the adapter of its kind. */
 import type { EventSourceMapping, MappingSource } from '../core/event-source-mapping.js';
 import type { RecordSource, SourceConnector } from '../event-sources/ports.js';
+import { openNatsStreamSource } from './nats-stream-source.js';
 import { openRabbitMqSource } from './rabbitmq-source.js';
+import { openRedisStreamSource } from './redis-stream-source.js';
 
 export class BrokerSourceConnector implements SourceConnector {
   readonly #brokerUrl: (brokerArn: string) => Promise<string | undefined>;
@@ -20,8 +22,9 @@ export class BrokerSourceConnector implements SourceConnector {
         return openRabbitMqSource(mapping, source, url);
       }
       case 'nats':
+        return openNatsStreamSource(mapping, source);
       case 'redis':
-        throw new Error(`${source.kind} sources are not supported yet.`);
+        return openRedisStreamSource(mapping, source);
     }
   }
 }
