@@ -22,9 +22,9 @@ import { LaneBuffer, laneOf } from './lane-buffer.js';
 import { decodedData } from './record-data.js';
 
 /** How long the broker waits for an ack before delivering a record again (ns). */
-const ACK_WAIT_NS = 60_000_000_000;
+const ACK_WAIT_NS = 30_000_000_000;
 /** Progress acks of held records, well within the ack wait. */
-const PROGRESS_MS = 20_000;
+const PROGRESS_MS = 10_000;
 const CONNECT_TIMEOUT_MS = 10_000;
 
 type StreamSource = Extract<MappingSource, { kind: 'nats' | 'redis' }>;
