@@ -31,7 +31,7 @@ export function parseNumericRange(arg: unknown): NumericRange {
   const lower = op === '>' || op === '>=';
   if (op !== '=' && !lower && op !== '<' && op !== '<=')
     rejectPattern(`Unrecognized numeric range operator: ${op}`);
-  if (typeof value !== 'number')
+  if (typeof value !== 'number' || !Number.isFinite(value))
     rejectPattern(`Value of ${op === '=' ? 'equals' : op} must be numeric`);
   if (op === '=' || !lower) {
     if (arg.length > 2) rejectPattern('Too many elements in numeric expression');
@@ -42,7 +42,9 @@ export function parseNumericRange(arg: unknown): NumericRange {
   if (arg.length === 2) return { ...bottom, max: Infinity, maxInclusive: false };
   if (typeof topOp !== 'string') rejectPattern(`Bad value in numeric range: ${describe(topOp)}`);
   if (topOp !== '<' && topOp !== '<=') rejectPattern(`Bad numeric range operator: ${topOp}`);
-  if (typeof top !== 'number') rejectPattern(`Value of ${topOp} must be numeric`);
+  // JSON numbers too large for a double (1e400) parse as Infinity: not a number a record can hold.
+  if (typeof top !== 'number' || !Number.isFinite(top))
+    rejectPattern(`Value of ${topOp} must be numeric`);
   if (arg.length > 4) rejectPattern('Too many terms in numeric range expression');
   if (!(value < top)) rejectPattern('Bottom must be less than top');
   return { ...bottom, max: top, maxInclusive: topOp === '<=' };

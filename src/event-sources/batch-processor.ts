@@ -12,6 +12,7 @@ import type { Clock } from '../core/clock.js';
 import type { CompiledFilter } from '../core/event-filter.js';
 import type { EventSourceMapping, MappingSettings } from '../core/event-source-mapping.js';
 import type { IdSource } from '../core/ids.js';
+import { LIMITS } from '../core/limits.js';
 import type {
   BatchOutcome,
   FailureDestination,
@@ -19,6 +20,8 @@ import type {
   RecordSource,
   SourceRecord,
 } from './ports.js';
+
+const TOO_LARGE = 'A record is larger than the 6 MB an invocation may carry.';
 
 /** Retries when MaximumRetryAttempts is -1 (or unset) and records do not expire. */
 export const DEFAULT_RETRIES = 10;
@@ -131,20 +134,30 @@ export class BatchProcessor {
       if (aged.fresh.length === 0) return settled([]);
       batch = aged.fresh;
     }
-    const outcome = await this.#invoke(target, batch);
+    const payload = Buffer.from(JSON.stringify(target.source.eventOf(batch)));
+    if (payload.length > LIMITS.invokePayloadBytes) {
+      // Over Invoke's 6 MB: halves are sent instead (not a retry); one record alone that big
+      // cannot be sent at all.
+      if (batch.length === 1) {
+        failures.push({
+          records: batch,
+          condition: 'RetryAttemptsExhausted',
+          attempts: 0,
+          outcome: { kind: 'not-invoked', reason: TOO_LARGE, throttled: false },
+        });
+        this.#d.report(`PROBLEM: ${TOO_LARGE}`);
+        return settled([]);
+      }
+      return this.#halves(target, batch, retriesMade, failures);
+    }
+    const outcome = await this.#invoke(target, payload);
     const failed = failedRecords(target, batch, outcome);
     const done = batch.filter((record) => !failed.includes(record));
     if (failed.length === 0) return settled(done);
     const whole = failed.length === batch.length;
-    if (settings.bisectBatchOnFunctionError === true && whole && batch.length > 1) {
+    if (settings.bisectBatchOnFunctionError === true && whole && batch.length > 1)
       // Splitting does not use up a retry, as on Lambda.
-      const half = Math.ceil(batch.length / 2);
-      const first = await this.#run(target, batch.slice(0, half), retriesMade, failures);
-      if (first.kind === 'stopped') return first;
-      const second = await this.#run(target, batch.slice(half), retriesMade, failures);
-      if (second.kind === 'stopped') return second;
-      return settled([...first.settlement.done, ...second.settlement.done]);
-    }
+      return this.#halves(target, batch, retriesMade, failures);
     const { fresh, expired } = this.#byAge(settings, failed);
     if (expired.length > 0)
       failures.push({
@@ -172,12 +185,27 @@ export class BatchProcessor {
     return settled([...done, ...rest.settlement.done]);
   }
 
-  async #invoke(target: BatchTarget, batch: readonly SourceRecord[]): Promise<BatchOutcome> {
+  /** Runs the two halves of `batch` one after the other. */
+  async #halves(
+    target: BatchTarget,
+    batch: readonly SourceRecord[],
+    retriesMade: number,
+    failures: Failure[],
+  ): Promise<Run> {
+    const half = Math.ceil(batch.length / 2);
+    const first = await this.#run(target, batch.slice(0, half), retriesMade, failures);
+    if (first.kind === 'stopped') return first;
+    const second = await this.#run(target, batch.slice(half), retriesMade, failures);
+    if (second.kind === 'stopped') return second;
+    return settled([...first.settlement.done, ...second.settlement.done]);
+  }
+
+  async #invoke(target: BatchTarget, payload: Buffer): Promise<BatchOutcome> {
     const outcome = await this.#d.invoker.invoke({
       requestId: this.#d.ids.uuid(),
       functionName: target.mapping.functionName,
       qualifier: target.mapping.qualifier,
-      payload: Buffer.from(JSON.stringify(target.source.eventOf(batch))),
+      payload,
     });
     this.#d.report(
       outcome.kind === 'success'
@@ -225,11 +253,16 @@ export class BatchProcessor {
       version: '1.0',
       timestamp: new Date(this.#d.clock.now()).toISOString(),
       ...target.source.batchInfoOf(failure.records),
-      // Queue messages cannot be read again once settled: the records themselves come along.
-      payload: target.source.eventOf(failure.records),
     };
+    // The records themselves come along (a queue's message cannot be read again once settled)
+    // when the record stays within an asynchronous invocation's size. A stream's records remain
+    // in the stream (the batch info says where); a queue's too large to carry stay with the
+    // queue: rejected to its dead-letter exchange rather than lost.
+    const withPayload = { ...record, payload: target.source.eventOf(failure.records) };
+    const fits = Buffer.byteLength(JSON.stringify(withPayload)) <= LIMITS.eventPayloadBytes;
+    if (!fits && !target.source.ordered) return false;
     try {
-      await this.#d.destination.send(destination, record);
+      await this.#d.destination.send(destination, fits ? withPayload : record);
       return true;
     } catch {
       return false;

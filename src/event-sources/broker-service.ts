@@ -77,10 +77,13 @@ export class BrokerService {
   }
 }
 
+/** Longest broker URL accepted (a URL is a host, a port, a user, a password and a vhost). */
+const URL_MAX_CHARS = 2048;
+
 function brokerUrl(url: string | undefined): URL {
   let parsed: URL | undefined;
   try {
-    parsed = url === undefined ? undefined : new URL(url);
+    parsed = url === undefined || url.length > URL_MAX_CHARS ? undefined : new URL(url);
   } catch {
     parsed = undefined;
   }
