@@ -89,8 +89,10 @@ export class BatchProcessor {
     target: BatchTarget,
     records: readonly SourceRecord[],
   ): Promise<Settlement | undefined> {
-    const matched = records.filter((record) => target.filter.matches(record.filterView));
-    const done = records.filter((record) => !matched.includes(record));
+    const matched: SourceRecord[] = [];
+    const done: SourceRecord[] = [];
+    for (const record of records)
+      (target.filter.matches(record.filterView) ? matched : done).push(record);
     const { fresh, expired } = this.#byAge(target.mapping.settings, matched);
     const failures: Failure[] = [];
     if (expired.length > 0)
@@ -143,7 +145,7 @@ export class BatchProcessor {
           records: batch,
           condition: 'RetryAttemptsExhausted',
           attempts: 0,
-          outcome: { kind: 'not-invoked', reason: TOO_LARGE, throttled: false },
+          outcome: { kind: 'not-invoked', reason: TOO_LARGE, passing: false },
         });
         this.#d.report(`PROBLEM: ${TOO_LARGE}`);
         return settled([]);
@@ -152,7 +154,8 @@ export class BatchProcessor {
     }
     const outcome = await this.#invoke(target, payload);
     const failed = failedRecords(target, batch, outcome);
-    const done = batch.filter((record) => !failed.includes(record));
+    const failing = new Set(failed);
+    const done = batch.filter((record) => !failing.has(record));
     if (failed.length === 0) return settled(done);
     const whole = failed.length === batch.length;
     if (settings.bisectBatchOnFunctionError === true && whole && batch.length > 1)
@@ -167,8 +170,9 @@ export class BatchProcessor {
         outcome,
       });
     if (fresh.length === 0) return settled(done);
-    // A throttled function is tried again without using up a retry, as on Lambda.
-    const counts = !(outcome.kind === 'not-invoked' && outcome.throttled);
+    // A throttled function (or one not there for now) is tried again without using up a retry,
+    // as on Lambda: its records wait rather than being given up.
+    const counts = !(outcome.kind === 'not-invoked' && outcome.passing);
     if (counts && retriesMade >= retriesOf(settings)) {
       failures.push({
         records: fresh,

@@ -96,8 +96,11 @@ export type BatchOutcome =
       readonly executedVersion: string;
       readonly errorType: string;
     }
-  /** The function could not be run (throttled, not active, deleted). */
-  | { readonly kind: 'not-invoked'; readonly reason: string; readonly throttled: boolean };
+  /**
+   * The function could not be run. `passing`: for a reason that passes by itself (throttled, not
+   * Active yet, deleted while the mapping stays): tried again without using up a retry.
+   */
+  | { readonly kind: 'not-invoked'; readonly reason: string; readonly passing: boolean };
 
 /** Runs a function synchronously, as Invoke does (concurrency, logs). */
 export interface MappingInvoker {

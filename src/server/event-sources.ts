@@ -76,7 +76,7 @@ export function buildEventSources(deps: {
           invoke: async (request) => {
             const invocations = deps.invocations();
             if (invocations === undefined)
-              return { kind: 'not-invoked', reason: 'The server is starting.', throttled: true };
+              return { kind: 'not-invoked', reason: 'The server is starting.', passing: true };
             return outcomeOf(() =>
               invocations.invokeToEnd({ ...request, clientContext: undefined, logTail: false }),
             );
@@ -107,6 +107,16 @@ export function buildEventSources(deps: {
   return { mappings: service, brokers, supervisor };
 }
 
+/**
+ * Refusals that pass by themselves: throttled, the function not Active yet, or deleted (the
+ * mapping stays, as on Lambda, and its records wait for the function or the mapping's deletion).
+ */
+const PASSING = new Set<string>([
+  'TooManyRequestsException',
+  'ResourceConflictException',
+  'ResourceNotFoundException',
+]);
+
 /** An invocation's result as a batch outcome; errors before the function ran are not thrown. */
 async function outcomeOf(
   run: () => ReturnType<InvokeService['invokeToEnd']>,
@@ -127,7 +137,7 @@ async function outcomeOf(
       return {
         kind: 'not-invoked',
         reason: `${error.code}: ${error.message}`,
-        throttled: error.code === 'TooManyRequestsException',
+        passing: PASSING.has(error.code),
       };
     throw error;
   }

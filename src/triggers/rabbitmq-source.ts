@@ -1,7 +1,7 @@
 /**
  * A RabbitMQ queue as an event source (AMQP 0-9-1, amqplib): one connection and channel per
- * mapping, consuming with manual acknowledgement and a prefetch of the mapping's batch size (times
- * its concurrency). Messages stay unacknowledged until their batch is settled: processed ones are
+ * mapping, consuming with manual acknowledgement and a prefetch of twice the mapping's batch size
+ * (times its concurrency). Messages stay unacknowledged until their batch is settled: processed ones are
  * acknowledged, rejected ones are rejected without requeueing (to the queue's dead-letter exchange
  * when it has one); a connection that ends before puts them back in the queue. The function sees
  * AWS's `aws:rmq` event.
@@ -62,9 +62,10 @@ export async function openRabbitMqSource(
       );
     });
     const { settings } = mapping;
+    // Twice what the batches under way hold: the next batch is there when one is settled.
     const prefetch = Math.min(
       65_535,
-      settings.batchSize * Math.max(1, settings.maximumConcurrency ?? 1),
+      2 * settings.batchSize * Math.max(1, settings.maximumConcurrency ?? 1),
     );
     await channel.prefetch(prefetch);
     return await RabbitMqSource.start(model, channel, mapping, source, virtualHost);

@@ -58,10 +58,10 @@ const functionError = (errorType = 'Unhandled'): BatchOutcome => ({
   executedVersion: '$LATEST',
   errorType,
 });
-const notInvoked = (throttled: boolean): BatchOutcome => ({
+const notInvoked = (passing: boolean): BatchOutcome => ({
   kind: 'not-invoked',
-  reason: throttled ? 'Rate Exceeded.' : 'Function is Inactive',
-  throttled,
+  reason: passing ? 'Rate Exceeded.' : 'A record is larger than the 6 MB an invocation may carry.',
+  passing,
 });
 
 /** Answers call n with `script[n]`, or every call with `script(ids)`; records what it was sent. */
@@ -406,7 +406,7 @@ describe('BatchProcessor: retries', () => {
     },
   ];
   for (const { label, retries, script, pauses, sentInvokeCount } of throttles)
-    test(`throttled: ${label}`, async () => {
+    test(`passing: ${label}`, async () => {
       const h = harness(script);
       const target = targetOf(QUEUE, { maximumRetryAttempts: retries, onFailure: ON_FAILURE });
       const settlement = await h.processor.process(target, records('a'));
@@ -432,13 +432,16 @@ describe('BatchProcessor: retries', () => {
         });
     });
 
-  test('a function that cannot run (not throttled) uses up retries', async () => {
+  test('a refusal that does not pass by itself uses up retries', async () => {
     const h = harness(() => notInvoked(false));
     const target = targetOf(QUEUE, { maximumRetryAttempts: 1, onFailure: ON_FAILURE });
     const settlement = await h.processor.process(target, records('a'));
     assert.deepEqual(idsOf(settlement), { done: ['a'], rejected: [] });
     assert.equal(h.invoker.batches.length, 2);
-    assert.deepEqual(h.reports, ['PROBLEM: Function is Inactive', 'PROBLEM: Function is Inactive']);
+    assert.deepEqual(h.reports, [
+      'PROBLEM: A record is larger than the 6 MB an invocation may carry.',
+      'PROBLEM: A record is larger than the 6 MB an invocation may carry.',
+    ]);
     const response = onlySent(h, {
       ids: ['a'],
       condition: 'RetryAttemptsExhausted',
