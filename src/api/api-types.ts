@@ -13,6 +13,7 @@ import type { LayerService } from '../functions/layer-service.js';
 import type { ProvisionedConcurrencyService } from '../functions/provisioned-concurrency-service.js';
 import type { VersionService } from '../functions/version-service.js';
 import type { InvokeService } from '../invoke/invoke-service.js';
+import type { ScheduleService } from '../schedules/schedule-service.js';
 import type { PrestartedFamilyStatus } from '../environment/prestarted-pool.js';
 import type { Scope } from '../core/arn.js';
 import type { UrlBase } from '../core/function-url.js';
@@ -41,6 +42,22 @@ export interface ApiContext {
   >;
   /** Lamina's registry of RabbitMQ brokers (presented as Amazon MQ brokers). */
   readonly brokers: Pick<BrokerService, 'add' | 'get' | 'list' | 'remove'>;
+  /** EventBridge Scheduler's schedules, schedule groups and their tags. */
+  readonly schedules: Pick<
+    ScheduleService,
+    | 'create'
+    | 'get'
+    | 'update'
+    | 'delete'
+    | 'list'
+    | 'createGroup'
+    | 'getGroup'
+    | 'deleteGroup'
+    | 'listGroups'
+    | 'listTags'
+    | 'tag'
+    | 'untag'
+  >;
   /** Where function URLs live (known once the server listens: the default uses its port). */
   readonly urlBase: () => UrlBase;
   /** `RuntimeVersionArn` of a runtime on this host. */

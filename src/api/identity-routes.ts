@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { LambdaError } from '../core/errors.js';
+import { nestingExceeds } from '../core/json-depth.js';
 import { TOKEN_EXPIRED } from '../core/sigv4-verifier.js';
 import { iamErrors } from '../core/iam-model.js';
 import { functionArn, type Scope } from '../core/arn.js';
@@ -101,17 +102,23 @@ export function registerQueryRoute(app: FastifyInstance, edge: IdentityEdge): vo
 }
 
 /**
- * Refuses a signature scoped to the wrong service for its route: IAM and STS at `POST /`, Lambda
- * everywhere else.
+ * Refuses a signature scoped to the wrong service for its route: IAM and STS at `POST /`,
+ * EventBridge Scheduler on its routes, Lambda everywhere else.
  */
 export function checkSignedService(request: FastifyRequest): void {
   const service = request.lambdaSignature?.service;
   if (service === undefined) return;
-  const query = request.routeOptions.config.queryApi === true;
-  if (query ? service === 'iam' || service === 'sts' : service === 'lambda') return;
+  const { config } = request.routeOptions;
+  const expected =
+    config.queryApi === true
+      ? ['iam', 'sts']
+      : config.schedulerApi === true
+        ? ['scheduler']
+        : ['lambda'];
+  if (expected.includes(service)) return;
   throw new LambdaError(
     'InvalidSignatureException',
-    `Credential should be scoped to correct service: '${query ? 'iam' : 'lambda'}'. `,
+    `Credential should be scoped to correct service: '${expected[0] ?? 'lambda'}'. `,
   );
 }
 
@@ -152,21 +159,45 @@ export async function authorizeControlRequest(
     context: access.context,
   });
   if (message !== undefined) throw new LambdaError('AccessDeniedException', message);
-  // Naming an execution role passes it to Lambda: `iam:PassRole` on the role, as on AWS.
-  const role = body?.['Role'];
-  if (PASSES_ROLE.has(operation) && typeof role === 'string') {
-    const passing = await edge.api.authorizer.decide(caller, 'iam:PassRole', role, {
+  // Naming an execution role passes it to the service: `iam:PassRole` on the role, as on AWS.
+  const passed = passedRoleOf(operation, body);
+  if (passed !== undefined) {
+    const passing = await edge.api.authorizer.decide(caller, 'iam:PassRole', passed.role, {
       sourceIp: request.ip,
-      context: { 'iam:PassedToService': 'lambda.amazonaws.com' },
+      context: { 'iam:PassedToService': passed.service },
     });
     if (passing.message !== undefined)
       throw new LambdaError('AccessDeniedException', passing.message);
   }
 }
 
-const PASSES_ROLE = new Set(['CreateFunction', 'UpdateFunctionConfiguration']);
+/**
+ * The role an operation passes and to which service: a function's `Role` to Lambda, a schedule's
+ * `Target.RoleArn` to EventBridge Scheduler.
+ */
+function passedRoleOf(
+  operation: string,
+  body: Readonly<Record<string, unknown>> | undefined,
+): { role: string; service: string } | undefined {
+  if (operation === 'CreateFunction' || operation === 'UpdateFunctionConfiguration') {
+    const role = body?.['Role'];
+    return typeof role === 'string' ? { role, service: 'lambda.amazonaws.com' } : undefined;
+  }
+  if (operation === 'CreateSchedule' || operation === 'UpdateSchedule') {
+    const target = body?.['Target'];
+    const role =
+      typeof target === 'object' && target !== null
+        ? (target as Record<string, unknown>)['RoleArn']
+        : undefined;
+    return typeof role === 'string' ? { role, service: 'scheduler.amazonaws.com' } : undefined;
+  }
+  return undefined;
+}
 
 const INVOKES = new Set(['lambda:InvokeFunction', 'lambda:InvokeAsync']);
+
+/** Deepest body the authorization parses (the control API's shapes are a few levels deep). */
+const MAX_AUTHORIZED_NESTING = 64;
 
 /**
  * The check of an AWS_IAM function URL's signer: `lambda:InvokeFunctionUrl` on the function (its
@@ -202,10 +233,13 @@ export function urlAuthorizer(
   };
 }
 
-/** The JSON body of a control request (code was lifted out while it arrived), if it is an object. */
+/**
+ * The JSON body of a control request (code was lifted out while it arrived), if it is an object.
+ * Bracket soup is not parsed (its operation refuses it anyway): parsing it would block.
+ */
 function bodyJson(request: FastifyRequest): Record<string, unknown> | undefined {
   const body = request.body as ReceivedBody | undefined;
-  if (body === undefined) return undefined;
+  if (body === undefined || nestingExceeds(body.bytes, MAX_AUTHORIZED_NESTING)) return undefined;
   try {
     const parsed: unknown = JSON.parse(Buffer.from(body.bytes).toString('utf8'));
     return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)

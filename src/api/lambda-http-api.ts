@@ -51,6 +51,7 @@ import {
 } from './identity-routes.js';
 import { renderQueryError } from './query-protocol.js';
 import { ROUTES, type Route } from './route-table.js';
+import { renderSchedulerError, SCHEDULER_ROUTES } from './scheduler-routes.js';
 import { closeSilentConnectionsOnClose } from './silent-connections.js';
 
 /** What the HTTP API needs; `verifier` undefined means authentication is off (`--auth none`). */
@@ -87,6 +88,8 @@ declare module 'fastify' {
     functionUrl?: boolean;
     /** IAM and STS (Query protocol; errors in XML). */
     queryApi?: boolean;
+    /** EventBridge Scheduler (signed for `scheduler`; its error shape). */
+    schedulerApi?: boolean;
   }
 }
 
@@ -162,7 +165,7 @@ export function buildLambdaHttpApi(options: LambdaHttpApiOptions): FastifyInstan
       await authorizeControlRequest(request, identity, options.context.scope);
   });
 
-  for (const route of ROUTES) registerRoute(app, route, options.context);
+  for (const route of [...ROUTES, ...SCHEDULER_ROUTES]) registerRoute(app, route, options.context);
   if (identity !== undefined) registerQueryRoute(app, identity);
   registerFunctionUrlRoutes(app, urls, options.urlDomains);
 
@@ -179,10 +182,13 @@ export function buildLambdaHttpApi(options: LambdaHttpApiOptions): FastifyInstan
   });
 
   app.setErrorHandler(async (error, request, reply) => {
+    const { config } = request.routeOptions;
     const rendered =
-      request.routeOptions.config.queryApi === true
+      config.queryApi === true
         ? queryErrorAnswer(request, error)
-        : renderError(toLambdaError(error), request.lambdaRequestId);
+        : config.schedulerApi === true
+          ? renderSchedulerError(toLambdaError(error), request.lambdaRequestId)
+          : renderError(toLambdaError(error), request.lambdaRequestId);
     if (rendered.status >= 500) logFailure(request, error);
     // Refused before its body arrived (credentials, size, budget): the rest is not read.
     if (bodyStillArriving(request.raw))
@@ -262,6 +268,7 @@ function registerRoute(app: FastifyInstance, route: Route, context: ApiContext):
     tooLarge: route.tooLarge ?? 'RequestEntityTooLargeException',
     bodyLimit: route.bodyLimit,
     liftZipFiles: route.liftZipFiles === true,
+    schedulerApi: route.service === 'scheduler',
   };
   app.route({
     method: route.method,

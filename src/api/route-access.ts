@@ -4,6 +4,8 @@
  * take a qualifier (Invoke, GetFunction, permissions, URLs, concurrency and event settings) on the
  * qualified ARN when one is given; layers on the layer or its version; tags on the ARN tagged;
  * listings and account settings on `*`. Lamina's own operations are `lamina:<Operation>`.
+ * EventBridge Scheduler's act on `schedule/<group>/<name>` and `schedule-group/<name>` (tags on
+ * the group tagged), its listings on `*`.
  */
 import { functionArn, type Scope } from '../core/arn.js';
 import { parseFunctionName } from '../core/function-name.js';
@@ -16,7 +18,10 @@ type ResourceKind =
   | 'layerVersion'
   | 'tagged'
   | 'eventSourceMapping'
-  | 'broker';
+  | 'broker'
+  | 'schedule'
+  | 'scheduleGroup'
+  | 'schedulerTagged';
 
 interface Access {
   readonly action: string;
@@ -25,6 +30,11 @@ interface Access {
 
 const lambda = (action: string, resource: ResourceKind): Access => ({
   action: `lambda:${action}`,
+  resource,
+});
+
+const scheduler = (action: string, resource: ResourceKind): Access => ({
+  action: `scheduler:${action}`,
   resource,
 });
 
@@ -93,6 +103,20 @@ const ACCESS: Readonly<Record<string, Access>> = {
   ListBrokers: { action: 'lamina:ListBrokers', resource: 'account' },
   GetBroker: { action: 'lamina:GetBroker', resource: 'broker' },
   DeleteBroker: { action: 'lamina:DeleteBroker', resource: 'broker' },
+  // EventBridge Scheduler, as its Service Authorization Reference lists the resources.
+  CreateSchedule: scheduler('CreateSchedule', 'schedule'),
+  GetSchedule: scheduler('GetSchedule', 'schedule'),
+  UpdateSchedule: scheduler('UpdateSchedule', 'schedule'),
+  DeleteSchedule: scheduler('DeleteSchedule', 'schedule'),
+  ListSchedules: scheduler('ListSchedules', 'account'),
+  CreateScheduleGroup: scheduler('CreateScheduleGroup', 'scheduleGroup'),
+  GetScheduleGroup: scheduler('GetScheduleGroup', 'scheduleGroup'),
+  DeleteScheduleGroup: scheduler('DeleteScheduleGroup', 'scheduleGroup'),
+  ListScheduleGroups: scheduler('ListScheduleGroups', 'account'),
+  // Named apart from Lambda's tagging operations (the same names, another service).
+  SchedulerListTagsForResource: scheduler('ListTagsForResource', 'schedulerTagged'),
+  SchedulerTagResource: scheduler('TagResource', 'schedulerTagged'),
+  SchedulerUntagResource: scheduler('UntagResource', 'schedulerTagged'),
 };
 
 /** Operations the table knows (every route's must be among them). */
@@ -142,6 +166,24 @@ export function accessOf(
         resource: `${base}:event-source-mapping:${params['UUID'] ?? ''}`,
         ...mappingContext(operation, request.body, scope),
       };
+    case 'schedule': {
+      // The group is in the body (create, update) or the query (get, delete); default: `default`.
+      const bodyGroup = request.body?.['GroupName'];
+      const rawGroup = query['groupName'];
+      const queryGroup = Array.isArray(rawGroup) ? rawGroup[0] : rawGroup;
+      const group = typeof bodyGroup === 'string' ? bodyGroup : (queryGroup ?? 'default');
+      return {
+        action: access.action,
+        resource: `${schedulerBase(scope)}:schedule/${group}/${params['Name'] ?? ''}`,
+      };
+    }
+    case 'scheduleGroup':
+      return {
+        action: access.action,
+        resource: `${schedulerBase(scope)}:schedule-group/${params['Name'] ?? ''}`,
+      };
+    case 'schedulerTagged':
+      return { action: access.action, resource: params['ResourceArn'] ?? '*' };
     case 'broker': {
       const bodyName = request.body?.['BrokerName'];
       const name = params['BrokerName'] ?? (typeof bodyName === 'string' ? bodyName : '');
@@ -168,6 +210,10 @@ export function accessOf(
       };
     }
   }
+}
+
+function schedulerBase(scope: Scope): string {
+  return `arn:aws:scheduler:${scope.region}:${scope.accountId}`;
 }
 
 /** `lambda:FunctionArn` of the function a mapping is made for (or moved to), as AWS sets it. */
@@ -197,6 +243,8 @@ export const BODY_READ: ReadonlySet<string> = new Set([
   'AddPermission',
   'CreateFunctionUrlConfig',
   'UpdateFunctionUrlConfig',
+  'CreateSchedule',
+  'UpdateSchedule',
 ]);
 
 /** The Lambda condition keys AWS documents for an operation, from its body. */

@@ -89,6 +89,8 @@ export interface Route {
    * as text (the handler reads them through `parseJsonObject(req.body, req.lifted)`).
    */
   readonly liftZipFiles?: boolean;
+  /** The signing service and error shape when not Lambda's (EventBridge Scheduler's routes). */
+  readonly service?: 'scheduler';
 }
 
 const small = LIMITS.controlRequestBytes;

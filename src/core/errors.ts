@@ -59,6 +59,10 @@ export const ERROR_CATALOGUE = {
   MissingAuthenticationTokenException: row(403, 'message', 'client', false, 'no SigV4 at all'),
   UnknownOperationException: row(404, 'message', 'client', false, 'no such API path'),
   ServiceException: row(500, 'Message', 'platform', true, 'an unexpected platform error'),
+  // EventBridge Scheduler's own (its model's statuses; the body member is `Message`).
+  ConflictException: row(409, 'Message', 'client', false, 'the schedule or group already exists'),
+  ServiceQuotaExceededException: row(402, 'Message', 'client', false, 'a schedule quota is full'),
+  InternalServerException: row(500, 'Message', 'platform', true, 'an unexpected platform error'),
 } as const satisfies Record<string, ErrorSpec>;
 
 /** Name of a catalogued error. */

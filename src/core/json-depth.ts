@@ -37,3 +37,25 @@ export function nestingDepth(text: string): number {
   }
   return deepest;
 }
+
+/**
+ * Whether JSON bytes nest `[` and `{` deeper than `limit` outside strings: read as bytes (no
+ * string is made) and stopped at the first level too deep, so a megabyte of bracket soup costs a
+ * few milliseconds where parsing it would block for a third of a second.
+ */
+export function nestingExceeds(bytes: Uint8Array, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i += 1) {
+    const c = bytes[i];
+    if (inString) {
+      if (c === 0x5c) i += 1;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      depth += 1;
+      if (depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) depth -= 1;
+  }
+  return false;
+}

@@ -72,6 +72,7 @@ import { descriptorLimit } from './descriptor-limit.js';
 import { environmentEndpoints } from './environment-endpoints.js';
 import { fullCollection } from './full-collection.js';
 import { buildEventSources } from './event-sources.js';
+import { buildSchedules } from './schedules.js';
 import { FunctionCredentials } from './function-credentials.js';
 import { detectHostRuntimes } from './host-runtimes.js';
 import { LaminaServer, type Listening, type ServerLogSink } from './lamina-server.js';
@@ -97,6 +98,8 @@ export interface LaminaOverrides {
   readonly logs?: ServerLogSink;
   /** Wraps the code store (tests hold preparations back with it). */
   readonly codeStore?: (store: CodeStore) => CodeStore;
+  /** Where schedules' flexible windows take their random offsets (default: Math.random). */
+  readonly random?: () => number;
 }
 
 export async function buildLamina(
@@ -363,13 +366,24 @@ export async function buildLamina(
       invocations: () => late.invocations,
       asyncEvents,
     });
+    const schedules = buildSchedules({
+      db,
+      scope,
+      clock,
+      ids,
+      logger,
+      random: overrides.random,
+      asyncEvents,
+      iam: iamEdge.api.iam,
+      authorizer: iamEdge.api.authorizer,
+    });
     const { directory } = iamEdge;
     const verifier =
       credentials === undefined
         ? undefined
         : new Sigv4Verifier({
             service: 'lambda',
-            otherServices: ['iam', 'sts'],
+            otherServices: ['iam', 'sts', 'scheduler'],
             region: config.region,
             clock,
             secretFor: (id) => directory.secretFor(id),
@@ -434,6 +448,7 @@ export async function buildLamina(
       asyncEvents,
       eventSourceMappings: eventSources.mappings,
       brokers: eventSources.brokers,
+      schedules: schedules.service,
       concurrency,
       provisioned,
       prestartedStatus: () => prestarted.status(),
@@ -497,6 +512,8 @@ export async function buildLamina(
       reclaimer,
       iam: iamEdge.api.iam,
       eventSources: eventSources.supervisor,
+      schedules: schedules.service,
+      scheduleRunner: schedules.runner,
     });
   } catch (error) {
     await db?.destroy().catch(() => undefined);

@@ -1,6 +1,7 @@
 /**
  * A built Lamina server (see buildLamina): starts its parts in order, once (store recovery →
- * asynchronous queue → HTTP → provisioned concurrency), and stops them in the reverse order.
+ * asynchronous queue → event sources and schedules → HTTP → provisioned concurrency), and stops
+ * them in the reverse order.
  */
 import type { MappingSupervisor } from '../event-sources/mapping-supervisor.js';
 import type { FastifyInstance } from 'fastify';
@@ -20,6 +21,8 @@ import type { IamService } from '../iam/iam-service.js';
 import type { SqliteAsyncEventStore } from '../store/sqlite-async-event-store.js';
 import type { SqliteFunctionRepository } from '../store/sqlite-function-repository.js';
 import type { Credentials } from './credentials.js';
+import type { ScheduleRunner } from '../schedules/schedule-runner.js';
+import type { ScheduleService } from '../schedules/schedule-service.js';
 import type { MemoryReclaimer } from './memory-reclaimer.js';
 import type { SandboxHost } from './sandbox-host.js';
 import type { ServerConfig } from './server-config.js';
@@ -62,6 +65,9 @@ export interface ServerParts {
   readonly iam: IamService;
   /** Runs the event source mappings. */
   readonly eventSources: MappingSupervisor;
+  /** EventBridge Scheduler's schedules (the API's service) and the runner that fires them. */
+  readonly schedules: ScheduleService;
+  readonly scheduleRunner: ScheduleRunner;
 }
 
 export class LaminaServer {
@@ -147,6 +153,9 @@ export class LaminaServer {
     asyncEvents.startPruning();
     // Mappings resume (their sources connect in the background) once the queue takes events.
     await this.parts.eventSources.start();
+    // Schedules fire into the queue: what fell due while the server was down fires once now.
+    await this.parts.schedules.ensureDefaultGroup();
+    this.parts.scheduleRunner.start();
     this.parts.prestarted.start();
     this.#reaper = setInterval(
       () => {
@@ -180,6 +189,8 @@ export class LaminaServer {
       await this.#starting?.catch(() => undefined);
       clearInterval(this.#reaper);
       p.asyncEvents.stopPruning();
+      // No fire after this; one being recorded is, before the queue and the store stop.
+      const schedulesStopped = p.scheduleRunner.stop();
       // Claim nothing new; attempts under way are recorded (or put back) before the store closes.
       const asyncStopped = p.dispatcher.stop();
       // Every step runs even when one before it failed; the first failure is thrown at the end,
@@ -193,6 +204,7 @@ export class LaminaServer {
         }
       };
       await step(() => p.http.close());
+      await step(() => schedulesStopped);
       // Batches under way finish and are settled; records read but not settled go back.
       await step(() => p.eventSources.stop());
       await step(() => p.reclaimer?.stop());

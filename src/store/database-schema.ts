@@ -156,6 +156,40 @@ export interface EventSourceMappingsTable {
   record_json: string;
 }
 
+export interface ScheduleGroupsTable {
+  name: string;
+  record_json: string;
+}
+
+export interface SchedulesTable {
+  group_name: string;
+  name: string;
+  /** ENABLED or DISABLED (ListSchedules filters on it). */
+  state: string;
+  /** When the next fire is due (epoch ms); null: none (disabled, or no occurrence left). */
+  due_ms: number | null;
+  /** The schedule's revision: the runner records a fire only on the revision it read. */
+  revision: number;
+  record_json: string;
+}
+
+export interface ScheduleDeliveriesTable {
+  /** The fire's request id. */
+  id: string;
+  group_name: string;
+  schedule_name: string;
+  next_try_ms: number;
+  record_json: string;
+}
+
+export interface SchedulerClientTokensTable {
+  operation: string;
+  token: string;
+  /** What the call acted on (`group/name`, or a group's name). */
+  resource: string;
+  used_ms: number;
+}
+
 export interface MigrationRow {
   name: string;
   timestamp: Generated<string>;
@@ -183,4 +217,8 @@ export interface Database {
   iam_attachments: IamAttachmentsTable;
   brokers: BrokersTable;
   event_source_mappings: EventSourceMappingsTable;
+  schedule_groups: ScheduleGroupsTable;
+  schedules: SchedulesTable;
+  schedule_deliveries: ScheduleDeliveriesTable;
+  scheduler_client_tokens: SchedulerClientTokensTable;
 }

@@ -23,6 +23,7 @@ import * as layers0006 from './migrations/0006-layers.js';
 import * as throttles0007 from './migrations/0007-async-event-throttles.js';
 import * as iam0008 from './migrations/0008-iam.js';
 import * as eventSources0009 from './migrations/0009-event-sources.js';
+import * as schedules0010 from './migrations/0010-schedules.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001-functions': functions0001,
@@ -34,6 +35,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0007-async-event-throttles': throttles0007,
   '0008-iam': iam0008,
   '0009-event-sources': eventSources0009,
+  '0010-schedules': schedules0010,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };

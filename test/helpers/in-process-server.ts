@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { LogLine } from '../../src/environment/ports.js';
 import { FileLogStore } from '../../src/observability/file-log-store.js';
 import { grantTestRoles } from './test-roles.js';
-import { buildLamina } from '../../src/server/build-lamina.js';
+import { buildLamina, type LaminaOverrides } from '../../src/server/build-lamina.js';
 import type { LaminaServer, ServerLogSink } from '../../src/server/lamina-server.js';
 import { DEFAULT_CONFIG, type ServerConfig } from '../../src/server/server-config.js';
 import { lambdaClient } from './lambda-client.js';
@@ -49,12 +49,20 @@ class WatchedLogStore implements ServerLogSink {
   }
 }
 
-/** Registers the suite's hooks; `config` overrides the defaults (port 0, a temporary data dir). */
-export function useInProcessServer(config: Partial<ServerConfig>, clock: Clock): InProcessSuite {
+/**
+ * Registers the suite's hooks; `config` overrides the defaults (port 0, a temporary data dir);
+ * `extra` sets other parts (schedules' random source).
+ */
+export function useInProcessServer(
+  config: Partial<ServerConfig>,
+  clock: Clock,
+  extra: Pick<LaminaOverrides, 'random'> = {},
+): InProcessSuite {
   const dir = tempDir();
   let server: LaminaServer | undefined;
   const logs = new WatchedLogStore(new FileLogStore(join(dir.path, 'logs')));
   const overrides = {
+    ...extra,
     clock,
     logs,
     logger: pino({ level: 'warn' }),
