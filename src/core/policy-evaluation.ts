@@ -99,6 +99,15 @@ export function accessDeniedMessage(
 
 /** The request's condition keys, case-insensitively, with those every request has. */
 function conditionValues(request: AuthorizationRequest): ConditionValues {
+  // Built on the first condition asked: most statements have none.
+  let keys: Map<string, string | readonly string[]> | undefined;
+  return (key) => {
+    keys ??= conditionKeys(request);
+    return keys.get(key.toLowerCase());
+  };
+}
+
+function conditionKeys(request: AuthorizationRequest): Map<string, string | readonly string[]> {
   const { principal } = request;
   const keys = new Map<string, string | readonly string[]>();
   const user = /^arn:aws:iam::\d{12}:user\/(?:.*\/)?([^/]+)$/.exec(principal.arn)?.[1];
@@ -112,5 +121,5 @@ function conditionValues(request: AuthorizationRequest): ConditionValues {
   if (principal.service !== undefined) keys.set('aws:principalservicename', principal.service);
   for (const [key, value] of Object.entries(request.context ?? {}))
     keys.set(key.toLowerCase(), value);
-  return (key) => keys.get(key.toLowerCase());
+  return keys;
 }

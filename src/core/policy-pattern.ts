@@ -39,11 +39,23 @@ export function arnMatcher(pattern: string): Matcher {
   if (parts === undefined) return wildcardMatcher(pattern);
   const matchers = parts.map((part) => wildcardMatcher(part));
   return (value) => {
-    const valueParts = splitArn(value);
+    const valueParts = splitArnOnce(value);
     return (
       valueParts !== undefined && matchers.every((match, index) => match(valueParts[index] ?? ''))
     );
   };
+}
+
+/** The last ARN split by a matcher: one request's resource is matched by every statement. */
+let lastArn: string | undefined;
+let lastParts: string[] | undefined;
+
+function splitArnOnce(arn: string): string[] | undefined {
+  if (arn !== lastArn) {
+    lastArn = arn;
+    lastParts = splitArn(arn);
+  }
+  return lastParts;
 }
 
 /** `arn:partition:service:region:account:resource` as its six parts (the resource keeps colons). */

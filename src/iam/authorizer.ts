@@ -168,11 +168,21 @@ export class Authorizer {
   }
 
   /** Keys every request has. */
+  #second = Number.NaN;
+  #currentTime = '';
+  #epochTime = '';
+
   #globalKeys(sourceIp: string | undefined): Record<string, string> {
-    const now = this.#clock.now();
+    const second = Math.floor(this.#clock.now() / 1000);
+    // The time keys change once a second: written once per second, not per request.
+    if (second !== this.#second) {
+      this.#second = second;
+      this.#currentTime = new Date(second * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      this.#epochTime = String(second);
+    }
     return {
-      'aws:CurrentTime': new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-      'aws:EpochTime': String(Math.floor(now / 1000)),
+      'aws:CurrentTime': this.#currentTime,
+      'aws:EpochTime': this.#epochTime,
       'aws:SecureTransport': 'false',
       ...(sourceIp === undefined ? {} : { 'aws:SourceIp': sourceIp }),
     };

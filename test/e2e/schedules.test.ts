@@ -477,6 +477,43 @@ describe('EventBridge Scheduler with the AWS CLI and the SDK', () => {
     for (const name of ['p1', 'p2', 'taken'])
       await sdk((c) => c.send(new DeleteScheduleCommand({ Name: name })));
   });
+  test('a role trusting Scheduler only for one group (aws:SourceArn, aws:SourceAccount) serves that group alone', async () => {
+    await server.parts.iam.createRole({
+      roleName: 'scheduler-default-only',
+      assumeRolePolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { Service: 'scheduler.amazonaws.com' },
+            Action: 'sts:AssumeRole',
+            Condition: {
+              StringEquals: { 'aws:SourceAccount': '000000000000' },
+              ArnEquals: {
+                'aws:SourceArn': 'arn:aws:scheduler:us-east-1:000000000000:schedule-group/default',
+              },
+            },
+          },
+        ],
+      }),
+    });
+    const role = 'arn:aws:iam::000000000000:role/scheduler-default-only';
+    const target = { Arn: `${FN}:recorder`, RoleArn: role, Input: '{}' };
+    await create({ Name: 'in-default', Target: target }, {});
+    await sdk((c) => c.send(new CreateScheduleGroupCommand({ Name: 'elsewhere' })));
+    const refused = await failureOf(
+      create({ Name: 'in-elsewhere', GroupName: 'elsewhere', Target: target }, {}),
+    );
+    assert.deepEqual(refused, {
+      name: 'ValidationException',
+      message:
+        'The execution role you provide must allow AWS EventBridge Scheduler to assume the role.',
+      status: 400,
+    });
+    await sdk((c) => c.send(new DeleteScheduleCommand({ Name: 'in-default' })));
+    await sdk((c) => c.send(new DeleteScheduleGroupCommand({ Name: 'elsewhere' })));
+  });
+
   test('a fire for a function that does not exist goes to the dead-letter function', async () => {
     await sdk((c) =>
       c.send(
