@@ -20,6 +20,7 @@ import {
   backoffDelayMs,
   beforeAttempt,
   destinationFor,
+  narrowedBy,
   type AsyncSettings,
   type AttemptOutcome,
 } from './retry-policy.js';
@@ -145,7 +146,10 @@ export class AsyncDispatcher {
 
   async #attempt(event: AsyncEvent): Promise<void> {
     try {
-      const settings = await this.#d.targets.settings(event.functionName, event.qualifier);
+      const settings = narrowedBy(
+        await this.#d.targets.settings(event.functionName, event.qualifier),
+        event.limits,
+      );
       const reserved = this.#d.targets.reservedConcurrency(event.functionName);
       let next = beforeAttempt(event, settings, reserved, this.#d.clock.now());
       if (next === undefined) {

@@ -13,6 +13,7 @@ import {
   newEvent,
   type AsyncEvent,
   type AsyncEventStatus,
+  type AsyncLimits,
 } from './async-event.js';
 import { DueTimer } from '../core/due-timer.js';
 import type { AsyncEventStore, AsyncTargets } from './ports.js';
@@ -25,6 +26,8 @@ export interface EventRequest {
   readonly qualifier: string | undefined;
   readonly payload: Buffer;
   readonly clientContext: string | undefined;
+  /** The sender's limits on retries (a schedule's RetryPolicy), if any. */
+  readonly limits?: AsyncLimits | undefined;
 }
 
 export interface AsyncEventServiceDeps {
@@ -63,6 +66,7 @@ export class AsyncEventService {
       clientContext: request.clientContext,
       nowMs: this.#d.clock.now(),
       replayOf,
+      limits: request.limits,
     });
     await this.#d.store.insert([event]);
     this.#d.onEnqueued();
@@ -130,6 +134,7 @@ export class AsyncEventService {
         qualifier: original.qualifier,
         payload: original.payload,
         clientContext: original.clientContext,
+        limits: original.limits,
       },
       original.requestId,
     );

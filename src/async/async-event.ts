@@ -29,6 +29,15 @@ export interface AsyncEventError {
   readonly errorMessage: string;
 }
 
+/**
+ * Limits an event's sender set on its retries (EventBridge Scheduler's RetryPolicy): they narrow
+ * the function's own asynchronous settings, never widen them.
+ */
+export interface AsyncLimits {
+  readonly maximumRetryAttempts: number;
+  readonly maximumEventAgeSeconds: number;
+}
+
 /** One accepted event and its fate so far. */
 export interface AsyncEvent {
   /** The id the 202 carried; every attempt of the event runs with it as `awsRequestId`. */
@@ -60,6 +69,8 @@ export interface AsyncEvent {
   readonly functionError: string | undefined;
   /** The event this one replays, if it is a replay. */
   readonly replayOf: string | undefined;
+  /** The sender's limits on retries, if any. */
+  readonly limits: AsyncLimits | undefined;
 }
 
 const FINAL: ReadonlySet<AsyncEventStatus> = new Set(['Succeeded', 'Failed', 'Expired']);
@@ -106,6 +117,7 @@ export function newEvent(input: {
   readonly clientContext: string | undefined;
   readonly nowMs: number;
   readonly replayOf?: string | undefined;
+  readonly limits?: AsyncLimits | undefined;
 }): AsyncEvent {
   return {
     requestId: input.requestId,
@@ -127,5 +139,6 @@ export function newEvent(input: {
     executedVersion: undefined,
     functionError: undefined,
     replayOf: input.replayOf,
+    limits: input.limits,
   };
 }

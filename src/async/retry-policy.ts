@@ -5,7 +5,12 @@
  * they fail without running (reserved concurrency 0, function gone).
  */
 import { ASYNC_DEFAULTS, type EventInvokeConfig } from '../core/event-invoke-config.js';
-import { transition, type AsyncEvent, type AsyncEventError } from './async-event.js';
+import {
+  transition,
+  type AsyncEvent,
+  type AsyncEventError,
+  type AsyncLimits,
+} from './async-event.js';
 
 /** The settings that govern one event (its function's EventInvokeConfig, or the defaults). */
 export interface AsyncSettings {
@@ -14,6 +19,19 @@ export interface AsyncSettings {
   readonly maximumEventAgeMs: number;
   readonly onSuccess: string | undefined;
   readonly onFailure: string | undefined;
+}
+
+/** The function's settings narrowed by the event's sender's limits (never widened). */
+export function narrowedBy(
+  settings: AsyncSettings,
+  limits: AsyncLimits | undefined,
+): AsyncSettings {
+  if (limits === undefined) return settings;
+  return {
+    ...settings,
+    maximumRetryAttempts: Math.min(settings.maximumRetryAttempts, limits.maximumRetryAttempts),
+    maximumEventAgeMs: Math.min(settings.maximumEventAgeMs, limits.maximumEventAgeSeconds * 1000),
+  };
 }
 
 /** The settings of an EventInvokeConfig, with AWS's defaults for what it leaves unset. */

@@ -1,5 +1,5 @@
 /** Ports the schedules need; adapters implement them and the server wires them. */
-import type { FireTiming, Schedule, ScheduleGroup } from '../core/schedule.js';
+import type { FireTiming, Schedule, ScheduleGroup, ScheduleRetryPolicy } from '../core/schedule.js';
 import type { PendingDelivery } from './delivery-policy.js';
 
 /** The operations whose idempotency tokens are remembered. */
@@ -90,6 +90,11 @@ export interface Fire {
   readonly functionName: string;
   readonly qualifier: string | undefined;
   readonly payload: Buffer;
+  /**
+   * The target's RetryPolicy: it narrows the function's own asynchronous retry settings (none for
+   * a dead-letter delivery: the dead-letter function's own settings apply).
+   */
+  readonly retryPolicy?: ScheduleRetryPolicy | undefined;
 }
 
 /** Where fires go: the function's asynchronous queue (durable, retried, replayable). */

@@ -130,6 +130,7 @@ export class ScheduleRunner {
           functionName: target.functionName,
           qualifier: target.qualifier,
           payload: Buffer.from(payload),
+          retryPolicy: target.retryPolicy,
         });
       } catch (error) {
         const delivery: PendingDelivery = {
@@ -170,6 +171,7 @@ export class ScheduleRunner {
           functionName: delivery.functionName,
           qualifier: delivery.qualifier,
           payload: Buffer.from(delivery.payload),
+          retryPolicy: delivery.retryPolicy,
         });
       } catch (error) {
         const failed = { ...delivery, tries: delivery.tries + 1, lastError: describe(error) };

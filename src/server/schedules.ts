@@ -50,6 +50,7 @@ export function buildSchedules(deps: {
         qualifier: fire.qualifier,
         payload: fire.payload,
         clientContext: undefined,
+        limits: fire.retryPolicy,
       });
       return 'enqueued';
     },

@@ -54,6 +54,8 @@ export interface AsyncEventsTable {
   executed_version: string | null;
   function_error: string | null;
   replay_of: string | null;
+  /** The sender's retry limits (AsyncLimits) as JSON, if any. */
+  limits_json: string | null;
 }
 
 export interface EventInvokeConfigsTable {

@@ -10,7 +10,7 @@ import { GroupCommit } from './group-commit.js';
 
 type Row = Omit<AsyncEventsTable, 'seq'>;
 
-/** Rows per INSERT statement (SQLite allows 32,766 bound values; a row has 19). */
+/** Rows per INSERT statement (SQLite allows 32,766 bound values; a row has 20). */
 const INSERT_CHUNK = 500;
 
 /** Candidate rows read per event claimed (the rest may be of functions out of room). */
@@ -217,6 +217,7 @@ function toRow(event: AsyncEvent): Row {
     executed_version: event.executedVersion ?? null,
     function_error: event.functionError ?? null,
     replay_of: event.replayOf ?? null,
+    limits_json: event.limits === undefined ? null : JSON.stringify(event.limits),
   };
 }
 
@@ -244,5 +245,7 @@ function fromRow(row: Selectable<AsyncEventsTable>): AsyncEvent {
     executedVersion: row.executed_version ?? undefined,
     functionError: row.function_error ?? undefined,
     replayOf: row.replay_of ?? undefined,
+    limits:
+      row.limits_json === null ? undefined : (JSON.parse(row.limits_json) as AsyncEvent['limits']),
   };
 }

@@ -24,6 +24,7 @@ import * as throttles0007 from './migrations/0007-async-event-throttles.js';
 import * as iam0008 from './migrations/0008-iam.js';
 import * as eventSources0009 from './migrations/0009-event-sources.js';
 import * as schedules0010 from './migrations/0010-schedules.js';
+import * as asyncEventLimits0011 from './migrations/0011-async-event-limits.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001-functions': functions0001,
@@ -36,6 +37,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0008-iam': iam0008,
   '0009-event-sources': eventSources0009,
   '0010-schedules': schedules0010,
+  '0011-async-event-limits': asyncEventLimits0011,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };

@@ -137,6 +137,9 @@ describe('EventBridge Scheduler with the AWS CLI and the SDK', () => {
     server = suite.server;
     await grantSchedulerRole(server.parts.iam);
     await deploy(suite.client, 'recorder', RECORDER);
+    await deploy(suite.client, 'always-fails', {
+      'index.js': "exports.handler = async () => { throw new Error('no'); };",
+    });
   });
   after(() => home.remove());
 
@@ -512,6 +515,34 @@ describe('EventBridge Scheduler with the AWS CLI and the SDK', () => {
     });
     await sdk((c) => c.send(new DeleteScheduleCommand({ Name: 'in-default' })));
     await sdk((c) => c.send(new DeleteScheduleGroupCommand({ Name: 'elsewhere' })));
+  });
+
+  test("RetryPolicy narrows the asynchronous retries of the target's fires", async () => {
+    await create(
+      {
+        Name: 'no-retries',
+        Target: {
+          Arn: `${FN}:always-fails`,
+          RoleArn: SCHEDULER_ROLE,
+          Input: '{}',
+          RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
+        },
+      },
+      {},
+    );
+    // With the function's own settings (2 retries) it would be Retrying; RetryPolicy allows none.
+    const [failed] = await untilReceived(
+      server,
+      'always-fails',
+      (events) => events.some((e) => e.status === 'Failed'),
+      'the fire failed',
+    );
+    assert.equal(failed?.status, 'Failed');
+    const event = await server.parts.asyncStore.get(failed?.requestId ?? '');
+    assert.equal(event?.attempts, 1);
+    assert.equal(event?.condition, 'RetriesExhausted');
+    assert.deepEqual(event?.limits, { maximumRetryAttempts: 0, maximumEventAgeSeconds: 60 });
+    await sdk((c) => c.send(new DeleteScheduleCommand({ Name: 'no-retries' })));
   });
 
   test('a fire for a function that does not exist goes to the dead-letter function', async () => {

@@ -15,6 +15,7 @@ import {
   beforeAttempt,
   destinationFor,
   retryDelayMs,
+  narrowedBy,
   settingsOf,
   type AsyncSettings,
   type AttemptOutcome,
@@ -74,6 +75,27 @@ describe('async retry policy', () => {
     assert.equal(set.maximumRetryAttempts, 0);
     assert.equal(set.maximumEventAgeMs, 21_600_000);
     assert.equal(set.onSuccess, 'arn:aws:lambda:us-east-1:000000000000:function:ok');
+  });
+
+  test("a sender's limits (a schedule's RetryPolicy) narrow the settings, never widen them", () => {
+    const table: Array<[number, number, number, number]> = [
+      // limit retries, limit age (s) → retries, age (ms)
+      [0, 60, 0, 60_000],
+      [185, 86_400, 2, 21_600_000],
+      [1, 3_600, 1, 3_600_000],
+    ];
+    for (const [retries, age, wantRetries, wantAgeMs] of table) {
+      const narrowed = narrowedBy(DEFAULTS, {
+        maximumRetryAttempts: retries,
+        maximumEventAgeSeconds: age,
+      });
+      assert.deepEqual(
+        [narrowed.maximumRetryAttempts, narrowed.maximumEventAgeMs],
+        [wantRetries, wantAgeMs],
+      );
+      assert.equal(narrowed.onFailure, DEFAULTS.onFailure);
+    }
+    assert.equal(narrowedBy(DEFAULTS, undefined), DEFAULTS);
   });
 
   test('throttle and platform backoff: 1 s doubling to a 5 min ceiling', () => {
