@@ -2,7 +2,8 @@
  * Decides whether a caller may do an action on a resource, with AWS's policy logic (core
  * policy-evaluation.ts) over the caller's policies: none for the account's root, a user's inline
  * and attached policies, a role session's role policies and session policy. Compiled policies are
- * kept per caller until IAM changes anything (`invalidate`), so a decision costs no database read.
+ * kept per caller until IAM changes anything (`invalidate`), so a decision costs no database read,
+ * and so are the decisions themselves, for requests alike in all a decision reads (DecisionCache).
  */
 import type { Clock } from '../core/clock.js';
 import { iamArn, iamErrors, type IamRole, type PolicyHolder } from '../core/iam-model.js';
@@ -15,6 +16,7 @@ import {
   type Decision,
 } from '../core/policy-evaluation.js';
 import type { Caller } from './credential-directory.js';
+import { DecisionCache } from './decision-cache.js';
 
 /** The documents of a user's or role's policies. */
 export interface PolicySource {
@@ -36,9 +38,12 @@ export class Authorizer {
     this.#clock = options.clock;
   }
 
+  readonly #decisions = new DecisionCache<{ decision: Decision; message: string | undefined }>();
+
   /** Forgets what it knows of policies (after any IAM write). */
   invalidate(): void {
     this.#identity.clear();
+    this.#decisions.clear();
   }
 
   /**
@@ -55,6 +60,17 @@ export class Authorizer {
       sourceIp?: string | undefined;
     } = {},
   ): Promise<{ decision: Decision; message: string | undefined }> {
+    const generation = this.#decisions.generation;
+    const key = this.#decisions.keyOf({
+      action,
+      resource,
+      resourcePolicy: options.resourcePolicy,
+      sourceIp: options.sourceIp,
+      second: Math.floor(this.#clock.now() / 1000),
+      context: options.context,
+    });
+    const known = this.#decisions.get(caller, key);
+    if (known !== undefined) return known;
     const request: AuthorizationRequest = {
       principal: caller.principal,
       action,
@@ -69,10 +85,12 @@ export class Authorizer {
           ? [this.compile(caller.sessionPolicy, 'identity')]
           : undefined,
     });
-    return {
+    const answer = {
       decision,
       message: decision.effect === 'allow' ? undefined : accessDeniedMessage(request, decision),
     };
+    this.#decisions.set(caller, key, answer, generation);
+    return answer;
   }
 
   /** Refuses with IAM's AccessDenied unless allowed. */
