@@ -34,22 +34,21 @@ export interface MappingSupervisorDeps {
 
 /** Waits on the injected clock; a stop ends every wait at once (answering false). */
 export class Pauser {
+  readonly #clock: Clock;
   readonly #timer: DueTimer;
   #wake: ((ran: boolean) => void) | undefined;
   #stopped = false;
 
   constructor(clock: Clock) {
+    this.#clock = clock;
     this.#timer = new DueTimer(clock, () => this.#end(true));
-    this.clock = clock;
   }
-
-  readonly clock: Clock;
 
   pause(ms: number): Promise<boolean> {
     if (this.#stopped) return Promise.resolve(false);
     return new Promise((resolve) => {
       this.#wake = resolve;
-      this.#timer.at(this.clock.now() + ms);
+      this.#timer.at(this.#clock.now() + ms);
     });
   }
 

@@ -143,7 +143,7 @@ export async function buildLamina(
     const runtimes = await detectHostRuntimes();
 
     db = await openSqliteDatabase(join(config.dataDir, 'lamina.db'));
-    const iamEdge = await buildIdentity({
+    const { secrets, ...iamEdge } = await buildIdentity({
       db,
       dataDir: config.dataDir,
       accountId: config.accountId,
@@ -357,7 +357,7 @@ export async function buildLamina(
 
     const eventSources = buildEventSources({
       db,
-      secrets: iamEdge.secrets,
+      secrets,
       scope,
       clock,
       ids,

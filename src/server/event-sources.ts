@@ -61,7 +61,7 @@ export function buildEventSources(deps: {
   };
   const supervisor = new MappingSupervisor({
     mappings,
-    connector: new BrokerSourceConnector((arn) => brokers.urlOf(arn)),
+    connector: new BrokerSourceConnector((arn) => brokers.urlOf(arn), clock),
     clock,
     functionArn: (mapping) => functionArn(scope, mapping.functionName, mapping.qualifier),
     onError: (error, uuid) =>

@@ -20,6 +20,7 @@ import type { EventSourceMapping, MappingSource } from '../core/event-source-map
 import type { RecordSource, SourceRecord } from '../event-sources/ports.js';
 import { LaneBuffer, laneOf } from './lane-buffer.js';
 import { decodedData } from './record-data.js';
+import { streamBatchInfo, streamEvent } from './stream-event.js';
 
 /** How long the broker waits for an ack before delivering a record again (ns). */
 const ACK_WAIT_NS = 30_000_000_000;
@@ -204,39 +205,6 @@ class NatsStreamSource implements RecordSource {
       lane: laneOf(message.subject, this.#buffer.laneCount),
     };
   }
-}
-
-/** An ordered source's event, shaped as Lambda's self-managed Kafka event. */
-export function streamEvent(
-  eventSource: string,
-  endpoints: readonly string[],
-  records: readonly SourceRecord[],
-): Record<string, unknown> {
-  const grouped: Record<string, unknown[]> = {};
-  for (const record of records) {
-    const key = `${String(record.event['topic'])}-${record.partition}`;
-    (grouped[key] ??= []).push(record.event);
-  }
-  return { eventSource, bootstrapServers: endpoints.join(','), records: grouped };
-}
-
-/** What an OnFailure record says of a batch of an ordered source. */
-export function streamBatchInfo(
-  name: string,
-  source: StreamSource,
-  records: readonly SourceRecord[],
-): Record<string, unknown> {
-  return {
-    [name]: {
-      stream: source.stream,
-      partition: records[0]?.partition ?? '',
-      firstOffset: records[0]?.id ?? '',
-      lastOffset: records.at(-1)?.id ?? '',
-      batchSize: records.length,
-      approximateArrivalOfFirstRecord: new Date(records[0]?.arrivalMs ?? 0).toISOString(),
-      approximateArrivalOfLastRecord: new Date(records.at(-1)?.arrivalMs ?? 0).toISOString(),
-    },
-  };
 }
 
 function reason(error: unknown): string {

@@ -7,6 +7,7 @@
  * AWS's `aws:rmq` event.
  */
 import { connect, type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
+import type { Clock } from '../core/clock.js';
 import type { EventSourceMapping, MappingSource } from '../core/event-source-mapping.js';
 import type { RecordSource, SourceRecord } from '../event-sources/ports.js';
 import { decodedData } from './record-data.js';
@@ -45,6 +46,7 @@ export async function openRabbitMqSource(
   mapping: EventSourceMapping,
   source: Extract<MappingSource, { kind: 'rabbitmq' }>,
   brokerUrl: string,
+  clock: Clock,
 ): Promise<RecordSource> {
   const url = withHeartbeat(onVirtualHost(brokerUrl, source.virtualHost));
   const virtualHost = source.virtualHost ?? virtualHostOf(brokerUrl);
@@ -68,7 +70,7 @@ export async function openRabbitMqSource(
       2 * settings.batchSize * Math.max(1, settings.maximumConcurrency ?? 1),
     );
     await channel.prefetch(prefetch);
-    return await RabbitMqSource.start(model, channel, mapping, source, virtualHost);
+    return await RabbitMqSource.start(model, channel, mapping, source, virtualHost, clock);
   } catch (error) {
     await model.close().catch(() => undefined);
     throw error;
@@ -82,6 +84,8 @@ class RabbitMqSource implements RecordSource {
   readonly #source: Extract<MappingSource, { kind: 'rabbitmq' }>;
   readonly #key: string;
   readonly #buffer: Delivery[] = [];
+  /** When a message arrived (its age for MaximumRecordAgeInSeconds) is read from the server's clock. */
+  readonly #clock: Clock;
   #failure: Error | undefined;
   #interrupted = false;
   #consumerTag: string | undefined;
@@ -93,7 +97,9 @@ class RabbitMqSource implements RecordSource {
     channel: Channel,
     source: Extract<MappingSource, { kind: 'rabbitmq' }>,
     virtualHost: string,
+    clock: Clock,
   ) {
+    this.#clock = clock;
     this.#model = model;
     this.#channel = channel;
     this.#source = source;
@@ -114,8 +120,9 @@ class RabbitMqSource implements RecordSource {
     mapping: EventSourceMapping,
     source: Extract<MappingSource, { kind: 'rabbitmq' }>,
     virtualHost: string,
+    clock: Clock,
   ): Promise<RabbitMqSource> {
-    const self = new RabbitMqSource(model, channel, source, virtualHost);
+    const self = new RabbitMqSource(model, channel, source, virtualHost, clock);
     const reply = await channel.consume(
       source.queue,
       (message) => {
@@ -224,7 +231,7 @@ class RabbitMqSource implements RecordSource {
     return {
       id,
       partition: this.#key,
-      arrivalMs: Date.now(),
+      arrivalMs: this.#clock.now(),
       event,
       filterView: { ...event, data: decodedData(message.content) },
       message,

@@ -12,7 +12,7 @@ import { Redis } from 'ioredis';
 import type { EventSourceMapping, MappingSource } from '../core/event-source-mapping.js';
 import type { RecordSource, SourceRecord } from '../event-sources/ports.js';
 import { LaneBuffer, laneOf } from './lane-buffer.js';
-import { streamBatchInfo, streamEvent } from './nats-stream-source.js';
+import { streamBatchInfo, streamEvent } from './stream-event.js';
 import { decodedData } from './record-data.js';
 
 /** How long one blocking read waits for new entries (ms): also how soon a close is noticed. */
