@@ -3,7 +3,7 @@
 // environment, never the other way); adapters (api, store, sandbox,
 // runtime-api, triggers, observability) know core and the application ports; only server (the
 // composition root) and cli see everything.
-const adapters = 'api|store|sandbox|runtime-api|runtimes|triggers|observability';
+const adapters = 'api|store|sandbox|runtime-api|runtimes|triggers|observability|images';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {

@@ -12,15 +12,18 @@ if [ "$major" -lt 20 ]; then
   exit 1
 fi
 
-# System packages: bubblewrap and socat (the sandbox and its Runtime API relay), iproute2 and
-# nftables (the functions' network, as root), slirp4netns and nftables (the functions' network,
-# as an unprivileged user: wanted, not needed); for the tests also the AWS CLI v2 (awscli), curl
-# (custom-runtime bootstraps) and slirp4netns (servers run as an unprivileged user).
+# System packages: bubblewrap and socat (the sandbox and its Runtime API relay), boto3 (Python
+# functions import it, as on AWS; /usr is visible in the jail), iproute2 and nftables (the
+# functions' network, as root), slirp4netns and nftables (the functions' network, as an
+# unprivileged user: wanted, not needed); for the tests also the AWS CLI v2 (awscli), curl
+# (custom-runtime bootstraps), slirp4netns (servers run as an unprivileged user), and umoci,
+# skopeo and docker-registry (container images).
 need=""
 want=""
 [ -x /usr/bin/bwrap ] || need="$need bubblewrap"
 [ -x /usr/bin/socat ] || need="$need socat"
 [ -x /usr/bin/setpriv ] || need="$need util-linux"
+[ -d /usr/lib/python3/dist-packages/boto3 ] || need="$need python3-boto3"
 if [ "$(id -u)" -eq 0 ]; then
   [ -x /usr/sbin/ip ] || [ -x /bin/ip ] || need="$need iproute2"
   [ -x /usr/sbin/nft ] || need="$need nftables"
@@ -32,6 +35,9 @@ if [ "${1:-}" = "--for-tests" ]; then
   [ -x /usr/bin/aws ] || need="$need awscli"
   [ -x /usr/bin/curl ] || need="$need curl"
   [ -x /usr/bin/slirp4netns ] || need="$need slirp4netns"
+  [ -x /usr/bin/umoci ] || need="$need umoci"
+  [ -x /usr/bin/skopeo ] || need="$need skopeo"
+  [ -x /usr/bin/docker-registry ] || need="$need docker-registry"
 fi
 if [ -n "$want" ]; then
   if [ "$(id -u)" -ne 0 ] && ! { command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; }; then
@@ -92,6 +98,24 @@ else
   npx --no-install tsc -p tsconfig.json
   mv "$stamp.next" "$stamp"
 fi
+# The managed runtimes: official Node.js 18, 20, 22 and 24 binaries and the AWS SDK for
+# JavaScript v3 bundle, from the npm registry into the runtimes folder (about 3 minutes the first
+# time). The check runs the runtimes command on its own, without the whole CLI: a tenth of a
+# second when everything is there.
+missing=$(node dist/src/cli/runtimes-command.js install --all --dry-run)
+if [ -n "$missing" ]; then
+  say "installing the managed runtimes: $missing"
+  node bin/lamina.js runtimes install --all >/dev/null
+fi
+# The tests pin a function to an older nodejs22.x release: a second one beside the newest.
+if [ "${1:-}" = "--for-tests" ]; then
+  older=nodejs22.x@22.23.3
+  if [ -n "$(node dist/src/cli/runtimes-command.js install "$older" --dry-run)" ]; then
+    say "installing $older (runtime pinning tests)"
+    node bin/lamina.js runtimes install "$older" >/dev/null
+  fi
+fi
+
 # The official Node.js runtime client, built once for its end-to-end test (about 2 minutes).
 if [ "${1:-}" = "--for-tests" ]; then sh scripts/build-test-ric.sh; fi
 

@@ -1,5 +1,6 @@
 /** The shapes shared by the route table, the handlers and the HTTP adapter. */
 import type { BrokerService } from '../event-sources/broker-service.js';
+import type { RegistryService } from '../functions/registry-service.js';
 import type { MappingService } from '../event-sources/mapping-service.js';
 import type { Readable } from 'node:stream';
 import type { AsyncEventService } from '../async/async-event-service.js';
@@ -16,6 +17,7 @@ import type { InvokeService } from '../invoke/invoke-service.js';
 import type { ScheduleService } from '../schedules/schedule-service.js';
 import type { PrestartedFamilyStatus } from '../environment/prestarted-pool.js';
 import type { Scope } from '../core/arn.js';
+import type { FunctionSettings } from '../core/function-model.js';
 import type { UrlBase } from '../core/function-url.js';
 import type { LiftedBlob } from './json-blob-lifter.js';
 
@@ -40,6 +42,8 @@ export interface ApiContext {
     MappingService,
     'create' | 'get' | 'update' | 'delete' | 'list'
   >;
+  /** Logins for container registries (image functions' pulls). */
+  readonly registries: Pick<RegistryService, 'login' | 'logout' | 'get' | 'list'>;
   /** Lamina's registry of RabbitMQ brokers (presented as Amazon MQ brokers). */
   readonly brokers: Pick<BrokerService, 'add' | 'get' | 'list' | 'remove'>;
   /** EventBridge Scheduler's schedules, schedule groups and their tags. */
@@ -61,7 +65,7 @@ export interface ApiContext {
   /** Where function URLs live (known once the server listens: the default uses its port). */
   readonly urlBase: () => UrlBase;
   /** `RuntimeVersionArn` of a runtime on this host. */
-  readonly runtimeVersionArn: (runtime: string) => string;
+  readonly runtimeVersionArn: (settings: FunctionSettings) => string | undefined;
   /** A URL, valid for a while, from which the stored zip can be downloaded. */
   readonly codeLocation: (sha256Hex: string, host: string) => Promise<string>;
   /** Opens a stored zip, or undefined when it does not exist. */

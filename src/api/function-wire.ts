@@ -1,7 +1,7 @@
 /** Mapping of the internal function model to Lambda's wire `FunctionConfiguration` (AWS casing). */
 import type { Scope } from '../core/arn.js';
 import { functionArn } from '../core/arn.js';
-import type { FunctionRecord, FunctionVersion } from '../core/function-model.js';
+import type { FunctionRecord, FunctionSettings, FunctionVersion } from '../core/function-model.js';
 
 /** Which operation a configuration is rendered for; AWS shows different keys in each. */
 export type ConfigurationView = 'detail' | 'list';
@@ -10,7 +10,8 @@ export type ConfigurationView = 'detail' | 'list';
 export interface RenderOptions {
   readonly view: ConfigurationView;
   readonly qualifier: string | undefined;
-  readonly runtimeVersionArn: (runtime: string) => string;
+  /** The ARN of the runtime version that runs a (Zip) function's settings. */
+  readonly runtimeVersionArn: (settings: FunctionSettings) => string | undefined;
 }
 
 /** The `FunctionConfiguration` object of a version. */
@@ -22,20 +23,27 @@ export function toFunctionConfiguration(
 ): Record<string, unknown> {
   const s = version.settings;
   const status = version.status;
+  const image = s.image;
+  // An image function has no Runtime or Handler; its CodeSha256 is the image digest (hex).
   const out: Record<string, unknown> = {
     FunctionName: record.name,
     FunctionArn: functionArn(scope, record.name, options.qualifier),
-    Runtime: s.runtime,
-    Role: s.role,
-    Handler: s.handler,
-    CodeSize: version.code.sizeBytes,
+  };
+  if (image === undefined) out['Runtime'] = s.runtime;
+  out['Role'] = s.role;
+  if (image === undefined) out['Handler'] = s.handler;
+  Object.assign(out, {
+    CodeSize: image === undefined ? version.code.sizeBytes : 0,
     Description: s.description,
     Timeout: s.timeoutSeconds,
     MemorySize: s.memoryMiB,
     LastModified: formatLastModified(version.lastModifiedMs),
-    CodeSha256: Buffer.from(version.code.sha256Hex, 'hex').toString('base64'),
+    CodeSha256:
+      image === undefined
+        ? Buffer.from(version.code.sha256Hex, 'hex').toString('base64')
+        : version.code.sha256Hex,
     Version: version.version,
-  };
+  });
   if (s.environment !== undefined) out['Environment'] = { Variables: s.environment };
   if (s.kmsKeyArn !== undefined) out['KMSKeyArn'] = s.kmsKeyArn;
   out['TracingConfig'] = { Mode: s.tracingMode };
@@ -55,12 +63,20 @@ export function toFunctionConfiguration(
       out['LastUpdateStatusReasonCode'] = status.lastUpdateStatusReasonCode;
     }
   }
-  out['PackageType'] = 'Zip';
+  out['PackageType'] = image === undefined ? 'Zip' : 'Image';
+  if (image !== undefined) {
+    const config: Record<string, unknown> = {};
+    if (image.entryPoint !== undefined) config['EntryPoint'] = image.entryPoint;
+    if (image.command !== undefined) config['Command'] = image.command;
+    if (image.workingDirectory !== undefined) config['WorkingDirectory'] = image.workingDirectory;
+    if (Object.keys(config).length > 0) out['ImageConfigResponse'] = { ImageConfig: config };
+  }
   out['Architectures'] = [s.architecture];
   out['EphemeralStorage'] = { Size: s.ephemeralStorageMiB };
   out['SnapStart'] = { ApplyOn: 'None', OptimizationStatus: 'Off' };
-  if (options.view === 'detail') {
-    out['RuntimeVersionConfig'] = { RuntimeVersionArn: options.runtimeVersionArn(s.runtime) };
+  const runtimeVersionArn = image === undefined ? options.runtimeVersionArn(s) : undefined;
+  if (options.view === 'detail' && runtimeVersionArn !== undefined) {
+    out['RuntimeVersionConfig'] = { RuntimeVersionArn: runtimeVersionArn };
   }
   const logging: Record<string, unknown> = { LogFormat: s.logging.format };
   if (s.logging.applicationLogLevel !== undefined) {

@@ -50,6 +50,16 @@ import {
 } from './handlers/layers.js';
 import { createBroker, deleteBroker, getBroker, listBrokers } from './handlers/brokers.js';
 import {
+  deleteRegistryLogin,
+  getRegistryLogin,
+  listRegistryLogins,
+  putRegistryLogin,
+} from './handlers/registries.js';
+import {
+  getRuntimeManagementConfig,
+  putRuntimeManagementConfig,
+} from './handlers/runtime-management-config.js';
+import {
   createEventSourceMapping,
   deleteEventSourceMapping,
   getEventSourceMapping,
@@ -429,6 +439,48 @@ export const ROUTES: readonly Route[] = [
     path: '/2015-03-31/event-source-mappings/:UUID',
     operation: 'DeleteEventSourceMapping',
     handler: deleteEventSourceMapping,
+    bodyLimit: small,
+  },
+  {
+    method: 'GET',
+    path: '/2021-07-20/functions/:FunctionName/runtime-management-config',
+    operation: 'GetRuntimeManagementConfig',
+    handler: getRuntimeManagementConfig,
+    bodyLimit: small,
+  },
+  {
+    method: 'PUT',
+    path: '/2021-07-20/functions/:FunctionName/runtime-management-config',
+    operation: 'PutRuntimeManagementConfig',
+    handler: putRuntimeManagementConfig,
+    bodyLimit: small,
+  },
+  {
+    method: 'PUT',
+    path: `${lamina}/registries/:Host`,
+    operation: 'PutRegistryLogin',
+    handler: putRegistryLogin,
+    bodyLimit: small,
+  },
+  {
+    method: 'GET',
+    path: `${lamina}/registries`,
+    operation: 'ListRegistryLogins',
+    handler: listRegistryLogins,
+    bodyLimit: small,
+  },
+  {
+    method: 'GET',
+    path: `${lamina}/registries/:Host`,
+    operation: 'GetRegistryLogin',
+    handler: getRegistryLogin,
+    bodyLimit: small,
+  },
+  {
+    method: 'DELETE',
+    path: `${lamina}/registries/:Host`,
+    operation: 'DeleteRegistryLogin',
+    handler: deleteRegistryLogin,
     bodyLimit: small,
   },
   {

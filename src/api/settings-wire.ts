@@ -6,6 +6,7 @@ import type { WireObject } from './wire-reader.js';
 export function readSettings(body: WireObject): SettingsInput {
   const logging = body.object('LoggingConfig');
   const vpc = body.object('VpcConfig');
+  const image = body.object('ImageConfig');
   return {
     runtime: body.string('Runtime'),
     handler: body.string('Handler'),
@@ -33,6 +34,14 @@ export function readSettings(body: WireObject): SettingsInput {
     snapStartApplyOn: body.object('SnapStart')?.string('ApplyOn'),
     vpcSubnetIds: vpc?.stringList('SubnetIds'),
     fileSystemCount: body.objectList('FileSystemConfigs')?.length,
+    imageConfig:
+      image === undefined
+        ? undefined
+        : {
+            entryPoint: image.stringList('EntryPoint'),
+            command: image.stringList('Command'),
+            workingDirectory: image.string('WorkingDirectory'),
+          },
   };
 }
 

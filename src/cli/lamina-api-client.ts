@@ -58,7 +58,7 @@ export class LaminaApiClient {
 
   /** Sends a request and resolves with the status and the parsed JSON body. */
   async request(
-    method: 'GET' | 'POST' | 'DELETE',
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
     path: string,
     query: Readonly<Record<string, string | undefined>> = {},
     body?: unknown,

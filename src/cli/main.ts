@@ -1,5 +1,11 @@
 /** The `lamina` command. */
 import { addBroker, getBroker, listBrokers, removeBroker } from './brokers-command.js';
+import {
+  listRegistries,
+  loginRegistry,
+  logoutRegistry,
+  readPassword,
+} from './registries-command.js';
 import { join } from 'node:path';
 import { isIP } from 'node:net';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -16,6 +22,7 @@ import {
 } from './events-command.js';
 import { functionLogGroups } from '../store/function-log-groups.js';
 import { parseSince, printLogs } from './logs-command.js';
+import { addRuntimesCommands } from './runtimes-command.js';
 import { startupBanner } from './startup-banner.js';
 
 const MiB = 1024 * 1024;
@@ -254,6 +261,16 @@ export async function main(argv: readonly string[]): Promise<void> {
       ipv4List,
     )
     .option(
+      '--runtimes-dir <dir>',
+      'the installed managed runtimes (`lamina runtimes` manages them)',
+      DEFAULT_CONFIG.runtimesDir,
+    )
+    .option(
+      '--insecure-registry <host[:port]>',
+      'a registry image functions may be pulled from over plain HTTP (repeatable; loopback registries always may)',
+      (value: string, previous: string[] = []) => [...previous, value.toLowerCase()],
+    )
+    .option(
       '--legacy-function-access',
       'roles made at start for functions that named a missing role also get AWSLambda_FullAccess (what their credentials could do before roles were checked)',
     )
@@ -287,6 +304,8 @@ export async function main(argv: readonly string[]): Promise<void> {
         functionDeny: (options['functionDeny'] as string[] | undefined) ?? [],
         functionDns: options['functionDns'] as string[] | undefined,
         legacyFunctionAccess: options['legacyFunctionAccess'] === true,
+        runtimesDir: options['runtimesDir'] as string,
+        insecureRegistries: (options['insecureRegistry'] as string[] | undefined) ?? [],
       };
       await runServer(config);
     });
@@ -318,6 +337,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     });
   addEventsCommands(program);
   addBrokersCommands(program);
+  addRegistriesCommands(program);
+  addRuntimesCommands(program);
   await program.parseAsync(argv);
 }
 
@@ -341,6 +362,44 @@ function withClientOptions(command: Command): Command {
       process.env['LAMINA_DATA_DIR'] ?? DEFAULT_CONFIG.dataDir,
     )
     .addOption(new Option('--output <format>', 'output').choices(['text', 'json']).default('text'));
+}
+
+/** `lamina registries login|list|logout`, talking to a running server's registries API. */
+function addRegistriesCommands(program: Command): void {
+  const registries = program
+    .command('registries')
+    .description('Store the logins image functions are pulled from a registry with.');
+  withClientOptions(
+    registries
+      .command('login')
+      .description("Store a registry's user name and password (anonymous pulls need none).")
+      .argument('<host>', 'the registry as image URIs name it: host or host:port')
+      .requiredOption('--username <name>', 'the user name')
+      .option('--password <password>', 'the password (prefer --password-stdin)')
+      .option('--password-stdin', 'read the password from standard input'),
+  ).action(async (host: string, options: Record<string, unknown>) => {
+    const given = options['password'] as string | undefined;
+    const password = options['passwordStdin'] === true ? await readPassword(process.stdin) : given;
+    if (password === undefined || password === '') {
+      process.stderr.write('lamina registries login: give --password-stdin or --password\n');
+      process.exitCode = 2;
+      return;
+    }
+    await runClient(options, (client) =>
+      loginRegistry(client, host, options['username'] as string, password),
+    );
+  });
+  withClientOptions(registries.command('list').description('The stored logins.')).action(
+    (options: Record<string, unknown>) => runClient(options, (client) => listRegistries(client)),
+  );
+  withClientOptions(
+    registries
+      .command('logout')
+      .description("Forget a registry's login.")
+      .argument('<host>', 'host or host:port'),
+  ).action((host: string, options: Record<string, unknown>) =>
+    runClient(options, (client) => logoutRegistry(client, host)),
+  );
 }
 
 /** `lamina brokers add|list|get|remove`, talking to a running server's broker API. */

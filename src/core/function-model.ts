@@ -32,9 +32,34 @@ export interface FunctionSettings {
   readonly layers: readonly FunctionLayer[];
   readonly deadLetterTargetArn: string | undefined;
   readonly kmsKeyArn: string | undefined;
+  /** Set for a `PackageType: Image` function (Runtime and Handler are then empty). */
+  readonly image?: FunctionImage | undefined;
+  /** `PutRuntimeManagementConfig` (absent: `Auto`). */
+  readonly runtimeManagement?: RuntimeManagement | undefined;
+  /** The runtime version the last code or runtime update picked (for `FunctionUpdate`). */
+  readonly runtimeVersionAtUpdate?: string | undefined;
 }
 
-/** A stored deployment package: the zip's SHA-256 (hex) and size in bytes. */
+/** The image of a `PackageType: Image` function and its `ImageConfig` overrides. */
+export interface FunctionImage {
+  /** `Code.ImageUri` as given (`host[:port]/repository:tag` or `…@sha256:…`). */
+  readonly uri: string;
+  readonly entryPoint?: readonly string[] | undefined;
+  readonly command?: readonly string[] | undefined;
+  readonly workingDirectory?: string | undefined;
+}
+
+/** When a function moves to a new version of its runtime. */
+export interface RuntimeManagement {
+  readonly updateRuntimeOn: 'Auto' | 'FunctionUpdate' | 'Manual';
+  /** The pinned version's ARN (`Manual` only). */
+  readonly runtimeVersionArn?: string | undefined;
+}
+
+/**
+ * A stored deployment package: the zip's SHA-256 (hex) and size in bytes. For an image function,
+ * the image manifest's digest (hex) once the image was pulled ('' before), size 0 as on AWS.
+ */
 export interface CodeRef {
   readonly sha256Hex: string;
   readonly sizeBytes: number;

@@ -6,6 +6,9 @@ export const LIMITS = {
   qualifierMaxLength: 128,
   descriptionMaxLength: 256,
   handlerMaxLength: 128,
+  /** `ImageConfig.EntryPoint` and `Command`: at most this many items; `WorkingDirectory` length. */
+  imageConfigItems: 1500,
+  workingDirectoryMaxLength: 1000,
   memoryMiB: { min: 128, max: 10_240, default: 128 },
   timeoutSeconds: { min: 1, max: 900, default: 3 },
   ephemeralStorageMiB: { min: 512, max: 10_240, default: 512 },

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { FunctionSettings } from '../core/function-model.js';
 import type { Scope } from '../core/arn.js';
 import type { Clock } from '../core/clock.js';
 import type { ColocationPolicy } from './colocation-policy.js';
@@ -41,7 +42,8 @@ export interface EnvironmentFactoryDeps {
   readonly endpoints: EnvironmentEndpointsFactory;
   readonly logs: LogSink;
   readonly clock: Clock;
-  readonly runtimeVersionArn: (runtime: string) => string;
+  /** The ARN INIT_START names for the runtime version a function runs on ('' for images). */
+  readonly runtimeVersionArn: (settings: FunctionSettings) => string | undefined;
   /**
    * Folder for the /var/task of pre-started sandboxes, on the same file system as the extracted
    * code (the code is hard-linked into it) and reachable by the sandbox's uid.
@@ -77,9 +79,13 @@ interface OutputRoute {
   readonly early: Array<{ readonly line: string; readonly extension: boolean }>;
 }
 
-/** Launches that a pre-started sandbox of one family can serve share the command it booted. */
+/**
+ * Launches that a pre-started sandbox of one family can serve share the command it booted, the
+ * interpreter shown at /var/lang (each runtime version its own) and the runtime's identity.
+ */
 export function prestartFamily(launch: RuntimeLaunch): string | undefined {
-  return launch.prestart ? launch.command.join(' ') : undefined;
+  if (!launch.prestart) return undefined;
+  return `${launch.langDir ?? ''}\0${launch.env['AWS_EXECUTION_ENV'] ?? ''}\0${launch.command.join(' ')}`;
 }
 
 /** Variables that change how the runtime process starts; functions setting them boot their own. */
@@ -141,7 +147,10 @@ export class EnvironmentFactory {
         codeDir: resolved.codeDir,
         optDir: resolved.optDir,
         runtimeDir: launch.runtimeDir,
+        modulesDir: launch.modulesDir,
         langDir: launch.langDir,
+        rootDir: launch.rootDir,
+        workingDirectory: launch.workingDirectory,
         command: launch.command,
         env: this.#variables(resolved, launch, logStream, initializationType, credentials),
         memoryMiB: settings.memoryMiB,
@@ -201,6 +210,7 @@ export class EnvironmentFactory {
         id,
         codeDir: slotDir,
         runtimeDir: launch.runtimeDir,
+        modulesDir: launch.modulesDir,
         langDir: launch.langDir,
         command: launch.command,
         env: prestartVariables(launch.env),
@@ -359,7 +369,7 @@ export class EnvironmentFactory {
     parts.reservation.commit(environment);
     environment.initStart({
       runtimeVersion: launch.runtimeVersion,
-      runtimeVersionArn: this.#d.runtimeVersionArn(settings.runtime),
+      runtimeVersionArn: this.#d.runtimeVersionArn(settings) ?? '',
       initializationType: parts.initializationType,
       functionName: record.name,
       functionVersion: version.version,

@@ -63,7 +63,10 @@ export function platformLine(
 function textLine(event: PlatformEvent, nowMs: number): string | undefined {
   switch (event.kind) {
     case 'initStart':
-      return initStartLine(event.runtimeVersion, event.runtimeVersionArn);
+      // An image function has no managed runtime version to name.
+      return event.runtimeVersion === ''
+        ? undefined
+        : initStartLine(event.runtimeVersion, event.runtimeVersionArn);
     case 'start':
       return startLine(event.requestId, event.version);
     case 'timeout':

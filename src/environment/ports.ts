@@ -1,5 +1,6 @@
 /** Ports an execution environment needs; adapters implement them and the server wires them. */
 import type { FunctionRecord, FunctionVersion } from '../core/function-model.js';
+import type { ImageRunConfig } from '../functions/image-store.js';
 import type { FunctionRef } from '../core/function-name.js';
 import type {
   InitFailure,
@@ -64,6 +65,8 @@ export interface RuntimeLaunch {
   readonly command: readonly string[];
   /** Host folder shown at /var/runtime, if the runtime ships a client. */
   readonly runtimeDir: string | undefined;
+  /** Host node_modules folder shown over /var/runtime/node_modules (the AWS SDK bundle), if any. */
+  readonly modulesDir?: string | undefined;
   /** Host folder of the interpreter, shown at /var/lang (its `bin/` is first on PATH). */
   readonly langDir: string | undefined;
   /** Paths under /var/task of which one must be an executable file (custom runtimes' bootstrap). */
@@ -77,11 +80,16 @@ export interface RuntimeLaunch {
   readonly prestart: boolean;
   /** `INIT_START Runtime Version: …` value, e.g. `nodejs:20.v15`. */
   readonly runtimeVersion: string;
+  /** An image function's root file system, shown as `/` (none: the host's /usr and the code). */
+  readonly rootDir?: string | undefined;
+  /** Where the command starts (none: /var/task). */
+  readonly workingDirectory?: string | undefined;
 }
 
 /** Knows how to start each runtime id this host supports. */
 export interface RuntimeLauncher {
-  launch(runtime: string, handler: string): RuntimeLaunch;
+  /** `version`: the exact version to run (none: the newest this host has). */
+  launch(runtime: string, version?: string): RuntimeLaunch;
 }
 
 /** A function resolved for invocation: the version that runs and where its code is. */
@@ -93,6 +101,8 @@ export interface ResolvedFunction {
   readonly codeDir: string;
   /** Host folder of the version's layers merged in order, shown at /opt (none without layers). */
   readonly optDir?: string | undefined;
+  /** An image function's unpacked image (its root file system and how it starts). */
+  readonly image?: { readonly rootDir: string; readonly config: ImageRunConfig } | undefined;
 }
 
 /**

@@ -33,6 +33,12 @@ export interface SandboxSpec {
   readonly runtimeDir: string | undefined;
   /** Host folder of the language runtime (interpreter), shown read-only at /var/lang. */
   readonly langDir: string | undefined;
+  /** Host node_modules folder shown over /var/runtime/node_modules (needs `runtimeDir`). */
+  readonly modulesDir?: string | undefined;
+  /** An image function's root file system: shown read-only as `/` instead of the host's /usr. */
+  readonly rootDir?: string | undefined;
+  /** The folder the command starts in (none: /var/task). */
+  readonly workingDirectory?: string | undefined;
   /** Command run inside the jail, after the Runtime API relay is listening. */
   readonly command: readonly string[];
   /** The complete environment of the command. */

@@ -8,17 +8,25 @@
  */
 import type { CodeStore } from './code-store.js';
 import type { FunctionRepository } from './function-repository.js';
+import type { ImageStore } from './image-store.js';
 
 export class CodeCollector {
   readonly #repository: FunctionRepository;
   readonly #code: CodeStore;
+  readonly #images: Pick<ImageStore, 'open' | 'remove'> | undefined;
   readonly #pins = new Map<string, number>();
   /** The collection under way per hash (each waits for the one before it). */
   readonly #collecting = new Map<string, Promise<void>>();
 
-  constructor(repository: FunctionRepository, code: CodeStore) {
+  /** `images`: unpacked images are collected too (an image function's code is its digest). */
+  constructor(
+    repository: FunctionRepository,
+    code: CodeStore,
+    images?: Pick<ImageStore, 'open' | 'remove'>,
+  ) {
     this.#repository = repository;
     this.#code = code;
+    this.#images = images;
   }
 
   /** Runs `work` with the hash pinned, then collects it if `work` left it unreferenced. */
@@ -55,7 +63,8 @@ export class CodeCollector {
 
   /** Deletes the blob and its extracted tree unless a record or a request still uses it. */
   collect(sha256Hex: string | undefined): Promise<void> {
-    if (sha256Hex === undefined) return Promise.resolve();
+    // '' is the code of an image function whose image was never pulled: nothing stored.
+    if (sha256Hex === undefined || sha256Hex === '') return Promise.resolve();
     const hash = sha256Hex;
     const previous = this.#collecting.get(hash) ?? Promise.resolve();
     const current = previous.then(async () => {
@@ -64,6 +73,8 @@ export class CodeCollector {
       // Pinned while the reference was read: the request will use the code.
       if (this.#pins.has(hash)) return;
       await this.#code.remove(hash);
+      const digest = `sha256:${hash}`;
+      if ((await this.#images?.open(digest)) !== undefined) await this.#images?.remove(digest);
     });
     const settled = current.catch(() => undefined);
     this.#collecting.set(hash, settled);

@@ -12,8 +12,11 @@ import type {
   AliasRecord,
   CodeRef,
   FunctionRecord,
+  FunctionSettings,
   FunctionVersion,
+  RuntimeManagement,
 } from '../core/function-model.js';
+import { parseImageReference } from '../core/image-reference.js';
 import { LATEST } from '../core/function-model.js';
 import { parseFunctionName, parseNameForCreate, type FunctionRef } from '../core/function-name.js';
 import type { IdSource } from '../core/ids.js';
@@ -112,19 +115,55 @@ export class FunctionService {
     const tags = input.tags ?? {};
     checkTags(tags);
     await this.#d.executionRoles?.check(settings.role);
+    if (settings.image !== undefined) {
+      const uri = requireImageUri(input.code, 'the intended function PackageType is Image');
+      return this.#createImageFunction(
+        name,
+        { ...settings, image: { ...settings.image, uri } },
+        tags,
+      );
+    }
     const zip = requireZip(input.code);
     const code = codeRef(await this.#d.code.inspect(zip));
     checkExpandedSize(code, settings.layers);
     if ((await this.#d.repository.get(name)) !== undefined) throw alreadyExists(name);
+    const record = this.#newRecord(name, settings, code, tags);
+    await this.#d.collector.withPinned(code.sha256Hex, async () => {
+      await this.#d.code.put(zip, code);
+      if ((await this.#d.repository.insert(record)) === 'exists') throw alreadyExists(name);
+    });
+    this.#d.preparation.schedule(name);
+    return record;
+  }
+
+  /** An image function is stored Pending with no code yet: the preparation pulls its image. */
+  async #createImageFunction(
+    name: string,
+    settings: FunctionSettings,
+    tags: Readonly<Record<string, string>>,
+  ): Promise<FunctionRecord> {
+    const record = this.#newRecord(name, settings, NO_IMAGE_YET, tags);
+    if ((await this.#d.repository.insert(record)) === 'exists') throw alreadyExists(name);
+    this.#d.preparation.schedule(name);
+    return record;
+  }
+
+  /** A function just created: Pending, its `$LATEST` on the runtime release of today. */
+  #newRecord(
+    name: string,
+    settings: FunctionSettings,
+    code: CodeRef,
+    tags: Readonly<Record<string, string>>,
+  ): FunctionRecord {
     const now = this.#d.clock.now();
-    const record: FunctionRecord = {
+    return {
       name,
       createdMs: now,
       tags,
       reservedConcurrency: undefined,
       latest: {
         version: LATEST,
-        settings,
+        settings: this.#withRuntimeVersion(settings),
         code,
         readyCode: undefined,
         revisionId: this.#d.ids.uuid(),
@@ -132,12 +171,6 @@ export class FunctionService {
         status: CREATED,
       },
     };
-    await this.#d.collector.withPinned(code.sha256Hex, async () => {
-      await this.#d.code.put(zip, code);
-      if ((await this.#d.repository.insert(record)) === 'exists') throw alreadyExists(name);
-    });
-    this.#d.preparation.schedule(name);
-    return record;
   }
 
   /**
@@ -175,12 +208,32 @@ export class FunctionService {
   /** UpdateFunctionCode: a new zip (and optionally architecture) for `$LATEST`. */
   async updateCode(functionName: string, input: UpdateCodeInput): Promise<FunctionRecord> {
     const ref = this.#unqualified(functionName);
-    const zip = requireZip(input.code);
     const current = await this.#require(ref);
     const architecture = architectureForCode(
       current.latest.settings.architecture,
       input.architectures,
     );
+    this.#d.runtimes.checkArchitecture(architecture);
+    const image = current.latest.settings.image;
+    if (image !== undefined) {
+      const uri = requireImageUri(input.code, 'updating a function with packageType Image');
+      const settings = this.#withRuntimeVersion({
+        ...current.latest.settings,
+        architecture,
+        image: { ...image, uri },
+      });
+      if (input.dryRun) {
+        this.#checkUpdatable(current, input.revisionId);
+        return withLatest(current, { settings });
+      }
+      const updated = await this.#mutate(ref, input.revisionId, (latest) => ({
+        ...latest,
+        settings,
+      }));
+      this.#d.preparation.schedule(ref.name);
+      return updated;
+    }
+    const zip = requireZip(input.code);
     const code = codeRef(await this.#d.code.inspect(zip));
     checkExpandedSize(code, current.latest.settings.layers);
     if (input.dryRun) {
@@ -192,7 +245,7 @@ export class FunctionService {
       return this.#mutate(ref, input.revisionId, (latest) => ({
         ...latest,
         code,
-        settings: { ...latest.settings, architecture },
+        settings: this.#withRuntimeVersion({ ...latest.settings, architecture }),
       }));
     });
     this.#d.preparation.schedule(ref.name);
@@ -216,13 +269,82 @@ export class FunctionService {
     );
     checkExpandedSize(current.latest.code, settings.layers);
     if (input.role !== undefined) await this.#d.executionRoles?.check(settings.role);
-    const updated = await this.#mutate(ref, revisionId, (latest) => ({ ...latest, settings }));
+    const next = input.runtime === undefined ? settings : this.#withRuntimeVersion(settings);
+    const updated = await this.#mutate(ref, revisionId, (latest) => ({
+      ...latest,
+      settings: next,
+    }));
     this.#d.preparation.schedule(ref.name);
     // The code of a layer version deleted meanwhile was kept only for this function.
     for (const layer of current.latest.settings.layers) {
       await this.#d.collector.collect(layer.code.sha256Hex);
     }
     return updated;
+  }
+
+  /** GetRuntimeManagementConfig: the setting of `$LATEST` or a published version. */
+  async runtimeManagement(
+    functionName: string,
+    qualifier: string | undefined,
+  ): Promise<{ functionArn: string; management: RuntimeManagement }> {
+    const { record, version, ref } = await this.#managedVersion(functionName, qualifier);
+    return {
+      functionArn: functionArn(this.#d.scope, record.name, ref.qualifier),
+      management: version.settings.runtimeManagement ?? { updateRuntimeOn: 'Auto' },
+    };
+  }
+
+  /** PutRuntimeManagementConfig. */
+  async putRuntimeManagement(
+    functionName: string,
+    qualifier: string | undefined,
+    updateRuntimeOn: string | undefined,
+    runtimeVersionArn: string | undefined,
+  ): Promise<{ functionArn: string; management: RuntimeManagement }> {
+    const management = checkRuntimeManagement(updateRuntimeOn, runtimeVersionArn);
+    const { record, version, ref } = await this.#managedVersion(functionName, qualifier);
+    if (management.runtimeVersionArn !== undefined) {
+      const pinned = this.#d.runtimes.byArn(management.runtimeVersionArn);
+      if (pinned === undefined || pinned.runtime !== version.settings.runtime) {
+        throw lambdaErrors.invalidParameter(
+          `${management.runtimeVersionArn} is not a version of ${version.settings.runtime} this ` +
+            'server has: `npx lamina runtimes list` shows the versions installed, and ' +
+            '`npx lamina runtimes install RUNTIME@VERSION` adds one.',
+        );
+      }
+    }
+    const change = (current: FunctionVersion): FunctionVersion => ({
+      ...current,
+      settings: { ...current.settings, runtimeManagement: management },
+    });
+    if (version.version === LATEST) {
+      const updated = await this.#d.repository.update(record.name, (current) => ({
+        ...current,
+        latest: { ...change(current.latest), revisionId: this.#d.ids.uuid() },
+      }));
+      if (updated === undefined) throw lambdaErrors.functionNotFound(this.#arn(ref));
+    } else if (
+      (await this.#d.versions.update(record.name, version.version, change)) === undefined
+    ) {
+      throw lambdaErrors.functionNotFound(this.#arn(ref));
+    }
+    return { functionArn: functionArn(this.#d.scope, record.name, ref.qualifier), management };
+  }
+
+  async #managedVersion(functionName: string, qualifier: string | undefined) {
+    const ref = parseFunctionName(functionName, qualifier, this.#d.scope);
+    if (ref.qualifier !== undefined && ref.qualifier !== LATEST && !/^\d+$/.test(ref.qualifier)) {
+      throw lambdaErrors.invalidParameter(
+        'The runtime management configuration belongs to $LATEST or a published version, not an alias.',
+      );
+    }
+    const found = await this.get(functionName, qualifier);
+    if (found.version.settings.image !== undefined) {
+      throw lambdaErrors.invalidParameter(
+        'Runtime management configuration is not supported for functions of PackageType Image.',
+      );
+    }
+    return found;
   }
 
   /** DeleteFunction; deleting an unpublished version number succeeds as on AWS. */
@@ -328,6 +450,13 @@ export class FunctionService {
     return this.#d.repository.usage();
   }
 
+  /** Records the runtime version a create or update runs on (`UpdateRuntimeOn: FunctionUpdate`). */
+  #withRuntimeVersion(settings: FunctionSettings): FunctionSettings {
+    if (settings.image !== undefined) return settings;
+    const version = this.#d.runtimes.newest(settings.runtime);
+    return { ...settings, runtimeVersionAtUpdate: version?.version };
+  }
+
   async #lookupLayers(arns: readonly string[] | undefined): Promise<LayerLookup> {
     return (await this.#d.layers?.lookup(arns)) ?? new Map();
   }
@@ -407,6 +536,76 @@ function codeRef(inspected: InspectedCode): CodeRef {
     sizeBytes: inspected.sizeBytes,
     unzippedBytes: inspected.unzippedBytes,
   };
+}
+
+const UPDATE_RUNTIME_ON = ['Auto', 'FunctionUpdate', 'Manual'] as const;
+const RUNTIME_VERSION_ARN_PATTERN =
+  '^arn:(aws[a-zA-Z-]*):lambda:[a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-\\d{1}::runtime:.+$';
+const RUNTIME_VERSION_ARN_RE =
+  /^arn:(aws[a-zA-Z-]*):lambda:[a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-\d{1}::runtime:.+$/;
+
+/** PutRuntimeManagementConfig's fields, checked as AWS does (the ARN only with `Manual`). */
+function checkRuntimeManagement(
+  updateRuntimeOn: string | undefined,
+  runtimeVersionArn: string | undefined,
+): RuntimeManagement {
+  const violations = [];
+  if (updateRuntimeOn === undefined) {
+    violations.push({ field: 'updateRuntimeOn', value: null, constraint: constraint.notNull() });
+  } else if (!(UPDATE_RUNTIME_ON as readonly string[]).includes(updateRuntimeOn)) {
+    violations.push({
+      field: 'updateRuntimeOn',
+      value: updateRuntimeOn,
+      constraint: constraint.enumeration(UPDATE_RUNTIME_ON),
+    });
+  }
+  if (runtimeVersionArn !== undefined) {
+    if (runtimeVersionArn.length < 26 || runtimeVersionArn.length > 2048) {
+      violations.push({
+        field: 'runtimeVersionArn',
+        value: runtimeVersionArn,
+        constraint:
+          runtimeVersionArn.length < 26 ? constraint.minLength(26) : constraint.maxLength(2048),
+      });
+    } else if (!RUNTIME_VERSION_ARN_RE.test(runtimeVersionArn)) {
+      violations.push({
+        field: 'runtimeVersionArn',
+        value: runtimeVersionArn,
+        constraint: constraint.pattern(RUNTIME_VERSION_ARN_PATTERN),
+      });
+    }
+  }
+  if (violations.length > 0) throw lambdaErrors.validation(validationMessage(violations));
+  const on = updateRuntimeOn as RuntimeManagement['updateRuntimeOn'];
+  if (on === 'Manual' && runtimeVersionArn === undefined) {
+    throw lambdaErrors.invalidParameter(
+      'RuntimeVersionArn is required when UpdateRuntimeOn is Manual.',
+    );
+  }
+  if (on !== 'Manual' && runtimeVersionArn !== undefined) {
+    throw lambdaErrors.invalidParameter(
+      `RuntimeVersionArn can only be given when UpdateRuntimeOn is Manual, not ${on}.`,
+    );
+  }
+  return on === 'Manual' ? { updateRuntimeOn: on, runtimeVersionArn } : { updateRuntimeOn: on };
+}
+
+/** The code of an image function whose image was not pulled yet. */
+const NO_IMAGE_YET: CodeRef = { sha256Hex: '', sizeBytes: 0 };
+
+/** `Code.ImageUri` of an image function's create or code update, checked. */
+function requireImageUri(code: CodeInput | undefined, when: string): string {
+  const uri = code?.imageUri;
+  if (uri === undefined || code?.zipFile !== undefined || code?.s3Bucket !== undefined) {
+    throw lambdaErrors.invalidParameter(`Please provide ImageUri when ${when}.`);
+  }
+  const parsed = parseImageReference(uri);
+  if (typeof parsed === 'string') {
+    throw lambdaErrors.invalidParameter(
+      `Source image ${uri} is not valid. Provide a valid source image. (${parsed})`,
+    );
+  }
+  return uri;
 }
 
 function alreadyExists(name: string): LambdaError {

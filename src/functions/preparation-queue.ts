@@ -5,12 +5,13 @@
  * function prepares it once; on restart, unfinished preparations are scheduled again.
  */
 import type { IdSource } from '../core/ids.js';
-import type { FunctionRecord } from '../core/function-model.js';
+import type { CodeRef, FunctionRecord } from '../core/function-model.js';
 import { awaitsPreparation, transition } from '../core/function-lifecycle.js';
 import { LambdaError } from '../core/errors.js';
 import type { CodeCollector } from './code-collector.js';
 import type { CodeStore } from './code-store.js';
 import type { FunctionRepository } from './function-repository.js';
+import { ImagePullError, type ImageStore } from './image-store.js';
 
 /** Receives failures the queue could not record (logged by the composition root). */
 export type PreparationErrorSink = (name: string, error: unknown) => void;
@@ -21,6 +22,7 @@ export class PreparationQueue {
   readonly #collector: CodeCollector;
   readonly #ids: IdSource;
   readonly #onError: PreparationErrorSink;
+  readonly #images: ImageStore | undefined;
   readonly #running = new Map<string, Promise<void>>();
   readonly #again = new Set<string>();
   #stopped = false;
@@ -31,7 +33,9 @@ export class PreparationQueue {
     collector: CodeCollector,
     ids: IdSource,
     onError: PreparationErrorSink,
+    images?: ImageStore,
   ) {
+    this.#images = images;
     this.#repository = repository;
     this.#code = code;
     this.#collector = collector;
@@ -82,6 +86,10 @@ export class PreparationQueue {
     try {
       const record = await this.#repository.get(name);
       if (record === undefined || !awaitsPreparation(record.latest.status)) return;
+      if (record.latest.settings.image !== undefined) {
+        await this.#pull(name, record.latest.settings.image.uri);
+        return;
+      }
       const code = record.latest.code;
       let failure: { reasonCode: string; reason: string } | undefined;
       try {
@@ -99,6 +107,35 @@ export class PreparationQueue {
     } catch (error) {
       this.#onError(name, error);
     }
+  }
+
+  /**
+   * Pulls an image function's image; the digest it resolved to becomes the code the function
+   * runs (unless the function moved to another image meanwhile: the next job pulls that one).
+   */
+  async #pull(name: string, uri: string): Promise<void> {
+    let code: CodeRef | undefined;
+    let failure: { reasonCode: string; reason: string } | undefined;
+    try {
+      if (this.#images === undefined) throw new Error('this server has no image store');
+      const pulled = await this.#images.pull(uri);
+      code = { sha256Hex: pulled.digest.replace(/^sha256:/, ''), sizeBytes: pulled.sizeBytes };
+    } catch (error) {
+      failure =
+        error instanceof ImagePullError
+          ? { reasonCode: error.reasonCode, reason: error.message }
+          : describeFailure(error);
+    }
+    let replaced: string | undefined;
+    await this.#repository.update(name, (current) => {
+      if (current.latest.settings.image?.uri !== uri) return current;
+      replaced = current.latest.readyCode?.sha256Hex;
+      const withCode =
+        code === undefined ? current : { ...current, latest: { ...current.latest, code } };
+      return this.#complete(withCode, failure);
+    });
+    // The image the function ran before, unless another function or version still runs it.
+    if (code !== undefined && replaced !== code.sha256Hex) await this.#collector.collect(replaced);
   }
 
   #complete(

@@ -10,6 +10,7 @@ import type {
   ApplicationLogLevel,
   Architecture,
   CodeRef,
+  FunctionImage,
   FunctionLayer,
   FunctionSettings,
   LogFormat,
@@ -41,6 +42,15 @@ export interface SettingsInput {
   readonly snapStartApplyOn?: string | undefined;
   readonly vpcSubnetIds?: readonly string[] | undefined;
   readonly fileSystemCount?: number | undefined;
+  /** `ImageConfig` (image functions only); each member absent = unchanged / image's own. */
+  readonly imageConfig?: ImageConfigInput | undefined;
+}
+
+/** `ImageConfig` as it arrived. */
+export interface ImageConfigInput {
+  readonly entryPoint?: readonly string[] | undefined;
+  readonly command?: readonly string[] | undefined;
+  readonly workingDirectory?: string | undefined;
 }
 
 /** `LoggingConfig` as it arrived. */
@@ -108,20 +118,22 @@ export function settingsForCreate(
   }
   if (violations.length > 0) throw lambdaErrors.validation(validationMessage(violations));
   checkUnsupported(input);
-  if (input.runtime === undefined) {
+  const image = input.packageType === 'Image';
+  checkPackageFields(image, input);
+  if (!image && input.runtime === undefined) {
     throw lambdaErrors.invalidParameter(
       'Runtime is required for a function whose PackageType is Zip.',
     );
   }
-  if (input.handler === undefined) {
+  if (!image && input.handler === undefined) {
     throw lambdaErrors.invalidParameter(
       'Handler is required for a function whose PackageType is Zip.',
     );
   }
   const logGroup = `/aws/lambda/${functionName}`;
   const settings: FunctionSettings = {
-    runtime: input.runtime,
-    handler: input.handler,
+    runtime: input.runtime ?? '',
+    handler: input.handler ?? '',
     role: input.role ?? '',
     description: input.description ?? '',
     timeoutSeconds: input.timeoutSeconds ?? LIMITS.timeoutSeconds.default,
@@ -134,6 +146,8 @@ export function settingsForCreate(
     layers: [],
     deadLetterTargetArn: input.deadLetterTargetArn,
     kmsKeyArn: input.kmsKeyArn,
+    // The URI itself comes with the code (Code.ImageUri), checked by the service.
+    image: image ? imageSettings({ uri: '' }, input.imageConfig) : undefined,
   };
   checkRules(settings, scope, runtimes);
   return { ...settings, layers: resolveLayers(input.layers ?? [], scope, layers) };
@@ -150,7 +164,9 @@ export function settingsForUpdate(
   const violations = collectViolations(input);
   if (violations.length > 0) throw lambdaErrors.validation(validationMessage(violations));
   checkUnsupported(input);
+  checkPackageFields(current.image !== undefined, input);
   const settings: FunctionSettings = {
+    ...current,
     runtime: input.runtime ?? current.runtime,
     handler: input.handler ?? current.handler,
     role: input.role ?? current.role,
@@ -168,6 +184,8 @@ export function settingsForUpdate(
         ? current.deadLetterTargetArn
         : input.deadLetterTargetArn || undefined,
     kmsKeyArn: input.kmsKeyArn === undefined ? current.kmsKeyArn : input.kmsKeyArn || undefined,
+    image:
+      current.image === undefined ? undefined : imageSettings(current.image, input.imageConfig),
   };
   checkRules(settings, scope, runtimes, input.runtime !== undefined);
   if (input.layers === undefined) return settings;
@@ -241,7 +259,42 @@ function collectViolations(input: SettingsInput): Violation[] {
   }
   enumeration(v, 'snapStart.applyOn', input.snapStartApplyOn, ['PublishedVersions', 'None']);
   enumeration(v, 'packageType', input.packageType, ['Zip', 'Image']);
+  const imageConfig = input.imageConfig;
+  if (imageConfig !== undefined) {
+    for (const [field, list] of [
+      ['imageConfig.entryPoint', imageConfig.entryPoint],
+      ['imageConfig.command', imageConfig.command],
+    ] as const) {
+      if (list !== undefined && list.length > LIMITS.imageConfigItems) {
+        push(field, list, constraint.maxLength(LIMITS.imageConfigItems));
+      }
+    }
+    const dir = imageConfig.workingDirectory;
+    if (dir !== undefined && dir.length > LIMITS.workingDirectoryMaxLength) {
+      push(
+        'imageConfig.workingDirectory',
+        dir,
+        constraint.maxLength(LIMITS.workingDirectoryMaxLength),
+      );
+    }
+  }
   return v;
+}
+
+/**
+ * The `ImageConfig` of an image function: each member given replaces the stored one, and an
+ * empty list or string clears it (the image's own ENTRYPOINT, CMD or WORKDIR then applies).
+ */
+function imageSettings(current: FunctionImage, input: ImageConfigInput | undefined): FunctionImage {
+  const list = (given: readonly string[] | undefined, stored: readonly string[] | undefined) =>
+    given === undefined ? stored : given.length === 0 ? undefined : given;
+  const dir = input?.workingDirectory;
+  return {
+    uri: current.uri,
+    entryPoint: list(input?.entryPoint, current.entryPoint),
+    command: list(input?.command, current.command),
+    workingDirectory: dir === undefined ? current.workingDirectory : dir || undefined,
+  };
 }
 
 function checkArchitectures(architectures: readonly string[] | undefined, v: Violation[]): void {
@@ -281,13 +334,23 @@ function enumeration(
   }
 }
 
-/** Features AWS has that Lamina does not, refused plainly instead of silently ignored. */
-function checkUnsupported(input: SettingsInput): void {
-  if (input.packageType === 'Image') {
+/** An image function takes no Runtime, Handler or Layers; only an image function takes ImageConfig. */
+function checkPackageFields(image: boolean, input: SettingsInput): void {
+  if (image) {
+    if (input.runtime !== undefined || input.handler !== undefined || input.layers !== undefined) {
+      throw lambdaErrors.invalidParameter(
+        "Please don't provide Handler or Runtime or Layer when the intended function PackageType is Image.",
+      );
+    }
+  } else if (input.imageConfig !== undefined) {
     throw lambdaErrors.invalidParameter(
-      'PackageType Image is not supported by Lamina yet: deploy a .zip file archive.',
+      'ImageConfig is only supported for functions whose PackageType is Image.',
     );
   }
+}
+
+/** Features AWS has that Lamina does not, refused plainly instead of silently ignored. */
+function checkUnsupported(input: SettingsInput): void {
   if (input.snapStartApplyOn === 'PublishedVersions') {
     throw lambdaErrors.invalidParameter('SnapStart is not supported by Lamina.');
   }
@@ -339,7 +402,8 @@ function checkRules(
   runtimes: RuntimeCatalog,
   runtimeChanged = true,
 ): void {
-  if (runtimeChanged) runtimes.check(settings.runtime);
+  if (runtimeChanged && settings.image === undefined) runtimes.check(settings.runtime);
+  runtimes.checkArchitecture(settings.architecture);
   if (settings.environment !== undefined) {
     const reserved = Object.keys(settings.environment).filter((k) =>
       RESERVED_ENVIRONMENT_KEYS.has(k),

@@ -21,6 +21,12 @@ export interface VersionRepository {
   ): Promise<{ readonly version: FunctionVersion; readonly created: boolean } | undefined>;
   /** Deletes a published version; false when it did not exist. */
   delete(functionName: string, version: string): Promise<boolean>;
+  /** Changes a published version's record (its runtime management config); undefined if none. */
+  update(
+    functionName: string,
+    version: string,
+    change: (current: FunctionVersion) => FunctionVersion,
+  ): Promise<FunctionVersion | undefined>;
 }
 
 export interface AliasRepository {

@@ -9,14 +9,18 @@ import type { CachedFunctionLookup } from '../functions/cached-function-lookup.j
 import type { CodeStore } from '../functions/code-store.js';
 import type { ResolvedFunction } from '../environment/ports.js';
 import type { FunctionResolver } from './ports.js';
+import type { ImageStore } from '../functions/image-store.js';
+import { resolvedImageUri } from '../core/resolved-image-uri.js';
 
 export class ServiceFunctionResolver implements FunctionResolver {
   readonly #lookup: CachedFunctionLookup;
   readonly #code: CodeStore;
+  readonly #images: ImageStore | undefined;
 
-  constructor(lookup: CachedFunctionLookup, code: CodeStore) {
+  constructor(lookup: CachedFunctionLookup, code: CodeStore, images?: ImageStore) {
     this.#lookup = lookup;
     this.#code = code;
+    this.#images = images;
   }
 
   async resolve(functionName: string, qualifier: string | undefined): Promise<ResolvedFunction> {
@@ -30,11 +34,24 @@ export class ServiceFunctionResolver implements FunctionResolver {
         ? ((await this.#lookup.routedVersion(cached, routed)) ?? found.version)
         : found.version;
     const code = invocableCode(version);
+    const image = version.settings.image;
+    if (image !== undefined) {
+      const unpacked = await this.#image(image.uri, code.sha256Hex);
+      return { record, version, ref, codeDir: unpacked.rootDir, image: unpacked };
+    }
     const layers = version.settings.layers;
     const optDir =
       layers.length === 0
         ? undefined
         : await this.#code.prepareMerged(layers.map((layer) => layer.code));
     return { record, version, ref, codeDir: await this.#code.prepare(code), optDir };
+  }
+
+  /** The unpacked image of a digest: here already, or pulled again by digest (a cache wiped). */
+  async #image(uri: string, digestHex: string) {
+    const images = this.#images;
+    if (images === undefined) throw new Error('this server has no image store');
+    const digest = `sha256:${digestHex}`;
+    return (await images.open(digest)) ?? images.pull(resolvedImageUri(uri, digest));
   }
 }

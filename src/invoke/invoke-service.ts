@@ -4,6 +4,7 @@
  * sandbox, else cold-start a new one), deliver the event, and return the runtime's answer with
  * Lambda's semantics (function errors are values, not exceptions).
  */
+import type { FunctionSettings } from '../core/function-model.js';
 import { randomFillSync } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { admit } from '../core/admission.js';
@@ -12,6 +13,7 @@ import { LambdaError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
 import type { InvocationEvent } from '../core/runtime-protocol.js';
 import { launchFor } from '../environment/launch-command.js';
+import { imageLaunch } from '../environment/image-launch.js';
 import {
   canSpecialise,
   prestartFamily,
@@ -60,6 +62,8 @@ export interface InvokeServiceDeps {
   /** Booted generic sandboxes to specialise, if the pool is enabled. */
   readonly prestarted?: PrestartedPool | undefined;
   readonly launcher: RuntimeLauncher;
+  /** The exact runtime version a function's settings run on (none: the launcher's newest). */
+  readonly runtimeVersion?: ((settings: FunctionSettings) => string | undefined) | undefined;
   readonly clock: Clock;
   /** Init time limit (Lambda: 10 s). */
   readonly initLimitMs: number;
@@ -293,14 +297,20 @@ export class InvokeService {
     const settings = resolved.version.settings;
     const key = environmentKey(resolved);
     const choice = await launchFor(
-      this.#d.launcher.launch(settings.runtime, settings.handler),
+      resolved.image === undefined
+        ? this.#d.launcher.launch(settings.runtime, this.#d.runtimeVersion?.(settings))
+        : imageLaunch(resolved.image, settings),
       resolved,
     );
     if (!choice.ok) {
       reservation.cancel();
       return {
         ok: false,
-        outcome: platformErrorOutcome(requestId, 'Runtime.InvalidEntrypoint', choice.message),
+        outcome: platformErrorOutcome(
+          requestId,
+          choice.errorType ?? 'Runtime.InvalidEntrypoint',
+          choice.message,
+        ),
       };
     }
     const launch = choice.launch;
@@ -399,7 +409,13 @@ function increment(counts: Map<string, number>, name: string, by: number): void 
  */
 export function environmentKey(resolved: ResolvedFunction): string {
   const { record, version } = resolved;
-  return `${record.name}\u0000${version.version}\u0000${resolved.codeDir}\u0000${version.lastModifiedMs}`;
+  // A new runtime management setting (a pinned version) takes effect in new environments.
+  const management = version.settings.runtimeManagement;
+  const runtime =
+    management === undefined
+      ? ''
+      : `${management.updateRuntimeOn}:${management.runtimeVersionArn ?? ''}`;
+  return `${record.name}\u0000${version.version}\u0000${resolved.codeDir}\u0000${version.lastModifiedMs}\u0000${runtime}`;
 }
 
 /** An X-Ray style trace header: `Root=1-<time>-<24 hex>;Parent=<16 hex>;Sampled=0`. */

@@ -1,34 +1,50 @@
 /**
- * How each runtime id starts inside an environment, using this host's interpreters: Node.js (the
- * platform's own binary, shown at /var/lang) with Lamina's client in runtimes/nodejs, python3.X
- * from /usr/bin with Lamina's client in runtimes/python, and `provided.*` running the function's
- * own `bootstrap`.
+ * How each runtime id starts inside an environment: Node.js (an installed official release of the
+ * runtime's major, or the platform's own binary for its major, shown at /var/lang) with Lamina's
+ * client in runtimes/nodejs and the AWS SDK bundle at /var/runtime/node_modules, python3.X from
+ * /usr/bin with Lamina's client in runtimes/python, and `provided.*` running the function's own
+ * `bootstrap`.
  */
-import { existsSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { RUNTIME_API_SOCKET } from '../environment/environment-variables.js';
 import type { RuntimeLauncher, RuntimeLaunch } from '../environment/ports.js';
 
+/** Where an installed runtime version lives (none: the platform's own Node.js). */
+export type RuntimeLocator = (
+  runtime: string,
+  version: string | undefined,
+) => { readonly version: string; readonly home?: string | undefined } | undefined;
+
 export class HostRuntimeLauncher implements RuntimeLauncher {
   readonly #clientsDir: string;
-  readonly #nodeMajor: string;
+  readonly #locate: RuntimeLocator;
+  readonly #modulesDir: string | undefined;
   readonly #nodeHome: string;
 
-  /** `clientsDir` holds `nodejs/` and `python/` (the runtime clients). */
-  constructor(clientsDir: string) {
+  /**
+   * `clientsDir` holds `nodejs/` and `python/` (the runtime clients); `modulesDir`, the AWS SDK
+   * bundle's node_modules shown at /var/runtime/node_modules (none: the Lambda client the clients
+   * folder carries).
+   */
+  constructor(clientsDir: string, locate: RuntimeLocator = () => undefined, modulesDir?: string) {
     this.#clientsDir = clientsDir;
-    this.#nodeMajor = process.versions.node.split('.')[0] ?? '20';
+    this.#locate = locate;
+    this.#modulesDir = modulesDir;
     // …/bin/node → the install prefix, shown at /var/lang so /var/lang/bin/node is this binary.
     this.#nodeHome = dirname(dirname(realpathSync(process.execPath)));
   }
 
-  launch(runtime: string): RuntimeLaunch {
+  launch(runtime: string, version?: string): RuntimeLaunch {
     if (runtime.startsWith('nodejs')) {
-      const major = this.#nodeMajor;
+      const located = this.#locate(runtime, version);
+      const release = located?.version ?? process.versions.node;
+      const [major = '20', minor = '0'] = release.split('.');
       return {
         command: ['/var/lang/bin/node', '/var/runtime/index.mjs'],
         runtimeDir: join(this.#clientsDir, 'nodejs'),
-        langDir: this.#nodeHome,
+        modulesDir: this.#modulesDir,
+        langDir: located?.home ?? this.#nodeHome,
         entrypoints: [],
         prestart: true,
         env: {
@@ -37,14 +53,15 @@ export class HostRuntimeLauncher implements RuntimeLauncher {
           LAMINA_RUNTIME_SOCKET: RUNTIME_API_SOCKET,
           NODE_PATH: `/opt/nodejs/node${major}/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task`,
         },
-        runtimeVersion: `nodejs:${major}.v${process.versions.node.split('.')[1] ?? '0'}`,
+        runtimeVersion: `nodejs:${major}.v${minor}`,
       };
     }
     const python = /^python(3\.\d+)$/.exec(runtime);
     if (python !== null) {
-      const version = python[1] ?? '3';
+      const line = python[1] ?? '3';
+      const pythonVersion = this.#locate(runtime, version)?.version;
       return {
-        command: [`/usr/bin/python${version}`, '/var/runtime/bootstrap.py'],
+        command: [`/usr/bin/python${line}`, '/var/runtime/bootstrap.py'],
         runtimeDir: join(this.#clientsDir, 'python'),
         langDir: undefined,
         entrypoints: [],
@@ -53,10 +70,10 @@ export class HostRuntimeLauncher implements RuntimeLauncher {
           AWS_EXECUTION_ENV: `AWS_Lambda_${runtime}`,
           // Lamina's client takes the runtime channel (and removes the variable before user code).
           LAMINA_RUNTIME_SOCKET: RUNTIME_API_SOCKET,
-          PYTHONPATH: `/var/runtime:/opt/python/lib/python${version}/site-packages:/opt/python`,
+          PYTHONPATH: `/var/runtime:/opt/python/lib/python${line}/site-packages:/opt/python`,
           LC_CTYPE: 'C.UTF-8',
         },
-        runtimeVersion: `python:${version}.v1`,
+        runtimeVersion: `python:${line}.v${pythonVersion?.split('.')[2] ?? '1'}`,
       };
     }
     return {
@@ -69,13 +86,4 @@ export class HostRuntimeLauncher implements RuntimeLauncher {
       runtimeVersion: `${runtime.replace('.', ':')}.v1`,
     };
   }
-}
-
-/** Python interpreters this host has in /usr/bin (visible inside the jail). */
-export function hostPythonRuntimes(): string[] {
-  const found: string[] = [];
-  for (let minor = 8; minor <= 20; minor += 1) {
-    if (existsSync(`/usr/bin/python3.${minor}`)) found.push(`python3.${minor}`);
-  }
-  return found;
 }

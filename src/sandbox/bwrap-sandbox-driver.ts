@@ -13,10 +13,11 @@ import {
   mkdirSync,
   openSync,
   readlinkSync,
+  realpathSync,
   writeFileSync,
 } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import type {
   Sandbox,
@@ -173,6 +174,15 @@ export class BwrapSandboxDriver implements SandboxDriver {
       return made.path;
     };
     try {
+      // An image's root file system is bound as it is (it is never written once unpacked).
+      if (spec.rootDir !== undefined)
+        return {
+          codeDir: spec.rootDir,
+          optDir: undefined,
+          runtimeDir: undefined,
+          langDir: undefined,
+          all,
+        };
       return {
         codeDir: await view(spec.codeDir),
         optDir: spec.optDir === undefined ? undefined : await view(spec.optDir),
@@ -204,6 +214,7 @@ export class BwrapSandboxDriver implements SandboxDriver {
       codeDir: views.codeDir,
       optDir: views.optDir,
       runtimeDir: views.runtimeDir,
+      modulesDir: spec.modulesDir,
       langDir: views.langDir,
       etcFds: ETC_FDS,
       runtimeApiSocket: spec.runtimeApiSocket,
@@ -218,6 +229,8 @@ export class BwrapSandboxDriver implements SandboxDriver {
       ownNetwork: network !== undefined,
       jailOnlyEnv: env.inside,
       command: spec.command,
+      rootDir: spec.rootDir,
+      workingDirectory: spec.workingDirectory,
     });
     const drop = this.#asRoot
       ? [
@@ -442,7 +455,20 @@ function hostLayout(): HostLayout {
     '/etc/localtime',
     '/etc/mime.types',
   ].filter((entry) => existsSync(entry));
-  return { symlinks, directories, etcEntries };
+  return { symlinks, directories, etcEntries, loader: hostLoader() };
+}
+
+/** The host's dynamic loader when it lives under /usr (merged /usr), with its library folder. */
+function hostLoader(): HostLayout['loader'] {
+  for (const path of ['/lib64/ld-linux-x86-64.so.2', '/lib/ld-linux-aarch64.so.1']) {
+    try {
+      const real = realpathSync(path);
+      if (real.startsWith('/usr/')) return { path: real, libraryPath: dirname(real) };
+    } catch {
+      // not this architecture's loader
+    }
+  }
+  return undefined;
 }
 
 function fitsOneCpu(memoryMiB: number, cores: number): boolean {

@@ -22,7 +22,16 @@ export interface HostLayout {
   readonly directories: readonly string[];
   /** Files and folders under /etc that runtimes need (TLS roots, the loader cache). */
   readonly etcEntries: readonly string[];
+  /**
+   * The host's dynamic loader and its library folder, both under /usr (merged /usr): an image's
+   * jail runs the host's shell and socat through them from /run/lamina/host/usr, whatever C
+   * library the image has. None: this host cannot run image functions.
+   */
+  readonly loader?: { readonly path: string; readonly libraryPath: string } | undefined;
 }
+
+/** Where an image's jail sees the host's /usr (for the relay's shell and socat). */
+export const HOST_USR = '/run/lamina/host/usr';
 
 /** Everything the arguments depend on. */
 export interface JailPlan {
@@ -31,6 +40,8 @@ export interface JailPlan {
   /** The function's merged layers for /opt, if it has any. */
   readonly optDir?: string | undefined;
   readonly runtimeDir: string | undefined;
+  /** node_modules shown over /var/runtime/node_modules (the AWS SDK bundle), if any. */
+  readonly modulesDir?: string | undefined;
   readonly langDir: string | undefined;
   /**
    * File descriptors (as bubblewrap sees them) of the generated passwd, group and hosts files:
@@ -68,6 +79,10 @@ export interface JailPlan {
   /** Variables set inside the jail only (see `splitEnvironment`). */
   readonly jailOnlyEnv?: Readonly<Record<string, string>> | undefined;
   readonly command: readonly string[];
+  /** An image function's root file system, shown read-only as `/` (needs `layout.loader`). */
+  readonly rootDir?: string | undefined;
+  /** The folder the command starts in (none: /var/task, or / for an image). */
+  readonly workingDirectory?: string | undefined;
 }
 
 /** What the C library's loader and start-up, or a shell, read from the environment. */
@@ -132,14 +147,16 @@ export function jailScript(
   withLaminaApi: boolean,
   withInbound = false,
   hostServicePorts: readonly number[] = [],
+  tools: { readonly socat: string; readonly sleep: string } = { socat: 'socat', sleep: 'sleep' },
 ): string {
+  const socat = tools.socat;
   const relay = (port: number, socket: string, address = '127.0.0.1') =>
-    `socat -lf /dev/null TCP-LISTEN:${port},bind=${address},reuseaddr,fork UNIX-CONNECT:${socket} 5>&- 6<&- 7>&- &`;
+    `${socat} -lf /dev/null TCP-LISTEN:${port},bind=${address},reuseaddr,fork UNIX-CONNECT:${socket} 5>&- 6<&- 7>&- &`;
   // Each tunnel connects out and waits; the platform's first line names the port to join, read
   // byte by byte by the shell. A refused or failed offer waits a second before the next.
   const tunnel =
-    `while :; do socat -lf /dev/null UNIX-CONNECT:${RUN}/inbound.sock ` +
-    `'SYSTEM:read p || exit; exec socat -lf /dev/null STDIO TCP\\:127.0.0.1\\:$p' || sleep 1; done`;
+    `while :; do ${socat} -lf /dev/null UNIX-CONNECT:${RUN}/inbound.sock ` +
+    `'SYSTEM:read p || exit; exec ${socat} -lf /dev/null STDIO TCP\\:127.0.0.1\\:$p' || ${tools.sleep} 1; done`;
   const tunnels = Array.from({ length: INBOUND_TUNNELS }, () => `(${tunnel}) 5>&- 6<&- 7>&- &`);
   return [
     relay(9001, `${RUN}/runtime.sock`),
@@ -150,7 +167,7 @@ export function jailScript(
     ...(withInbound ? tunnels : []),
     // Waits for the Runtime API relay to listen without spinning: one socat connects to it,
     // sleeping 1 ms between refused attempts (the relayed connection closes at once, unused).
-    `socat -u -lf /dev/null OPEN:/dev/null TCP:${RUNTIME_API_ADDRESS},retry=${RELAY_WAIT_TRIES},interval=0.001 5>&- 6<&- 7>&-`,
+    `${socat} -u -lf /dev/null OPEN:/dev/null TCP:${RUNTIME_API_ADDRESS},retry=${RELAY_WAIT_TRIES},interval=0.001 5>&- 6<&- 7>&-`,
     ...extensionLaunchLines('/opt/extensions'),
   ]
     .filter((line) => line !== '')
@@ -159,7 +176,14 @@ export function jailScript(
 
 /** bwrap arguments (without the `bwrap` itself). */
 export function jailArguments(plan: JailPlan): string[] {
-  const args = [
+  return plan.rootDir === undefined
+    ? hostJailArguments(plan)
+    : imageJailArguments(plan, plan.rootDir);
+}
+
+/** The namespaces, identity and session every jail starts with. */
+function isolation(plan: JailPlan): string[] {
+  return [
     '--unshare-user',
     '--unshare-ipc',
     '--unshare-pid',
@@ -176,14 +200,11 @@ export function jailArguments(plan: JailPlan): string[] {
     '--new-session',
     '--cap-drop',
     'ALL',
-    '--ro-bind',
-    '/usr',
-    '/usr',
   ];
-  for (const [path, target] of Object.entries(plan.layout.symlinks))
-    args.push('--symlink', target, path);
-  for (const dir of plan.layout.directories) args.push('--ro-bind', dir, dir);
-  for (const entry of plan.layout.etcEntries) args.push('--ro-bind-try', entry, entry);
+}
+
+/** /etc's generated files, /proc, /dev, /tmp and /dev/shm: the same in every jail. */
+function systemMounts(plan: JailPlan, args: string[]): void {
   for (const file of ['passwd', 'group', 'hosts', 'resolv.conf'] as const)
     args.push('--ro-bind-data', String(plan.etcFds[file]), `/etc/${file}`);
   args.push('--proc', '/proc', '--dev', '/dev');
@@ -195,9 +216,82 @@ export function jailArguments(plan: JailPlan): string[] {
   }
   // bubblewrap's /dev is a writable tmpfs of half the host's memory: only its nodes are needed.
   args.push('--remount-ro', '/dev');
+}
+
+/** The platform's sockets under /run/lamina. */
+function socketMounts(plan: JailPlan, args: string[]): void {
+  args.push('--ro-bind', plan.runtimeApiSocket, `${RUN}/runtime.sock`);
+  if (plan.inboundSocket !== undefined)
+    args.push('--ro-bind', plan.inboundSocket, `${RUN}/inbound.sock`);
+  if (plan.laminaApiSocket !== undefined)
+    args.push('--ro-bind', plan.laminaApiSocket, `${RUN}/api.sock`);
+  for (const service of plan.hostServices ?? [])
+    args.push('--ro-bind', service.socket, `${RUN}/host-${service.port}.sock`);
+}
+
+/** The seccomp filter, the jail-only variables and the first process. */
+function start(
+  plan: JailPlan,
+  args: string[],
+  shell: readonly string[],
+  tools?: Parameters<typeof jailScript>[3],
+): string[] {
+  if (plan.seccompFd !== undefined) args.push('--seccomp', String(plan.seccompFd));
+  for (const [key, value] of Object.entries(plan.jailOnlyEnv ?? {}))
+    args.push('--setenv', key, value);
+  args.push(
+    '--',
+    ...shell,
+    '-c',
+    jailScript(
+      plan.laminaApiSocket !== undefined,
+      plan.inboundSocket !== undefined,
+      (plan.hostServices ?? []).map((service) => service.port),
+      tools,
+    ),
+    'lamina-init',
+    ...plan.command,
+  );
+  return args;
+}
+
+/**
+ * An image function's jail: the image's root file system as `/`, read-only (its mount points were
+ * made when it was unpacked), /run/lamina a small tmpfs with the platform's sockets and the host's
+ * /usr (whose shell and socat run the relays through the host's own loader).
+ */
+function imageJailArguments(plan: JailPlan, rootDir: string): string[] {
+  const loader = plan.layout.loader;
+  if (loader === undefined)
+    throw new Error('this host cannot run image functions (no loader under /usr)');
+  const args = [...isolation(plan), '--ro-bind', rootDir, '/'];
+  systemMounts(plan, args);
+  args.push('--perms', '0755', '--size', String(1024 * 1024), '--tmpfs', RUN);
+  args.push('--ro-bind', '/usr', HOST_USR);
+  socketMounts(plan, args);
+  args.push('--remount-ro', RUN, '--chdir', plan.workingDirectory ?? '/');
+  const host = (path: string) => `${HOST_USR}${path.slice('/usr'.length)}`;
+  const run = (program: string) =>
+    `${host(loader.path)} --inhibit-cache --library-path ${host(loader.libraryPath)} ${host(program)}`;
+  return start(plan, args, run('/usr/bin/dash').split(' '), {
+    socat: run('/usr/bin/socat'),
+    sleep: run('/usr/bin/sleep'),
+  });
+}
+
+/** A zip function's jail: the host's /usr, the code at /var/task, layers at /opt. */
+function hostJailArguments(plan: JailPlan): string[] {
+  const args = [...isolation(plan), '--ro-bind', '/usr', '/usr'];
+  for (const [path, target] of Object.entries(plan.layout.symlinks))
+    args.push('--symlink', target, path);
+  for (const dir of plan.layout.directories) args.push('--ro-bind', dir, dir);
+  for (const entry of plan.layout.etcEntries) args.push('--ro-bind-try', entry, entry);
+  systemMounts(plan, args);
   args.push('--ro-bind', plan.codeDir, '/var/task');
   if (plan.runtimeDir !== undefined) {
     args.push('--ro-bind', plan.runtimeDir, '/var/runtime');
+    if (plan.modulesDir !== undefined)
+      args.push('--ro-bind', plan.modulesDir, '/var/runtime/node_modules');
     // ES modules ignore NODE_PATH: packages the runtime ships (the AWS SDK) are found by walking up
     // from /var/task, which ends at /node_modules.
     args.push('--symlink', '/var/runtime/node_modules', '/node_modules');
@@ -210,28 +304,7 @@ export function jailArguments(plan: JailPlan): string[] {
     // /node_modules, so layer packages are found first, as NODE_PATH orders them.
     args.push('--symlink', '/opt/nodejs/node_modules', '/var/node_modules');
   }
-  args.push('--ro-bind', plan.runtimeApiSocket, `${RUN}/runtime.sock`);
-  if (plan.inboundSocket !== undefined)
-    args.push('--ro-bind', plan.inboundSocket, `${RUN}/inbound.sock`);
-  if (plan.laminaApiSocket !== undefined)
-    args.push('--ro-bind', plan.laminaApiSocket, `${RUN}/api.sock`);
-  for (const service of plan.hostServices ?? [])
-    args.push('--ro-bind', service.socket, `${RUN}/host-${service.port}.sock`);
-  args.push('--remount-ro', '/', '--chdir', '/var/task');
-  if (plan.seccompFd !== undefined) args.push('--seccomp', String(plan.seccompFd));
-  for (const [key, value] of Object.entries(plan.jailOnlyEnv ?? {}))
-    args.push('--setenv', key, value);
-  args.push(
-    '--',
-    '/bin/sh',
-    '-c',
-    jailScript(
-      plan.laminaApiSocket !== undefined,
-      plan.inboundSocket !== undefined,
-      (plan.hostServices ?? []).map((service) => service.port),
-    ),
-    'lamina-init',
-    ...plan.command,
-  );
-  return args;
+  socketMounts(plan, args);
+  args.push('--remount-ro', '/', '--chdir', plan.workingDirectory ?? '/var/task');
+  return start(plan, args, ['/bin/sh']);
 }

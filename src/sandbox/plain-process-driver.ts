@@ -55,6 +55,10 @@ export class PlainProcessDriver implements SandboxDriver {
   }
 
   async start(spec: SandboxSpec): Promise<Sandbox> {
+    if (spec.rootDir !== undefined)
+      throw new Error(
+        'image functions need the bubblewrap sandbox: a plain process cannot have the image as its root',
+      );
     const relays: LoopbackRelay[] = [];
     let inbound: { close(): void } | undefined;
     const closeRelays = () => {

@@ -4,7 +4,7 @@
  * LaminaServer.start() starts them, in order. Tests build with overrides (a clock, a sandbox host,
  * a log sink, a gated code store) instead of wiring the parts by hand.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -16,7 +16,6 @@ import { ResourcePolicyCache } from '../api/resource-policy-cache.js';
 import type { ApiContext } from '../api/api-types.js';
 import { AsyncDispatcher } from '../async/async-dispatcher.js';
 import { AsyncEventService } from '../async/async-event-service.js';
-import { runtimeVersionArn } from '../core/arn.js';
 import { BodyBudget } from '../core/body-budget.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { ConnectionBudget, jailDescriptorShare } from '../core/connection-budget.js';
@@ -24,7 +23,7 @@ import { defaultUrlBase, parseUrlBase, type UrlBase } from '../core/function-url
 import type { IdSource } from '../core/ids.js';
 import { presignGetUrl } from '../core/sigv4-presign.js';
 import { Sigv4Verifier } from '../core/sigv4-verifier.js';
-import { EnvironmentFactory } from '../environment/environment-factory.js';
+import { EnvironmentFactory, prestartFamily } from '../environment/environment-factory.js';
 import { PrestartedPool } from '../environment/prestarted-pool.js';
 import { AliasService } from '../functions/alias-service.js';
 import { CodeCollector } from '../functions/code-collector.js';
@@ -74,7 +73,13 @@ import { fullCollection } from './full-collection.js';
 import { buildEventSources } from './event-sources.js';
 import { buildSchedules } from './schedules.js';
 import { FunctionCredentials } from './function-credentials.js';
-import { detectHostRuntimes } from './host-runtimes.js';
+import { RuntimeVersions } from './runtime-versions.js';
+import { hostPythonVersions, RuntimeStore } from '../runtimes/runtime-store.js';
+import { RegistryService } from '../functions/registry-service.js';
+import { SqliteRegistryLoginRepository } from '../store/sqlite-registry-login-repository.js';
+import { FileImageStore } from '../images/file-image-store.js';
+import { unpackLayer } from '../images/layer-unpacker.js';
+import type { Architecture, FunctionSettings } from '../core/function-model.js';
 import { LaminaServer, type Listening, type ServerLogSink } from './lamina-server.js';
 import { MemoryReclaimer } from './memory-reclaimer.js';
 import { openPlainProcessHost } from './plain-process-host.js';
@@ -140,7 +145,9 @@ export async function buildLamina(
     sandboxPassage(join(config.dataDir, 'code'), identity);
     privateFolder(join(config.dataDir, 'code', 'zips'));
     privateFolder(join(config.dataDir, 'logs'));
-    const runtimes = await detectHostRuntimes();
+    const runtimeStore = new RuntimeStore(config.runtimesDir);
+    const runtimes = new RuntimeVersions(runtimeStore, hostPythonVersions(), config.region);
+    const catalog = new RuntimeCatalog(runtimes, hostArchitecture());
 
     db = await openSqliteDatabase(join(config.dataDir, 'lamina.db'));
     const { secrets, ...iamEdge } = await buildIdentity({
@@ -161,7 +168,16 @@ export async function buildLamina(
     ]);
     const fileCode = new FileCodeStore(join(config.dataDir, 'code'));
     const code = overrides.codeStore?.(fileCode) ?? fileCode;
-    const collector = new CodeCollector(repository, code);
+    const registries = new RegistryService(new SqliteRegistryLoginRepository(db, secrets), clock);
+    // The jails' group passes through to the unpacked images (read-only roots); blobs stay root's.
+    sandboxPassage(join(config.dataDir, 'images'), identity);
+    const images = new FileImageStore({
+      dir: join(config.dataDir, 'images'),
+      credentials: registries,
+      insecureRegistries: config.insecureRegistries,
+      unpackLayer,
+    });
+    const collector = new CodeCollector(repository, code, images);
     // A prepared code folder gets its view at once, so the first cold start does not mount it.
     const preparation = new PreparationQueue(
       repository,
@@ -169,8 +185,9 @@ export async function buildLamina(
       collector,
       ids,
       (name, error) => logger.error({ err: error, function: name }, 'code preparation failed'),
+      images,
     );
-    const versions = writes.watch(new SqliteVersionRepository(db), ['publish', 'delete']);
+    const versions = writes.watch(new SqliteVersionRepository(db), ['publish', 'delete', 'update']);
     const madeRoles = await provisionFunctionRoles({
       functions: repository,
       versions,
@@ -213,7 +230,7 @@ export async function buildLamina(
       code,
       collector,
       preparation,
-      runtimes: new RuntimeCatalog(runtimes.identifiers),
+      runtimes: catalog,
       clock,
       ids,
       executionRoles,
@@ -230,14 +247,8 @@ export async function buildLamina(
           logger.error({ err: error, file }, 'function log lines could not be written'),
         (chars) => late.reclaimer?.passedThrough(chars),
       );
-    // One RuntimeVersionArn per runtime, as GetFunction and INIT_START lines both report it.
-    const versionArnOf = (runtime: string) =>
-      runtimeVersionArn(
-        config.region,
-        createHash('sha256')
-          .update(runtimes.versions[runtime] ?? runtime)
-          .digest('hex'),
-      );
+    // The runtime version a function runs on, as GetFunction and INIT_START lines report it.
+    const versionArnOf = (settings: FunctionSettings) => catalog.versionFor(settings)?.arn;
     const functionCredentials = new FunctionCredentials({
       directory: iamEdge.directory,
       roles: executionRoles,
@@ -284,7 +295,14 @@ export async function buildLamina(
         revoke: (id) => functionCredentials.revoke(id),
       },
     });
-    const launcher = new HostRuntimeLauncher(runtimeClients);
+    const launcher = new HostRuntimeLauncher(
+      runtimeClients,
+      (runtime, version) =>
+        runtimes
+          .versions()
+          .find((v) => v.runtime === runtime && (version === undefined || v.version === version)),
+      runtimeStore.sdkModules(),
+    );
     const prestarted = new PrestartedPool(config.prestartPoolSize, {
       boot: (launch) => factory.prestart(launch),
       discard: (booted) => factory.discard(booted),
@@ -294,9 +312,10 @@ export async function buildLamina(
     // Node.js is booted ahead from the start; other runtimes once a function first uses them.
     const node = launcher.launch('nodejs20.x');
     if (node.runtimeDir !== undefined) await views.prepare(node.runtimeDir);
-    prestarted.register(node.command.join(' '), node);
+    const nodeFamily = prestartFamily(node);
+    if (nodeFamily !== undefined) prestarted.register(nodeFamily, node);
     const lookup = new CachedFunctionLookup(functions, writes);
-    const resolver = new ServiceFunctionResolver(lookup, code);
+    const resolver = new ServiceFunctionResolver(lookup, code, images);
     const invokeService = new InvokeService({
       scope,
       resolver,
@@ -304,6 +323,7 @@ export async function buildLamina(
       factory,
       prestarted,
       launcher,
+      runtimeVersion: (settings) => catalog.versionFor(settings)?.version,
       clock,
       initLimitMs: config.initLimitMs,
       concurrency: {
@@ -448,6 +468,7 @@ export async function buildLamina(
       asyncEvents,
       eventSourceMappings: eventSources.mappings,
       brokers: eventSources.brokers,
+      registries,
       schedules: schedules.service,
       concurrency,
       provisioned,
@@ -520,4 +541,9 @@ export async function buildLamina(
     await host.close().catch(() => undefined);
     throw error;
   }
+}
+
+/** The architecture functions run on here (Lambda's names). */
+function hostArchitecture(): Architecture {
+  return process.arch === 'arm64' ? 'arm64' : 'x86_64';
 }

@@ -1,5 +1,6 @@
 import { DEFAULT_BODY_BUDGET_BYTES } from '../core/body-budget.js';
 import { LONG_RUN_MS } from '../environment/colocation-policy.js';
+import { defaultRuntimesDir } from '../runtimes/runtime-store.js';
 
 /** Settings of a Lamina server, as the CLI fills them (defaults in `DEFAULT_CONFIG`). */
 export interface ServerConfig {
@@ -87,6 +88,13 @@ export interface ServerConfig {
    * does not exist also get AWSLambda_FullAccess (else only AWSLambdaBasicExecutionRole).
    */
   readonly legacyFunctionAccess: boolean;
+  /** The installed managed runtimes (`--runtimes-dir`; `npx lamina runtimes` manages it). */
+  readonly runtimesDir: string;
+  /**
+   * Registry hosts (`host` or `host:port`) images may be pulled from over plain HTTP
+   * (`--insecure-registry`); loopback hosts always may, as Docker allows.
+   */
+  readonly insecureRegistries: readonly string[];
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -120,6 +128,8 @@ export const DEFAULT_CONFIG: ServerConfig = {
   functionDeny: [],
   legacyFunctionAccess: false,
   functionDns: undefined,
+  runtimesDir: defaultRuntimesDir(),
+  insecureRegistries: [],
 };
 
 /** The smallest MemorySize: the default concurrency limit counts environments of this size. */

@@ -150,6 +150,13 @@ export interface BrokersTable {
   url_sealed: string;
 }
 
+export interface RegistryLoginsTable {
+  host: string;
+  record_json: string;
+  /** The registry password, sealed with the secrets key (SecretBox). */
+  password_sealed: string;
+}
+
 export interface EventSourceMappingsTable {
   uuid: string;
   function_name: string;
@@ -218,6 +225,7 @@ export interface Database {
   iam_inline_policies: IamInlinePoliciesTable;
   iam_attachments: IamAttachmentsTable;
   brokers: BrokersTable;
+  registry_logins: RegistryLoginsTable;
   event_source_mappings: EventSourceMappingsTable;
   schedule_groups: ScheduleGroupsTable;
   schedules: SchedulesTable;

@@ -25,6 +25,7 @@ import * as iam0008 from './migrations/0008-iam.js';
 import * as eventSources0009 from './migrations/0009-event-sources.js';
 import * as schedules0010 from './migrations/0010-schedules.js';
 import * as asyncEventLimits0011 from './migrations/0011-async-event-limits.js';
+import * as registryLogins0012 from './migrations/0012-registry-logins.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001-functions': functions0001,
@@ -38,6 +39,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0009-event-sources': eventSources0009,
   '0010-schedules': schedules0010,
   '0011-async-event-limits': asyncEventLimits0011,
+  '0012-registry-logins': registryLogins0012,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };

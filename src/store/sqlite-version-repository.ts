@@ -87,6 +87,31 @@ export class SqliteVersionRepository implements VersionRepository {
     });
   }
 
+  async update(
+    functionName: string,
+    version: string,
+    change: (current: FunctionVersion) => FunctionVersion,
+  ): Promise<FunctionVersion | undefined> {
+    if (version === LATEST) return undefined;
+    return this.#db.transaction().execute(async (trx) => {
+      const row = await trx
+        .selectFrom('function_versions')
+        .select('record_json')
+        .where('function_name', '=', functionName)
+        .where('version', '=', version)
+        .executeTakeFirst();
+      if (row === undefined) return undefined;
+      const next = change(JSON.parse(row.record_json) as FunctionVersion);
+      await trx
+        .updateTable('function_versions')
+        .set({ record_json: JSON.stringify(next) })
+        .where('function_name', '=', functionName)
+        .where('version', '=', version)
+        .execute();
+      return next;
+    });
+  }
+
   async delete(functionName: string, version: string): Promise<boolean> {
     const result = await this.#db
       .deleteFrom('function_versions')

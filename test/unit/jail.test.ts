@@ -218,3 +218,64 @@ describe("the jail's network", () => {
     assert.doesNotMatch(jailScript(true), /127\.0\.0\.2/);
   });
 });
+
+describe("an image function's jail", () => {
+  const image = {
+    ...plan,
+    layout: {
+      ...plan.layout,
+      loader: {
+        path: '/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2',
+        libraryPath: '/usr/lib/x86_64-linux-gnu',
+      },
+    },
+    runtimeDir: undefined,
+    langDir: undefined,
+    rootDir: '/data/images/images/abc/rootfs',
+    workingDirectory: '/app',
+    command: ['/app/server', '--lambda'],
+  };
+  const args = jailArguments(image);
+
+  test('the image is / read-only; no host folder but /usr at /run/lamina/host/usr', () => {
+    assert.deepEqual(after(args, '--ro-bind', '/data/images/images/abc/rootfs'), [
+      '/data/images/images/abc/rootfs',
+      '/',
+    ]);
+    assert.deepEqual(after(args, '--ro-bind', '/usr'), ['/usr', '/run/lamina/host/usr']);
+    assert.ok(!args.includes('/var/task'), 'no code folder is bound');
+    assert.ok(!args.includes('--symlink'), "the host's top-level links are not made");
+    assert.ok(!args.includes('/etc/ssl'), "the host's /etc entries are not bound");
+    assert.deepEqual(after(args, '--tmpfs', '/run/lamina'), ['/run/lamina', '--ro-bind']);
+    assert.deepEqual(after(args, '--chdir'), ['/app', '--seccomp']);
+    assert.equal(after(args, '--unshare-user').length, 2);
+  });
+
+  test("the relays run the host's shell and socat through the host's loader", () => {
+    const at = args.indexOf('--');
+    const loader = '/run/lamina/host/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2';
+    assert.deepEqual(args.slice(at + 1, at + 6), [
+      loader,
+      '--inhibit-cache',
+      '--library-path',
+      '/run/lamina/host/usr/lib/x86_64-linux-gnu',
+      '/run/lamina/host/usr/bin/dash',
+    ]);
+    const script = args[at + 7] ?? '';
+    assert.match(
+      script,
+      new RegExp(
+        `${loader} --inhibit-cache --library-path \\S+ /run/lamina/host/usr/bin/socat -lf /dev/null TCP-LISTEN:9001`,
+      ),
+    );
+    assert.ok(!/(^|\n)socat /.test(script), 'no socat from the image');
+    assert.deepEqual(args.slice(-2), ['/app/server', '--lambda']);
+  });
+
+  test('without a loader under /usr the host cannot run images', () => {
+    assert.throws(
+      () => jailArguments({ ...image, layout: plan.layout }),
+      /cannot run image functions/,
+    );
+  });
+});

@@ -154,11 +154,64 @@ describe('settingsForCreate', () => {
     );
   });
 
-  test('unsupported features are refused plainly', () => {
-    assert.match(
+  test('image functions: no Runtime, Handler or Layers; ImageConfig kept; only for images', () => {
+    assert.equal(
       createError({ packageType: 'Image' }).message,
-      /PackageType Image is not supported/,
+      "Please don't provide Handler or Runtime or Layer when the intended function PackageType is Image.",
     );
+    const image = settingsForCreate(
+      'fn',
+      {
+        role: base.role,
+        packageType: 'Image',
+        imageConfig: { entryPoint: ['/app'], command: [], workingDirectory: '/w' },
+      },
+      scope,
+      runtimes,
+    );
+    assert.deepEqual(image.image, {
+      uri: '',
+      entryPoint: ['/app'],
+      command: undefined,
+      workingDirectory: '/w',
+    });
+    assert.equal(image.runtime, '');
+    // An update replaces what it names and an empty value clears it.
+    const updated = settingsForUpdate(
+      image,
+      { imageConfig: { command: ['x'], workingDirectory: '' } },
+      scope,
+      runtimes,
+    );
+    assert.deepEqual(updated.image, {
+      uri: '',
+      entryPoint: ['/app'],
+      command: ['x'],
+      workingDirectory: undefined,
+    });
+    assert.equal(
+      createError({ imageConfig: { command: ['x'] } }).message,
+      'ImageConfig is only supported for functions whose PackageType is Image.',
+    );
+    assert.equal(
+      createError({
+        packageType: 'Image',
+        runtime: undefined,
+        handler: undefined,
+        imageConfig: { workingDirectory: 'w'.repeat(1001) },
+      }).code,
+      'ValidationException',
+    );
+  });
+
+  test('an architecture the host cannot run is refused', () => {
+    assert.match(
+      createError({ architectures: ['arm64'] }).message,
+      /runs functions on x86_64 only: its host is x86_64, so Architectures \["arm64"\] cannot run here/,
+    );
+  });
+
+  test('unsupported features are refused plainly', () => {
     assert.match(
       createError({ deadLetterTargetArn: 'arn:aws:sqs:us-east-1:000000000000:q' }).message,
       /dead-letter queues/,
