@@ -3,8 +3,10 @@
  * (Debian's docker-registry), built with umoci from the official Node.js binary and pushed with
  * skopeo, driven with the real AWS CLI v2 and the SDK: a custom bootstrap's view of its jail (ENV,
  * ENTRYPOINT + CMD, WORKDIR, read-only `/`), ImageConfig overrides, the official Node.js runtime
- * interface client, whiteouts, versions pinning digests, pull failures and registry logins, and
- * the refusals AWS gives.
+ * interface client, an image laid out like AWS's Lambda base images (`/lambda-entrypoint.sh`,
+ * `/var/runtime/bootstrap`) invoked synchronously, asynchronously, by its function URL and through
+ * an alias of a published version, whiteouts, versions pinning digests, pull failures and registry
+ * logins, and the refusals AWS gives.
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';

@@ -6,6 +6,8 @@
  * layout); an image of a test is the base plus its own layers (`umoci raw add-layer`) and config
  * (`umoci config`), pushed with skopeo. `BOOTSTRAP` is a tiny custom runtime speaking the Runtime
  * API over http that reports what it sees (argv, cwd, variables, writes, listings).
+ * `LAMBDA_ENTRYPOINT_SH`, `runtimeBootstrapSh` and `shellFiles` lay an image out like AWS's
+ * Lambda base images (a shell script as ENTRYPOINT, the handler as CMD).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
