@@ -42,6 +42,11 @@ export const RUNTIME_ERROR_CATALOGUE = {
   'Runtime.ExitError': invocation('function', true, 'the runtime process exited or was killed'),
   'Runtime.Unknown': invocation('function', true, 'the runtime reported an error without a type'),
   'Runtime.InvalidEntrypoint': invocation('function', false, 'no runtime or handler to start'),
+  'Runtime.InvalidWorkingDirectory': invocation(
+    'function',
+    false,
+    "an image's working directory is missing",
+  ),
   'Runtime.TruncatedResponse': invocation('function', true, 'a streamed response stopped early'),
   'Sandbox.Timedout': invocation('function', true, 'the invocation or init ran out of time'),
   'Function.ResponseSizeTooLarge': invocation('function', false, 'the response passed its limit'),
