@@ -47,7 +47,11 @@ export class VersionService {
     const notFound = () => lambdaErrors.functionNotFound(functionArn(this.#scope, ref.name));
     if (ref.qualifier !== undefined && ref.qualifier !== LATEST) throw notFound();
     const result = await this.#versions.publish(ref.name, (latest, newest, next) => {
-      const sha = Buffer.from(latest.code.sha256Hex, 'hex').toString('base64');
+      // As CodeSha256 shows it: base64 of a zip's SHA-256, an image's digest in hex.
+      const sha =
+        latest.settings.image === undefined
+          ? Buffer.from(latest.code.sha256Hex, 'hex').toString('base64')
+          : latest.code.sha256Hex;
       if (latest.status.state === 'Pending' || latest.status.lastUpdateStatus === 'InProgress') {
         throw lambdaErrors.conflict(
           latest.status.state === 'Pending'

@@ -709,7 +709,14 @@ describe('container image functions', () => {
       const uri = `${host()}/pinned:live`;
       await createImageFunction('pinned', uri);
       assert.equal((await settled('pinned')).State, 'Active');
-      const published = await cli(['publish-version', '--function-name', 'pinned']);
+      // PublishVersion's CodeSha256 precondition takes the digest as CodeSha256 shows it (hex).
+      const published = await cli([
+        'publish-version',
+        '--function-name',
+        'pinned',
+        '--code-sha256',
+        first.slice('sha256:'.length),
+      ]);
       assert.equal(published['Version'], '1');
       assert.equal(published['CodeSha256'], first.slice('sha256:'.length));
 
