@@ -59,6 +59,7 @@ export const ERROR_CATALOGUE = {
   MissingAuthenticationTokenException: row(403, 'message', 'client', false, 'no SigV4 at all'),
   UnknownOperationException: row(404, 'message', 'client', false, 'no such API path'),
   ServiceException: row(500, 'Message', 'platform', true, 'an unexpected platform error'),
+  InvalidRuntimeException: row(502, 'Message', 'platform', false, 'the runtime is not installed'),
   // EventBridge Scheduler's own (its model's statuses; the body member is `Message`).
   ConflictException: row(409, 'Message', 'client', false, 'the schedule or group already exists'),
   ServiceQuotaExceededException: row(402, 'Message', 'client', false, 'a schedule quota is full'),

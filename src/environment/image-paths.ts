@@ -9,13 +9,18 @@ import { join } from 'node:path';
 
 /** Links followed at most while resolving one path (the kernel's limit is 40). */
 const MAX_LINKS = 40;
+/** Path components walked at most (link targets included): a bound on the work an image can cause. */
+const MAX_COMPONENTS = 4096;
 
 /** The host path of `path` (absolute, as the jail sees it) inside `root`, or undefined if it is missing. */
 export async function resolveInRoot(root: string, path: string): Promise<string | undefined> {
   const pending = path.split('/').filter((part) => part !== '' && part !== '.');
   const resolved: string[] = [];
   let links = 0;
+  let walked = 0;
   while (pending.length > 0) {
+    walked += 1;
+    if (walked > MAX_COMPONENTS) return undefined;
     const part = pending.shift() as string;
     if (part === '..') {
       resolved.pop();

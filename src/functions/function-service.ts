@@ -226,8 +226,10 @@ export class FunctionService {
         this.#checkUpdatable(current, input.revisionId);
         return withLatest(current, { settings });
       }
+      // The tag is resolved again (it may have moved): the code is the image's once pulled.
       const updated = await this.#mutate(ref, input.revisionId, (latest) => ({
         ...latest,
+        code: NO_IMAGE_YET,
         settings,
       }));
       this.#d.preparation.schedule(ref.name);

@@ -12,6 +12,7 @@ import type { CodeCollector } from './code-collector.js';
 import type { CodeStore } from './code-store.js';
 import type { FunctionRepository } from './function-repository.js';
 import { ImagePullError, type ImageStore } from './image-store.js';
+import { resolvedImageUri } from '../core/resolved-image-uri.js';
 
 /** Receives failures the queue could not record (logged by the composition root). */
 export type PreparationErrorSink = (name: string, error: unknown) => void;
@@ -86,8 +87,12 @@ export class PreparationQueue {
     try {
       const record = await this.#repository.get(name);
       if (record === undefined || !awaitsPreparation(record.latest.status)) return;
-      if (record.latest.settings.image !== undefined) {
-        await this.#pull(name, record.latest.settings.image.uri);
+      const image = record.latest.settings.image;
+      if (image !== undefined) {
+        // A configuration update keeps the image it runs; only a new code (none yet) is pulled.
+        const pinned = record.latest.code.sha256Hex;
+        const source = pinned === '' ? image.uri : resolvedImageUri(image.uri, `sha256:${pinned}`);
+        await this.#pull(name, image.uri, source);
         return;
       }
       const code = record.latest.code;
@@ -113,29 +118,41 @@ export class PreparationQueue {
    * Pulls an image function's image; the digest it resolved to becomes the code the function
    * runs (unless the function moved to another image meanwhile: the next job pulls that one).
    */
-  async #pull(name: string, uri: string): Promise<void> {
-    let code: CodeRef | undefined;
+  async #pull(name: string, uri: string, source: string): Promise<void> {
+    const images = this.#images;
     let failure: { reasonCode: string; reason: string } | undefined;
+    let digest: { hex: string; sizeBytes: number } | undefined;
     try {
-      if (this.#images === undefined) throw new Error('this server has no image store');
-      const pulled = await this.#images.pull(uri);
-      code = { sha256Hex: pulled.digest.replace(/^sha256:/, ''), sizeBytes: pulled.sizeBytes };
+      if (images === undefined) throw new Error('this server has no image store');
+      const pulled = await images.pull(source);
+      digest = { hex: pulled.digest.replace(/^sha256:/, ''), sizeBytes: pulled.sizeBytes };
     } catch (error) {
       failure =
         error instanceof ImagePullError
           ? { reasonCode: error.reasonCode, reason: error.message }
           : describeFailure(error);
     }
+    if (images === undefined || digest === undefined) {
+      await this.#repository.update(name, (current) =>
+        current.latest.settings.image?.uri === uri ? this.#complete(current, failure) : current,
+      );
+      return;
+    }
+    const code: CodeRef = { sha256Hex: digest.hex, sizeBytes: digest.sizeBytes };
     let replaced: string | undefined;
-    await this.#repository.update(name, (current) => {
-      if (current.latest.settings.image?.uri !== uri) return current;
-      replaced = current.latest.readyCode?.sha256Hex;
-      const withCode =
-        code === undefined ? current : { ...current, latest: { ...current.latest, code } };
-      return this.#complete(withCode, failure);
+    // Pinned while it is recorded: a collection of the same digest (another function deleted
+    // meanwhile) cannot remove it in between, and if the record does not take it (the function
+    // was deleted or moved to another image), it is collected when the pin ends.
+    await this.#collector.withPinned(code.sha256Hex, async () => {
+      if ((await images.open(`sha256:${code.sha256Hex}`)) === undefined) await images.pull(source);
+      await this.#repository.update(name, (current) => {
+        if (current.latest.settings.image?.uri !== uri) return current;
+        replaced = current.latest.readyCode?.sha256Hex;
+        return this.#complete({ ...current, latest: { ...current.latest, code } }, undefined);
+      });
     });
     // The image the function ran before, unless another function or version still runs it.
-    if (code !== undefined && replaced !== code.sha256Hex) await this.#collector.collect(replaced);
+    if (replaced !== code.sha256Hex) await this.#collector.collect(replaced);
   }
 
   #complete(

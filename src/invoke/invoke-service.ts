@@ -296,12 +296,18 @@ export class InvokeService {
   ): Promise<CreatedEnvironment> {
     const settings = resolved.version.settings;
     const key = environmentKey(resolved);
-    const choice = await launchFor(
-      resolved.image === undefined
-        ? this.#d.launcher.launch(settings.runtime, this.#d.runtimeVersion?.(settings))
-        : imageLaunch(resolved.image, settings),
-      resolved,
-    );
+    let base: RuntimeLaunch;
+    try {
+      base =
+        resolved.image === undefined
+          ? this.#d.launcher.launch(settings.runtime, this.#d.runtimeVersion?.(settings))
+          : imageLaunch(resolved.image, settings);
+    } catch (error) {
+      // A runtime whose releases were all removed: the room held for the environment goes back.
+      reservation.cancel();
+      throw error;
+    }
+    const choice = await launchFor(base, resolved);
     if (!choice.ok) {
       reservation.cancel();
       return {

@@ -7,6 +7,7 @@
  */
 import { realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { LambdaError } from '../core/errors.js';
 import { RUNTIME_API_SOCKET } from '../environment/environment-variables.js';
 import type { RuntimeLauncher, RuntimeLaunch } from '../environment/ports.js';
 
@@ -38,6 +39,14 @@ export class HostRuntimeLauncher implements RuntimeLauncher {
   launch(runtime: string, version?: string): RuntimeLaunch {
     if (runtime.startsWith('nodejs')) {
       const located = this.#locate(runtime, version);
+      // Without a release of its own, a runtime runs on the platform's Node.js only when that is
+      // its major (a function whose runtime was removed must not run on another major).
+      if (located === undefined && runtime !== `nodejs${process.versions.node.split('.')[0]}.x`)
+        throw new LambdaError(
+          'InvalidRuntimeException',
+          `The runtime ${runtime} of this function has no installed release on this Lamina server: ` +
+            `npx lamina runtimes install ${runtime} adds one.`,
+        );
       const release = located?.version ?? process.versions.node;
       const [major = '20', minor = '0'] = release.split('.');
       return {

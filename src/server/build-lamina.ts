@@ -45,6 +45,7 @@ import { InvokeService } from '../invoke/invoke-service.js';
 import { Provisioner } from '../invoke/provisioner.js';
 import { FileLogStore } from '../observability/file-log-store.js';
 import { HostRuntimeLauncher } from '../runtimes/host-runtime-launcher.js';
+import type { RuntimeLaunch } from '../environment/ports.js';
 import { runtimeClientsDir } from '../runtimes/runtime-clients.js';
 import { withViews } from './code-views.js';
 import { FileCodeStore } from '../store/file-code-store.js';
@@ -310,7 +311,7 @@ export async function buildLamina(
         logger.warn({ err: error, family }, 'a pre-started sandbox failed to boot'),
     });
     // Node.js is booted ahead from the start; other runtimes once a function first uses them.
-    const node = launcher.launch('nodejs20.x');
+    const node = bootLaunch(launcher);
     if (node.runtimeDir !== undefined) await views.prepare(node.runtimeDir);
     const nodeFamily = prestartFamily(node);
     if (nodeFamily !== undefined) prestarted.register(nodeFamily, node);
@@ -546,4 +547,16 @@ export async function buildLamina(
 /** The architecture functions run on here (Lambda's names). */
 function hostArchitecture(): Architecture {
   return process.arch === 'arm64' ? 'arm64' : 'x86_64';
+}
+
+/**
+ * The Node.js launch pre-started from the start: nodejs20.x, or, when no release of it is
+ * installed and the platform's Node.js is another major, the runtime of the platform's own major.
+ */
+function bootLaunch(launcher: HostRuntimeLauncher): RuntimeLaunch {
+  try {
+    return launcher.launch('nodejs20.x');
+  } catch {
+    return launcher.launch(`nodejs${process.versions.node.split('.')[0] ?? '20'}.x`);
+  }
 }

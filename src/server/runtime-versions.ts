@@ -1,10 +1,14 @@
 /**
  * The runtime versions this server can run, for the RuntimeCatalog: the Node.js releases of the
  * runtimes folder (the host's own Node.js for its major when none is installed there), the host's
- * Python interpreters and the custom runtimes. Read again when asked to refresh (a runtime
- * installed or removed while the server runs), else answered from memory.
+ * Python interpreters and the custom runtimes. The folder is read again whenever one of its
+ * runtime folders changed (a release installed or removed while the server runs: each is renamed
+ * into or out of its runtime's folder, which changes that folder's modification time), so a
+ * question costs a few stat calls.
  */
 import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { runtimeVersionArn } from '../core/arn.js';
 import type { RuntimeVersion, RuntimeVersionSource } from '../functions/runtime-catalog.js';
 import {
@@ -25,6 +29,7 @@ export class RuntimeVersions implements RuntimeVersionSource {
   readonly #pythons: readonly { readonly runtime: string; readonly version: string }[];
   readonly #region: string;
   #versions: readonly LocatedVersion[];
+  #stamp: string;
 
   constructor(
     store: RuntimeStore,
@@ -34,16 +39,34 @@ export class RuntimeVersions implements RuntimeVersionSource {
     this.#store = store;
     this.#pythons = pythons;
     this.#region = region;
+    this.#stamp = this.#folderStamp();
     this.#versions = this.#read();
   }
 
   versions(): readonly LocatedVersion[] {
+    const stamp = this.#folderStamp();
+    if (stamp !== this.#stamp) {
+      this.#stamp = stamp;
+      this.#versions = this.#read();
+    }
     return this.#versions;
   }
 
   /** Reads the runtimes folder again. */
   refresh(): void {
+    this.#stamp = this.#folderStamp();
     this.#versions = this.#read();
+  }
+
+  /** The modification times of the runtime folders (a release added or removed changes one). */
+  #folderStamp(): string {
+    return NODE_RUNTIMES.map((runtime) => {
+      try {
+        return String(statSync(join(this.#store.dir, runtime)).mtimeMs);
+      } catch {
+        return '-';
+      }
+    }).join(',');
   }
 
   missing(runtime: string): string | undefined {

@@ -722,6 +722,19 @@ describe('container image functions', () => {
 
       const second = await image('two');
       assert.notEqual(second, first);
+      // A configuration update keeps the image the function runs: only a code update resolves
+      // the tag again.
+      await cli([
+        'update-function-configuration',
+        '--function-name',
+        'pinned',
+        '--memory-size',
+        '256',
+      ]);
+      const configured = await settled('pinned');
+      assert.equal(configured.LastUpdateStatus, 'Successful', configured.LastUpdateStatusReason);
+      assert.equal(configured.CodeSha256, first.slice('sha256:'.length));
+      assert.equal((await invoke('pinned')).env['IMAGE_VERSION'], 'one');
       const updating = await cli([
         'update-function-code',
         '--function-name',
