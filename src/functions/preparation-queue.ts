@@ -26,6 +26,8 @@ export class PreparationQueue {
   readonly #images: ImageStore | undefined;
   readonly #running = new Map<string, Promise<void>>();
   readonly #again = new Set<string>();
+  /** Functions whose image is being pulled (a pull may take minutes; stop() does not wait). */
+  readonly #pulling = new Set<string>();
   #stopped = false;
 
   constructor(
@@ -77,10 +79,16 @@ export class PreparationQueue {
     while (this.#running.size > 0) await Promise.allSettled([...this.#running.values()]);
   }
 
-  /** Stops accepting work and waits for running jobs. */
+  /**
+   * Stops accepting work and waits for running jobs, except image pulls: a registry may take
+   * minutes (or, hostile, forever) to answer. Their functions stay Pending or InProgress, and the
+   * next start pulls them again (`recover`).
+   */
   async stop(): Promise<void> {
     this.#stopped = true;
-    await this.idle();
+    const waited = () =>
+      [...this.#running].filter(([name]) => !this.#pulling.has(name)).map(([, job]) => job);
+    for (let jobs = waited(); jobs.length > 0; jobs = waited()) await Promise.allSettled(jobs);
   }
 
   async #run(name: string): Promise<void> {
@@ -122,6 +130,7 @@ export class PreparationQueue {
     const images = this.#images;
     let failure: { reasonCode: string; reason: string } | undefined;
     let digest: { hex: string; sizeBytes: number } | undefined;
+    this.#pulling.add(name);
     try {
       if (images === undefined) throw new Error('this server has no image store');
       const pulled = await images.pull(source);
@@ -131,7 +140,11 @@ export class PreparationQueue {
         error instanceof ImagePullError
           ? { reasonCode: error.reasonCode, reason: error.message }
           : describeFailure(error);
+    } finally {
+      this.#pulling.delete(name);
     }
+    // Stopped meanwhile: the store may be closed; the next start pulls again.
+    if (this.#stopped) return;
     if (images === undefined || digest === undefined) {
       await this.#repository.update(name, (current) =>
         current.latest.settings.image?.uri === uri ? this.#complete(current, failure) : current,

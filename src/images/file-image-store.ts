@@ -53,6 +53,8 @@ const REMOVING_PREFIX = '.removing-';
 
 export class FileImageStore implements ImageStore {
   readonly #opened = new Map<string, PulledImage>();
+  /** Moves on at each removal: an open() that read across one does not remember what it read. */
+  #removals = 0;
   readonly #imagesDir: string;
   readonly #blobsDir: string;
   readonly #blobs: BlobCache;
@@ -101,6 +103,7 @@ export class FileImageStore implements ImageStore {
     // remembered until removed.
     const known = this.#opened.get(digest);
     if (known !== undefined) return known;
+    const removals = this.#removals;
     const hex = DIGEST_RE.exec(digest)?.[1];
     if (hex === undefined) return undefined;
     const folder = join(this.#imagesDir, hex);
@@ -113,11 +116,12 @@ export class FileImageStore implements ImageStore {
       sizeBytes: record.sizeBytes,
       unpackedBytes: record.unpackedBytes,
     };
-    this.#opened.set(digest, image);
+    if (removals === this.#removals) this.#opened.set(digest, image);
     return image;
   }
 
   async remove(digest: string): Promise<void> {
+    this.#removals += 1;
     this.#opened.delete(digest);
     const hex = DIGEST_RE.exec(digest)?.[1];
     if (hex === undefined) return;
@@ -132,6 +136,9 @@ export class FileImageStore implements ImageStore {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
+    // Again once the folder is gone: an open() begun before it read what is no longer there.
+    this.#removals += 1;
+    this.#opened.delete(digest);
     await removeTree(doomed);
     await this.#blobs.collect(await this.#listedBlobs());
   }

@@ -34,7 +34,10 @@ const GZIP_TYPES = new Set([
   'application/vnd.oci.image.layer.v1.tar+gzip',
   'application/vnd.docker.image.rootfs.diff.tar.gzip',
 ]);
-const TAR_TYPES = new Set(['application/vnd.oci.image.layer.v1.tar']);
+const TAR_TYPES = new Set([
+  'application/vnd.oci.image.layer.v1.tar',
+  'application/vnd.docker.image.rootfs.diff.tar',
+]);
 
 /** Whether `mediaType` is gzip-compressed; refuses any type other than tar and tar+gzip. */
 export function isGzipLayer(mediaType: string): boolean {

@@ -73,6 +73,8 @@ export function tokenUrl(challenge: AuthChallenge, repository: string): URL | st
   } catch {
     return `the registry's token service ${JSON.stringify(realm)} is not a URL`;
   }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    return `the registry's token service ${JSON.stringify(realm)} is not an http(s) URL`;
   if (challenge.params.service !== undefined)
     url.searchParams.set('service', challenge.params.service);
   url.searchParams.append('scope', `repository:${repository}:pull`);

@@ -10,7 +10,7 @@ import { createWriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { manifestReference, type ImageReference } from '../core/image-reference.js';
+import { hostName, manifestReference, type ImageReference } from '../core/image-reference.js';
 import {
   ImagePullError,
   type ImageFailureCode,
@@ -30,6 +30,7 @@ import {
 } from './manifest.js';
 import { basicAuthorization, parseChallenges, tokenFromAnswer, tokenUrl } from './registry-auth.js';
 import {
+  isLoopback,
   RegistryTransport,
   TransportError,
   type Response,
@@ -275,8 +276,12 @@ export class RegistrySession {
         what,
         signal,
       );
-      if (response.status !== 401 || authenticated) return response;
-      response.body.resume();
+      // Only the registry's own 401 is answered with its credentials: a host it redirected to
+      // does not get to name a realm for them.
+      if (response.status !== 401 || authenticated || response.url.host !== this.#ref.host)
+        return response;
+      // Not drained: connections are not reused, and a body that never ends would stream on.
+      response.body.destroy();
       await this.#authenticate(parseChallenges(response.headers['www-authenticate']), signal);
       authenticated = true;
     }
@@ -301,13 +306,20 @@ export class RegistrySession {
       const location = header(response, 'location');
       if (![301, 302, 303, 307, 308].includes(response.status) || location === undefined)
         return response;
-      response.body.resume();
+      response.body.destroy();
       if (hop >= MAX_REDIRECTS)
         throw this.fail(
           'InternalError',
           `the registry redirected ${what} more than ${MAX_REDIRECTS} times`,
         );
-      url = new URL(location, url);
+      try {
+        url = new URL(location, url);
+      } catch {
+        throw this.fail(
+          'InternalError',
+          `the registry redirected ${what} to ${JSON.stringify(location.slice(0, 200))}, which is not a URL`,
+        );
+      }
     }
   }
 
@@ -317,6 +329,13 @@ export class RegistrySession {
     what: string,
     signal: AbortSignal | undefined,
   ): Promise<Response> {
+    // A registry elsewhere may not send the server to this machine's own services (by a redirect
+    // or a token realm): loopback is reached only for a registry that is itself on loopback.
+    if (isLoopback(hostName(url.hostname)) && !isLoopback(hostName(this.#ref.host)))
+      throw this.fail(
+        'InternalError',
+        `the registry sent ${what} to ${url.origin}, a loopback address, which only a registry on loopback may`,
+      );
     try {
       return await this.#transport.get(url, headers, signal);
     } catch (error) {
@@ -345,7 +364,7 @@ export class RegistrySession {
         credential === undefined ? {} : { authorization: basicAuthorization(credential) };
       const response = await this.#send(url, headers, `a token from ${url.origin}`, signal);
       if (response.status === 401 || response.status === 403) {
-        response.body.resume();
+        response.body.destroy();
         throw this.#denied(
           credential !== undefined,
           ` (its token service ${url.origin}${url.pathname} answered ${response.status})`,
@@ -359,7 +378,12 @@ export class RegistrySession {
         );
       }
       const token = tokenFromAnswer(
-        await this.#readBounded(response, MAX_TOKEN_ANSWER_BYTES, 'the token'),
+        await this.#readBounded(response, MAX_TOKEN_ANSWER_BYTES, 'the token', () =>
+          this.fail(
+            'InternalError',
+            `the token service ${url.origin}${url.pathname} answered more than ${MAX_TOKEN_ANSWER_BYTES} bytes`,
+          ),
+        ),
       );
       if (token === undefined)
         throw this.fail(
@@ -395,7 +419,7 @@ export class RegistrySession {
   async #check(response: Response, what: string, kind: 'manifest' | 'blob'): Promise<void> {
     if (response.status === 200) return;
     if (response.status === 401 || response.status === 403) {
-      response.body.resume();
+      response.body.destroy();
       this.#credential ??= this.#credentials.lookup(this.#ref.host);
       throw this.#denied(
         (await this.#credential) !== undefined,
@@ -449,9 +473,13 @@ export class RegistrySession {
     return codes.length === 0 ? '' : ` (${codes.join(', ')})`;
   }
 
-  /** Reads a whole body of at most `max` bytes; a longer one is InvalidImage. */
-  async #readBounded(response: Response, max: number, what: string): Promise<Buffer> {
-    const tooLarge = () => this.fail('InvalidImage', `${what} is larger than ${max} bytes`);
+  /** Reads a whole body of at most `max` bytes; a longer one is InvalidImage (or `tooLarge`). */
+  async #readBounded(
+    response: Response,
+    max: number,
+    what: string,
+    tooLarge = () => this.fail('InvalidImage', `${what} is larger than ${max} bytes`),
+  ): Promise<Buffer> {
     const declared = Number(header(response, 'content-length') ?? Number.NaN);
     if (declared > max) {
       response.body.destroy();

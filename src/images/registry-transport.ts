@@ -15,9 +15,18 @@ import { hostName } from '../core/image-reference.js';
 export interface TransportTimeouts {
   /** From the start of a request until the connection (and TLS handshake) is up. Default 15 s. */
   readonly connectMs: number;
-  /** The longest silence of a connection, waiting for headers or in a body. Default 60 s. */
+  /**
+   * The longest silence of a connection, waiting for headers or in a body. Default 60 s. Once
+   * connected, a connection must also deliver MIN_PROGRESS_BYTES in every such period (or end):
+   * a registry dripping a byte now and then is stalling too.
+   */
   readonly stallMs: number;
 }
+
+/** The least a connection must deliver per stall period (1 KiB per minute by default). */
+const MIN_PROGRESS_BYTES = 1024;
+/** The most response headers may take: Node's default, fixed so no process flag raises it. */
+const MAX_HEADER_BYTES = 16 * 1024;
 
 export const DEFAULT_TIMEOUTS: TransportTimeouts = { connectMs: 15_000, stallMs: 60_000 };
 
@@ -112,6 +121,7 @@ function send(
       headers: { 'user-agent': 'lamina', ...headers },
       agent: false as const,
       timeout: timeouts.stallMs,
+      maxHeaderSize: MAX_HEADER_BYTES,
       ...(signal === undefined ? {} : { signal }),
       ...(secure ? { rejectUnauthorized: !skipVerify } : {}),
     };
@@ -119,6 +129,25 @@ function send(
     let connected = false;
     let handshaken = !secure;
     let body: IncomingMessage | undefined;
+    // A connection must make progress, not only avoid silence: MIN_PROGRESS_BYTES per stall period
+    // (silence itself is left to the `timeout` event, which names it as such).
+    let progressTimer: NodeJS.Timeout | undefined;
+    const watchProgress = () => {
+      let seen = request.socket?.bytesRead ?? 0;
+      progressTimer ??= setInterval(() => {
+        const read = request.socket?.bytesRead ?? seen;
+        const delta = read - seen;
+        seen = read;
+        if (delta <= 0 || delta >= MIN_PROGRESS_BYTES) return;
+        const error = new TransportError(
+          'timeout',
+          `${url.host} sent only ${delta} bytes in ${timeouts.stallMs} ms`,
+        );
+        body?.destroy(error);
+        request.destroy(error);
+      }, timeouts.stallMs);
+    };
+    request.on('close', () => clearInterval(progressTimer));
     const connectTimer = setTimeout(() => {
       request.destroy(
         new TransportError(
@@ -130,11 +159,14 @@ function send(
     request.on('socket', (socket) => {
       socket.once('connect', () => {
         connected = true;
-        if (!secure) clearTimeout(connectTimer);
+        if (secure) return;
+        clearTimeout(connectTimer);
+        watchProgress();
       });
       socket.once('secureConnect', () => {
         handshaken = true;
         clearTimeout(connectTimer);
+        watchProgress();
       });
     });
     request.on('timeout', () => {
@@ -173,6 +205,12 @@ function classify(error: Error, url: URL, inHandshake: boolean): Error {
       {
         cause: error,
       },
+    );
+  if (code === 'HPE_HEADER_OVERFLOW')
+    return new TransportError(
+      'network',
+      `${url.host} sent response headers larger than ${MAX_HEADER_BYTES} bytes`,
+      { cause: error },
     );
   const what: Record<string, string> = {
     ECONNREFUSED: `${url.host} refused the connection`,

@@ -21,6 +21,7 @@ import { createServer as createTcpServer, type AddressInfo, type Socket } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { inspect } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { ImagePullError, type ImageFailureCode } from '../../src/functions/image-store.js';
@@ -313,7 +314,7 @@ describe('pulling from a hostile registry', () => {
     );
     const elapsed = performance.now() - started;
     assert.ok(error !== undefined, `the pull of ${full} succeeded`);
-    assert.ok(error instanceof ImagePullError, `expected ImagePullError, got ${String(error)}`);
+    assert.ok(error instanceof ImagePullError, `expected ImagePullError, got ${inspect(error)}`);
     assert.equal(error.reasonCode, code, error.message);
     assert.ok(
       error.message.startsWith(`Lamina could not pull ${full}: `),
@@ -867,6 +868,21 @@ describe('pulling from a hostile registry', () => {
     response.end();
   };
 
+  /** `demandToken` whose realm is this registry's /token. */
+  function demandOwnToken(
+    repo: string,
+    token: (response: ServerResponse, url: URL) => void,
+    options: { neverSatisfied?: boolean } = {},
+  ): Handler {
+    return (request, response, url) =>
+      demandToken(
+        repo,
+        `Bearer realm="http://${registry.host}/token",service="hostile"`,
+        token,
+        options,
+      )(request, response, url);
+  }
+
   for (const realm of [
     'file:///etc/passwd',
     'ftp://127.0.0.1/token',
@@ -917,21 +933,6 @@ describe('pulling from a hostile registry', () => {
       assert.ok(stream.sent < FLOOD_READ_BOUND);
     }
   });
-
-  /** `demandToken` whose realm is this registry's /token. */
-  function demandOwnToken(
-    repo: string,
-    token: (response: ServerResponse, url: URL) => void,
-    options: { neverSatisfied?: boolean } = {},
-  ): Handler {
-    return (request, response, url) =>
-      demandToken(
-        repo,
-        `Bearer realm="http://${registry.host}/token",service="hostile"`,
-        token,
-        options,
-      )(request, response, url);
-  }
 
   test('a token answer that is not JSON is refused', async () => {
     serve(
