@@ -9,6 +9,7 @@ import { nestingExceeds } from '../core/json-depth.js';
 import { TOKEN_EXPIRED } from '../core/sigv4-verifier.js';
 import { iamErrors } from '../core/iam-model.js';
 import { functionArn, type Scope } from '../core/arn.js';
+import { parseImageReference } from '../core/image-reference.js';
 import type { FunctionUrlConfig } from '../core/function-url.js';
 import type { Caller, CredentialDirectory } from '../iam/credential-directory.js';
 import type { ReceivedBody } from './body-reader.js';
@@ -169,6 +170,42 @@ export async function authorizeControlRequest(
     if (passing.message !== undefined)
       throw new LambdaError('AccessDeniedException', passing.message);
   }
+  // Naming an image pulls it with the caller's rights, as AWS asks for ECR's pull permissions.
+  const repository = imageRepositoryOf(operation, body, scope);
+  if (repository !== undefined) {
+    for (const action of IMAGE_PULL_ACTIONS) {
+      const pulling = await edge.api.authorizer.decide(caller, action, repository, {
+        sourceIp: request.ip,
+      });
+      if (pulling.message !== undefined)
+        throw new LambdaError('AccessDeniedException', pulling.message);
+    }
+  }
+}
+
+/** What pulling an image needs, as ECR names it. */
+const IMAGE_PULL_ACTIONS = ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'] as const;
+
+/**
+ * The repository an operation's `ImageUri` names, as an ECR-style ARN with the registry host in
+ * the repository name (`arn:aws:ecr:<region>:<account>:repository/<host>/<repository>`).
+ */
+function imageRepositoryOf(
+  operation: string,
+  body: Readonly<Record<string, unknown>> | undefined,
+  scope: Scope,
+): string | undefined {
+  const code = operation === 'CreateFunction' ? body?.['Code'] : body;
+  if (operation !== 'CreateFunction' && operation !== 'UpdateFunctionCode') return undefined;
+  const uri =
+    typeof code === 'object' && code !== null
+      ? (code as Record<string, unknown>)['ImageUri']
+      : undefined;
+  if (typeof uri !== 'string') return undefined;
+  const ref = parseImageReference(uri);
+  // A URI the operation refuses anyway is refused there, with its own message.
+  if (typeof ref === 'string') return undefined;
+  return `arn:aws:ecr:${scope.region}:${scope.accountId}:repository/${ref.host}/${ref.repository}`;
 }
 
 /**

@@ -245,6 +245,7 @@ export const BODY_READ: ReadonlySet<string> = new Set([
   'UpdateEventSourceMapping',
   'CreateBroker',
   'CreateFunction',
+  'UpdateFunctionCode',
   'UpdateFunctionConfiguration',
   'AddPermission',
   'CreateFunctionUrlConfig',

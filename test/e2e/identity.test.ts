@@ -500,6 +500,51 @@ describe('identity: IAM users, roles and policies, STS', () => {
     }
   });
 
+  test("naming a container image needs ECR's pull actions on its repository", async () => {
+    const keys = await userWithKey('imager');
+    await admin.send(
+      new AttachUserPolicyCommand({
+        UserName: 'imager',
+        PolicyArn: 'arn:aws:iam::aws:policy/AWSLambda_FullAccess',
+      }),
+    );
+    const lambda = lambdaClient(server.endpoint, keys);
+    const create = (name: string, uri: string) =>
+      lambda.send(
+        new CreateFunctionCommand({
+          FunctionName: name,
+          PackageType: 'Image',
+          Code: { ImageUri: uri },
+          Role: 'arn:aws:iam::000000000000:role/lambda-role',
+        }),
+      );
+    try {
+      const refused = await failureOf(create('img-denied', 'registry.example:5000/team/app:v1'));
+      assert.equal(refused.name, 'AccessDeniedException');
+      assert.match(
+        refused.message,
+        /not authorized to perform: ecr:BatchGetImage on resource: arn:aws:ecr:us-east-1:000000000000:repository\/registry\.example:5000\/team\/app/,
+      );
+      await admin.send(
+        new PutUserPolicyCommand({
+          UserName: 'imager',
+          PolicyName: 'pull-team',
+          PolicyDocument: allow(
+            ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+            'arn:aws:ecr:us-east-1:000000000000:repository/registry.example:5000/team/*',
+          ),
+        }),
+      );
+      // Allowed now (the pull itself then fails: the registry does not exist).
+      const created = await create('img-allowed', 'registry.example:5000/team/app:v1');
+      assert.equal(created.PackageType, 'Image');
+      const other = await failureOf(create('img-other', 'registry.example:5000/other/app:v1'));
+      assert.equal(other.name, 'AccessDeniedException');
+    } finally {
+      lambda.destroy();
+    }
+  });
+
   test("a role's trust policy must allow the caller", async () => {
     await admin.send(
       new CreateRoleCommand({
