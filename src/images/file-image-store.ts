@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, mkdir, readdir, rename } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, readdir, readFile, rename } from 'node:fs/promises';
 import { removeTree } from './tree-remover.js';
 import { join } from 'node:path';
 import { parseImageReference } from '../core/image-reference.js';
@@ -50,6 +50,8 @@ const DOWNLOAD_CONCURRENCY = 3;
 const DIGEST_RE = /^sha256:([a-f0-9]{64})$/;
 const TEMP_PREFIX = '.partial-';
 const REMOVING_PREFIX = '.removing-';
+/** Beside image.json: the repositories (`host/name`) the image was pulled from, one a line. */
+const REPOSITORIES = 'repositories';
 
 export class FileImageStore implements ImageStore {
   readonly #opened = new Map<string, PulledImage>();
@@ -79,12 +81,22 @@ export class FileImageStore implements ImageStore {
     const ref = parseImageReference(uri);
     if (typeof ref === 'string') throw new ImagePullError('InvalidImage', ref);
     await this.#prepare();
+    // An image here is used without asking the registry only under a repository it was pulled
+    // from: naming another repository with its digest must not reach an image that repository
+    // (and its credentials) never served.
+    const repository = `${ref.host}/${ref.repository}`;
     if (ref.digest !== undefined) {
       const present = await this.open(ref.digest);
-      if (present !== undefined) return present;
+      if (present !== undefined && (await this.#servedBy(ref.digest, repository))) return present;
     }
     const session = this.#client.session(ref, uri);
     const resolved = await session.resolve();
+    const image = await this.#unpacked(session, resolved);
+    await this.#remember(resolved.digest, repository);
+    return image;
+  }
+
+  async #unpacked(session: RegistrySession, resolved: ResolvedManifest): Promise<PulledImage> {
     const present = await this.open(resolved.digest);
     if (present !== undefined) return present;
     const shared = this.#builds.get(resolved.digest);
@@ -96,6 +108,24 @@ export class FileImageStore implements ImageStore {
     } finally {
       if (this.#builds.get(resolved.digest) === build) this.#builds.delete(resolved.digest);
     }
+  }
+
+  /** Whether the image of `digest` was pulled from `repository` (`host/name`) before. */
+  async #servedBy(digest: string, repository: string): Promise<boolean> {
+    const hex = DIGEST_RE.exec(digest)?.[1];
+    if (hex === undefined) return false;
+    const text = await readFile(join(this.#imagesDir, hex, REPOSITORIES), 'utf8').catch(() => '');
+    return text.split('\n').includes(repository);
+  }
+
+  /** Notes that `repository` serves the image of `digest` (its folder's `repositories` list). */
+  async #remember(digest: string, repository: string): Promise<void> {
+    if (await this.#servedBy(digest, repository)) return;
+    const hex = DIGEST_RE.exec(digest)?.[1];
+    if (hex === undefined) return;
+    await appendFile(join(this.#imagesDir, hex, REPOSITORIES), `${repository}\n`, {
+      mode: 0o644,
+    }).catch(() => undefined);
   }
 
   async open(digest: string): Promise<PulledImage | undefined> {

@@ -115,6 +115,26 @@ describe('FileImageStore with a real registry', () => {
     assert.deepEqual(await store.open(digest), image);
   });
 
+  test('a digest is used from the disk only under a repository that served it', async () => {
+    await pushLayers(registry.host, 'private/secret:v1', {
+      layers: [await tarOf({ 'secret.txt': 'only for private/secret' })],
+    });
+    const { store } = await storeFor();
+    const secret = await store.pull(`${front.host}/private/secret:v1`);
+    // Named under another repository, the registry is asked, and it has no such manifest there.
+    front.forwarded.length = 0;
+    await assert.rejects(store.pull(`${front.host}/public/app@${secret.digest}`), (error) => {
+      assert.ok(error instanceof ImagePullError);
+      assert.equal(error.reasonCode, 'ImageDeleted');
+      return true;
+    });
+    assert.deepEqual(front.forwarded, [`GET /v2/public/app/manifests/${secret.digest}`]);
+    // Under the repository that served it, no request at all.
+    front.forwarded.length = 0;
+    assert.deepEqual(await store.pull(`${front.host}/private/secret@${secret.digest}`), secret);
+    assert.deepEqual(front.forwarded, []);
+  });
+
   test('pulls uncompressed tar layers', async () => {
     const digest = await pushLayers(registry.host, 'app/plain:v1', {
       layers: [await tarOf({ 'plain.txt': 'not gzipped' })],
