@@ -5,7 +5,15 @@
  * `bin/node --version` is the expected release, keep only `bin/node` and `LICENSE`, write
  * `runtime.json`, share it read-only, and rename it into place.
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { NodePackageSource } from './node-runtime-package.js';
 import { runCommand } from './run-command.js';
@@ -91,7 +99,12 @@ export async function installNodeRelease(
 
 /** `bin/node --version` must print `v<version>`: the tarball held the release it claimed. */
 async function checkBinary(node: string, version: string, spec: string): Promise<void> {
-  if (!existsSync(node)) throw new Error(`${spec} has no bin/node`);
+  // Real files only: a tarball whose bin or bin/node is a link (to anywhere on this host) is not
+  // run, and prune() never deletes through one.
+  const bin = lstatSync(join(node, '..'), { throwIfNoEntry: false });
+  const binary = lstatSync(node, { throwIfNoEntry: false });
+  if (bin?.isDirectory() !== true || binary?.isFile() !== true)
+    throw new Error(`${spec} has no bin/node file (or it or bin/ is a link)`);
   const { stdout } = await runCommand(node, ['--version']);
   if (stdout.trim() !== `v${version}`)
     throw new Error(`${spec}: bin/node --version printed ${stdout.trim()}, not v${version}`);
@@ -99,6 +112,8 @@ async function checkBinary(node: string, version: string, spec: string): Promise
 
 /** Drops what a runtime does not need (headers, man pages, npm, changelogs): keeps bin/node and LICENSE. */
 function prune(home: string): void {
+  // rmSync does not follow links (a link is removed, not its target); bin/ is a real folder
+  // (checkBinary).
   for (const name of readdirSync(home))
     if (!KEEP.has(name)) rmSync(join(home, name), { recursive: true, force: true });
   const bin = join(home, 'bin');
