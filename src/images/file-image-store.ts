@@ -42,9 +42,13 @@ export interface FileImageStoreOptions {
    */
   readonly finishRootfs?: (rootDir: string) => Promise<void>;
   readonly timeouts?: Partial<TransportTimeouts>;
+  /** The longest a pull may take in all (manifest, config, layers, unpacking); default 30 min. */
+  readonly maxPullMs?: number;
 }
 
 const DEFAULT_MAX_UNPACKED_BYTES = 10 * 1024 * 1024 * 1024;
+/** A registry that keeps sending slowly (above the stall rate) still ends here. */
+const DEFAULT_MAX_PULL_MS = 30 * 60 * 1000;
 /** Layer downloads running at once for one pull. */
 const DOWNLOAD_CONCURRENCY = 3;
 const DIGEST_RE = /^sha256:([a-f0-9]{64})$/;
@@ -90,18 +94,35 @@ export class FileImageStore implements ImageStore {
       if (present !== undefined && (await this.#servedBy(ref.digest, repository))) return present;
     }
     const session = this.#client.session(ref, uri);
-    const resolved = await session.resolve();
-    const image = await this.#unpacked(session, resolved);
-    await this.#remember(resolved.digest, repository);
-    return image;
+    const maxMs = this.#options.maxPullMs ?? DEFAULT_MAX_PULL_MS;
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), maxMs);
+    try {
+      const resolved = await session.resolve(deadline.signal);
+      const image = await this.#unpacked(session, resolved, deadline.signal);
+      await this.#remember(resolved.digest, repository);
+      return image;
+    } catch (error) {
+      if (!deadline.signal.aborted) throw error;
+      throw session.fail(
+        'InternalError',
+        `the pull did not finish within ${Math.round(maxMs / 1000)} s (the registry sends too slowly)`,
+      );
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
-  async #unpacked(session: RegistrySession, resolved: ResolvedManifest): Promise<PulledImage> {
+  async #unpacked(
+    session: RegistrySession,
+    resolved: ResolvedManifest,
+    deadline: AbortSignal,
+  ): Promise<PulledImage> {
     const present = await this.open(resolved.digest);
     if (present !== undefined) return present;
     const shared = this.#builds.get(resolved.digest);
     if (shared !== undefined) return shared;
-    const build = this.#build(session, resolved);
+    const build = this.#build(session, resolved, deadline);
     this.#builds.set(resolved.digest, build);
     try {
       return await build;
@@ -190,15 +211,21 @@ export class FileImageStore implements ImageStore {
     return this.#ready;
   }
 
-  async #build(session: RegistrySession, resolved: ResolvedManifest): Promise<PulledImage> {
+  async #build(
+    session: RegistrySession,
+    resolved: ResolvedManifest,
+    deadline: AbortSignal,
+  ): Promise<PulledImage> {
     const present = await this.open(resolved.digest);
     if (present !== undefined) return present;
-    const config = await session.runConfig(resolved.config);
+    const config = await session.runConfig(resolved.config, deadline);
     const hex = resolved.digest.slice('sha256:'.length);
     const temp = join(this.#imagesDir, `${TEMP_PREFIX}${hex}-${randomBytes(4).toString('hex')}`);
     const rootDir = join(temp, 'rootfs');
     const release = this.#blobs.hold(resolved.layers.map((layer) => layer.digest));
     const abort = new AbortController();
+    const stop = () => abort.abort();
+    deadline.addEventListener('abort', stop, { once: true });
     let downloads: Promise<string>[] = [];
     let firstFailure: unknown;
     try {
@@ -218,6 +245,8 @@ export class FileImageStore implements ImageStore {
       const start = budget.remainingBytes;
       for (const [index, layer] of resolved.layers.entries()) {
         const blob = await (downloads[index] as Promise<string>);
+        if (abort.signal.aborted)
+          throw firstFailure instanceof Error ? firstFailure : new Error('the pull was stopped');
         await this.#unpack(session, layer, blob, rootDir, budget);
       }
       await (this.#options.finishRootfs ?? finishRootfs)(rootDir);
@@ -243,6 +272,7 @@ export class FileImageStore implements ImageStore {
       if (cause instanceof ImagePullError) throw cause;
       throw session.fail('InternalError', `storing the image failed: ${messageOf(cause)}`);
     } finally {
+      deadline.removeEventListener('abort', stop);
       release();
     }
   }

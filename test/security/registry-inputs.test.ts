@@ -287,7 +287,7 @@ describe('pulling from a hostile registry', () => {
     uri: string,
     code: ImageFailureCode,
     message: RegExp,
-    options: { boundMs?: number } = {},
+    options: { boundMs?: number; maxPullMs?: number } = {},
   ): Promise<string> {
     cases += 1;
     const caseDir = join(root, `case-${cases}`);
@@ -298,6 +298,7 @@ describe('pulling from a hostile registry', () => {
       insecureRegistries: [],
       unpackLayer,
       timeouts: TIMEOUTS,
+      ...(options.maxPullMs === undefined ? {} : { maxPullMs: options.maxPullMs }),
     });
     const full = uri.startsWith('127.0.0.1:') ? uri : `${registry.host}/${uri}`;
     registry.requests.length = 0;
@@ -626,6 +627,28 @@ describe('pulling from a hostile registry', () => {
     );
     assert.ok(stream !== undefined);
     await within(2_000, stream.closed, 'the client closing the drip');
+  });
+
+  test('a layer sent steadily above the minimum rate, but endlessly, ends at the pull deadline', async () => {
+    // 4 KiB every 100 ms passes the stall rule; a gigabyte would still take about seven hours.
+    const layer = descriptor('steady', 1024 * MiB);
+    imageManifest('slow/steady', configBlob(), [layer]);
+    let closed: Promise<unknown> | undefined;
+    serve((_request, response, url) => {
+      if (!url.pathname.endsWith(`/blobs/${layer.digest}`)) return false;
+      response.writeHead(200, { 'content-length': 1024 * MiB });
+      const timer = setInterval(() => {
+        if (response.destroyed) return clearInterval(timer);
+        response.write(Buffer.alloc(4096, 1));
+      }, 100);
+      closed = once(response, 'close').then(() => clearInterval(timer));
+      return true;
+    });
+    await refused('slow/steady:v1', 'InternalError', /the pull did not finish within 2 s/, {
+      maxPullMs: 2_000,
+    });
+    assert.ok(closed !== undefined);
+    await within(2_000, closed, 'the client closing the steady stream');
   });
 
   test('a manifest dripped faster than the stall time-out ends too', async () => {
