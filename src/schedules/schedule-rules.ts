@@ -82,34 +82,34 @@ const START_DATE_GRACE_MS = 5 * 60_000;
 
 /** Bounds of a name (schedule or group), for the member `field`. */
 export function nameViolations(field: string, value: string | undefined): Violation[] {
-  if (value === undefined) return [];
-  const violations: Violation[] = [];
-  if (value.length < 1) violations.push({ field, value, constraint: constraint.minLength(1) });
-  if (value.length > SCHEDULER_LIMITS.nameMaxLength)
-    violations.push({
-      field,
-      value,
-      constraint: constraint.maxLength(SCHEDULER_LIMITS.nameMaxLength),
-    });
-  if (!NAME_RE.test(value))
-    violations.push({ field, value, constraint: constraint.pattern(NAME_PATTERN) });
-  return violations;
+  return textViolations(field, value, SCHEDULER_LIMITS.nameMaxLength, NAME_RE, NAME_PATTERN);
 }
 
 /** Bounds of an idempotency token. */
 export function clientTokenViolations(value: string | undefined): Violation[] {
+  return textViolations(
+    'clientToken',
+    value,
+    SCHEDULER_LIMITS.clientTokenMaxLength,
+    CLIENT_TOKEN_RE,
+    CLIENT_TOKEN_PATTERN,
+  );
+}
+
+/** A string member's length (1 to `maxLength`) and pattern, in AWS's validation form. */
+function textViolations(
+  field: string,
+  value: string | undefined,
+  maxLength: number,
+  re: RegExp,
+  pattern: string,
+): Violation[] {
   if (value === undefined) return [];
-  const field = 'clientToken';
   const violations: Violation[] = [];
   if (value.length < 1) violations.push({ field, value, constraint: constraint.minLength(1) });
-  if (value.length > SCHEDULER_LIMITS.clientTokenMaxLength)
-    violations.push({
-      field,
-      value,
-      constraint: constraint.maxLength(SCHEDULER_LIMITS.clientTokenMaxLength),
-    });
-  if (!CLIENT_TOKEN_RE.test(value))
-    violations.push({ field, value, constraint: constraint.pattern(CLIENT_TOKEN_PATTERN) });
+  if (value.length > maxLength)
+    violations.push({ field, value, constraint: constraint.maxLength(maxLength) });
+  if (!re.test(value)) violations.push({ field, value, constraint: constraint.pattern(pattern) });
   return violations;
 }
 
