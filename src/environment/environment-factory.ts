@@ -7,7 +7,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { FunctionSettings } from '../core/function-model.js';
 import type { Scope } from '../core/arn.js';
 import type { Clock } from '../core/clock.js';
 import type { ColocationPolicy } from './colocation-policy.js';
@@ -42,8 +41,6 @@ export interface EnvironmentFactoryDeps {
   readonly endpoints: EnvironmentEndpointsFactory;
   readonly logs: LogSink;
   readonly clock: Clock;
-  /** The ARN INIT_START names for the runtime version a function runs on ('' for images). */
-  readonly runtimeVersionArn: (settings: FunctionSettings) => string | undefined;
   /**
    * Folder for the /var/task of pre-started sandboxes, on the same file system as the extracted
    * code (the code is hard-linked into it) and reachable by the sandbox's uid.
@@ -369,7 +366,7 @@ export class EnvironmentFactory {
     parts.reservation.commit(environment);
     environment.initStart({
       runtimeVersion: launch.runtimeVersion,
-      runtimeVersionArn: this.#d.runtimeVersionArn(settings) ?? '',
+      runtimeVersionArn: launch.runtimeVersionArn,
       initializationType: parts.initializationType,
       functionName: record.name,
       functionVersion: version.version,

@@ -23,6 +23,7 @@ export function imageLaunch(
     env: imageEnvironment(image.config.env),
     prestart: false,
     runtimeVersion: '',
+    runtimeVersionArn: '',
     rootDir: image.rootDir,
     workingDirectory: workingDirectory === '' ? undefined : workingDirectory,
   };

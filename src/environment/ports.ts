@@ -80,6 +80,8 @@ export interface RuntimeLaunch {
   readonly prestart: boolean;
   /** `INIT_START Runtime Version: …` value, e.g. `nodejs:20.v15`. */
   readonly runtimeVersion: string;
+  /** That release's `RuntimeVersionArn` ('' when none is known, as for an image). */
+  readonly runtimeVersionArn: string;
   /** An image function's root file system, shown as `/` (none: the host's /usr and the code). */
   readonly rootDir?: string | undefined;
   /** Where the command starts (none: /var/task). */

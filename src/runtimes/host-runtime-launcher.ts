@@ -15,7 +15,9 @@ import type { RuntimeLauncher, RuntimeLaunch } from '../environment/ports.js';
 export type RuntimeLocator = (
   runtime: string,
   version: string | undefined,
-) => { readonly version: string; readonly home?: string | undefined } | undefined;
+) =>
+  | { readonly version: string; readonly arn: string; readonly home?: string | undefined }
+  | undefined;
 
 export class HostRuntimeLauncher implements RuntimeLauncher {
   readonly #clientsDir: string;
@@ -63,12 +65,13 @@ export class HostRuntimeLauncher implements RuntimeLauncher {
           NODE_PATH: `/opt/nodejs/node${major}/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task`,
         },
         runtimeVersion: `nodejs:${major}.v${minor}`,
+        runtimeVersionArn: located?.arn ?? '',
       };
     }
     const python = /^python(3\.\d+)$/.exec(runtime);
     if (python !== null) {
       const line = python[1] ?? '3';
-      const pythonVersion = this.#locate(runtime, version)?.version;
+      const located = this.#locate(runtime, version);
       return {
         command: [`/usr/bin/python${line}`, '/var/runtime/bootstrap.py'],
         runtimeDir: join(this.#clientsDir, 'python'),
@@ -82,7 +85,8 @@ export class HostRuntimeLauncher implements RuntimeLauncher {
           PYTHONPATH: `/var/runtime:/opt/python/lib/python${line}/site-packages:/opt/python`,
           LC_CTYPE: 'C.UTF-8',
         },
-        runtimeVersion: `python:${line}.v${pythonVersion?.split('.')[2] ?? '1'}`,
+        runtimeVersion: `python:${line}.v${located?.version.split('.')[2] ?? '1'}`,
+        runtimeVersionArn: located?.arn ?? '',
       };
     }
     return {
@@ -93,6 +97,7 @@ export class HostRuntimeLauncher implements RuntimeLauncher {
       prestart: false,
       env: {},
       runtimeVersion: `${runtime.replace('.', ':')}.v1`,
+      runtimeVersionArn: this.#locate(runtime, version)?.arn ?? '',
     };
   }
 }

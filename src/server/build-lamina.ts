@@ -282,7 +282,6 @@ export async function buildLamina(
       }),
       logs,
       clock,
-      runtimeVersionArn: versionArnOf,
       slotsDir,
       bootLimitMs: config.initLimitMs,
       holdCode: ({ version }) =>

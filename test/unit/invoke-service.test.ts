@@ -66,6 +66,7 @@ const customRuntime: RuntimeLaunch = {
   env: {},
   prestart: false,
   runtimeVersion: 'provided:al2023',
+  runtimeVersionArn: '',
 };
 
 /** Called at each invocation a fake environment receives. */

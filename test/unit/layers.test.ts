@@ -257,6 +257,7 @@ describe('layers at run time', () => {
     env: {},
     prestart: false,
     runtimeVersion: 'provided:al2023.v1',
+    runtimeVersionArn: '',
   };
   const resolved = (
     codeDir: string,
