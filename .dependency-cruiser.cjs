@@ -1,5 +1,5 @@
 // Dependency direction of src/ (see docs/ARCHITECTURE.md): everything points inward to core;
-// application modules (functions, invoke, environment, async, iam, event-sources, schedules) know only core (and invoke knows
+// application modules (functions, invoke, environment, async, iam, event-sources, schedules, monitoring) know only core (and invoke knows
 // environment, never the other way); adapters (api, store, sandbox,
 // runtime-api, triggers, observability) know core and the application ports; only server (the
 // composition root) and cli see everything.
@@ -26,8 +26,10 @@ module.exports = {
       name: 'application-knows-only-core',
       severity: 'error',
       comment:
-        'functions, invoke, environment, async, iam, event-sources and schedules declare ports; they never import adapters or the server.',
-      from: { path: '^src/(functions|invoke|environment|async|iam|event-sources|schedules)/' },
+        'functions, invoke, environment, async, iam, event-sources, schedules and monitoring declare ports; they never import adapters or the server.',
+      from: {
+        path: '^src/(functions|invoke|environment|async|iam|event-sources|schedules|monitoring)/',
+      },
       to: { path: `^src/(${adapters}|server|cli)/` },
     },
     {

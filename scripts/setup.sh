@@ -16,8 +16,8 @@ fi
 # functions import it, as on AWS; /usr is visible in the jail), iproute2 and nftables (the
 # functions' network, as root), slirp4netns and nftables (the functions' network, as an
 # unprivileged user: wanted, not needed); for the tests also the AWS CLI v2 (awscli), curl
-# (custom-runtime bootstraps), slirp4netns (servers run as an unprivileged user), and umoci,
-# skopeo and docker-registry (container images).
+# (custom-runtime bootstraps), slirp4netns (servers run as an unprivileged user), umoci,
+# skopeo and docker-registry (container images), and prometheus (it scrapes /metrics).
 need=""
 want=""
 [ -x /usr/bin/bwrap ] || need="$need bubblewrap"
@@ -38,6 +38,7 @@ if [ "${1:-}" = "--for-tests" ]; then
   [ -x /usr/bin/umoci ] || need="$need umoci"
   [ -x /usr/bin/skopeo ] || need="$need skopeo"
   [ -x /usr/bin/docker-registry ] || need="$need docker-registry"
+  [ -x /usr/bin/prometheus ] || need="$need prometheus"
 fi
 if [ -n "$want" ]; then
   if [ "$(id -u)" -ne 0 ] && ! { command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; }; then
@@ -59,6 +60,16 @@ if [ -n "$need" ]; then
     $as_root apt-get update -q >/dev/null
     $as_root apt-get install -y -q $need >/dev/null
   }
+  # The tests run their own Prometheus: the package's services (ports 9090, and 9100 for the
+  # node exporter it recommends) stay stopped and off.
+  case " $need " in *" prometheus "*)
+    for service in prometheus prometheus-node-exporter; do
+      $as_root systemctl disable --now "$service" >/dev/null 2>&1 || true
+      $as_root service "$service" stop >/dev/null 2>&1 || true
+      $as_root update-rc.d "$service" disable >/dev/null 2>&1 || true
+    done
+    ;;
+  esac
 fi
 
 # As root, functions run as the system user lamina-sandbox (the server also creates it when missing).

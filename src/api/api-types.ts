@@ -1,4 +1,5 @@
 /** The shapes shared by the route table, the handlers and the HTTP adapter. */
+import type { InvocationHistory } from '../monitoring/invocation-history.js';
 import type { BrokerService } from '../event-sources/broker-service.js';
 import type { RegistryService } from '../functions/registry-service.js';
 import type { MappingService } from '../event-sources/mapping-service.js';
@@ -33,6 +34,8 @@ export interface ApiContext {
   readonly invocations: Pick<InvokeService, 'invoke' | 'invokeStreaming' | 'check'>;
   /** Pre-started sandboxes per runtime family (Lamina's own status API). */
   readonly prestartedStatus: () => readonly PrestartedFamilyStatus[];
+  /** Past invocations' records, and usage with its price. */
+  readonly invocationHistory: Pick<InvocationHistory, 'list' | 'usage'>;
   readonly eventInvokeConfigs: EventInvokeConfigService;
   /** The asynchronous queue: accepting Event invokes, looking events up, replaying them. */
   readonly asyncEvents: Pick<AsyncEventService, 'accept' | 'get' | 'list' | 'replay'>;

@@ -26,6 +26,7 @@ import {
   type UrlResponse,
 } from './function-url-response.js';
 import { streamedUrlResponse } from './function-url-stream.js';
+import { traceHeaderOf } from './trace-header.js';
 
 /** What a URL request's head tells, before its body is read. */
 export interface UrlRequestHead {
@@ -118,7 +119,15 @@ export class FunctionUrlHandler {
     }
     if (this.#d.verifier === undefined) return { kind: 'admitted', config, pending: undefined };
     try {
-      return { kind: 'admitted', config, pending: this.#d.verifier.authenticate(head.signed) };
+      const pending = this.#d.verifier.authenticate(head.signed);
+      // The verifier also takes the other services signed for at the API (IAM, STS, …); a URL
+      // takes only a `lambda` scope, as on AWS.
+      if (pending.service !== 'lambda')
+        throw new LambdaError(
+          'InvalidSignatureException',
+          "Credential should be scoped to correct service: 'lambda'. ",
+        );
+      return { kind: 'admitted', config, pending };
     } catch (error) {
       if (!(error instanceof LambdaError)) throw error;
       const refused =
@@ -188,6 +197,8 @@ export class FunctionUrlHandler {
       payload,
       clientContext: undefined,
       logTail: false,
+      trigger: 'url' as const,
+      traceHeader: traceHeaderOf(req.headers),
     };
     const { invocations } = this.#d.context;
     switch (config.invokeMode ?? 'BUFFERED') {

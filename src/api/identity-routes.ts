@@ -23,6 +23,7 @@ import {
   type QueryService,
 } from './query-protocol.js';
 import { accessOf, BODY_READ } from './route-access.js';
+import { rpcServiceOf, type RpcAnswer, type RpcService } from './rpc-service.js';
 
 /** Everything identity needs at the edge. */
 export interface IdentityEdge {
@@ -70,12 +71,26 @@ function callerOf(edge: IdentityEdge, accessKeyId: string | undefined): Caller {
   );
 }
 
-export function registerQueryRoute(app: FastifyInstance, edge: IdentityEdge): void {
+export function registerQueryRoute(
+  app: FastifyInstance,
+  edge: IdentityEdge,
+  rpcServices: readonly RpcService[],
+): void {
   app.route({
     method: 'POST',
     url: '/',
-    config: { operation: 'Query', bodyLimit: QUERY_BODY_LIMIT, queryApi: true },
+    config: {
+      operation: 'Query',
+      bodyLimit: Math.max(QUERY_BODY_LIMIT, ...rpcServices.map((s) => s.bodyLimit)),
+      queryApi: true,
+      queryServices: ['iam', 'sts', ...rpcServices.map((s) => s.signingName)],
+    },
     handler: async (request, reply) => {
+      const rpc = rpcServiceOfRequest(request, rpcServices);
+      if (rpc !== undefined) {
+        const answer = await answerRpc(request, edge, rpc);
+        return reply.status(answer.status).headers(answer.headers).send(answer.body);
+      }
       const service = queryServiceOf(request);
       try {
         const received = request.body as ReceivedBody | undefined;
@@ -102,6 +117,59 @@ export function registerQueryRoute(app: FastifyInstance, edge: IdentityEdge): vo
   });
 }
 
+/** The service other than IAM and STS a `POST /` request is for, if any. */
+export function rpcServiceOfRequest(
+  request: FastifyRequest,
+  services: readonly RpcService[],
+): RpcService | undefined {
+  const body = request.body as ReceivedBody | undefined;
+  return rpcServiceOf(services, request.headers, body?.bytes, request.lambdaSignature?.service);
+}
+
+/**
+ * Runs a request of CloudWatch Logs or CloudWatch metrics: signed for that service, within its
+ * size, by a known caller; each operation checks the caller's access itself.
+ */
+async function answerRpc(
+  request: FastifyRequest,
+  edge: IdentityEdge,
+  service: RpcService,
+): Promise<RpcAnswer> {
+  const { lambdaRequestId: requestId, headers } = request;
+  try {
+    const signed = request.lambdaSignature?.service;
+    if (signed !== undefined && signed !== service.signingName)
+      throw new LambdaError(
+        'InvalidSignatureException',
+        `Credential should be scoped to correct service: '${service.signingName}'. `,
+      );
+    const received = request.body as ReceivedBody | undefined;
+    if ((received?.receivedBytes ?? 0) > service.bodyLimit)
+      throw new LambdaError(
+        'RequestEntityTooLargeException',
+        `Request must be smaller than ${service.bodyLimit} bytes`,
+      );
+    const caller = callerOf(edge, request.lambdaSignature?.accessKeyId);
+    const authorize = async (action: string, resource: string): Promise<void> => {
+      if (caller.kind === 'root') return;
+      const { message } = await edge.api.authorizer.decide(caller, action, resource, {
+        sourceIp: request.ip,
+      });
+      if (message !== undefined) throw new LambdaError('AccessDeniedException', message);
+    };
+    return await service.handle({
+      headers,
+      body: received?.bytes ?? Buffer.alloc(0),
+      requestId,
+      authorize,
+    });
+  } catch (error) {
+    const answer = service.renderError(error, headers, requestId);
+    if (answer.status >= 500) request.log.error({ err: error }, 'request failed');
+    return answer;
+  }
+}
+
 /**
  * Refuses a signature scoped to the wrong service for its route: IAM and STS at `POST /`,
  * EventBridge Scheduler on its routes, Lambda everywhere else.
@@ -112,7 +180,7 @@ export function checkSignedService(request: FastifyRequest): void {
   const { config } = request.routeOptions;
   const expected =
     config.queryApi === true
-      ? ['iam', 'sts']
+      ? (config.queryServices ?? ['iam', 'sts'])
       : config.schedulerApi === true
         ? ['scheduler']
         : ['lambda'];

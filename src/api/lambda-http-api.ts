@@ -46,13 +46,17 @@ import {
   checkSignedService,
   queryServiceOf,
   registerQueryRoute,
+  rpcServiceOfRequest,
   urlAuthorizer,
   type IdentityEdge,
 } from './identity-routes.js';
 import { renderQueryError } from './query-protocol.js';
 import { ROUTES, type Route } from './route-table.js';
+import type { RpcService } from './rpc-service.js';
 import { renderSchedulerError, SCHEDULER_ROUTES } from './scheduler-routes.js';
 import { closeSilentConnectionsOnClose } from './silent-connections.js';
+import type { MetricsEndpoint } from './prometheus-endpoint.js';
+import { registerMetricsRoute } from './prometheus-route.js';
 
 /** What the HTTP API needs; `verifier` undefined means authentication is off (`--auth none`). */
 export interface LambdaHttpApiOptions {
@@ -65,6 +69,10 @@ export interface LambdaHttpApiOptions {
   readonly bodyBudget: BodyBudget;
   /** IAM and STS at `POST /`, and policies applied to IAM users' and roles' requests. */
   readonly identity?: IdentityEdge | undefined;
+  /** The other services at `POST /` (CloudWatch Logs, CloudWatch metrics). */
+  readonly rpcServices?: readonly RpcService[] | undefined;
+  /** `GET /metrics` (Prometheus); undefined: served on its own port, or not at all (404). */
+  readonly metrics?: MetricsEndpoint | undefined;
 }
 
 declare module 'fastify' {
@@ -86,8 +94,10 @@ declare module 'fastify' {
     liftZipFiles?: boolean;
     /** Function URL requests skip the API's SigV4 check (AWS_IAM URLs do their own). */
     functionUrl?: boolean;
-    /** IAM and STS (Query protocol; errors in XML). */
+    /** IAM and STS (Query protocol; errors in XML), and the other services at `POST /`. */
     queryApi?: boolean;
+    /** The signing names accepted at `POST /`. */
+    queryServices?: readonly string[];
     /** EventBridge Scheduler (signed for `scheduler`; its error shape). */
     schedulerApi?: boolean;
   }
@@ -140,6 +150,8 @@ export function buildLambdaHttpApi(options: LambdaHttpApiOptions): FastifyInstan
   app.addHook('onRequest', async (request, reply) => {
     request.lambdaRequestId = randomUUID();
     void reply.header('x-amzn-RequestId', request.lambdaRequestId);
+    // Prometheus cannot sign: /metrics has its own rule (a bearer token or loopback) and no body.
+    if (request.routeOptions.config.metricsEndpoint === true) return undefined;
     if (request.routeOptions.config.functionUrl === true) {
       const admission = await urls.admit(urlRequestHead(request));
       if (admission.kind === 'answered') {
@@ -161,13 +173,16 @@ export function buildLambdaHttpApi(options: LambdaHttpApiOptions): FastifyInstan
     if (pending !== undefined && verifier !== undefined) {
       await verifier.complete(pending, payloadSha256Hex(request));
     }
-    if (identity !== undefined && request.routeOptions.config.queryApi !== true)
+    const { config } = request.routeOptions;
+    if (identity !== undefined && config.queryApi !== true && config.metricsEndpoint !== true)
       await authorizeControlRequest(request, identity, options.context.scope);
   });
 
   for (const route of [...ROUTES, ...SCHEDULER_ROUTES]) registerRoute(app, route, options.context);
-  if (identity !== undefined) registerQueryRoute(app, identity);
+  const rpcServices = options.rpcServices ?? [];
+  if (identity !== undefined) registerQueryRoute(app, identity, rpcServices);
   registerFunctionUrlRoutes(app, urls, options.urlDomains);
+  registerMetricsRoute(app, options.metrics);
 
   app.setNotFoundHandler(async (request, reply) => {
     const pending = request.lambdaSignature;
@@ -185,7 +200,7 @@ export function buildLambdaHttpApi(options: LambdaHttpApiOptions): FastifyInstan
     const { config } = request.routeOptions;
     const rendered =
       config.queryApi === true
-        ? queryErrorAnswer(request, error)
+        ? queryErrorAnswer(request, error, rpcServices)
         : config.schedulerApi === true
           ? renderSchedulerError(toLambdaError(error), request.lambdaRequestId)
           : renderError(toLambdaError(error), request.lambdaRequestId);
@@ -203,8 +218,17 @@ export function buildLambdaHttpApi(options: LambdaHttpApiOptions): FastifyInstan
   return app;
 }
 
-/** An error of an IAM or STS request before its handler ran (a signature, a size), in XML. */
-function queryErrorAnswer(request: FastifyRequest, error: unknown): RenderedError {
+/**
+ * An error of a `POST /` request before its handler ran (a signature, a size): in XML for IAM and
+ * STS, in its own service's shape otherwise.
+ */
+function queryErrorAnswer(
+  request: FastifyRequest,
+  error: unknown,
+  rpcServices: readonly RpcService[],
+): RenderedError {
+  const rpc = rpcServiceOfRequest(request, rpcServices);
+  if (rpc !== undefined) return rpc.renderError(error, request.headers, request.lambdaRequestId);
   const { status, body } = renderQueryError(
     queryServiceOf(request),
     error,

@@ -94,6 +94,8 @@ const ACCESS: Readonly<Record<string, Access>> = {
   ListAsyncEvents: { action: 'lamina:ListAsyncEvents', resource: 'function' },
   ReplayAsyncEvent: { action: 'lamina:ReplayAsyncEvent', resource: 'account' },
   GetPrestartedSandboxes: { action: 'lamina:GetPrestartedSandboxes', resource: 'account' },
+  ListInvocations: { action: 'lamina:ListInvocations', resource: 'account' },
+  GetUsage: { action: 'lamina:GetUsage', resource: 'account' },
   CreateEventSourceMapping: lambda('CreateEventSourceMapping', 'account'),
   ListEventSourceMappings: lambda('ListEventSourceMappings', 'account'),
   GetEventSourceMapping: lambda('GetEventSourceMapping', 'eventSourceMapping'),

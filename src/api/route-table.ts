@@ -1,5 +1,6 @@
 /** The Lambda control API as one readable table: method + path → operation and handler. */
 import type { ErrorCode } from '../core/errors.js';
+import { getUsage, listInvocations } from './handlers/invocation-records.js';
 import { LIMITS } from '../core/limits.js';
 import type { Handler } from './api-types.js';
 import {
@@ -167,6 +168,20 @@ export const ROUTES: readonly Route[] = [
     path: `${layerVersions}/:VersionNumber/policy/:StatementId`,
     operation: 'RemoveLayerVersionPermission',
     handler: removeLayerVersionPermission,
+    bodyLimit: small,
+  },
+  {
+    method: 'GET',
+    path: `${lamina}/invocations`,
+    operation: 'ListInvocations',
+    handler: listInvocations,
+    bodyLimit: small,
+  },
+  {
+    method: 'GET',
+    path: `${lamina}/usage`,
+    operation: 'GetUsage',
+    handler: getUsage,
     bodyLimit: small,
   },
   {

@@ -11,10 +11,13 @@ import { LambdaError } from '../core/errors.js';
 import { LATEST } from '../core/function-model.js';
 import { parseFunctionName } from '../core/function-name.js';
 import type { IdSource } from '../core/ids.js';
+import { childTraceHeader, newSpanId, parseXRayHeader } from '../core/trace-context.js';
+import { randomHex } from '../core/trace-ids.js';
 import { newEvent, transition, type AsyncEvent, type AsyncEventError } from './async-event.js';
 import { DueTimer } from '../core/due-timer.js';
 import { invocationRecord } from './invocation-record.js';
 import type { AsyncEventStore, AsyncTargets, EventInvoker } from './ports.js';
+import type { AsyncObserver } from '../core/platform-events.js';
 import {
   afterAttempt,
   backoffDelayMs,
@@ -36,6 +39,8 @@ export interface AsyncDispatcherDeps {
   readonly concurrency: number;
   /** Reports an unexpected failure (the server logs it). */
   readonly onError: (error: unknown, requestId: string | undefined) => void;
+  /** Hears of attempts (and the event's age), drops, destination events and their failures. */
+  readonly observer?: AsyncObserver | undefined;
 }
 
 export class AsyncDispatcher {
@@ -153,13 +158,25 @@ export class AsyncDispatcher {
       const reserved = this.#d.targets.reservedConcurrency(event.functionName);
       let next = beforeAttempt(event, settings, reserved, this.#d.clock.now());
       if (next === undefined) {
-        const outcome = await this.#run(event);
+        // The observer is told the attempt's own header: its Parent is what the attempt's
+        // invocation report names, so concurrent attempts of one trace are not confused.
+        const traceHeader = attemptTraceHeader(event);
+        this.#d.observer?.attemptStarted(
+          event.functionName,
+          event.qualifier,
+          this.#d.clock.now() - event.enqueuedMs,
+          traceHeader,
+          event.traceHeader,
+        );
+        const outcome = await this.#run(event, traceHeader);
         next =
           this.#stopping && outcome.kind !== 'success'
             ? requeue(event, this.#d.clock.now())
             : afterAttempt(event, outcome, settings, this.#d.clock.now());
       }
-      await this.#d.store.update(next, this.#followUps(next, settings));
+      const followUps = this.#followUps(next, settings);
+      await this.#d.store.update(next, followUps);
+      this.#recorded(next, followUps);
     } catch (error) {
       this.#d.onError(error, event.requestId);
       // Leave it to a later try; if even this write fails the event stays Running and the next
@@ -175,7 +192,7 @@ export class AsyncDispatcher {
     }
   }
 
-  async #run(event: AsyncEvent): Promise<AttemptOutcome> {
+  async #run(event: AsyncEvent, traceHeader: string | undefined): Promise<AttemptOutcome> {
     try {
       const result = await this.#d.invoker.invoke({
         requestId: event.requestId,
@@ -184,6 +201,8 @@ export class AsyncDispatcher {
         payload: event.payload,
         clientContext: event.clientContext,
         logTail: false,
+        trigger: event.trigger,
+        traceHeader,
       });
       const response = result.outcome.payload;
       if (result.outcome.kind === 'success')
@@ -215,13 +234,36 @@ export class AsyncDispatcher {
           payload: Buffer.from(JSON.stringify(record)),
           clientContext: undefined,
           nowMs: this.#d.clock.now(),
+          // The destination's invocation continues the event's trace.
+          traceHeader: event.traceHeader,
         }),
       ];
     } catch (error) {
       this.#d.onError(error, event.requestId);
+      this.#d.observer?.destinationFailed(event.functionName, event.qualifier);
       return [];
     }
   }
+
+  /** Tells the observer what a committed state means: destination events queued, a drop. */
+  #recorded(event: AsyncEvent, followUps: readonly AsyncEvent[]): void {
+    const observer = this.#d.observer;
+    if (observer === undefined) return;
+    for (const followUp of followUps) observer.received(followUp.functionName, followUp.qualifier);
+    const dropped = event.status === 'Failed' || event.status === 'Expired';
+    if (dropped && event.condition !== undefined && event.condition !== 'Success')
+      observer.dropped(event.functionName, event.qualifier, event.condition);
+  }
+}
+
+/**
+ * The trace header one attempt runs with: the event's trace under a new parent span, the
+ * attempt's time in the queue (the platform's `Dwell Time` span), so the attempts of an event are
+ * told apart within its trace. Undefined for an event stored without a trace.
+ */
+export function attemptTraceHeader(event: AsyncEvent): string | undefined {
+  const trace = parseXRayHeader(event.traceHeader);
+  return trace === undefined ? undefined : childTraceHeader(trace, newSpanId(randomHex));
 }
 
 /** An interrupted attempt goes back as if it had not run. */

@@ -7,6 +7,8 @@ import type { Clock } from '../core/clock.js';
 import { LambdaError, lambdaErrors } from '../core/errors.js';
 import { parseFunctionName } from '../core/function-name.js';
 import type { IdSource } from '../core/ids.js';
+import { formatXRayHeader, newTraceId, parseXRayHeader } from '../core/trace-context.js';
+import { randomHex } from '../core/trace-ids.js';
 import { constraint, validationMessage } from '../core/validation-message.js';
 import {
   ASYNC_EVENT_STATUSES,
@@ -14,9 +16,11 @@ import {
   type AsyncEvent,
   type AsyncEventStatus,
   type AsyncLimits,
+  type AsyncTrigger,
 } from './async-event.js';
 import { DueTimer } from '../core/due-timer.js';
 import type { AsyncEventStore, AsyncTargets } from './ports.js';
+import type { AsyncObserver } from '../core/platform-events.js';
 
 /** One Event invoke as the API hands it over. */
 export interface EventRequest {
@@ -28,6 +32,10 @@ export interface EventRequest {
   readonly clientContext: string | undefined;
   /** The sender's limits on retries (a schedule's RetryPolicy), if any. */
   readonly limits?: AsyncLimits | undefined;
+  /** The caller's X-Ray trace header, if any (a new trace is started without). */
+  readonly traceHeader?: string | undefined;
+  /** What sends it (default: an `Event` invoke). */
+  readonly trigger?: AsyncTrigger | undefined;
 }
 
 export interface AsyncEventServiceDeps {
@@ -41,6 +49,8 @@ export interface AsyncEventServiceDeps {
   /** How long finished events are kept (ms). */
   readonly retentionMs: number;
   readonly onError: (error: unknown) => void;
+  /** Hears of each accepted event (AsyncEventsReceived). */
+  readonly observer?: Pick<AsyncObserver, 'received'> | undefined;
 }
 
 /** ListAsyncEvents page size: default and largest. */
@@ -58,18 +68,22 @@ export class AsyncEventService {
   /** Stores the event; resolves only once it is committed (then the caller may answer 202). */
   async accept(request: EventRequest, replayOf?: string): Promise<AsyncEvent> {
     const target = await this.#d.targets.resolve(request.functionName, request.qualifier);
+    const nowMs = this.#d.clock.now();
     const event = newEvent({
       requestId: request.requestId,
       functionName: target.name,
       qualifier: target.qualifier,
       payload: request.payload,
       clientContext: request.clientContext,
-      nowMs: this.#d.clock.now(),
+      nowMs,
       replayOf,
       limits: request.limits,
+      traceHeader: eventTrace(request.traceHeader, nowMs),
+      trigger: request.trigger,
     });
     await this.#d.store.insert([event]);
     this.#d.onEnqueued();
+    this.#d.observer?.received(event.functionName, event.qualifier);
     return event;
   }
 
@@ -135,6 +149,7 @@ export class AsyncEventService {
         payload: original.payload,
         clientContext: original.clientContext,
         limits: original.limits,
+        trigger: original.trigger,
       },
       original.requestId,
     );
@@ -165,6 +180,18 @@ export class AsyncEventService {
     const every = Math.min(Math.max(this.#d.retentionMs / 10, 60_000), 3_600_000);
     this.#pruneTimer.at(started + every);
   }
+}
+
+/**
+ * The trace an accepted event keeps: the caller's (already an X-Ray header), or a new Root with
+ * no decision, so that its attempts and its destination's event share one trace and each
+ * function's TracingConfig decides whether it is sampled.
+ */
+function eventTrace(callerHeader: string | undefined, nowMs: number): string {
+  const caller = parseXRayHeader(callerHeader);
+  return formatXRayHeader(
+    caller ?? { traceId: newTraceId(nowMs, randomHex), parentId: undefined, sampled: undefined },
+  );
 }
 
 function notFound(requestId: string): LambdaError {

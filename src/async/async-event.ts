@@ -8,6 +8,7 @@
  *
  * A crash leaves events Running; the next start puts them back (Queued or Retrying).
  */
+import type { InvocationTrigger } from '../core/invocation-report.js';
 
 export const ASYNC_EVENT_STATUSES = [
   'Queued',
@@ -71,7 +72,18 @@ export interface AsyncEvent {
   readonly replayOf: string | undefined;
   /** The sender's limits on retries, if any. */
   readonly limits: AsyncLimits | undefined;
+  /**
+   * The trace the event belongs to (an X-Ray header: the caller's, or a Root made when it was
+   * accepted): every attempt and the destination's event continue it. Undefined for events
+   * stored before traces were kept.
+   */
+  readonly traceHeader: string | undefined;
+  /** What sent it: an `Event` invoke or a destination (`async`), or a schedule's fire. */
+  readonly trigger: AsyncTrigger;
 }
+
+/** What may put an event in the queue. */
+export type AsyncTrigger = Extract<InvocationTrigger, 'async' | 'schedule'>;
 
 const FINAL: ReadonlySet<AsyncEventStatus> = new Set(['Succeeded', 'Failed', 'Expired']);
 
@@ -118,6 +130,8 @@ export function newEvent(input: {
   readonly nowMs: number;
   readonly replayOf?: string | undefined;
   readonly limits?: AsyncLimits | undefined;
+  readonly traceHeader?: string | undefined;
+  readonly trigger?: AsyncTrigger | undefined;
 }): AsyncEvent {
   return {
     requestId: input.requestId,
@@ -140,5 +154,7 @@ export function newEvent(input: {
     functionError: undefined,
     replayOf: input.replayOf,
     limits: input.limits,
+    traceHeader: input.traceHeader,
+    trigger: input.trigger ?? 'async',
   };
 }

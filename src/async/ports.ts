@@ -1,5 +1,5 @@
 /** Ports the asynchronous queue needs; adapters implement them and the server wires them. */
-import type { AsyncEvent, AsyncEventStatus } from './async-event.js';
+import type { AsyncEvent, AsyncEventStatus, AsyncTrigger } from './async-event.js';
 import type { AsyncSettings } from './retry-policy.js';
 
 /** One page of events, newest first, and the cursor of the next page. */
@@ -57,6 +57,10 @@ export interface EventInvoker {
     readonly payload: Buffer;
     readonly clientContext: string | undefined;
     readonly logTail: false;
+    /** An `Event` invoke or destination (`async`), or a schedule's fire. */
+    readonly trigger: AsyncTrigger;
+    /** The X-Ray trace header the attempt continues (undefined: a new trace). */
+    readonly traceHeader: string | undefined;
   }): Promise<{
     readonly executedVersion: string;
     readonly outcome: { readonly kind: 'success' | 'function-error'; readonly payload: Buffer };

@@ -126,7 +126,8 @@ function client(options: EventsClientOptions): LaminaApiClient {
   return new LaminaApiClient(options);
 }
 
-function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
+/** Rows as aligned text columns under a header. */
+export function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
     cells

@@ -19,6 +19,8 @@ export interface LaminaApiClientOptions {
   readonly region: string;
   /** Undefined: send unsigned requests (servers started with `--auth none`). */
   readonly credentials: ApiCredentials | undefined;
+  /** The time requests are signed at (default: now), e.g. for a server whose clock is ahead. */
+  readonly signingTime?: (() => Date) | undefined;
 }
 
 /** An error answer of the API. */
@@ -36,9 +38,11 @@ export class LaminaApiError extends Error {
 export class LaminaApiClient {
   readonly #url: URL;
   readonly #signer: SignatureV4 | undefined;
+  readonly #signingTime: (() => Date) | undefined;
 
   constructor(options: LaminaApiClientOptions) {
     this.#url = new URL(options.endpoint);
+    this.#signingTime = options.signingTime;
     this.#signer =
       options.credentials === undefined
         ? undefined
@@ -77,7 +81,13 @@ export class LaminaApiClient {
       headers: { host: this.#url.host, 'content-type': 'application/json' },
       ...(payload === undefined ? {} : { body: payload }),
     });
-    const signed = this.#signer === undefined ? unsigned : await this.#signer.sign(unsigned);
+    const signed =
+      this.#signer === undefined
+        ? unsigned
+        : await this.#signer.sign(
+            unsigned,
+            this.#signingTime === undefined ? {} : { signingDate: this.#signingTime() },
+          );
     const search = Object.entries(definedQuery)
       .map(([key, value]) => `${encodeURIComponent(key)}=${encodeURIComponent(value)}`)
       .join('&');

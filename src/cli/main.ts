@@ -22,7 +22,10 @@ import {
 } from './events-command.js';
 import { functionLogGroups } from '../store/function-log-groups.js';
 import { parseSince, printLogs } from './logs-command.js';
+import { listInvocations, pricesFrom, showUsage } from './invocations-command.js';
+import { INVOCATION_OUTCOMES, INVOCATION_TRIGGERS } from '../core/invocation-report.js';
 import { addRuntimesCommands } from './runtimes-command.js';
+import { metricsTokenProblem } from '../api/prometheus-access.js';
 import { startupBanner } from './startup-banner.js';
 
 const MiB = 1024 * 1024;
@@ -122,6 +125,27 @@ function urlBase(value: string): string {
   return value;
 }
 
+/** An OTLP/HTTP base URL: http or https, no query or fragment. */
+function otlpEndpoint(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError('not a URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new InvalidArgumentError('not an http or https URL');
+  if (url.search !== '' || url.hash !== '')
+    throw new InvalidArgumentError('a base URL has no query or fragment');
+  return value;
+}
+
+function metricsToken(value: string): string {
+  const problem = metricsTokenProblem(value);
+  if (problem !== undefined) throw new InvalidArgumentError(`the metrics token ${problem}`);
+  return value;
+}
+
 function region(value: string): string {
   if (!/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/.test(value)) {
     throw new InvalidArgumentError('not an AWS region name such as us-east-1');
@@ -195,6 +219,24 @@ export async function main(argv: readonly string[]): Promise<void> {
       'how long finished asynchronous events stay visible: 7d, 12h, 30m',
       duration,
       DEFAULT_CONFIG.asyncEventRetentionMs,
+    )
+    .option(
+      '--invocation-record-retention <duration>',
+      'how long invocation records are kept: 7d, 12h, 30m',
+      duration,
+      DEFAULT_CONFIG.invocationRecordRetentionMs,
+    )
+    .option(
+      '--prices <file>',
+      "a JSON file of the prices usage is priced at (default: AWS Lambda's published prices)",
+    )
+    .addOption(
+      new Option(
+        '--observability <mode>',
+        'watch invocations (records, usage, metrics, spans); off only to measure what it costs',
+      )
+        .choices(['on', 'off'])
+        .default('on'),
     )
     .option(
       '--function-url-base <url>',
@@ -271,6 +313,27 @@ export async function main(argv: readonly string[]): Promise<void> {
       (value: string, previous: string[] = []) => [...previous, value.toLowerCase()],
     )
     .option(
+      '--metrics-port <port>',
+      'serve Prometheus metrics (/metrics) on this port of --host instead of the API port (0 picks a free one)',
+      port,
+    )
+    .option(
+      '--metrics-token <token>',
+      'bearer token /metrics requires (or $LAMINA_METRICS_TOKEN; default: loopback clients only)',
+      metricsToken,
+    )
+    .option(
+      '--otlp-endpoint <url>',
+      "an OpenTelemetry collector's OTLP/HTTP base URL (e.g. http://127.0.0.1:4318): spans of sampled invocations go to <url>/v1/traces",
+      otlpEndpoint,
+    )
+    .option(
+      '--otlp-span-buffer <spans>',
+      'platform spans waiting for the collector, at most; more are dropped and counted',
+      positiveWholeNumber,
+      DEFAULT_CONFIG.otlpSpanBuffer,
+    )
+    .option(
       '--legacy-function-access',
       'roles made at start for functions that named a missing role also get AWSLambda_FullAccess (what their credentials could do before roles were checked)',
     )
@@ -291,6 +354,9 @@ export async function main(argv: readonly string[]): Promise<void> {
         prestartPoolSize: options['prestartPoolSize'] as number,
         asyncConcurrency: options['asyncConcurrency'] as number,
         asyncEventRetentionMs: options['asyncEventRetention'] as number,
+        invocationRecordRetentionMs: options['invocationRecordRetention'] as number,
+        prices: pricesFrom(options['prices'] as string | undefined),
+        observability: options['observability'] === 'on',
         functionUrlBase: options['functionUrlBase'] as string | undefined,
         cpuColocation: options['cpuColocation'] === 'on',
         cpuColocationReleaseMs: options['cpuColocationRelease'] as number,
@@ -306,6 +372,10 @@ export async function main(argv: readonly string[]): Promise<void> {
         legacyFunctionAccess: options['legacyFunctionAccess'] === true,
         runtimesDir: options['runtimesDir'] as string,
         insecureRegistries: (options['insecureRegistry'] as string[] | undefined) ?? [],
+        metricsPort: options['metricsPort'] as number | undefined,
+        metricsToken: (options['metricsToken'] as string | undefined) ?? metricsTokenFromEnv(),
+        otlpEndpoint: options['otlpEndpoint'] as string | undefined,
+        otlpSpanBuffer: options['otlpSpanBuffer'] as number,
       };
       await runServer(config);
     });
@@ -336,10 +406,20 @@ export async function main(argv: readonly string[]): Promise<void> {
       });
     });
   addEventsCommands(program);
+  addInvocationsCommands(program);
   addBrokersCommands(program);
   addRegistriesCommands(program);
   addRuntimesCommands(program);
   await program.parseAsync(argv);
+}
+
+/** `LAMINA_METRICS_TOKEN`, checked as `--metrics-token` is. */
+function metricsTokenFromEnv(): string | undefined {
+  const token = process.env['LAMINA_METRICS_TOKEN'];
+  if (token === undefined || token === '') return undefined;
+  const problem = metricsTokenProblem(token);
+  if (problem !== undefined) throw new Error(`LAMINA_METRICS_TOKEN ${problem}.`);
+  return token;
 }
 
 /** The options every client command takes: where the server is and how to sign for it. */
@@ -471,6 +551,58 @@ function addEventsCommands(program: Command): void {
       .argument('<request-id>', 'the event to replay'),
   ).action((requestId: string, options: Record<string, unknown>) =>
     runClient(options, (client) => replayEvent(client, requestId)),
+  );
+}
+
+/** `lamina invocations` and `lamina usage`, talking to a running server's records API. */
+function addInvocationsCommands(program: Command): void {
+  withClientOptions(
+    program
+      .command('invocations')
+      .description('Records of past invocations, newest first.')
+      .option('--function <name>', 'only this function')
+      .option('--since <time>', 'started at or after: a duration back (30m, 2h, 7d) or an ISO time')
+      .option('--until <time>', 'started before: a duration back or an ISO time')
+      .addOption(
+        new Option('--outcome <outcome>', 'only this outcome').choices([...INVOCATION_OUTCOMES]),
+      )
+      .addOption(
+        new Option('--trigger <trigger>', 'only this trigger').choices([...INVOCATION_TRIGGERS]),
+      )
+      .option('--max-items <n>', 'records per page (1–1000, default 50)', positiveWholeNumber)
+      .option('--marker <marker>', 'the page after this marker (printed with the previous page)'),
+  ).action((options: Record<string, unknown>) =>
+    runClient(options, (client) =>
+      listInvocations(client, {
+        functionName: options['function'] as string | undefined,
+        since: options['since'] as string | undefined,
+        until: options['until'] as string | undefined,
+        outcome: options['outcome'] as string | undefined,
+        trigger: options['trigger'] as string | undefined,
+        maxItems: options['maxItems'] as number | undefined,
+        marker: options['marker'] as string | undefined,
+      }),
+    ),
+  );
+  withClientOptions(
+    program
+      .command('usage')
+      .description('Requests, GB-seconds and their price per function version and hour or day.')
+      .option('--function <name>', 'only this function')
+      .option('--since <time>', 'from: a duration back (30m, 2h, 7d) or an ISO time')
+      .option('--until <time>', 'to: a duration back or an ISO time')
+      .addOption(
+        new Option('--by <period>', 'one row per').choices(['hour', 'day']).default('hour'),
+      ),
+  ).action((options: Record<string, unknown>) =>
+    runClient(options, (client) =>
+      showUsage(client, {
+        functionName: options['function'] as string | undefined,
+        since: options['since'] as string | undefined,
+        until: options['until'] as string | undefined,
+        by: options['by'] as 'hour' | 'day',
+      }),
+    ),
   );
 }
 

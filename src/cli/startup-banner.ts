@@ -6,6 +6,9 @@ export function startupBanner(server: LaminaServer): string {
   const lines = [
     `Lamina is listening on ${endpoint}`,
     `  region ${server.config.region}, data in ${server.config.dataDir}`,
+    `  Prometheus metrics at ${server.metricsEndpoint} (${
+      server.config.metricsToken === undefined ? 'loopback clients only' : 'bearer token'
+    })`,
   ];
   if (server.config.unsafePlainProcesses) {
     lines.push(

@@ -12,6 +12,7 @@ import type { Clock } from '../core/clock.js';
 import type { ColocationPolicy } from './colocation-policy.js';
 import {
   environmentVariables,
+  OTLP_ADDRESS,
   prestartVariables,
   type EnvironmentInputs,
 } from './environment-variables.js';
@@ -149,7 +150,14 @@ export class EnvironmentFactory {
         rootDir: launch.rootDir,
         workingDirectory: launch.workingDirectory,
         command: launch.command,
-        env: this.#variables(resolved, launch, logStream, initializationType, credentials),
+        env: this.#variables(
+          resolved,
+          launch,
+          logStream,
+          initializationType,
+          credentials,
+          endpoints,
+        ),
         memoryMiB: settings.memoryMiB,
         ephemeralStorageMiB: settings.ephemeralStorageMiB,
         ...sockets(endpoints),
@@ -279,7 +287,14 @@ export class EnvironmentFactory {
       await Promise.all([this.discard(booted), letGo()]);
       return undefined;
     }
-    const variables = this.#variables(resolved, launch, logStream, initializationType, credentials);
+    const variables = this.#variables(
+      resolved,
+      launch,
+      logStream,
+      initializationType,
+      credentials,
+      booted.endpoints,
+    );
     if (!booted.endpoints.runtime.assign(booted.sandbox.translate(variables))) {
       await Promise.all([this.discard(booted), letGo()]);
       return undefined;
@@ -395,6 +410,7 @@ export class EnvironmentFactory {
     logStream: string,
     initializationType: InitializationType,
     credentials: EnvironmentInputs['credentials'],
+    endpoints: EnvironmentEndpoints,
   ): Record<string, string> {
     return environmentVariables({
       functionName: resolved.record.name,
@@ -406,6 +422,7 @@ export class EnvironmentFactory {
       runtimeEnv: launch.env,
       credentials,
       laminaEndpoint: credentials === undefined ? undefined : 'http://127.0.0.1:9002',
+      otlpEndpoint: endpoints.otlpSocket === undefined ? undefined : `http://${OTLP_ADDRESS}`,
     });
   }
 
@@ -429,6 +446,7 @@ function sockets(endpoints: EnvironmentEndpoints) {
     laminaApiSocket: endpoints.laminaApiSocket,
     inboundSocket: endpoints.inboundSocket,
     hostServiceSockets: endpoints.hostServiceSockets,
+    otlpSocket: endpoints.otlpSocket,
   };
 }
 

@@ -20,9 +20,16 @@ export interface EnvironmentInputs {
       }
     | undefined;
   readonly laminaEndpoint?: string | undefined;
+  /** The environment's OTLP endpoint (`http://127.0.0.1:9003`), if the server has a collector. */
+  readonly otlpEndpoint?: string | undefined;
 }
 
 export const RUNTIME_API = '127.0.0.1:9001';
+/**
+ * Where a jail reaches its OTLP endpoint (with `--otlp-endpoint`): not 4318, which an
+ * OpenTelemetry collector a function brings as a layer listens on.
+ */
+export const OTLP_ADDRESS = '127.0.0.1:9003';
 /**
  * Where the jail shows the Runtime API's own unix socket (the relay behind RUNTIME_API connects to
  * it): Lamina's runtime clients, told by LAMINA_RUNTIME_SOCKET, talk to it directly.
@@ -60,11 +67,31 @@ export function prestartVariables(
   };
 }
 
+/**
+ * Whether a function's own variables configure its OTLP exporting: any `OTEL_EXPORTER_OTLP_*`
+ * (a per-signal endpoint, headers, protocol), or `AWS_LAMBDA_EXEC_WRAPPER`, which the
+ * OpenTelemetry Lambda layers use to start the SDK pointed at their collector extension's default
+ * (localhost:4318). Lamina's endpoint would override either, so it is not set then.
+ */
+export function bringsOwnExporting(
+  environment: Readonly<Record<string, string>> | undefined,
+): boolean {
+  if (environment === undefined) return false;
+  return Object.keys(environment).some(
+    (name) => name === 'AWS_LAMBDA_EXEC_WRAPPER' || name.startsWith('OTEL_EXPORTER_OTLP_'),
+  );
+}
+
 export function environmentVariables(inputs: EnvironmentInputs): Record<string, string> {
   const s = inputs.settings;
   const env: Record<string, string> = {
     ...DEFAULTS,
     ...inputs.runtimeEnv,
+    // The SDKs' exporters send every signal there (`/v1/traces`, …), unless the function
+    // configures its own exporting (see bringsOwnExporting).
+    ...(inputs.otlpEndpoint === undefined || bringsOwnExporting(s.environment)
+      ? {}
+      : { OTEL_EXPORTER_OTLP_ENDPOINT: inputs.otlpEndpoint }),
     ...(s.environment ?? {}),
     // Reserved: always the platform's values.
     _HANDLER: s.handler,

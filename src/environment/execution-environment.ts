@@ -46,8 +46,17 @@ export interface EnvironmentStream {
   readonly contentType: string | undefined;
   /** The response's bytes as they arrive (one chunk for a buffered answer, none for an error). */
   readonly body: AsyncIterable<Buffer>;
-  /** Settles after END and REPORT with the outcome and the log tail. */
-  readonly done: Promise<{ outcome: InvocationOutcome; logTail: string | undefined }>;
+  /** Settles after END and REPORT with the outcome, the log tail and the REPORT's figures. */
+  readonly done: Promise<InvocationDone>;
+}
+
+/** An invocation after END and REPORT: how it ended, its log tail, its REPORT's figures. */
+export interface InvocationDone {
+  readonly outcome: InvocationOutcome;
+  readonly logTail: string | undefined;
+  readonly figures: ReportFigures;
+  /** When the runtime got the event (epoch ms, the environment's clock). */
+  readonly startMs: number;
 }
 
 /** The result of init: ready, or the error the first invoke reports. */
@@ -88,7 +97,7 @@ interface Running {
   /** Settles once the runtime is done with the invocation: how it ended. */
   readonly answered: Promise<Ending>;
   /** Settles after END and REPORT (and the extensions' post-processing). */
-  readonly done: Promise<{ outcome: InvocationOutcome; logTail: string | undefined }>;
+  readonly done: Promise<InvocationDone>;
   /** The run, to abandon if its caller fails. */
   readonly run: Run;
 }
@@ -97,6 +106,8 @@ interface Running {
 interface Run {
   readonly event: InvocationEvent;
   readonly started: number;
+  /** `started` on the environment's clock (epoch ms). */
+  readonly startMs: number;
   /** Whether extensions got INVOKE (then the invocation ends when they ask for their next event). */
   readonly extensionsInvoked: boolean;
   /** Resolves with the first interruption (never, when the invocation ends first). */
@@ -317,7 +328,7 @@ export class ExecutionEnvironment {
   ): Promise<{
     outcome: InvocationOutcome;
     logTail: string | undefined;
-    completed: Promise<void>;
+    completed: Promise<InvocationDone>;
   }> {
     const running = await this.#run(event, withLogTail, 'buffered');
     try {
@@ -325,11 +336,11 @@ export class ExecutionEnvironment {
       if (running.body !== undefined) void drain(running.body);
       const { outcome } = await running.answered;
       if (withLogTail || !running.extensionsInvoked) {
-        const { logTail } = await running.done;
-        return { outcome, logTail, completed: Promise.resolve() };
+        const done = await running.done;
+        return { outcome, logTail: done.logTail, completed: Promise.resolve(done) };
       }
       // Only a promise handed to the caller may reject: it handles it.
-      return { outcome, logTail: undefined, completed: running.done.then(() => {}) };
+      return { outcome, logTail: undefined, completed: running.done };
     } catch (error) {
       // `done` follows `answered`: it fails too, and nobody else will hear of it.
       void running.done.catch(() => undefined);
@@ -366,9 +377,11 @@ export class ExecutionEnvironment {
   async #run(event: InvocationEvent, withLogTail: boolean, mode: ResponseMode): Promise<Running> {
     const run = await this.#begin(event, withLogTail);
     const finish = (ending: Ending): Running['done'] =>
-      this.#guarded(run, this.#complete(run, ending)).then((logTail) => ({
+      this.#guarded(run, this.#complete(run, ending)).then(({ logTail, figures }) => ({
         outcome: ending.outcome,
         logTail,
+        figures,
+        startMs: run.startMs,
       }));
     try {
       const answer = await this.#race(run, this.#channel.invoke(event, mode));
@@ -416,6 +429,7 @@ export class ExecutionEnvironment {
       throw error;
     });
     const started = performance.now();
+    const startMs = this.#clock.now();
     this.#report.start(event.requestId, this.settings.version, event.traceId, withLogTail);
     const { registry } = this.#ext;
     const extensionsInvoked = registry.dispatchInvoke(event) > 0;
@@ -432,7 +446,7 @@ export class ExecutionEnvironment {
       clearTimeout(timer);
       if (this.#interrupt === interrupt) this.#interrupt = undefined;
     };
-    return { event, started, extensionsInvoked, interrupted, stop };
+    return { event, started, startMs, extensionsInvoked, interrupted, stop };
   }
 
   /** `work`, abandoning the environment when it fails unexpectedly. */
@@ -501,7 +515,10 @@ export class ExecutionEnvironment {
    * the timeout, END and REPORT lines, then keeps (ready) or kills the environment. Returns the
    * log tail when one was collected.
    */
-  async #complete(run: Run, answered: Ending): Promise<string | undefined> {
+  async #complete(
+    run: Run,
+    answered: Ending,
+  ): Promise<{ logTail: string | undefined; figures: ReportFigures }> {
     const { event } = run;
     let ending = answered;
     if (run.extensionsInvoked && answered.failure === undefined) {
@@ -554,7 +571,7 @@ export class ExecutionEnvironment {
       }, FREEZE_AFTER_IDLE_MS);
       this.#freezeTimer.unref();
     }
-    return logTail;
+    return { logTail, figures };
   }
 
   /**

@@ -91,7 +91,24 @@ export function streamEndingOf(requestId: string, end: StreamEnd): Ending {
 }
 
 function functionError(errorType: string | undefined, payload: Buffer): InvocationOutcome {
-  return { kind: 'function-error', payload, errorType: errorType ?? errorTypeOf(payload) };
+  return {
+    kind: 'function-error',
+    payload,
+    errorType: boundedErrorType(errorType ?? errorTypeOf(payload)),
+  };
+}
+
+/** The longest error type kept (REPORT, records, metrics and spans carry it). */
+export const MAX_ERROR_TYPE_CHARS = 128;
+
+/**
+ * An error type as the function reported it, made safe to keep: the function chooses it (up to
+ * the 6 MB of an error body), so it is cut to MAX_ERROR_TYPE_CHARS printable ASCII characters
+ * (others become `?`); an empty one is `Unhandled`.
+ */
+export function boundedErrorType(errorType: string): string {
+  const kept = errorType.slice(0, MAX_ERROR_TYPE_CHARS).replace(/[^\x20-\x7e]/g, '?');
+  return kept === '' ? 'Unhandled' : kept;
 }
 
 /** An error the platform reports for an invocation: `{errorType, errorMessage: "RequestId: … Error: …"}`. */
@@ -101,11 +118,15 @@ export function platformErrorOutcome(
   errorType: string,
   message: string,
 ): InvocationOutcome {
+  const type = boundedErrorType(errorType);
   return {
     kind: 'function-error',
-    errorType,
+    errorType: type,
     payload: Buffer.from(
-      JSON.stringify({ errorType, errorMessage: `RequestId: ${requestId} Error: ${message}` }),
+      JSON.stringify({
+        errorType: type,
+        errorMessage: `RequestId: ${requestId} Error: ${message}`,
+      }),
     ),
   };
 }

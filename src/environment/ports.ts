@@ -50,6 +50,11 @@ export interface EnvironmentEndpoints {
   readonly inboundSocket: string;
   /** Relays to allow-listed host services (bound at /run/lamina/host-<port>.sock). */
   readonly hostServiceSockets: readonly HostServiceSocket[];
+  /**
+   * The OTLP endpoint's socket (bound at /run/lamina/otlp.sock, reached at OTLP_ADDRESS), when
+   * the server forwards functions' telemetry to a collector (`--otlp-endpoint`).
+   */
+  readonly otlpSocket?: string | undefined;
   /** Delivers telemetry to subscribers inside the environment. */
   readonly telemetry: TelemetrySender;
   /** Closes every socket and removes the environment's folder. Idempotent. */

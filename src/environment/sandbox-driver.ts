@@ -64,6 +64,8 @@ export interface SandboxSpec {
    * host.lamina.internal:<port> (127.0.0.2) inside.
    */
   readonly hostServiceSockets?: readonly HostServiceSocket[] | undefined;
+  /** Host unix socket of the OTLP endpoint, relayed to 127.0.0.1:9003 inside, if any. */
+  readonly otlpSocket?: string | undefined;
   /** Receives every line the runtime's processes write to stdout or stderr. */
   readonly onOutput: (line: string) => void;
   /** Receives every line external extensions write to stdout or stderr. */

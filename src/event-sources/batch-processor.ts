@@ -13,6 +13,9 @@ import type { CompiledFilter } from '../core/event-filter.js';
 import type { EventSourceMapping, MappingSettings } from '../core/event-source-mapping.js';
 import type { IdSource } from '../core/ids.js';
 import { LIMITS } from '../core/limits.js';
+import { formatXRayHeader, newSpanId, newTraceId } from '../core/trace-context.js';
+import { randomHex } from '../core/trace-ids.js';
+import type { AsyncObserver, MappingObserver } from '../core/platform-events.js';
 import type {
   BatchOutcome,
   FailureDestination,
@@ -31,6 +34,18 @@ const LONGEST_PAUSE_MS = 60_000;
 /** The pause before retry `attempt` (1, 2, …): 1 s doubling, at most a minute. */
 export function retryPauseMs(attempt: number): number {
   return Math.min(LONGEST_PAUSE_MS, FIRST_PAUSE_MS * 2 ** Math.max(0, attempt - 1));
+}
+
+/**
+ * The trace of one batch's invocation: a new trace whose Parent is the batch's own span (the
+ * platform's `Batch` span), with no sampling decision: the function's TracingConfig makes it.
+ */
+export function batchTraceHeader(nowMs: number): string {
+  return formatXRayHeader({
+    traceId: newTraceId(nowMs, randomHex),
+    parentId: newSpanId(randomHex),
+    sampled: undefined,
+  });
 }
 
 /** How many retries a failed batch gets. */
@@ -52,6 +67,8 @@ export interface BatchProcessorDeps {
   readonly pause: (ms: number) => Promise<boolean>;
   /** The mapping's LastProcessingResult after each invocation. */
   readonly report: (result: string) => void;
+  /** Hears of each batch invoked, and of failed batches its OnFailure function could not get. */
+  readonly observer?: (MappingObserver & Pick<AsyncObserver, 'destinationFailed'>) | undefined;
 }
 
 export interface BatchTarget {
@@ -152,7 +169,7 @@ export class BatchProcessor {
       }
       return this.#halves(target, batch, retriesMade, failures);
     }
-    const outcome = await this.#invoke(target, payload);
+    const outcome = await this.#invoke(target, payload, batch);
     const failed = failedRecords(target, batch, outcome);
     const failing = new Set(failed);
     const done = batch.filter((record) => !failing.has(record));
@@ -204,12 +221,19 @@ export class BatchProcessor {
     return settled([...first.settlement.done, ...second.settlement.done]);
   }
 
-  async #invoke(target: BatchTarget, payload: Buffer): Promise<BatchOutcome> {
+  async #invoke(
+    target: BatchTarget,
+    payload: Buffer,
+    batch: readonly SourceRecord[],
+  ): Promise<BatchOutcome> {
+    const startMs = this.#d.clock.now();
+    const traceHeader = batchTraceHeader(this.#d.clock.now());
     const outcome = await this.#d.invoker.invoke({
       requestId: this.#d.ids.uuid(),
       functionName: target.mapping.functionName,
       qualifier: target.mapping.qualifier,
       payload,
+      traceHeader,
     });
     this.#d.report(
       outcome.kind === 'success'
@@ -218,6 +242,18 @@ export class BatchProcessor {
           ? 'PROBLEM: Function call failed'
           : `PROBLEM: ${outcome.reason}`,
     );
+    this.#d.observer?.batchDone({
+      functionName: target.mapping.functionName,
+      qualifier: target.mapping.qualifier,
+      mappingUuid: target.mapping.uuid,
+      source: target.mapping.source.kind,
+      records: batch.length,
+      iteratorAgeMs: startMs - batch.reduce((min, r) => Math.min(min, r.arrivalMs), startMs),
+      outcome: outcome.kind === 'success' ? 'success' : 'error',
+      startMs,
+      endMs: this.#d.clock.now(),
+      traceHeader,
+    });
     return outcome;
   }
 
@@ -269,6 +305,8 @@ export class BatchProcessor {
       await this.#d.destination.send(destination, fits ? withPayload : record);
       return true;
     } catch {
+      const { functionName, qualifier } = target.mapping;
+      this.#d.observer?.destinationFailed(functionName, qualifier);
       return false;
     }
   }

@@ -109,6 +109,8 @@ export interface MappingInvoker {
     readonly functionName: string;
     readonly qualifier: string | undefined;
     readonly payload: Buffer;
+    /** The batch's trace (an X-Ray header whose Parent is the batch's span), continued by the invocation. */
+    readonly traceHeader: string;
   }): Promise<BatchOutcome>;
 }
 

@@ -5,7 +5,7 @@
 import { functionArn, type Scope } from '../core/arn.js';
 import type { Clock } from '../core/clock.js';
 import { LambdaError, lambdaErrors } from '../core/errors.js';
-import { LATEST } from '../core/function-model.js';
+import { LATEST, type Architecture } from '../core/function-model.js';
 import { parseFunctionName } from '../core/function-name.js';
 import { constraint, validationMessage } from '../core/validation-message.js';
 import type { ConcurrencyService } from './concurrency-service.js';
@@ -153,6 +153,43 @@ export class ProvisionedConcurrencyService {
   async forgetFunction(functionName: string): Promise<void> {
     this.#d.concurrency.setProvisioned(functionName, 0);
     await this.#d.provisioning.removeFunction(functionName);
+  }
+
+  /**
+   * The environments provisioned concurrency keeps allocated now, per configuration, with the
+   * version they run and its memory and architecture (what provisioned usage is metered from).
+   */
+  async allocatedNow(): Promise<
+    Array<{
+      readonly functionName: string;
+      readonly version: string;
+      readonly memoryMiB: number;
+      readonly architecture: Architecture;
+      readonly allocated: number;
+    }>
+  > {
+    const out = [];
+    for (const config of await this.#d.configs.all()) {
+      const allocated = this.#d.provisioning.state(
+        config.functionName,
+        config.qualifier,
+      )?.allocated;
+      if (allocated === undefined || allocated === 0) continue;
+      const version = /^\d+$/.test(config.qualifier)
+        ? config.qualifier
+        : (await this.#d.aliases.get(config.functionName, config.qualifier))?.functionVersion;
+      if (version === undefined) continue;
+      const record = await this.#d.versions.get(config.functionName, version);
+      if (record === undefined) continue;
+      out.push({
+        functionName: config.functionName,
+        version,
+        memoryMiB: record.settings.memoryMiB,
+        architecture: record.settings.architecture,
+        allocated,
+      });
+    }
+    return out;
   }
 
   /** An alias moved or a version changed: provisioned environments follow. */

@@ -213,6 +213,31 @@ export class EnvironmentPool {
     };
   }
 
+  /** Live environments by state, the memory they reserve and the capacity, for metrics. */
+  status(): {
+    starting: number;
+    idle: number;
+    busy: number;
+    reservedMiB: number;
+    capacityMiB: number;
+  } {
+    let starting = 0;
+    let idle = 0;
+    let busy = 0;
+    for (const env of this.#live) {
+      if (env.state === 'starting') starting += 1;
+      else if (env.state === 'ready') idle += 1;
+      else if (env.state === 'busy') busy += 1;
+    }
+    return {
+      starting,
+      idle,
+      busy,
+      reservedMiB: this.#reservedMiB,
+      capacityMiB: this.#options.capacityMiB,
+    };
+  }
+
   /**
    * Holds `memoryMiB` (and a cold-start slot) until settled: committed, the room belongs to the
    * environment until it dies and the slot ends once it leaves `starting`; cancelled, both go back.

@@ -5,14 +5,17 @@
  * Lambda's semantics (function errors are values, not exceptions).
  */
 import type { FunctionSettings } from '../core/function-model.js';
-import { randomFillSync } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { admit } from '../core/admission.js';
 import { functionArn, type Scope } from '../core/arn.js';
 import { LambdaError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
 import type { InvocationEvent } from '../core/runtime-protocol.js';
+import { invocationTraceHeader, parseXRayHeader } from '../core/trace-context.js';
+import { randomHex } from '../core/trace-ids.js';
+import type { InvocationReport, InvocationTrigger } from '../core/invocation-report.js';
 import { launchFor } from '../environment/launch-command.js';
+import { billedMs } from '../environment/platform-log.js';
 import { imageLaunch } from '../environment/image-launch.js';
 import {
   canSpecialise,
@@ -25,13 +28,14 @@ import {
   platformErrorOutcome,
   type EnvironmentStream,
   type ExecutionEnvironment,
+  type InvocationDone,
   type InvocationOutcome,
 } from '../environment/execution-environment.js';
 import type { PrestartedPool } from '../environment/prestarted-pool.js';
 import { isReservation, type Reservation } from '../environment/reservation.js';
 import { streamErrorOf, type StreamingInvocation } from '../environment/streaming-invocation.js';
 import type { ResolvedFunction, RuntimeLauncher, RuntimeLaunch } from '../environment/ports.js';
-import type { FunctionResolver } from './ports.js';
+import type { FunctionResolver, InvocationObserver } from './ports.js';
 
 /** One synchronous invoke as the API hands it over. */
 export interface InvokeRequest {
@@ -45,6 +49,13 @@ export interface InvokeRequest {
   readonly clientContext: string | undefined;
   /** Collect the log tail for `X-Amz-Log-Type: Tail`. */
   readonly logTail: boolean;
+  /** What started the invocation (default: a synchronous Invoke). */
+  readonly trigger?: InvocationTrigger | undefined;
+  /**
+   * The caller's X-Ray trace header (`X-Amzn-Trace-Id`, or a `traceparent` converted), if any:
+   * the invocation continues its trace and honours its sampling decision.
+   */
+  readonly traceHeader?: string | undefined;
 }
 
 export interface InvokeResult {
@@ -76,12 +87,28 @@ export interface InvokeServiceDeps {
     readonly reservedTotal: () => number;
     readonly provisionedOf: (functionName: string) => number;
   };
+  /** Hears how each invocation ended, and each throttle. */
+  readonly observer?: InvocationObserver | undefined;
+}
+
+/** An admitted request: what the record of its invocation is made from, and its release. */
+interface Admitted {
+  readonly request: InvokeRequest;
+  readonly resolved: ResolvedFunction;
+  readonly receivedMs: number;
+  readonly provisioned: boolean;
+  readonly release: () => void;
 }
 
 /** A new environment and how its init went. */
 export type CreatedEnvironment =
   | { readonly ok: true; readonly env: ExecutionEnvironment }
-  | { readonly ok: false; readonly outcome: InvocationOutcome };
+  | {
+      readonly ok: false;
+      readonly outcome: InvocationOutcome;
+      /** How long the failed init ran (none when it never started). */
+      readonly initDurationMs?: number | undefined;
+    };
 
 export class InvokeService {
   readonly #d: InvokeServiceDeps;
@@ -92,6 +119,23 @@ export class InvokeService {
 
   constructor(deps: InvokeServiceDeps) {
     this.#d = deps;
+  }
+
+  /**
+   * Invocations running now: per function, on provisioned concurrency per function, and on the
+   * unreserved pool (ConcurrentExecutions, ProvisionedConcurrentExecutions,
+   * UnreservedConcurrentExecutions). Read when metrics are collected, never per invoke.
+   */
+  concurrencyNow(): {
+    readonly byFunction: ReadonlyMap<string, number>;
+    readonly provisionedByFunction: ReadonlyMap<string, number>;
+    readonly unreserved: number;
+  } {
+    return {
+      byFunction: new Map(this.#inFlight),
+      provisionedByFunction: new Map(this.#provisionedInFlight),
+      unreserved: this.#unreservedInFlight,
+    };
   }
 
   /** Checks that the function exists and can run (DryRun). */
@@ -113,19 +157,96 @@ export class InvokeService {
   }
 
   async #invoke(request: InvokeRequest, toEnd: boolean): Promise<InvokeResult> {
-    const resolved = await this.#d.resolver.resolve(request.functionName, request.qualifier);
-    const release = this.#admit(resolved);
+    const admitted = await this.#admitted(request);
     let run: { result: InvokeResult; completed: Promise<void> };
     try {
-      run = await this.#run(request, resolved);
+      run = await this.#run(admitted);
     } catch (error) {
-      release();
+      admitted.release();
+      this.#refusedForRoom(admitted, error);
       throw error;
     }
     // Extensions may still be working on the invocation: it holds its concurrency until then.
-    const released = run.completed.finally(release);
+    const released = run.completed.finally(admitted.release);
     if (toEnd) await released;
     return run.result;
+  }
+
+  /** Resolves the function and admits the request (429 otherwise, which the observer hears of). */
+  async #admitted(request: InvokeRequest): Promise<Admitted> {
+    const receivedMs = this.#d.clock.now();
+    const resolved = await this.#d.resolver.resolve(request.functionName, request.qualifier);
+    try {
+      return { request, resolved, receivedMs, ...this.#admit(resolved) };
+    } catch (error) {
+      this.#throttled(request, resolved, receivedMs);
+      throw error;
+    }
+  }
+
+  #throttled(request: InvokeRequest, resolved: ResolvedFunction, atMs: number): void {
+    this.#d.observer?.throttled({
+      functionName: resolved.record.name,
+      // As named in the function name (`fn:alias`) or the Qualifier parameter.
+      qualifier: resolved.ref.qualifier,
+      trigger: request.trigger ?? 'sync',
+      atMs,
+    });
+  }
+
+  /** An admitted request the pool had no room for (429 after waiting) is a throttle too. */
+  #refusedForRoom(admitted: Admitted, error: unknown): void {
+    if (error instanceof LambdaError && error.code === 'TooManyRequestsException')
+      this.#throttled(admitted.request, admitted.resolved, admitted.receivedMs);
+  }
+
+  /** Tells the observer how an invocation that reached its environment ended. */
+  #ended(admitted: Admitted, traceHeader: string, done: InvocationDone, endMs: number): void {
+    const observer = this.#d.observer;
+    if (observer === undefined) return;
+    const { figures, outcome } = done;
+    observer.ended(
+      reportOf(admitted, traceHeader, endMs, {
+        startMs: done.startMs,
+        initDurationMs: figures.initDurationMs,
+        durationMs: figures.durationMs,
+        billedDurationMs: billedMs(figures.durationMs),
+        maxMemoryUsedMiB: figures.maxMemoryUsedMiB,
+        // REPORT's status: an extension or the runtime failing during post-processing turns an
+        // answered invocation into an error after its caller had the answer.
+        outcome:
+          figures.status === 'timeout'
+            ? 'timeout'
+            : figures.status === 'error' || outcome.kind !== 'success'
+              ? 'error'
+              : 'success',
+        errorType:
+          figures.errorType ?? (outcome.kind === 'function-error' ? outcome.errorType : undefined),
+      }),
+    );
+  }
+
+  /** Tells the observer of an invocation whose environment failed to start (its init failed). */
+  #failedStart(
+    admitted: Admitted,
+    failed: Extract<CreatedEnvironment, { ok: false }>,
+    traceHeader: string,
+  ): void {
+    const observer = this.#d.observer;
+    if (observer === undefined) return;
+    const now = this.#d.clock.now();
+    const { outcome } = failed;
+    observer.ended(
+      reportOf(admitted, traceHeader, now, {
+        startMs: now,
+        initDurationMs: failed.initDurationMs,
+        durationMs: 0,
+        billedDurationMs: 0,
+        maxMemoryUsedMiB: 0,
+        outcome: 'error',
+        errorType: outcome.kind === 'function-error' ? outcome.errorType : undefined,
+      }),
+    );
   }
 
   /**
@@ -135,13 +256,15 @@ export class InvokeService {
    * the environment are held until `completion` settles.
    */
   async invokeStreaming(request: InvokeRequest): Promise<StreamingInvocation> {
-    const resolved = await this.#d.resolver.resolve(request.functionName, request.qualifier);
-    const release = this.#admit(resolved);
+    const admitted = await this.#admitted(request);
+    const { resolved, release } = admitted;
     const executedVersion = resolved.version.version;
     const { requestId } = request;
     try {
       const acquired = await this.#acquire(requestId, resolved);
+      const event = this.#event(request, resolved);
       if (!acquired.ok) {
+        this.#failedStart(admitted, acquired, event.traceId);
         release();
         return {
           requestId,
@@ -161,15 +284,16 @@ export class InvokeService {
       };
       let stream: EnvironmentStream;
       try {
-        stream = await env.invokeStreaming(this.#event(request, resolved), request.logTail);
+        stream = await env.invokeStreaming(event, request.logTail);
       } catch (error) {
         done();
         throw error;
       }
       const completion = stream.done.then(
-        ({ outcome, logTail }) => {
+        (ended) => {
           done();
-          return { error: streamErrorOf(outcome), logTail };
+          this.#ended(admitted, event.traceId, ended, this.#d.clock.now());
+          return { error: streamErrorOf(ended.outcome), logTail: ended.logTail };
         },
         (error: unknown) => {
           done();
@@ -189,12 +313,16 @@ export class InvokeService {
       };
     } catch (error) {
       release();
+      this.#refusedForRoom(admitted, error);
       throw error;
     }
   }
 
-  /** Admits one invocation under the concurrency limits (429 otherwise); returns its release. */
-  #admit(resolved: ResolvedFunction): () => void {
+  /**
+   * Admits one invocation under the concurrency limits (429 otherwise); returns its release and
+   * whether it runs on provisioned concurrency.
+   */
+  #admit(resolved: ResolvedFunction): { release: () => void; provisioned: boolean } {
     const name = resolved.record.name;
     const reserved = resolved.record.reservedConcurrency;
     const decision = admit({
@@ -216,27 +344,28 @@ export class InvokeService {
     if (decision.lane === 'provisioned') increment(this.#provisionedInFlight, name, 1);
     if (decision.lane === 'unreserved') this.#unreservedInFlight += 1;
     let released = false;
-    return () => {
+    const release = () => {
       if (released) return;
       released = true;
       increment(this.#inFlight, name, -1);
       if (decision.lane === 'provisioned') increment(this.#provisionedInFlight, name, -1);
       if (decision.lane === 'unreserved') this.#unreservedInFlight -= 1;
     };
+    return { release, provisioned: decision.lane === 'provisioned' };
   }
 
   /**
    * Runs the invocation; `completed` settles once the environment is done with it (after the
    * extensions' post-processing), when the environment has gone back to the pool.
    */
-  async #run(
-    request: InvokeRequest,
-    resolved: ResolvedFunction,
-  ): Promise<{ result: InvokeResult; completed: Promise<void> }> {
+  async #run(admitted: Admitted): Promise<{ result: InvokeResult; completed: Promise<void> }> {
+    const { request, resolved } = admitted;
     const { requestId } = request;
     const executedVersion = resolved.version.version;
     const acquired = await this.#acquire(requestId, resolved);
+    const event = this.#event(request, resolved);
     if (!acquired.ok) {
+      this.#failedStart(admitted, acquired, event.traceId);
       return {
         result: { requestId, executedVersion, outcome: acquired.outcome, logTail: undefined },
         completed: Promise.resolve(),
@@ -245,12 +374,14 @@ export class InvokeService {
     const env = acquired.env;
     let invoked: Awaited<ReturnType<ExecutionEnvironment['invoke']>>;
     try {
-      invoked = await env.invoke(this.#event(request, resolved), request.logTail);
+      invoked = await env.invoke(event, request.logTail);
     } catch (error) {
       this.#d.pool.release(env);
       throw error;
     }
+    const answeredMs = this.#d.clock.now();
     const completed = invoked.completed
+      .then((done) => this.#ended(admitted, event.traceId, done, answeredMs))
       .catch(() => undefined)
       .finally(() => this.#d.pool.release(env));
     const { outcome, logTail } = invoked;
@@ -277,7 +408,7 @@ export class InvokeService {
       payload: request.payload.length === 0 ? Buffer.from('{}') : request.payload,
       deadlineMs: now + resolved.version.settings.timeoutSeconds * 1000,
       invokedFunctionArn: functionArn(this.#d.scope, resolved.record.name, resolved.ref.qualifier),
-      traceId: traceId(now),
+      traceId: traceId(request, resolved.version.settings, now),
       clientContext: request.clientContext,
     };
   }
@@ -337,6 +468,7 @@ export class InvokeService {
     if (init.ok) return { ok: true, env };
     return {
       ok: false,
+      initDurationMs: init.durationMs,
       outcome:
         init.payload === undefined
           ? platformErrorOutcome(requestId, init.errorType, init.message)
@@ -397,6 +529,45 @@ export class InvokeService {
   }
 }
 
+/** The figures of an invocation that differ between one that ran and one that never started. */
+type RunFigures = Pick<
+  InvocationReport,
+  | 'startMs'
+  | 'initDurationMs'
+  | 'durationMs'
+  | 'billedDurationMs'
+  | 'maxMemoryUsedMiB'
+  | 'outcome'
+  | 'errorType'
+>;
+
+function reportOf(
+  admitted: Admitted,
+  traceHeader: string,
+  endMs: number,
+  run: RunFigures,
+): InvocationReport {
+  const { request, resolved } = admitted;
+  const { settings } = resolved.version;
+  return {
+    requestId: request.requestId,
+    functionName: resolved.record.name,
+    executedVersion: resolved.version.version,
+    // As named in the function name (`fn:alias`) or the Qualifier parameter.
+    qualifier: resolved.ref.qualifier,
+    trigger: request.trigger ?? 'sync',
+    receivedMs: admitted.receivedMs,
+    endMs,
+    cold: run.initDurationMs !== undefined,
+    memorySizeMiB: settings.memoryMiB,
+    architecture: settings.architecture,
+    traceHeader,
+    callerSpanId: parseXRayHeader(request.traceHeader)?.parentId,
+    provisioned: admitted.provisioned,
+    ...run,
+  };
+}
+
 /** The body of an invocation that failed before it responded. */
 function noChunks(): AsyncIterable<Buffer> {
   return Readable.from([]);
@@ -424,23 +595,10 @@ export function environmentKey(resolved: ResolvedFunction): string {
   return `${record.name}\u0000${version.version}\u0000${resolved.codeDir}\u0000${version.lastModifiedMs}\u0000${runtime}`;
 }
 
-/** An X-Ray style trace header: `Root=1-<time>-<24 hex>;Parent=<16 hex>;Sampled=0`. */
-function traceId(nowMs: number): string {
-  const time = Math.floor(nowMs / 1000)
-    .toString(16)
-    .padStart(8, '0');
-  return `Root=1-${time}-${randomHex(12)};Parent=${randomHex(8)};Sampled=0`;
-}
-
-/** Random bytes for trace ids, drawn from a pool refilled 4 KiB at a time (one call per ~200 ids). */
-const randomPool = Buffer.alloc(4096);
-let randomUsed = randomPool.length;
-
-function randomHex(bytes: number): string {
-  if (randomUsed + bytes > randomPool.length) {
-    randomFillSync(randomPool);
-    randomUsed = 0;
-  }
-  randomUsed += bytes;
-  return randomPool.toString('hex', randomUsed - bytes, randomUsed);
+/**
+ * The invocation's X-Ray trace header: the caller's trace continued (a new one without) under a
+ * new Parent, sampled as the function's TracingConfig says (core/trace-context.ts).
+ */
+function traceId(request: InvokeRequest, settings: FunctionSettings, nowMs: number): string {
+  return invocationTraceHeader(request.traceHeader, settings.tracingMode, nowMs, randomHex);
 }

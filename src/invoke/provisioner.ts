@@ -118,6 +118,32 @@ export class Provisioner {
     return { allocated, available: allocated, status: target.status, reason: target.reason };
   }
 
+  /** Whether a version or alias has provisioned concurrency configured (a quick lookup). */
+  has(functionName: string, qualifier: string): boolean {
+    return this.#targets.has(targetId(functionName, qualifier));
+  }
+
+  /** Every version or alias kept: requested, allocated and busy environments, for metrics. */
+  status(): Array<{
+    functionName: string;
+    qualifier: string;
+    requested: number;
+    allocated: number;
+    busy: number;
+  }> {
+    return [...this.#targets.values()].map((target) => {
+      let allocated = 0;
+      let busy = 0;
+      for (const env of target.envs) {
+        if (env.state === 'dead') continue;
+        allocated += 1;
+        if (env.state === 'busy') busy += 1;
+      }
+      const { functionName, qualifier, requested } = target;
+      return { functionName, qualifier, requested, allocated, busy };
+    });
+  }
+
   /** Stops every provisioned environment (the server is stopping). */
   async stop(): Promise<void> {
     this.#stopped = true;

@@ -221,6 +221,7 @@ export class BwrapSandboxDriver implements SandboxDriver {
       laminaApiSocket: spec.laminaApiSocket,
       inboundSocket: spec.inboundSocket,
       hostServices: spec.hostServiceSockets,
+      otlpSocket: spec.otlpSocket,
       ephemeralStorageBytes: spec.ephemeralStorageMiB * 1024 * 1024,
       ephemeral: storage,
       jailUid: JAIL_UID,

@@ -1,17 +1,18 @@
 /**
  * The bubblewrap command line of one environment (pure; see docs/sandbox.md for the reasoning).
  * Inside the jail a small shell starts socat relays from the jail's own loopback to the host's
- * unix sockets (the Runtime API on 127.0.0.1:9001, the Lamina API on 127.0.0.1:9002, allow-listed
- * host services on 127.0.0.2:<port>, which /etc/hosts names host.lamina.internal) and inbound
- * tunnels the other way (connections offered to the platform's inbound socket, each joined to the
- * port inside the jail that the platform names on its first line), waits until the Runtime API
- * relay listens, starts the external extensions in /opt/extensions, waits for the platform's go
+ * unix sockets (the Runtime API on 127.0.0.1:9001, the Lamina API on 127.0.0.1:9002, the OTLP
+ * endpoint on 127.0.0.1:9003 with `--otlp-endpoint`, allow-listed host services on
+ * 127.0.0.2:<port>, which /etc/hosts names host.lamina.internal) and inbound tunnels the other way
+ * (connections offered to the platform's inbound socket, each joined to the port inside the jail
+ * that the platform names on its first line), waits until the Runtime API relay listens, starts the external extensions in /opt/extensions, waits for the platform's go
  * when there are any, and then execs the runtime.
  *
  * File descriptors between the platform and the jail's shell: 5 (out) carries control lines
  * (`start <name>`, `unlaunchable <name>`, `ready`, `exit <name> <code>`), 6 (in) the go for the runtime, 7 (out) the
  * extensions' stdout and stderr.
  */
+import { OTLP_ADDRESS } from '../environment/environment-variables.js';
 import { extensionLaunchLines } from './extension-launch-script.js';
 
 /** Facts about the host the jail is built from. */
@@ -59,6 +60,8 @@ export interface JailPlan {
   readonly inboundSocket?: string | undefined;
   /** Allow-listed host services: a listener on host.lamina.internal:<port> relayed to each. */
   readonly hostServices?: readonly { readonly port: number; readonly socket: string }[] | undefined;
+  /** Host unix socket of the OTLP endpoint, relayed to OTLP_ADDRESS inside, if any. */
+  readonly otlpSocket?: string | undefined;
   readonly ephemeralStorageBytes: number;
   /**
    * Host folders backing /tmp and /dev/shm, sharing one EphemeralStorage-sized file system on
@@ -132,6 +135,7 @@ export function splitEnvironment(env: Readonly<Record<string, string>>): {
 
 export const RUNTIME_API_ADDRESS = '127.0.0.1:9001';
 export const LAMINA_API_ADDRESS = '127.0.0.1:9002';
+const OTLP_PORT = Number(OTLP_ADDRESS.split(':')[1]);
 /** Where host.lamina.internal points inside a jail (its own loopback; see /etc/hosts). */
 export const HOST_SERVICES_ADDRESS = '127.0.0.2';
 const RUN = '/run/lamina';
@@ -148,6 +152,7 @@ export function jailScript(
   withInbound = false,
   hostServicePorts: readonly number[] = [],
   tools: { readonly socat: string; readonly sleep: string } = { socat: 'socat', sleep: 'sleep' },
+  withOtlp = false,
 ): string {
   const socat = tools.socat;
   const relay = (port: number, socket: string, address = '127.0.0.1') =>
@@ -161,6 +166,7 @@ export function jailScript(
   return [
     relay(9001, `${RUN}/runtime.sock`),
     withLaminaApi ? relay(9002, `${RUN}/api.sock`) : '',
+    withOtlp ? relay(OTLP_PORT, `${RUN}/otlp.sock`) : '',
     ...hostServicePorts.map((port) =>
       relay(port, `${RUN}/host-${port}.sock`, HOST_SERVICES_ADDRESS),
     ),
@@ -227,6 +233,7 @@ function socketMounts(plan: JailPlan, args: string[]): void {
     args.push('--ro-bind', plan.laminaApiSocket, `${RUN}/api.sock`);
   for (const service of plan.hostServices ?? [])
     args.push('--ro-bind', service.socket, `${RUN}/host-${service.port}.sock`);
+  if (plan.otlpSocket !== undefined) args.push('--ro-bind', plan.otlpSocket, `${RUN}/otlp.sock`);
 }
 
 /** The seccomp filter, the jail-only variables and the first process. */
@@ -248,6 +255,7 @@ function start(
       plan.inboundSocket !== undefined,
       (plan.hostServices ?? []).map((service) => service.port),
       tools,
+      plan.otlpSocket !== undefined,
     ),
     'lamina-init',
     ...plan.command,

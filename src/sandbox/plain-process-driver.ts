@@ -6,13 +6,17 @@
  *
  * What a jail shows at fixed places is told by path instead: the command and the environment are
  * rewritten so that /var/task, /opt, /var/runtime, /var/lang and the Runtime API's socket name
- * the host folders, and 127.0.0.1:9001 (9002) a loopback relay of the environment's own. The same
+ * the host folders, and 127.0.0.1:9001 (9002, 9003) a loopback relay of the environment's own. The same
  * script as in a jail launches the external extensions (from the layers' `extensions` folder).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RUNTIME_API, RUNTIME_API_SOCKET } from '../environment/environment-variables.js';
+import {
+  OTLP_ADDRESS,
+  RUNTIME_API,
+  RUNTIME_API_SOCKET,
+} from '../environment/environment-variables.js';
 import type {
   Sandbox,
   SandboxDriver,
@@ -73,6 +77,9 @@ export class PlainProcessDriver implements SandboxDriver {
           ? undefined
           : await openLoopbackRelay(spec.laminaApiSocket);
       if (laminaApi !== undefined) relays.push(laminaApi);
+      const otlp =
+        spec.otlpSocket === undefined ? undefined : await openLoopbackRelay(spec.otlpSocket);
+      if (otlp !== undefined) relays.push(otlp);
       const optDir = spec.optDir ?? this.#emptyOpt;
       const mappings: JailMapping[] = [
         { inside: '/var/task', host: spec.codeDir },
@@ -85,6 +92,8 @@ export class PlainProcessDriver implements SandboxDriver {
       if (spec.langDir !== undefined) mappings.push({ inside: '/var/lang', host: spec.langDir });
       if (laminaApi !== undefined)
         mappings.push({ inside: LAMINA_API_ADDRESS, host: `127.0.0.1:${laminaApi.port}` });
+      if (otlp !== undefined)
+        mappings.push({ inside: OTLP_ADDRESS, host: `127.0.0.1:${otlp.port}` });
       const rewrite = jailPathRewriter(mappings);
       const launch = rewriteLaunch(spec.command, spec.env, rewrite);
       const script = extensionLaunchLines(join(optDir, 'extensions')).join('\n');

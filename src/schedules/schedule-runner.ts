@@ -27,6 +27,7 @@ import {
 } from './delivery-policy.js';
 import { fireAfter, isComplete, type RandomSource } from './fire-plan.js';
 import type { FireSink, ScheduleRepository } from './ports.js';
+import type { AsyncObserver } from '../core/platform-events.js';
 import { functionOf } from './schedule-rules.js';
 
 export interface ScheduleRunnerDeps {
@@ -37,6 +38,8 @@ export interface ScheduleRunnerDeps {
   readonly random: RandomSource;
   /** Reports an unexpected failure, or a fire dropped for want of a dead-letter target. */
   readonly onError: (error: unknown, scheduleArn: string | undefined) => void;
+  /** Hears of fires its dead-letter target refused too (DeadLetterErrors). */
+  readonly observer?: Pick<AsyncObserver, 'deadLetterFailed'> | undefined;
 }
 
 /** Schedules (and deliveries) handled per read of the store. */
@@ -233,6 +236,7 @@ export class ScheduleRunner {
         payload: Buffer.from(JSON.stringify(deadLetterEvent(delivery, condition, nowMs))),
       });
     } catch (error) {
+      this.#d.observer?.deadLetterFailed(delivery.functionName, delivery.qualifier);
       const reason = error instanceof Error ? error.message : String(error);
       this.#d.onError(
         new Error(`${what}; its dead-letter target refused it too: ${reason}`),

@@ -14,6 +14,7 @@ import pino, { type Logger } from 'pino';
 import { buildLambdaHttpApi } from '../api/lambda-http-api.js';
 import { ResourcePolicyCache } from '../api/resource-policy-cache.js';
 import type { ApiContext } from '../api/api-types.js';
+import type { RpcService } from '../api/rpc-service.js';
 import { AsyncDispatcher } from '../async/async-dispatcher.js';
 import { AsyncEventService } from '../async/async-event-service.js';
 import { BodyBudget } from '../core/body-budget.js';
@@ -42,8 +43,28 @@ import { EnvironmentPool } from '../invoke/environment-pool.js';
 import { ServiceFunctionResolver } from '../invoke/function-resolver.js';
 import { CachedFunctionLookup } from '../functions/cached-function-lookup.js';
 import { InvokeService } from '../invoke/invoke-service.js';
+import { ObserverFanout } from '../monitoring/observer-fanout.js';
+import { PlatformEventFanout } from '../monitoring/platform-event-fanout.js';
+import { PlatformSpans } from '../monitoring/platform-spans.js';
+import { OtlpHttpExporter } from '../observability/otlp-http-exporter.js';
+import { randomHex } from '../core/trace-ids.js';
+import { InvocationHistory } from '../monitoring/invocation-history.js';
+import { InvocationRecorder } from '../monitoring/invocation-recorder.js';
+import { MetricMinutes } from '../monitoring/metric-minutes.js';
+import { SqliteMetricStore } from '../store/sqlite-metric-store.js';
+import { CloudWatchService } from '../api/cloudwatch-service.js';
+import { SqliteInvocationRecordStore } from '../store/sqlite-invocation-record-store.js';
+import { CachedReading } from '../monitoring/cached-reading.js';
+import { LiveMetrics } from '../monitoring/live-metrics.js';
+import { prestartedByRuntime, type PlatformGauges } from '../monitoring/platform-gauges.js';
+import type { MetricsEndpoint } from '../api/prometheus-endpoint.js';
+import { PrometheusListener } from '../api/prometheus-listener.js';
+import { PrometheusMetrics } from '../api/prometheus-metrics.js';
 import { Provisioner } from '../invoke/provisioner.js';
 import { FileLogStore } from '../observability/file-log-store.js';
+import { FileLogArchive } from '../observability/file-log-archive.js';
+import { createLogsService } from '../api/logs-service.js';
+import { LogRetentionSweeper } from '../monitoring/log-retention.js';
 import { HostRuntimeLauncher } from '../runtimes/host-runtime-launcher.js';
 import type { RuntimeLaunch } from '../environment/ports.js';
 import { runtimeClientsDir } from '../runtimes/runtime-clients.js';
@@ -70,6 +91,7 @@ import { openBwrapHost } from './bwrap-host.js';
 import { resolveCredentials } from './credentials.js';
 import { descriptorLimit } from './descriptor-limit.js';
 import { environmentEndpoints } from './environment-endpoints.js';
+import { OtlpForwarder } from '../runtime-api/otlp-forwarder.js';
 import { fullCollection } from './full-collection.js';
 import { buildEventSources } from './event-sources.js';
 import { buildSchedules } from './schedules.js';
@@ -88,6 +110,9 @@ import { privateFolder, sandboxPassage } from './private-folders.js';
 import type { SandboxHostOpener } from './sandbox-host.js';
 import { concurrencyLimits, credentialLifetimeMs, type ServerConfig } from './server-config.js';
 import { WriteGeneration } from './write-generation.js';
+
+/** How long hourly usage is kept: a little over a year, so a year's bills can be compared. */
+const USAGE_RETENTION_MS = 400 * 86_400_000;
 
 /** The runtime clients shipped with Lamina (runtimes/ at the package root). */
 const RUNTIME_CLIENTS = resolve(dirname(fileURLToPath(import.meta.url)), '../../../runtimes');
@@ -269,6 +294,14 @@ export async function buildLamina(
     const slotsDir = join(config.dataDir, 'slots');
     rmSync(slotsDir, { recursive: true, force: true });
     sandboxPassage(slotsDir, identity);
+    // What functions send to their environment's OTLP endpoint goes to the same collector.
+    const otlpRelay =
+      config.otlpEndpoint === undefined
+        ? undefined
+        : new OtlpForwarder({
+            collector: config.otlpEndpoint,
+            onReleased: (bytes) => late.reclaimer?.passedThrough(bytes),
+          });
     const factory = new EnvironmentFactory({
       scope,
       sandboxes: host.driver,
@@ -278,6 +311,7 @@ export async function buildLamina(
         budget: new ConnectionBudget(jailDescriptorShare(descriptorLimit())),
         api: () => listening.apiTarget,
         hostServices: config.functionAllow,
+        otlp: otlpRelay,
         onConnectionEnded: (bytesRead) => late.reclaimer?.connectionEnded(bytesRead),
       }),
       logs,
@@ -316,7 +350,17 @@ export async function buildLamina(
     if (nodeFamily !== undefined) prestarted.register(nodeFamily, node);
     const lookup = new CachedFunctionLookup(functions, writes);
     const resolver = new ServiceFunctionResolver(lookup, code, images);
+    // Everything that watches invocations (records, metrics, usage, spans) hears of them here.
+    const observers = new ObserverFanout((error) =>
+      logger.error({ err: error }, 'an invocation observer failed'),
+    );
+    // The asynchronous queue's and the mappings' events, for the same watchers.
+    const platformEvents = new PlatformEventFanout((error) =>
+      logger.error({ err: error }, 'a platform event observer failed'),
+    );
     const invokeService = new InvokeService({
+      // `--observability off` (benchmarks of its cost): invocations are not watched at all.
+      observer: config.observability ? observers : undefined,
       scope,
       resolver,
       pool,
@@ -350,6 +394,30 @@ export async function buildLamina(
       provisioning: provisioner,
     });
 
+    // Every invocation's record, and the usage metered from them (and from provisioned concurrency).
+    const records = new SqliteInvocationRecordStore(db);
+    const recorder = new InvocationRecorder({
+      store: records,
+      clock,
+      retentionMs: config.invocationRecordRetentionMs,
+      usageRetentionMs: USAGE_RETENTION_MS,
+      provisionedNow: () => provisioned.allocatedNow(),
+      onError: (error) => logger.error({ err: error }, 'writing invocation records failed'),
+    });
+    observers.add(recorder);
+    // CloudWatch's AWS/Lambda metrics by minute (GetMetricData, GetMetricStatistics, ListMetrics).
+    const cloudWatchMetrics = new MetricMinutes({
+      clock,
+      store: new SqliteMetricStore(db),
+      concurrency: { concurrencyNow: () => invokeService.concurrencyNow() },
+      provisionedOf: (name) => concurrency.provisionedOf(name),
+      provisionedFor: (name, qualifier) => provisioner.has(name, qualifier),
+      onError: (error, what) => logger.error({ err: error }, `${what} failed`),
+    });
+    observers.add(cloudWatchMetrics);
+    platformEvents.addAsync(cloudWatchMetrics);
+    platformEvents.addMappings(cloudWatchMetrics);
+
     const eventConfigs = new SqliteEventInvokeConfigRepository(db);
     const targets = new ServiceAsyncTargets(lookup, eventConfigs, concurrency);
     const asyncStore = new SqliteAsyncEventStore(db);
@@ -363,6 +431,7 @@ export async function buildLamina(
       concurrency: config.asyncConcurrency,
       onError: (error, requestId) =>
         logger.error({ err: error, requestId }, 'asynchronous event handling failed'),
+      observer: platformEvents,
     });
     const asyncEvents = new AsyncEventService({
       scope,
@@ -373,7 +442,56 @@ export async function buildLamina(
       onEnqueued: () => dispatcher.wake(),
       retentionMs: config.asyncEventRetentionMs,
       onError: (error) => logger.error({ err: error }, 'pruning asynchronous events failed'),
+      observer: platformEvents,
     });
+    // Prometheus: Lambda's metrics as they happen, and the platform's gauges read when scraped.
+    const liveMetrics = new LiveMetrics({
+      provisionedFor: (name, qualifier) => provisioner.has(name, qualifier),
+    });
+    observers.add(liveMetrics);
+    platformEvents.addAsync(liveMetrics);
+    platformEvents.addMappings(liveMetrics);
+    // OpenTelemetry: the platform's spans of sampled invocations, batched to the collector.
+    const spanExporter =
+      config.otlpEndpoint === undefined
+        ? undefined
+        : new OtlpHttpExporter({
+            endpoint: config.otlpEndpoint,
+            maxQueuedSpans: config.otlpSpanBuffer,
+            onDropped: (counts) =>
+              logger.warn(
+                { spans: counts },
+                'platform spans dropped: the OTLP collector is slow, down or refusing them',
+              ),
+          });
+    if (spanExporter !== undefined) {
+      const spans = new PlatformSpans({ exporter: spanExporter, scope, clock, randomHex });
+      observers.add(spans);
+      platformEvents.addAsync(spans);
+      platformEvents.addMappings(spans);
+    }
+    const queueDepth = new CachedReading(
+      async () => ({ waiting: await asyncStore.waitingCount(), running: dispatcher.running }),
+      clock,
+    );
+    const gauges: PlatformGauges = {
+      concurrency: () => ({ ...invokeService.concurrencyNow(), accountLimit: limits.accountLimit }),
+      environments: () => pool.status(),
+      prestarted: () => prestartedByRuntime(prestarted.status()),
+      provisioned: () => provisioner.status(),
+      asyncQueue: () => queueDepth.get(),
+      watching: () => ({
+        spans: spanExporter?.counts(),
+        otlpRelay: otlpRelay?.counts(),
+        recordsDropped: recorder.dropped,
+      }),
+    };
+    const prometheus = new PrometheusMetrics(liveMetrics, gauges);
+    const metricsEndpoint: MetricsEndpoint = {
+      token: config.metricsToken,
+      render: () => prometheus.render(),
+      onError: (error) => logger.error({ err: error }, 'rendering the metrics failed'),
+    };
 
     const eventSources = buildEventSources({
       db,
@@ -385,6 +503,7 @@ export async function buildLamina(
       lookup,
       invocations: () => late.invocations,
       asyncEvents,
+      observer: platformEvents,
     });
     const schedules = buildSchedules({
       db,
@@ -396,6 +515,7 @@ export async function buildLamina(
       asyncEvents,
       iam: iamEdge.api.iam,
       authorizer: iamEdge.api.authorizer,
+      observer: platformEvents,
     });
     const { directory } = iamEdge;
     const verifier =
@@ -403,7 +523,7 @@ export async function buildLamina(
         ? undefined
         : new Sigv4Verifier({
             service: 'lambda',
-            otherServices: ['iam', 'sts', 'scheduler'],
+            otherServices: ['iam', 'sts', 'scheduler', 'logs', 'monitoring'],
             region: config.region,
             clock,
             secretFor: (id) => directory.secretFor(id),
@@ -473,6 +593,11 @@ export async function buildLamina(
       concurrency,
       provisioned,
       prestartedStatus: () => prestarted.status(),
+      invocationHistory: new InvocationHistory({
+        store: records,
+        flush: () => recorder.flush(),
+        prices: config.prices,
+      }),
       runtimeVersionArn: versionArnOf,
       codeLocation: async (sha, requestHost) => {
         const path = `/lamina/2026-11-01/code/${sha}`;
@@ -495,7 +620,26 @@ export async function buildLamina(
     const bodyBudget = new BodyBudget(config.requestBodyMemoryBytes, (bytes) =>
       late.reclaimer?.released(bytes),
     );
+    // The other AWS services served at `POST /` beside IAM and STS.
+    const rpcServices: RpcService[] = [];
+    rpcServices.push(
+      new CloudWatchService(cloudWatchMetrics, (error) =>
+        logger.error({ err: error }, 'a CloudWatch request failed'),
+      ),
+    );
+    // CloudWatch Logs over the function logs; a periodic sweep enforces their retention.
+    const logArchive = new FileLogArchive({
+      root: join(config.dataDir, 'logs'),
+      writerQuietMs: config.environmentMaxAgeMs + 3_600_000,
+      onScanned: (bytes) => late.reclaimer?.passedThrough(bytes),
+    });
+    rpcServices.push(createLogsService({ archive: logArchive, scope, clock }));
+    const logRetention = new LogRetentionSweeper(logArchive, clock, (error) =>
+      logger.error({ err: error }, 'sweeping expired function logs failed'),
+    );
     const http = buildLambdaHttpApi({
+      rpcServices,
+      metrics: config.metricsPort === undefined ? metricsEndpoint : undefined,
       context,
       verifier,
       logger,
@@ -529,12 +673,20 @@ export async function buildLamina(
       asyncStore,
       dispatcher,
       asyncEvents,
+      recorder,
+      cloudWatchMetrics,
       logs,
+      logRetention,
       reclaimer,
       iam: iamEdge.api.iam,
       eventSources: eventSources.supervisor,
       schedules: schedules.service,
       scheduleRunner: schedules.runner,
+      spanExporter,
+      otlpRelay,
+      metrics: prometheus,
+      metricsListener:
+        config.metricsPort === undefined ? undefined : new PrometheusListener(metricsEndpoint),
     });
   } catch (error) {
     await db?.destroy().catch(() => undefined);

@@ -1,15 +1,17 @@
 /**
  * Opens the host side of each environment: `<run>/envs/<id>/` (root and the sandbox group may
  * pass through it, nobody else) with the unix sockets the platform creates and the jail's group
- * may connect to — the Runtime API, the Lamina API relay, the inbound tunnels and one relay per
- * allow-listed host service — each with its own cap on connections, all charged to one
- * server-wide ConnectionBudget.
+ * may connect to — the Runtime API, the Lamina API relay, the inbound tunnels, one relay per
+ * allow-listed host service and, with a collector, the OTLP endpoint — each with its own cap on
+ * connections, all charged to one server-wide ConnectionBudget.
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ConnectionBudget } from '../core/connection-budget.js';
 import type { EnvironmentEndpoints, EnvironmentEndpointsFactory } from '../environment/ports.js';
 import { InboundTunnels } from '../runtime-api/inbound-tunnels.js';
+import type { OtlpIntake } from '../runtime-api/otlp-forwarder.js';
+import { OtlpReceiver } from '../runtime-api/otlp-receiver.js';
 import { RelayTelemetrySender } from '../runtime-api/relay-telemetry-sender.js';
 import { RuntimeApiServer } from '../runtime-api/runtime-api-server.js';
 import { SocketRelay, type RelayTarget } from './socket-relay.js';
@@ -26,6 +28,8 @@ export const CONNECTIONS_PER_ENVIRONMENT = {
   inbound: 8,
   /** A connection pool (a database client's, say) to each allow-listed host service. */
   hostService: 16,
+  /** One exporter per signal, each with a few requests under way. */
+  otlp: 8,
 } as const;
 
 /** How long a relayed API connection may carry nothing before it is closed (ms). */
@@ -48,6 +52,8 @@ export interface EndpointOptions {
   readonly api: RelayTarget | undefined;
   /** Allow-listed host services (each port once). */
   readonly hostServices?: readonly HostService[] | undefined;
+  /** Where functions' OTLP posts go (`--otlp-endpoint`); undefined: no OTLP endpoint. */
+  readonly otlp?: OtlpIntake | undefined;
   /**
    * Told of every connection to an environment's sockets that ended, with the bytes read from it
    * (see ConnectionLimits).
@@ -115,12 +121,25 @@ export function environmentEndpoints(options: EndpointOptions): EnvironmentEndpo
         );
         hostServiceSockets.push({ port: service.port, socket });
       }
+      let otlpSocket: string | undefined;
+      if (options.otlp !== undefined) {
+        otlpSocket = join(dir, 'otlp.sock');
+        const receiver = new OtlpReceiver({
+          environmentId: id,
+          intake: options.otlp,
+          connections: { perSocket: CONNECTIONS_PER_ENVIRONMENT.otlp, budget, onEnded },
+        });
+        await receiver.listen(otlpSocket);
+        closers.push(() => receiver.close());
+        sandboxSocket(otlpSocket, identity);
+      }
       const endpoints: EnvironmentEndpoints = {
         runtime,
         runtimeSocket,
         laminaApiSocket,
         inboundSocket,
         hostServiceSockets,
+        otlpSocket,
         telemetry: new RelayTelemetrySender((port) => tunnels.open(port)),
         close,
       };

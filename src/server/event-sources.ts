@@ -11,7 +11,7 @@ import type { Clock } from '../core/clock.js';
 import { LambdaError, lambdaErrors } from '../core/errors.js';
 import type { IdSource } from '../core/ids.js';
 import type { AsyncEventService } from '../async/async-event-service.js';
-import { BatchProcessor } from '../event-sources/batch-processor.js';
+import { BatchProcessor, type BatchProcessorDeps } from '../event-sources/batch-processor.js';
 import { BrokerService } from '../event-sources/broker-service.js';
 import { MappingService } from '../event-sources/mapping-service.js';
 import { MappingSupervisor } from '../event-sources/mapping-supervisor.js';
@@ -42,6 +42,8 @@ export function buildEventSources(deps: {
   readonly lookup: CachedFunctionLookup;
   readonly invocations: () => InvokeService | undefined;
   readonly asyncEvents: Pick<AsyncEventService, 'accept'>;
+  /** Hears of batches and of failed batches their OnFailure function could not get (metrics). */
+  readonly observer?: BatchProcessorDeps['observer'];
 }): EventSources {
   const { scope, clock, ids } = deps;
   const mappings = new SqliteMappingRepository(deps.db);
@@ -71,6 +73,7 @@ export function buildEventSources(deps: {
         clock,
         ids,
         report,
+        observer: deps.observer,
         pause: (ms) => pauser.pause(ms),
         invoker: {
           invoke: async (request) => {
@@ -78,7 +81,12 @@ export function buildEventSources(deps: {
             if (invocations === undefined)
               return { kind: 'not-invoked', reason: 'The server is starting.', passing: true };
             return outcomeOf(() =>
-              invocations.invokeToEnd({ ...request, clientContext: undefined, logTail: false }),
+              invocations.invokeToEnd({
+                ...request,
+                clientContext: undefined,
+                logTail: false,
+                trigger: 'mapping',
+              }),
             );
           },
         },

@@ -3,6 +3,9 @@
  * asynchronous queue → event sources and schedules → HTTP → provisioned concurrency), and stops
  * them in the reverse order.
  */
+import type { OtlpForwarder } from '../runtime-api/otlp-forwarder.js';
+import type { InvocationRecorder } from '../monitoring/invocation-recorder.js';
+import type { MetricMinutes } from '../monitoring/metric-minutes.js';
 import type { MappingSupervisor } from '../event-sources/mapping-supervisor.js';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
@@ -24,6 +27,9 @@ import type { Credentials } from './credentials.js';
 import type { ScheduleRunner } from '../schedules/schedule-runner.js';
 import type { ScheduleService } from '../schedules/schedule-service.js';
 import type { MemoryReclaimer } from './memory-reclaimer.js';
+import type { LogRetentionSweeper } from '../monitoring/log-retention.js';
+import type { PrometheusListener } from '../api/prometheus-listener.js';
+import type { PrometheusMetrics } from '../api/prometheus-metrics.js';
 import type { SandboxHost } from './sandbox-host.js';
 import type { ServerConfig } from './server-config.js';
 
@@ -32,6 +38,8 @@ export interface Listening {
   endpoint?: string;
   /** The address environments' relays connect to. */
   apiTarget?: { host: string; port: number };
+  /** Where Prometheus scrapes (`…/metrics` on the API port, or on `--metrics-port`). */
+  metrics?: string;
 }
 
 /** The sink of function log lines, flushed on stop. */
@@ -59,7 +67,13 @@ export interface ServerParts {
   readonly asyncStore: SqliteAsyncEventStore;
   readonly dispatcher: AsyncDispatcher;
   readonly asyncEvents: AsyncEventService;
+  /** Invocation records and usage, written in batches; pruned and metered while running. */
+  readonly recorder: InvocationRecorder;
+  /** CloudWatch's metrics by minute: sampled and written while running, pruned after 15 days. */
+  readonly cloudWatchMetrics: MetricMinutes;
   readonly logs: ServerLogSink;
+  /** Deletes function logs past their group's retention (PutRetentionPolicy), periodically. */
+  readonly logRetention: LogRetentionSweeper;
   readonly reclaimer: MemoryReclaimer | undefined;
   /** IAM's users, roles and policies (tests make the roles their functions name). */
   readonly iam: IamService;
@@ -68,6 +82,17 @@ export interface ServerParts {
   /** EventBridge Scheduler's schedules (the API's service) and the runner that fires them. */
   readonly schedules: ScheduleService;
   readonly scheduleRunner: ScheduleRunner;
+  /** Sends the platform's spans to the OTLP collector (`--otlp-endpoint`), if one is set. */
+  readonly spanExporter?: { stop(): Promise<void> } | undefined;
+  /**
+   * Relays what functions send to their environment's OTLP endpoint to the same collector, if one
+   * is set; `counts()` tells what it forwarded and dropped.
+   */
+  readonly otlpRelay?: OtlpForwarder | undefined;
+  /** The Prometheus registry (`/metrics`); others may register their metrics on it. */
+  readonly metrics: PrometheusMetrics;
+  /** `/metrics` on its own port (`--metrics-port`), else undefined: on the API port. */
+  readonly metricsListener: PrometheusListener | undefined;
 }
 
 export class LaminaServer {
@@ -90,6 +115,13 @@ export class LaminaServer {
     const endpoint = this.parts.listening.endpoint;
     if (endpoint === undefined) throw new Error('The server has not started.');
     return endpoint;
+  }
+
+  /** The URL Prometheus scrapes, once started. */
+  get metricsEndpoint(): string {
+    const metrics = this.parts.listening.metrics;
+    if (metrics === undefined) throw new Error('The server has not started.');
+    return metrics;
   }
 
   /** The accepted key pair (undefined with `--auth none`). */
@@ -151,6 +183,9 @@ export class LaminaServer {
     if (requeued > 0)
       logger.warn({ requeued }, 'asynchronous events interrupted by a crash will run again');
     asyncEvents.startPruning();
+    this.parts.logRetention.start();
+    this.parts.recorder.start();
+    await this.parts.cloudWatchMetrics.start();
     // Mappings resume (their sources connect in the background) once the queue takes events.
     await this.parts.eventSources.start();
     // Schedules fire into the queue: what fell due while the server was down fires once now.
@@ -176,6 +211,12 @@ export class LaminaServer {
       host: url.hostname === 'localhost' ? '127.0.0.1' : url.hostname,
       port: Number(url.port),
     };
+    const { metrics, metricsListener } = this.parts;
+    metrics.startProcessMetrics();
+    listening.metrics =
+      metricsListener === undefined
+        ? `${listening.endpoint}/metrics`
+        : await metricsListener.listen(config.host, config.metricsPort ?? 0);
     await this.parts.provisioned.load();
   }
 
@@ -204,6 +245,7 @@ export class LaminaServer {
         }
       };
       await step(() => p.http.close());
+      await step(() => p.metricsListener?.close());
       await step(() => schedulesStopped);
       // Batches under way finish and are settled; records read but not settled go back.
       await step(() => p.eventSources.stop());
@@ -211,7 +253,16 @@ export class LaminaServer {
       await step(() => p.provisioner.stop());
       await step(() => p.invocations.stop());
       await step(() => asyncStopped);
+      // The last invocations' spans get a short while to reach the collector.
+      await step(() => p.spanExporter?.stop());
+      // Every environment has ended: what functions sent and is still queued is let go.
+      await step(() => p.otlpRelay?.close());
       await step(() => p.asyncStore.flush());
+      // Every invocation has ended: its record (and the provisioned usage so far) is written.
+      await step(() => p.recorder.stop());
+      // And its metrics: the minute in progress too.
+      await step(() => p.cloudWatchMetrics.stop());
+      await step(() => p.logRetention.stop());
       await step(() => p.logs.flush());
       await step(() => p.preparation.stop());
       await step(() => p.db.destroy());

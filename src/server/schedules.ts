@@ -15,7 +15,7 @@ import type { Authorizer } from '../iam/authorizer.js';
 import type { IamService } from '../iam/iam-service.js';
 import type { RandomSource } from '../schedules/fire-plan.js';
 import type { FireSink, ScheduleRoles } from '../schedules/ports.js';
-import { ScheduleRunner } from '../schedules/schedule-runner.js';
+import { ScheduleRunner, type ScheduleRunnerDeps } from '../schedules/schedule-runner.js';
 import { ScheduleService } from '../schedules/schedule-service.js';
 import type { Database } from '../store/database-schema.js';
 import { SqliteScheduleRepository } from '../store/sqlite-schedule-repository.js';
@@ -37,6 +37,8 @@ export function buildSchedules(deps: {
   readonly asyncEvents: Pick<AsyncEventService, 'accept' | 'get'>;
   readonly iam: IamService;
   readonly authorizer: Authorizer;
+  /** Hears of fires their dead-letter function refused too (metrics). */
+  readonly observer?: ScheduleRunnerDeps['observer'];
 }): Schedules {
   const { scope, clock, logger, asyncEvents } = deps;
   const random = deps.random ?? Math.random;
@@ -51,6 +53,7 @@ export function buildSchedules(deps: {
         payload: fire.payload,
         clientContext: undefined,
         limits: fire.retryPolicy,
+        trigger: 'schedule',
       });
       return 'enqueued';
     },
@@ -61,6 +64,7 @@ export function buildSchedules(deps: {
     sink,
     clock,
     random,
+    observer: deps.observer,
     onError: (error, scheduleArn) =>
       logger.error({ err: error, scheduleArn }, 'a schedule could not fire'),
   });

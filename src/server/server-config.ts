@@ -1,4 +1,5 @@
 import { DEFAULT_BODY_BUDGET_BYTES } from '../core/body-budget.js';
+import { AWS_LAMBDA_PRICES, type UsagePrices } from '../core/usage-prices.js';
 import { LONG_RUN_MS } from '../environment/colocation-policy.js';
 import { defaultRuntimesDir } from '../runtimes/runtime-store.js';
 
@@ -41,6 +42,15 @@ export interface ServerConfig {
   readonly asyncConcurrency: number;
   /** How long finished asynchronous events stay visible before they are pruned (ms). */
   readonly asyncEventRetentionMs: number;
+  /** How long invocation records are kept (`--invocation-record-retention`, ms). */
+  readonly invocationRecordRetentionMs: number;
+  /** What usage is priced at (`--prices FILE`; default AWS Lambda's published prices). */
+  readonly prices: UsagePrices;
+  /**
+   * Whether invocations are watched (records, usage, metrics, spans); `--observability off` is
+   * for measuring what watching costs.
+   */
+  readonly observability: boolean;
   /**
    * Public base of function URLs (`https://lambda-url.example.com` gives
    * `https://<url-id>.lambda-url.example.com/`); default `http://lambda-url.<region>.localhost:<port>`.
@@ -95,6 +105,24 @@ export interface ServerConfig {
    * (`--insecure-registry`); loopback hosts always may, as Docker allows.
    */
   readonly insecureRegistries: readonly string[];
+  /**
+   * Serve Prometheus's `/metrics` on this port of `host` instead of the API port
+   * (`--metrics-port`; 0 picks a free one); undefined: on the API port.
+   */
+  readonly metricsPort: number | undefined;
+  /**
+   * The bearer token `/metrics` requires (`--metrics-token`, `LAMINA_METRICS_TOKEN`); undefined:
+   * loopback clients only.
+   */
+  readonly metricsToken: string | undefined;
+  /**
+   * An OpenTelemetry collector's OTLP/HTTP base URL (`--otlp-endpoint`, e.g.
+   * `http://127.0.0.1:4318`): the platform's spans of sampled invocations go to its `/v1/traces`.
+   * Undefined: no spans are made.
+   */
+  readonly otlpEndpoint: string | undefined;
+  /** Platform spans waiting for the collector, at most (`--otlp-span-buffer`); more are dropped. */
+  readonly otlpSpanBuffer: number;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -117,6 +145,9 @@ export const DEFAULT_CONFIG: ServerConfig = {
   initLimitMs: 10_000,
   asyncConcurrency: 32,
   asyncEventRetentionMs: 7 * 24 * 3_600_000,
+  invocationRecordRetentionMs: 7 * 24 * 3_600_000,
+  prices: AWS_LAMBDA_PRICES,
+  observability: true,
   functionUrlBase: undefined,
   cpuColocation: true,
   cpuColocationReleaseMs: LONG_RUN_MS,
@@ -130,6 +161,10 @@ export const DEFAULT_CONFIG: ServerConfig = {
   functionDns: undefined,
   runtimesDir: defaultRuntimesDir(),
   insecureRegistries: [],
+  metricsPort: undefined,
+  metricsToken: undefined,
+  otlpEndpoint: undefined,
+  otlpSpanBuffer: 2048,
 };
 
 /** The smallest MemorySize: the default concurrency limit counts environments of this size. */

@@ -32,6 +32,41 @@ export interface ProvisionedConcurrencyTable {
   last_modified_ms: number;
 }
 
+export interface InvocationRecordsTable {
+  seq: Generated<number>;
+  request_id: string;
+  function_name: string;
+  executed_version: string;
+  qualifier: string | null;
+  trigger: string;
+  received_ms: number;
+  start_ms: number;
+  end_ms: number;
+  cold: number;
+  init_duration_ms: number | null;
+  duration_ms: number;
+  billed_duration_ms: number;
+  memory_size_mib: number;
+  max_memory_used_mib: number;
+  architecture: string;
+  outcome: string;
+  error_type: string | null;
+  trace_header: string;
+  provisioned: number;
+}
+
+export interface UsageHoursTable {
+  function_name: string;
+  version: string;
+  architecture: string;
+  hour_ms: number;
+  requests: Generated<number>;
+  billed_ms: Generated<number>;
+  mib_ms: Generated<number>;
+  provisioned_duration_mib_ms: Generated<number>;
+  provisioned_mib_ms: Generated<number>;
+}
+
 export interface AsyncEventsTable {
   seq: Generated<number>;
   request_id: string;
@@ -56,6 +91,10 @@ export interface AsyncEventsTable {
   replay_of: string | null;
   /** The sender's retry limits (AsyncLimits) as JSON, if any. */
   limits_json: string | null;
+  /** The X-Ray trace header the event's attempts and destination continue. */
+  trace_header: string | null;
+  /** What sent it when not an Event invoke (`schedule`); null: `async`. */
+  trigger: string | null;
 }
 
 export interface EventInvokeConfigsTable {
@@ -199,6 +238,29 @@ export interface SchedulerClientTokensTable {
   used_ms: number;
 }
 
+/** A CloudWatch metric series (metric and dimensions) and the last minute it had data. */
+export interface MetricSeriesTable {
+  id: Generated<number>;
+  series_key: string;
+  namespace: string;
+  metric_name: string;
+  /** `[{"Name":…,"Value":…}]` in the listed order. */
+  dimensions_json: string;
+  last_minute_ms: number;
+}
+
+/** One minute of a series as one write of the server's memory had it. */
+export interface MetricMinutesTable {
+  series_id: number;
+  minute_ms: number;
+  batch: number;
+  sample_count: number;
+  sum: number;
+  minimum: number;
+  maximum: number;
+  histogram: Uint8Array;
+}
+
 export interface MigrationRow {
   name: string;
   timestamp: Generated<string>;
@@ -210,6 +272,8 @@ export interface Database {
   aliases: AliasesTable;
   provisioned_concurrency: ProvisionedConcurrencyTable;
   async_events: AsyncEventsTable;
+  invocation_records: InvocationRecordsTable;
+  usage_hours: UsageHoursTable;
   event_invoke_configs: EventInvokeConfigsTable;
   function_urls: FunctionUrlsTable;
   resource_policies: ResourcePoliciesTable;
@@ -231,4 +295,6 @@ export interface Database {
   schedules: SchedulesTable;
   schedule_deliveries: ScheduleDeliveriesTable;
   scheduler_client_tokens: SchedulerClientTokensTable;
+  metric_series: MetricSeriesTable;
+  metric_minutes: MetricMinutesTable;
 }

@@ -10,7 +10,7 @@ import { GroupCommit } from './group-commit.js';
 
 type Row = Omit<AsyncEventsTable, 'seq'>;
 
-/** Rows per INSERT statement (SQLite allows 32,766 bound values; a row has 20). */
+/** Rows per INSERT statement (SQLite allows 32,766 bound values; a row has 23). */
 const INSERT_CHUNK = 500;
 
 /** Candidate rows read per event claimed (the rest may be of functions out of room). */
@@ -117,6 +117,16 @@ export class SqliteAsyncEventStore implements AsyncEventStore {
     return row?.next_attempt_ms ?? undefined;
   }
 
+  /** Events waiting to run (Queued or Retrying), counted on the due-time index (metrics). */
+  async waitingCount(): Promise<number> {
+    const row = await this.#db
+      .selectFrom('async_events')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('next_attempt_ms', 'is not', null)
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
   update(event: AsyncEvent, followUps: readonly AsyncEvent[]): Promise<void> {
     return this.#writes.submit(async (trx) => {
       await updateRow(trx, event);
@@ -218,6 +228,9 @@ function toRow(event: AsyncEvent): Row {
     function_error: event.functionError ?? null,
     replay_of: event.replayOf ?? null,
     limits_json: event.limits === undefined ? null : JSON.stringify(event.limits),
+    trace_header: event.traceHeader ?? null,
+    // 'async' is what a missing value means (events stored before the column).
+    trigger: event.trigger === 'async' ? null : event.trigger,
   };
 }
 
@@ -247,5 +260,7 @@ function fromRow(row: Selectable<AsyncEventsTable>): AsyncEvent {
     replayOf: row.replay_of ?? undefined,
     limits:
       row.limits_json === null ? undefined : (JSON.parse(row.limits_json) as AsyncEvent['limits']),
+    traceHeader: row.trace_header ?? undefined,
+    trigger: row.trigger === 'schedule' ? 'schedule' : 'async',
   };
 }

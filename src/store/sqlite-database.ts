@@ -26,6 +26,9 @@ import * as eventSources0009 from './migrations/0009-event-sources.js';
 import * as schedules0010 from './migrations/0010-schedules.js';
 import * as asyncEventLimits0011 from './migrations/0011-async-event-limits.js';
 import * as registryLogins0012 from './migrations/0012-registry-logins.js';
+import * as asyncEventTrace0013 from './migrations/0013-async-event-trace.js';
+import * as invocationRecords0014 from './migrations/0014-invocation-records.js';
+import * as metrics0015 from './migrations/0015-metrics.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001-functions': functions0001,
@@ -40,6 +43,9 @@ const MIGRATIONS: Record<string, Migration> = {
   '0010-schedules': schedules0010,
   '0011-async-event-limits': asyncEventLimits0011,
   '0012-registry-logins': registryLogins0012,
+  '0013-async-event-trace': asyncEventTrace0013,
+  '0014-invocation-records': invocationRecords0014,
+  '0015-metrics': metrics0015,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };

@@ -230,6 +230,13 @@ describe('function URLs', () => {
     );
     assert.equal(forged.status, 403);
     assert.equal(forged.headers['x-amzn-errortype'], 'InvalidSignatureException');
+    // Good credentials, but a signature scoped to another service the API takes: refused too.
+    for (const service of ['sts', 'iam', 'scheduler', 'logs', 'monitoring']) {
+      const elsewhere = await signedUrlRequest(`${url}who`, {}, undefined, service);
+      assert.equal(elsewhere.status, 403, service);
+      assert.equal(elsewhere.headers['x-amzn-errortype'], 'InvalidSignatureException', service);
+      assert.match(elsewhere.body.toString(), /scoped to correct service: 'lambda'/);
+    }
 
     const signed = await signedUrlRequest(`${url}who?am=i`, {
       method: 'POST',

@@ -83,18 +83,19 @@ export function openUrlResponse(url: string): Promise<IncomingMessage> {
   });
 }
 
-/** Like `urlRequest`, signed with SigV4 (service `lambda`) by `credentials`. */
+/** Like `urlRequest`, signed with SigV4 (service `lambda` unless told) by `credentials`. */
 export async function signedUrlRequest(
   url: string,
   init: UrlRequestInit = {},
   credentials = TEST_CREDENTIALS,
+  service = 'lambda',
 ): Promise<UrlAnswer> {
   const target = new URL(url);
   const body = init.body === undefined ? undefined : Buffer.from(init.body);
   const query: Record<string, string> = {};
   for (const [name, value] of target.searchParams) query[name] = value;
   const signer = new SignatureV4({
-    service: 'lambda',
+    service,
     region: 'us-east-1',
     credentials,
     sha256: Hash.bind(null, 'sha256'),

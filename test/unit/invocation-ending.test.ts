@@ -1,7 +1,7 @@
 /** How a streamed response's end becomes an invocation outcome, and which endings kill. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { streamEndingOf } from '../../src/environment/invocation-ending.js';
+import { boundedErrorType, streamEndingOf } from '../../src/environment/invocation-ending.js';
 import { streamErrorOf } from '../../src/environment/streaming-invocation.js';
 
 const errorOf = (payload: Buffer) => JSON.parse(payload.toString()) as Record<string, unknown>;
@@ -70,4 +70,16 @@ describe('streamErrorOf', () => {
       undefined,
     );
   });
+});
+
+test('an error type the function chose is bounded and printable', () => {
+  const huge = 'A'.repeat(5_000_000);
+  const body = Buffer.from(JSON.stringify({ errorType: huge, errorMessage: 'x' }));
+  const ending = streamEndingOf('r', { kind: 'error', errorType: undefined, body, bytes: 3 });
+  assert.equal(ending.outcome.kind === 'function-error' && ending.outcome.errorType.length, 128);
+  const odd = streamEndingOf('r', { kind: 'error', errorType: 'Bad\nType\u00e9', body, bytes: 3 });
+  assert.equal(odd.outcome.kind === 'function-error' && odd.outcome.errorType, 'Bad?Type?');
+  const empty = streamEndingOf('r', { kind: 'error', errorType: '', body, bytes: 3 });
+  assert.equal(empty.outcome.kind === 'function-error' && empty.outcome.errorType, 'Unhandled');
+  assert.equal(boundedErrorType('Runtime.ExitError'), 'Runtime.ExitError');
 });

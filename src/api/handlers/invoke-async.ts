@@ -3,6 +3,7 @@
  * Event invoke (≤ 256 KB, JSON) and answers `202 {"Status":202}` once it is durably stored.
  */
 import { param, type Handler } from '../api-types.js';
+import { traceHeaderOf } from '../trace-header.js';
 import { checkJson } from './invoke.js';
 
 export const invokeAsync: Handler = async (ctx, req) => {
@@ -13,6 +14,7 @@ export const invokeAsync: Handler = async (ctx, req) => {
     qualifier: undefined,
     payload: req.body,
     clientContext: undefined,
+    traceHeader: traceHeaderOf(req.headers),
   });
   return { status: 202, json: { Status: 202 } };
 };

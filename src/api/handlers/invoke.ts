@@ -8,6 +8,7 @@ import { LIMITS } from '../../core/limits.js';
 import type { InvokeRequest } from '../../invoke/invoke-service.js';
 import { param, queryValue, type ApiRequest, type Handler } from '../api-types.js';
 import { LOG_TAIL_BYTES } from '../../environment/log-tail.js';
+import { traceHeaderOf } from '../trace-header.js';
 
 const CLIENT_CONTEXT_BYTES = 3583;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -29,6 +30,7 @@ export const invoke: Handler = async (ctx, req) => {
       qualifier,
       payload: req.body,
       clientContext: clientContext(header(req, 'x-amz-client-context')),
+      traceHeader: traceHeaderOf(req.headers),
     });
     return { status: 202 };
   }
@@ -62,6 +64,7 @@ export function synchronousRequest(
     payload: req.body,
     clientContext: clientContext(header(req, 'x-amz-client-context')),
     logTail: header(req, 'x-amz-log-type') === 'Tail',
+    traceHeader: traceHeaderOf(req.headers),
   };
 }
 
