@@ -192,8 +192,10 @@ export const filterLogEvents: LogsOperation = async (input, request, context) =>
 
 /**
  * Event ids that stay the same from one request to the next (`aws logs tail --follow` asks again
- * from the newest time it saw and drops the ids it has printed): digits of the stream's hash and
- * of the event's position in it.
+ * from the newest time it saw and drops the ids it has printed): 56 digits, of the stream's hash,
+ * the event's timestamp and its position in the stream. The timestamp keeps them apart when an
+ * emptied stream (deleted group, expired events) is written again from position 0: its file is
+ * the same, so neither its inode nor its birth time changes, but its new events are later.
  */
 class EventIds {
   readonly #group: string;
@@ -210,7 +212,8 @@ class EventIds {
       prefix = hash.readBigUInt64BE(0).toString().padStart(20, '0');
       this.#streams.set(event.stream, prefix);
     }
-    return `${prefix}${String(event.offset).padStart(16, '0')}`;
+    const time = String(Math.max(0, event.timestampMs)).padStart(16, '0');
+    return `${prefix}${time}${String(event.offset).padStart(20, '0')}`;
   }
 }
 

@@ -7,13 +7,17 @@
  * byte offsets at event boundaries, which the API seals into its paging tokens.
  */
 
-/** A log group as stored. */
-export interface StoredLogGroup {
+/** A log group: what is known of it without going through its streams. */
+export interface LogGroupInfo {
   readonly name: string;
   /** When the group was first seen (epoch ms). */
   readonly creationTimeMs: number;
   /** Days events are kept (undefined: for ever). */
   readonly retentionInDays: number | undefined;
+}
+
+/** A log group as listed, with the bytes its streams take (a look at every stream). */
+export interface StoredLogGroup extends LogGroupInfo {
   /** Bytes its streams take on disk. */
   readonly storedBytes: number;
 }
@@ -33,7 +37,10 @@ export interface StoredLogEvent {
   /** The event's timestamp (epoch ms). */
   readonly timestampMs: number;
   readonly message: string;
-  /** Where the event starts in its stream, in bytes: with the stream, what identifies it. */
+  /**
+   * Where the event starts in its stream, in bytes: with the stream and the timestamp, what
+   * identifies it (an emptied stream's new events start again at 0, later).
+   */
   readonly offset: number;
 }
 
@@ -136,10 +143,15 @@ export interface SweepResult {
 export interface LogArchive {
   /** Groups in name order. */
   listGroups(query: GroupQuery): Promise<GroupPage>;
-  group(name: string): Promise<StoredLogGroup | undefined>;
+  /** A group, found without going through its streams (no storedBytes). */
+  group(name: string): Promise<LogGroupInfo | undefined>;
   /** Streams of a group; undefined when the group does not exist. */
   listStreams(group: string, query: StreamQuery): Promise<StreamPage | undefined>;
-  /** Undefined when the stream (or its group) does not exist. */
+  /**
+   * Undefined when the stream (or its group) does not exist. This read and filterEvents hold
+   * back events of times whose lines may not all be written yet (another stream's earlier line
+   * still on its way to disk), so that a reader following the newest events never passes one.
+   */
   readStream(
     group: string,
     stream: string,

@@ -10,6 +10,11 @@
  * an appended line must land in a file that is seen (as on AWS, a function writing again brings
  * its group back). A file not written for `writerQuietMs` (wall clock, as file times are) has no
  * writer left and is removed; later sweeps remove the emptied ones once they are quiet.
+ *
+ * A group may have had tens of thousands of streams (one per environment): reads of events skip
+ * the streams not written since their time range began by the files' modification times, before
+ * any is opened, and listing streams by name opens only the page's. Changes to a group's record
+ * or streams (deletion, retention) run one at a time per group.
  */
 import {
   readdir,
@@ -23,12 +28,14 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Clock } from '../core/clock.js';
 import type {
   EventFilterRequest,
   EventFilterResult,
   GroupPage,
   GroupQuery,
   LogArchive,
+  LogGroupInfo,
   StoredLogGroup,
   StoredLogStream,
   StreamCursor,
@@ -43,6 +50,12 @@ import { mergeEvents, type MergeSource } from './log-event-merge.js';
 import { logGroupFolder, logStreamFile, streamOfFile } from './log-file-names.js';
 import { StreamFactsCache } from './log-stream-facts.js';
 import { readStreamBackward, readStreamForward } from './log-stream-reads.js';
+
+/**
+ * How much later than its file's modification time an event's timestamp may be: the file times
+ * come from the kernel's coarse clock, which may lag the clock events are stamped by a little.
+ */
+const MTIME_SLACK_MS = 60_000;
 
 /** The record of a group's retention, beside its streams. */
 const GROUP_RECORD = 'group.json';
@@ -65,18 +78,35 @@ export interface FileLogArchiveOptions {
    * answered), for the server's memory to be given back after a burst of reads.
    */
   readonly onScanned?: (bytes: number) => void;
+  /**
+   * The clock events are stamped by (default: the system's). File times are wall-clock; its
+   * distance from this clock tells how late an event in a file may be.
+   */
+  readonly clock?: Clock;
+  /**
+   * The earliest timestamp of a line appended but not yet on disk (undefined when all are
+   * written): reads hold back events from that time on (FileLogStore.unwrittenSince).
+   */
+  readonly unwrittenSince?: () => number | undefined;
 }
 
 export class FileLogArchive implements LogArchive {
   readonly #root: string;
   readonly #quietMs: number;
   readonly #onScanned: (bytes: number) => void;
-  readonly #facts = new StreamFactsCache();
+  readonly #facts: StreamFactsCache;
+  readonly #clock: Clock | undefined;
+  readonly #unwrittenSince: () => number | undefined;
+  /** The last change queued per group (deletion, retention), which the next one waits for. */
+  readonly #changes = new Map<string, Promise<unknown>>();
 
   constructor(options: FileLogArchiveOptions) {
     this.#root = options.root;
     this.#quietMs = options.writerQuietMs ?? 86_400_000;
     this.#onScanned = options.onScanned ?? (() => undefined);
+    this.#facts = new StreamFactsCache(this.#onScanned);
+    this.#clock = options.clock;
+    this.#unwrittenSince = options.unwrittenSince ?? (() => undefined);
   }
 
   async listGroups(query: GroupQuery): Promise<GroupPage> {
@@ -91,12 +121,15 @@ export class FileLogArchive implements LogArchive {
       const group = await this.group(name);
       if (group === undefined) continue;
       if (groups.length === query.limit) return { groups, more: true };
-      groups.push(group);
+      const folder = this.#folder(name) as string;
+      let storedBytes = 0;
+      for (const file of await this.#streamFiles(folder)) storedBytes += file.size;
+      groups.push({ ...group, storedBytes });
     }
     return { groups, more: false };
   }
 
-  async group(name: string): Promise<StoredLogGroup | undefined> {
+  async group(name: string): Promise<LogGroupInfo | undefined> {
     const folder = this.#folder(name);
     if (folder === undefined) return undefined;
     let info;
@@ -107,31 +140,23 @@ export class FileLogArchive implements LogArchive {
     }
     if (!info.isDirectory()) return undefined;
     const record = await this.#record(folder);
-    let storedBytes = 0;
-    for (const file of await this.#streamFiles(folder)) storedBytes += file.size;
-    if (record === undefined && storedBytes === 0) return undefined;
+    if (record === undefined && !(await this.#hasEvents(folder))) return undefined;
     return {
       name,
       creationTimeMs: record?.creationTimeMs ?? Math.round(info.birthtimeMs || info.mtimeMs),
       retentionInDays: record?.retentionInDays,
-      storedBytes,
     };
   }
 
   async listStreams(group: string, query: StreamQuery): Promise<StreamPage | undefined> {
     const folder = this.#folder(group);
     if (folder === undefined || (await this.group(group)) === undefined) return undefined;
+    if (query.orderBy === 'LogStreamName') return this.#streamsByName(folder, query);
     const streams: StoredLogStream[] = [];
     for (const file of await this.#streamFiles(folder)) {
       if (query.prefix !== undefined && !file.stream.startsWith(query.prefix)) continue;
-      const facts = await this.#facts.of(file.path);
-      if (facts === undefined || facts.size === 0) continue;
-      streams.push({
-        name: file.stream,
-        creationTimeMs: facts.firstMs ?? Math.round(facts.mtimeMs),
-        firstEventMs: facts.firstMs,
-        lastEventMs: facts.lastMs,
-      });
+      const stream = await this.#stream(file.stream, file.path);
+      if (stream !== undefined) streams.push(stream);
     }
     const byTime = query.orderBy === 'LastEventTime';
     const sign = query.descending ? -1 : 1;
@@ -152,6 +177,41 @@ export class FileLogArchive implements LogArchive {
     return { streams: page, more: from + query.limit < streams.length };
   }
 
+  /** A page of streams in name order: only the page's files (and one more) are looked into. */
+  async #streamsByName(folder: string, query: StreamQuery): Promise<StreamPage> {
+    const files: Array<{ stream: string; name: string }> = [];
+    for (const name of await this.#fileNames(folder)) {
+      const stream = streamOfFile(name);
+      if (stream === undefined) continue;
+      if (query.prefix !== undefined && !stream.startsWith(query.prefix)) continue;
+      const after = query.after?.name;
+      if (after !== undefined && (query.descending ? stream >= after : stream <= after)) continue;
+      files.push({ stream, name });
+    }
+    const sign = query.descending ? -1 : 1;
+    files.sort((a, b) => (a.stream === b.stream ? 0 : sign * (a.stream < b.stream ? -1 : 1)));
+    const streams: StoredLogStream[] = [];
+    for (const file of files) {
+      const stream = await this.#stream(file.stream, join(folder, file.name));
+      if (stream === undefined) continue;
+      if (streams.length === query.limit) return { streams, more: true };
+      streams.push(stream);
+    }
+    return { streams, more: false };
+  }
+
+  /** A stream as listed; undefined when its file is gone or empty. */
+  async #stream(name: string, path: string): Promise<StoredLogStream | undefined> {
+    const facts = await this.#facts.of(path);
+    if (facts === undefined || facts.size === 0) return undefined;
+    return {
+      name,
+      creationTimeMs: facts.firstMs ?? Math.round(facts.mtimeMs),
+      firstEventMs: facts.firstMs,
+      lastEventMs: facts.lastMs,
+    };
+  }
+
   async readStream(
     group: string,
     stream: string,
@@ -160,9 +220,10 @@ export class FileLogArchive implements LogArchive {
     const path = this.#streamPath(group, stream);
     const facts = path === undefined ? undefined : await this.#facts.of(path);
     if (path === undefined || facts === undefined || facts.size === 0) return undefined;
+    const bounded = { ...request, endMs: this.#writtenEndMs(request.endMs) };
     return request.direction === 'forward'
-      ? readStreamForward(path, stream, facts.size, request, this.#onScanned)
-      : readStreamBackward(path, stream, facts.size, request, this.#onScanned);
+      ? readStreamForward(path, stream, facts.size, bounded, this.#onScanned)
+      : readStreamBackward(path, stream, facts.size, bounded, this.#onScanned);
   }
 
   async filterEvents(
@@ -173,16 +234,21 @@ export class FileLogArchive implements LogArchive {
     if (folder === undefined || (await this.group(group)) === undefined) return undefined;
     const wanted = request.streamNames === undefined ? undefined : new Set(request.streamNames);
     const lowerMs = Math.max(request.startMs, request.after?.timestampMs ?? 0);
+    const endMs = this.#writtenEndMs(request.endMs);
+    // An event is stamped before its line is written: a file last written (by the wall clock,
+    // moved to the events' clock) before the range began holds no event in it.
+    const offsetMs = this.#clock === undefined ? 0 : this.#clock.now() - Date.now();
     const sources: MergeSource[] = [];
     for (const file of await this.#streamFiles(folder)) {
       if (wanted !== undefined && !wanted.has(file.stream)) continue;
       if (request.streamPrefix !== undefined && !file.stream.startsWith(request.streamPrefix))
         continue;
+      if (file.size === 0 || file.mtimeMs + offsetMs < lowerMs - MTIME_SLACK_MS) continue;
       const facts = await this.#facts.of(file.path);
       if (facts === undefined || facts.size === 0) continue;
       // Streams whose events all lie outside the time range are not opened.
       if (facts.lastMs !== undefined && facts.lastMs < lowerMs) continue;
-      if (facts.firstMs !== undefined && facts.firstMs >= request.endMs) continue;
+      if (facts.firstMs !== undefined && facts.firstMs >= endMs) continue;
       sources.push({
         stream: file.stream,
         path: file.path,
@@ -190,10 +256,39 @@ export class FileLogArchive implements LogArchive {
         firstMs: facts.firstMs,
       });
     }
-    return mergeEvents(sources, request, this.#onScanned);
+    return mergeEvents(sources, { ...request, endMs }, this.#onScanned);
   }
 
-  async deleteGroup(name: string): Promise<boolean> {
+  /** An end time moved back before any line that is not written yet. */
+  #writtenEndMs(endMs: number): number {
+    const unwritten = this.#unwrittenSince();
+    return unwritten === undefined ? endMs : Math.min(endMs, unwritten);
+  }
+
+  deleteGroup(name: string): Promise<boolean> {
+    return this.#change(name, () => this.#deleteGroup(name));
+  }
+
+  setRetention(name: string, days: number | undefined): Promise<boolean> {
+    return this.#change(name, () => this.#setRetention(name, days));
+  }
+
+  /**
+   * Runs a change of a group after the ones queued before it: a retention being set while the
+   * group is deleted would otherwise write its record back after the deletion.
+   */
+  #change<T>(name: string, work: () => Promise<T>): Promise<T> {
+    const before = this.#changes.get(name) ?? Promise.resolve();
+    const done = before.then(work, work);
+    const settled = done.catch(() => undefined);
+    this.#changes.set(name, settled);
+    void settled.then(() => {
+      if (this.#changes.get(name) === settled) this.#changes.delete(name);
+    });
+    return done;
+  }
+
+  async #deleteGroup(name: string): Promise<boolean> {
     const folder = this.#folder(name);
     if (folder === undefined || (await this.group(name)) === undefined) return false;
     await rm(join(folder, GROUP_RECORD), { force: true });
@@ -202,7 +297,7 @@ export class FileLogArchive implements LogArchive {
     return true;
   }
 
-  async setRetention(name: string, days: number | undefined): Promise<boolean> {
+  async #setRetention(name: string, days: number | undefined): Promise<boolean> {
     const folder = this.#folder(name);
     const existing = folder === undefined ? undefined : await this.group(name);
     if (folder === undefined || existing === undefined) return false;
@@ -321,18 +416,34 @@ export class FileLogArchive implements LogArchive {
     }
   }
 
+  /** Whether a group folder has a stream file with events: stops at the first one. */
+  async #hasEvents(folder: string): Promise<boolean> {
+    for (const name of await this.#fileNames(folder)) {
+      if (streamOfFile(name) === undefined) continue;
+      try {
+        const info = await stat(join(folder, name));
+        if (info.isFile() && info.size > 0) return true;
+      } catch {
+        // Removed meanwhile.
+      }
+    }
+    return false;
+  }
+
+  async #fileNames(folder: string): Promise<string[]> {
+    try {
+      return await readdir(folder);
+    } catch {
+      return [];
+    }
+  }
+
   /** The stream files of a group folder, with their sizes. */
   async #streamFiles(
     folder: string,
   ): Promise<Array<{ stream: string; path: string; size: number; mtimeMs: number }>> {
-    let names;
-    try {
-      names = await readdir(folder);
-    } catch {
-      return [];
-    }
     const files = [];
-    for (const name of names) {
+    for (const name of await this.#fileNames(folder)) {
       const stream = streamOfFile(name);
       if (stream === undefined) continue;
       const path = join(folder, name);

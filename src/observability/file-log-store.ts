@@ -5,6 +5,11 @@
  * batch (so that an invocation's START, END and REPORT, and back-to-back invocations, share one
  * write); `flush()` (called on stop) syncs everything to disk and closes the handles. `lamina
  * logs` reads these files.
+ *
+ * A batch is written one stream after another, so for a moment one stream's newer lines may be on
+ * disk while another's older ones are not: `unwrittenSince()` tells readers the earliest time
+ * still on its way, and they hold back events from then on (a reader following the newest events
+ * would otherwise move past the older ones for good).
  */
 import { mkdirSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
@@ -55,6 +60,9 @@ export class FileLogStore implements LogSink {
   readonly #paths = new Map<string, Map<string, string>>();
   #writing: Promise<void> = Promise.resolve();
   #scheduled = false;
+  /** The earliest timestamp among the pending lines, and among those of the write under way. */
+  #pendingSinceMs: number | undefined;
+  #writingSinceMs: number | undefined;
 
   readonly #onError: (error: unknown, file: string) => void;
   readonly #onLetGo: (chars: number) => void;
@@ -79,6 +87,8 @@ export class FileLogStore implements LogSink {
     const batch = this.#pending.get(file) ?? [];
     // The same text as JSON.stringify({ t, m }) (t is an integer), without building the object.
     for (const line of lines) {
+      if (this.#pendingSinceMs === undefined || line.timeMs < this.#pendingSinceMs)
+        this.#pendingSinceMs = line.timeMs;
       const text = `{"t":${line.timeMs},"m":${JSON.stringify(line.message)}}\n`;
       batch.push(text);
       this.#pendingBytes += text.length;
@@ -91,6 +101,17 @@ export class FileLogStore implements LogSink {
         this.#queue(() => this.#write());
       }, FLUSH_DELAY_MS);
     }
+  }
+
+  /**
+   * The earliest timestamp of a line appended but not yet written (undefined when every line
+   * is): every event stamped before it is on disk.
+   */
+  unwrittenSince(): number | undefined {
+    const pending = this.#pendingSinceMs;
+    const writing = this.#writingSinceMs;
+    if (pending === undefined) return writing;
+    return writing === undefined ? pending : Math.min(pending, writing);
   }
 
   /** Closed while more than MAX_PENDING_BYTES of lines wait to be written. */
@@ -152,6 +173,16 @@ export class FileLogStore implements LogSink {
   async #write(): Promise<void> {
     const batches = [...this.#pending.entries()];
     this.#pending.clear();
+    this.#writingSinceMs = this.#pendingSinceMs;
+    this.#pendingSinceMs = undefined;
+    try {
+      await this.#writeBatches(batches);
+    } finally {
+      this.#writingSinceMs = undefined;
+    }
+  }
+
+  async #writeBatches(batches: ReadonlyArray<readonly [string, readonly string[]]>): Promise<void> {
     for (const [file, lines] of batches) {
       for (const text of slices(lines)) {
         try {

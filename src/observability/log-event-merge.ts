@@ -4,7 +4,10 @@
  * SCAN_BUDGET_BYTES have been read, whichever comes first; the last event consumed is the next
  * page's cursor. Each stream is read forward in small chunks from the first event at or after the
  * page's lower time bound (found by binary search); a stream joins the merge only once the merge
- * reaches its first event, so streams of other times hold no memory.
+ * reaches its first event, so streams of other times hold no memory. Many streams may overlap a
+ * page's start, or take turns: beyond MAX_OPEN_READERS, a stream not at the front of the merge is
+ * parked (only where its next event is, and its time, are kept) and read again when its turn
+ * comes. Every read, of joining streams and of the binary searches too, counts against the budget.
  */
 import type {
   EventFilterRequest,
@@ -23,6 +26,12 @@ export const EVENT_OVERHEAD_BYTES = 26;
 /** Chunk each stream is read in during a merge. */
 const MERGE_CHUNK_BYTES = 16 * 1024;
 
+/** Chunk a stream's first event is looked for in when it joins (most lines are short). */
+const JOIN_CHUNK_BYTES = 1024;
+
+/** Streams whose chunks a merge keeps in memory at once; the others are parked. */
+export const MAX_OPEN_READERS = 64;
+
 /** A stream file taking part in a merge. */
 export interface MergeSource {
   readonly stream: string;
@@ -34,9 +43,13 @@ export interface MergeSource {
 /** A stream being read, with its next event. */
 interface Reader {
   readonly source: MergeSource;
-  readonly lines: ForwardLines;
-  head: StoredLogEvent | undefined;
-  /** Bytes of it counted against the budget so far. */
+  /** Its lines, undefined while parked. */
+  lines: ForwardLines | undefined;
+  /** Where its next event is (all a parked reader keeps of it). */
+  head: FilterCursor | undefined;
+  /** The next event itself, undefined while parked. */
+  event: StoredLogEvent | undefined;
+  /** Bytes of its lines counted against the budget so far. */
   counted: number;
 }
 
@@ -63,22 +76,39 @@ export async function mergeEvents(
   const events: StoredLogEvent[] = [];
   let bytes = 0;
   let scanned = 0;
+  let open = 0;
   let last: FilterCursor | undefined;
   let next = 0;
-  const count = (reader: Reader) => {
-    const bytes = reader.lines.scannedBytes - reader.counted;
+  const read = (bytes: number) => {
     scanned += bytes;
-    reader.counted = reader.lines.scannedBytes;
     if (bytes > 0) onScanned(bytes);
+  };
+  const count = (reader: Reader) => {
+    const lines = reader.lines as ForwardLines;
+    read(lines.scannedBytes - reader.counted);
+    reader.counted = lines.scannedBytes;
+  };
+  const openAt = (reader: Reader, from: number, chunkBytes: number) => {
+    if (reader.lines === undefined) open += 1;
+    reader.lines = new ForwardLines(reader.source.path, from, chunkBytes);
+    reader.counted = 0;
+  };
+  const park = (reader: Reader) => {
+    if (reader.lines === undefined) return;
+    reader.lines = undefined;
+    reader.event = undefined;
+    open -= 1;
   };
   /** Moves a reader to its next event after everything already consumed, or ends it. */
   const advance = async (reader: Reader) => {
     const floor = last ?? request.after;
     for (;;) {
-      const line = await reader.lines.next();
+      const line = await (reader.lines as ForwardLines).next();
       count(reader);
       if (line === undefined) {
         reader.head = undefined;
+        reader.event = undefined;
+        park(reader);
         return;
       }
       if (line.event === undefined || line.event.timestampMs < lowerMs) continue;
@@ -89,35 +119,58 @@ export async function mergeEvents(
       };
       // Behind the cursor: consumed by an earlier page (or out of order in its stream).
       if (floor !== undefined && compareEvents(event, floor) <= 0) continue;
-      reader.head = event;
+      reader.head = cursorOf(event);
+      reader.event = event;
       return;
     }
   };
+  const outOfBudget = () => last !== undefined && scanned >= SCAN_BUDGET_BYTES;
   for (;;) {
-    // Streams whose first event the merge has reached join it.
+    // Streams whose first event the merge has reached join it, parked unless at the front.
     while (next < pending.length) {
       const source = pending[next] as MergeSource;
       const top = heap.peek()?.head;
       if (top !== undefined && (source.firstMs ?? -Infinity) > top.timestampMs) break;
+      if (outOfBudget()) return { events, next: last };
       next += 1;
       const from =
         source.firstMs !== undefined && source.firstMs < lowerMs
-          ? await offsetAtTime(source.path, source.size, lowerMs)
+          ? await offsetAtTime(source.path, source.size, lowerMs, read)
           : 0;
       const reader: Reader = {
         source,
-        lines: new ForwardLines(source.path, from, MERGE_CHUNK_BYTES),
+        lines: undefined,
         head: undefined,
+        event: undefined,
         counted: 0,
       };
+      openAt(reader, from, JOIN_CHUNK_BYTES);
       await advance(reader);
-      if (reader.head !== undefined) heap.push(reader);
+      if (reader.head === undefined) continue;
+      park(reader);
+      heap.push(reader);
     }
     const reader = heap.peek();
-    const event = reader?.head;
-    if (reader === undefined || event === undefined || event.timestampMs >= request.endMs)
+    const head = reader?.head;
+    if (reader === undefined || head === undefined || head.timestampMs >= request.endMs)
       return { events, next: undefined };
-    if (last !== undefined && scanned >= SCAN_BUDGET_BYTES) return { events, next: last };
+    if (outOfBudget()) return { events, next: last };
+    if (reader.event === undefined) {
+      // Parked: read again from its next event on.
+      openAt(reader, head.offset, MERGE_CHUNK_BYTES);
+      await advance(reader);
+      if (reader.head === undefined) {
+        // Emptied meanwhile: nothing more of it.
+        heap.pop();
+        continue;
+      }
+      // Emptied and written again meanwhile: its next event is another, to be put in its place.
+      if (compareEvents(reader.head, head) !== 0) {
+        heap.siftTop();
+        continue;
+      }
+    }
+    const event = reader.event as StoredLogEvent;
     if (request.matches(event.message)) {
       const size = Buffer.byteLength(event.message) + EVENT_OVERHEAD_BYTES;
       if (events.length > 0 && bytes + size > request.maxBytes) return { events, next: last };
@@ -127,7 +180,10 @@ export async function mergeEvents(
     last = cursorOf(event);
     await advance(reader);
     if (reader.head === undefined) heap.pop();
-    else heap.siftTop();
+    else {
+      heap.siftTop();
+      if (open > MAX_OPEN_READERS && heap.peek() !== reader) park(reader);
+    }
     if (events.length >= request.limit) return { events, next: last };
   }
 }

@@ -247,27 +247,38 @@ const SEARCH_WINDOW_BYTES = 64 * 1024;
  * The offset of the first line whose time is at or after `targetMs` (or `size`, the end): a
  * binary search on line starts, valid because a stream is written in time order.
  */
-export async function offsetAtTime(path: string, size: number, targetMs: number): Promise<number> {
+export async function offsetAtTime(
+  path: string,
+  size: number,
+  targetMs: number,
+  onRead: (bytes: number) => void = () => undefined,
+): Promise<number> {
   let low = 0;
   let high = size;
   while (high - low > SEARCH_WINDOW_BYTES) {
     const middle = Math.floor((low + high) / 2);
-    const lineStart = await nextLineStart(path, middle, high);
+    const lineStart = await nextLineStart(path, middle, high, onRead);
     if (lineStart === undefined || lineStart >= high) {
       high = middle;
       continue;
     }
-    const time = leadingTime(await readAt(path, lineStart, 32));
+    const head = await readAt(path, lineStart, 32);
+    onRead(head.length);
+    const time = leadingTime(head);
     if (time !== undefined && time >= targetMs) high = lineStart;
     else low = lineStart;
   }
   const lines = new ForwardLines(path, low, SEARCH_WINDOW_BYTES);
-  for (;;) {
-    const start = lines.position;
-    const line = await lines.next();
-    if (line === undefined) return start;
-    if (line.offset >= high) return line.offset;
-    if (line.event !== undefined && line.event.timestampMs >= targetMs) return line.offset;
+  try {
+    for (;;) {
+      const start = lines.position;
+      const line = await lines.next();
+      if (line === undefined) return start;
+      if (line.offset >= high) return line.offset;
+      if (line.event !== undefined && line.event.timestampMs >= targetMs) return line.offset;
+    }
+  } finally {
+    onRead(lines.scannedBytes);
   }
 }
 
@@ -276,10 +287,12 @@ async function nextLineStart(
   path: string,
   from: number,
   limit: number,
+  onRead: (bytes: number) => void,
 ): Promise<number | undefined> {
   let position = from;
   while (position < limit) {
     const chunk = await readAt(path, position, Math.min(8192, limit - position));
+    onRead(chunk.length);
     if (chunk.length === 0) return undefined;
     const newline = chunk.indexOf(0x0a);
     if (newline >= 0) return position + newline + 1;

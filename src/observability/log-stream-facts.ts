@@ -3,7 +3,7 @@
  * and last events (one small read at each end). Kept per file while its size and modification time
  * stay the same (an appended file has only its last time read again), so listing streams and
  * skipping those outside a time range costs a `stat` per stream. At most MAX_FACTS files are
- * remembered.
+ * remembered; the bytes read to learn them are reported like any other read's.
  */
 import { stat } from 'node:fs/promises';
 import { BackwardLines, ForwardLines } from './log-file-lines.js';
@@ -24,6 +24,11 @@ export interface StreamFacts {
 
 export class StreamFactsCache {
   readonly #facts = new Map<string, StreamFacts>();
+  readonly #onScanned: (bytes: number) => void;
+
+  constructor(onScanned: (bytes: number) => void = () => undefined) {
+    this.#onScanned = onScanned;
+  }
 
   /** The facts of the file at `path`, or undefined when it is gone. */
   async of(path: string): Promise<StreamFacts | undefined> {
@@ -42,8 +47,8 @@ export class StreamFactsCache {
     const facts: StreamFacts = {
       size: info.size,
       mtimeMs: info.mtimeMs,
-      firstMs: grew ? known.firstMs : await firstTime(path),
-      lastMs: info.size === 0 ? undefined : await lastTime(path, info.size),
+      firstMs: grew ? known.firstMs : await firstTime(path, this.#onScanned),
+      lastMs: info.size === 0 ? undefined : await lastTime(path, info.size, this.#onScanned),
     };
     this.#facts.delete(path);
     if (this.#facts.size >= MAX_FACTS) {
@@ -60,22 +65,37 @@ export class StreamFactsCache {
   }
 }
 
-async function firstTime(path: string): Promise<number | undefined> {
+async function firstTime(
+  path: string,
+  onScanned: (bytes: number) => void,
+): Promise<number | undefined> {
   const lines = new ForwardLines(path, 0, 16 * 1024);
-  while (lines.scannedBytes < EDGE_SCAN_BYTES) {
-    const line = await lines.next();
-    if (line === undefined) return undefined;
-    if (line.event !== undefined) return line.event.timestampMs;
+  try {
+    while (lines.scannedBytes < EDGE_SCAN_BYTES) {
+      const line = await lines.next();
+      if (line === undefined) return undefined;
+      if (line.event !== undefined) return line.event.timestampMs;
+    }
+    return undefined;
+  } finally {
+    onScanned(lines.scannedBytes);
   }
-  return undefined;
 }
 
-async function lastTime(path: string, size: number): Promise<number | undefined> {
+async function lastTime(
+  path: string,
+  size: number,
+  onScanned: (bytes: number) => void,
+): Promise<number | undefined> {
   const lines = new BackwardLines(path, size, 16 * 1024);
-  while (lines.scannedBytes < EDGE_SCAN_BYTES) {
-    const line = await lines.previous();
-    if (line === undefined) return undefined;
-    if (line.event !== undefined) return line.event.timestampMs;
+  try {
+    while (lines.scannedBytes < EDGE_SCAN_BYTES) {
+      const line = await lines.previous();
+      if (line === undefined) return undefined;
+      if (line.event !== undefined) return line.event.timestampMs;
+    }
+    return undefined;
+  } finally {
+    onScanned(lines.scannedBytes);
   }
-  return undefined;
 }

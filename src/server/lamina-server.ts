@@ -45,6 +45,8 @@ export interface Listening {
 /** The sink of function log lines, flushed on stop. */
 export interface ServerLogSink extends LogSink {
   flush(): Promise<void>;
+  /** The earliest timestamp of a line not yet written, when the sink can tell (FileLogStore). */
+  unwrittenSince?(): number | undefined;
 }
 
 /** The parts a server starts and stops (built by buildLamina). */

@@ -2,7 +2,9 @@
  * FileLogArchive over real files: stream files written by FileLogStore and by hand (100,000
  * lines, a half-written last line, an oversized line), paged forward and backward without loss or
  * repeat, merged across interleaved streams in time order through a cursor, filtered by time with
- * the binary search, and groups deleted, given a retention and swept.
+ * the binary search, and groups deleted, given a retention and swept; thousands of old streams
+ * never opened by a filter of recent events, events not all written yet held back, streams
+ * overlapping a page's start parked, and group changes run one at a time.
  */
 import assert from 'node:assert/strict';
 import {
@@ -11,6 +13,7 @@ import {
   mkdirSync,
   readFileSync,
   statSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -384,5 +387,158 @@ describe('groups, deletion and retention', () => {
       await archive.listStreams('none', { orderBy: 'LogStreamName', descending: false, limit: 1 }),
       undefined,
     );
+  });
+});
+
+describe('groups with many streams, and lines on their way to disk', () => {
+  const EVERYTHING = {
+    ...ALL,
+    matches: () => true,
+    after: undefined,
+    limit: 10_000,
+    maxBytes: 1_000_000,
+  } as const;
+
+  test('a filter of recent events opens none of 5,000 old streams; a page of names opens its own', async () => {
+    const root = logsRoot();
+    const now = Date.now();
+    const dayAgo = now - DAY_MS;
+    let oldSize = 0;
+    for (let i = 0; i < 5_000; i += 1) {
+      const path = writeStream(root, 'g', `old-${String(i).padStart(4, '0')}`, [
+        [dayAgo, `old ${i}`],
+      ]);
+      utimesSync(path, dayAgo / 1000, dayAgo / 1000);
+      oldSize = statSync(path).size;
+    }
+    const fresh = writeStream(root, 'g', 'fresh', [
+      [now - 60_000, 'fresh 1'],
+      [now - 30_000, 'fresh 2'],
+    ]);
+    const freshSize = statSync(fresh).size;
+    let scanned = 0;
+    const archive = new FileLogArchive({ root, onScanned: (bytes) => (scanned += bytes) });
+    const tail = await archive.filterEvents('g', { ...EVERYTHING, startMs: now - 600_000 });
+    assert.deepEqual(
+      tail?.events.map((e) => e.message),
+      ['fresh 1', 'fresh 2'],
+    );
+    // Its edges, the merge's first look and its read: a few times the fresh stream, no more.
+    assert.ok(scanned <= 4 * freshSize, `read ${scanned} bytes`);
+
+    scanned = 0;
+    const names = new FileLogArchive({ root, onScanned: (bytes) => (scanned += bytes) });
+    const page = await names.listStreams('g', {
+      orderBy: 'LogStreamName',
+      descending: false,
+      limit: 3,
+    });
+    assert.deepEqual(
+      page?.streams.map((s) => s.name),
+      ['fresh', 'old-0000', 'old-0001'],
+    );
+    assert.equal(page?.more, true);
+    // The page's three and the one that tells more follow, each at both ends.
+    assert.ok(scanned <= 4 * 2 * Math.max(oldSize, freshSize), `read ${scanned} bytes`);
+  });
+
+  test('events from the earliest time not yet written on are held back', async () => {
+    const root = logsRoot();
+    let unwritten: number | undefined = 1_000;
+    const archive = new FileLogArchive({ root, unwrittenSince: () => unwritten });
+    // Stream a's newer line is on disk; b's older one is not yet.
+    writeStream(root, 'g', 'a', [
+      [500, 'a early'],
+      [2_000, 'a newer'],
+    ]);
+    const held = await archive.filterEvents('g', EVERYTHING);
+    assert.deepEqual(
+      held?.events.map((e) => e.message),
+      ['a early'],
+    );
+    assert.equal(held?.next, undefined);
+    const read = await archive.readStream('g', 'a', {
+      direction: 'forward',
+      from: undefined,
+      ...ALL,
+      limit: 100,
+      maxBytes: 1_000_000,
+    });
+    assert.deepEqual(
+      read?.events.map((e) => e.message),
+      ['a early'],
+    );
+    writeStream(root, 'g', 'b', [[1_000, 'b older']]);
+    unwritten = undefined;
+    assert.deepEqual(
+      (await archive.filterEvents('g', { ...EVERYTHING, startMs: 500 }))?.events.map(
+        (e) => e.message,
+      ),
+      ['a early', 'b older', 'a newer'],
+    );
+  });
+
+  test('FileLogStore tells the earliest line not written until the whole batch is', async () => {
+    const root = logsRoot();
+    const seen: Array<number | undefined> = [];
+    const store: FileLogStore = new FileLogStore(root, undefined, () =>
+      seen.push(store.unwrittenSince()),
+    );
+    assert.equal(store.unwrittenSince(), undefined);
+    store.append('g', 'a', [{ timeMs: 2_000, message: 'a newer' }]);
+    store.append('g', 'b', [{ timeMs: 1_000, message: 'b older' }]);
+    assert.equal(store.unwrittenSince(), 1_000);
+    await store.flush();
+    // After the first stream's write, and the second's: the batch is not all on disk until then.
+    assert.deepEqual(seen, [1_000, 1_000]);
+    assert.equal(store.unwrittenSince(), undefined);
+  });
+
+  test('300 streams overlapping a page start merge in order through pages, parked in turn', async () => {
+    const root = logsRoot();
+    const streams = 300;
+    for (let s = 0; s < streams; s += 1)
+      writeStream(
+        root,
+        'g',
+        `s${String(s).padStart(3, '0')}`,
+        Array.from({ length: 20 }, (_, i) => [1_000 + i * streams + s, `e ${i * streams + s}`]),
+      );
+    const archive = new FileLogArchive({ root });
+    const seen: string[] = [];
+    let after: FilterCursor | undefined;
+    for (let pages = 0; ; pages += 1) {
+      assert.ok(pages < 100, 'paging ends');
+      const page = await archive.filterEvents('g', {
+        ...EVERYTHING,
+        startMs: 1_000 + 5 * streams,
+        after,
+        limit: 250,
+      });
+      assert.ok(page !== undefined);
+      seen.push(...page.events.map((e) => e.message));
+      if (page.next === undefined) break;
+      after = page.next;
+    }
+    assert.deepEqual(
+      seen,
+      Array.from({ length: 15 * streams }, (_, i) => `e ${5 * streams + i}`),
+    );
+  });
+
+  test('a retention set while the group is deleted does not bring it back', async () => {
+    const root = logsRoot();
+    const archive = new FileLogArchive({ root, writerQuietMs: 0 });
+    for (let round = 0; round < 20; round += 1) {
+      writeStream(root, 'g', 's', [[1, 'x']]);
+      assert.ok(await archive.setRetention('g', 7));
+      const [kept, deleted] = await Promise.all([
+        archive.setRetention('g', 14),
+        archive.deleteGroup('g'),
+      ]);
+      assert.equal(kept, true, 'queued first, the retention was set before the deletion');
+      assert.equal(deleted, true);
+      assert.equal(await archive.group('g'), undefined, `round ${round}`);
+    }
   });
 });
