@@ -2,7 +2,9 @@
  * Who may read `/metrics`, decided from the request head alone. Prometheus cannot sign requests
  * with SigV4, so the endpoint has its own rule: with a token configured, `Authorization: Bearer
  * <token>` (compared in constant time) or 401; without one, loopback clients only (127.0.0.0/8,
- * ::1, ::ffff:127.x.x.x) or 403. Forwarding headers are not trusted: the socket's peer counts.
+ * ::1, ::ffff:127.x.x.x) or 403. Forwarding headers are not trusted: the socket's peer counts;
+ * and a function's connection relayed to the API from inside its environment is no loopback
+ * client, although its peer is the relay on this host.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIPv4 } from 'node:net';
@@ -37,8 +39,10 @@ export function metricsAccess(
   token: string | undefined,
   authorization: string | undefined,
   remoteAddress: string | undefined,
+  /** The connection was relayed from inside an environment (its loopback peer is the relay). */
+  relayed = false,
 ): MetricsAccess {
-  if (token === undefined) return isLoopback(remoteAddress) ? 'allowed' : 'forbidden';
+  if (token === undefined) return isLoopback(remoteAddress) && !relayed ? 'allowed' : 'forbidden';
   if (authorization === undefined || authorization.length > MAX_AUTHORIZATION_CHARS)
     return 'unauthorized';
   const match = /^bearer +(\S+) *$/i.exec(authorization);

@@ -14,6 +14,11 @@ export interface MetricsEndpoint {
   readonly render: () => Promise<RenderedMetrics>;
   /** Told when rendering failed (the server logs it); the client gets a 500. */
   readonly onError: (error: unknown) => void;
+  /**
+   * Whether a connection from this loopback port was relayed from inside an environment (the
+   * Lamina API relay): such a client is no loopback client.
+   */
+  readonly relayed?: ((remotePort: number | undefined) => boolean) | undefined;
 }
 
 /** The parts of a request the answer depends on. */
@@ -21,6 +26,7 @@ export interface MetricsRequestHead {
   readonly method: string;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly remoteAddress: string | undefined;
+  readonly remotePort?: number | undefined;
 }
 
 export interface MetricsAnswer {
@@ -61,6 +67,7 @@ export async function answerMetricsRequest(
     endpoint.token,
     typeof authorization === 'string' ? authorization : undefined,
     head.remoteAddress,
+    endpoint.relayed?.(head.remotePort) === true,
   );
   if (access === 'unauthorized')
     return refusal(401, 'Unauthorized.', { 'www-authenticate': 'Bearer realm="lamina-metrics"' });

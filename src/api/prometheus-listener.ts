@@ -77,6 +77,7 @@ export class PrometheusListener {
               method: request.method ?? '',
               headers: request.headers,
               remoteAddress: request.socket.remoteAddress,
+              remotePort: request.socket.remotePort,
             })
           : {
               status: 404,

@@ -21,9 +21,22 @@ export class PrometheusMetrics {
   /** The registry; other parts may register their own prom-client metrics on it. */
   readonly registry: Registry = new Registry();
   #processMetrics = false;
+  #last: { readonly atMs: number; readonly rendered: RenderedMetrics } | undefined;
   #rendering: Promise<RenderedMetrics> | undefined;
 
-  constructor(live: LiveMetrics, gauges: PlatformGauges) {
+  /**
+   * `reuseMs`: a rendering this recent is served again instead of rendering anew. A rendering at
+   * the series cap holds the event loop for a few hundred milliseconds; scrapers that come
+   * back-to-back (or several Prometheus servers) must not hold it once each.
+   */
+  constructor(
+    live: LiveMetrics,
+    gauges: PlatformGauges,
+    private readonly reuse: { readonly ms: number; readonly now: () => number } = {
+      ms: 1000,
+      now: () => performance.now(),
+    },
+  ) {
     registerAll(this.registry, [...lambdaMetrics(live), ...platformMetrics(gauges)]);
   }
 
@@ -36,14 +49,23 @@ export class PrometheusMetrics {
     if (this.#processMetrics) return;
     this.#processMetrics = true;
     collectDefaultMetrics({ register: this.registry });
+    this.#last = undefined;
   }
 
-  /** The exposition text of every metric now (concurrent callers share one rendering). */
+  /**
+   * The exposition text of every metric now (concurrent callers share one rendering, and one
+   * finished less than `reuse.ms` ago is served again).
+   */
   render(): Promise<RenderedMetrics> {
+    const last = this.#last;
+    if (last !== undefined && this.reuse.now() - last.atMs < this.reuse.ms)
+      return Promise.resolve(last.rendered);
     this.#rendering ??= this.registry.metrics().then(
       (body) => {
         this.#rendering = undefined;
-        return { contentType: this.registry.contentType, body };
+        const rendered = { contentType: this.registry.contentType, body };
+        this.#last = { atMs: this.reuse.now(), rendered };
+        return rendered;
       },
       (error: unknown) => {
         this.#rendering = undefined;

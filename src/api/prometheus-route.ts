@@ -36,6 +36,7 @@ export function registerMetricsRoute(
         method: request.method,
         headers: request.headers,
         remoteAddress: request.raw.socket.remoteAddress,
+        remotePort: request.raw.socket.remotePort,
       });
       return reply.status(answer.status).headers(answer.headers).send(answer.body);
     },

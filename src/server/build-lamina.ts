@@ -110,6 +110,7 @@ import { privateFolder, sandboxPassage } from './private-folders.js';
 import type { SandboxHostOpener } from './sandbox-host.js';
 import { concurrencyLimits, credentialLifetimeMs, type ServerConfig } from './server-config.js';
 import { WriteGeneration } from './write-generation.js';
+import { RelayedPorts } from './socket-relay.js';
 
 /** How long hourly usage is kept: a little over a year, so a year's bills can be compared. */
 const USAGE_RETENTION_MS = 400 * 86_400_000;
@@ -291,6 +292,8 @@ export async function buildLamina(
       },
       clock,
     );
+    // The host-side ports of the connections relayed out of environments.
+    const relayedPorts = new RelayedPorts();
     const slotsDir = join(config.dataDir, 'slots');
     rmSync(slotsDir, { recursive: true, force: true });
     sandboxPassage(slotsDir, identity);
@@ -308,6 +311,7 @@ export async function buildLamina(
       endpoints: environmentEndpoints({
         runDir,
         identity,
+        relayed: relayedPorts,
         budget: new ConnectionBudget(jailDescriptorShare(descriptorLimit())),
         api: () => listening.apiTarget,
         hostServices: config.functionAllow,
@@ -491,6 +495,8 @@ export async function buildLamina(
       token: config.metricsToken,
       render: () => prometheus.render(),
       onError: (error) => logger.error({ err: error }, 'rendering the metrics failed'),
+      // A function's request relayed to the API arrives from loopback: it is not a loopback client.
+      relayed: (port) => relayedPorts.has(port),
     };
 
     const eventSources = buildEventSources({
@@ -632,6 +638,8 @@ export async function buildLamina(
       root: join(config.dataDir, 'logs'),
       writerQuietMs: config.environmentMaxAgeMs + 3_600_000,
       onScanned: (bytes) => late.reclaimer?.passedThrough(bytes),
+      clock,
+      unwrittenSince: () => logs.unwrittenSince?.(),
     });
     rpcServices.push(createLogsService({ archive: logArchive, scope, clock }));
     const logRetention = new LogRetentionSweeper(logArchive, clock, (error) =>

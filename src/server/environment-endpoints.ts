@@ -14,7 +14,7 @@ import type { OtlpIntake } from '../runtime-api/otlp-forwarder.js';
 import { OtlpReceiver } from '../runtime-api/otlp-receiver.js';
 import { RelayTelemetrySender } from '../runtime-api/relay-telemetry-sender.js';
 import { RuntimeApiServer } from '../runtime-api/runtime-api-server.js';
-import { SocketRelay, type RelayTarget } from './socket-relay.js';
+import { SocketRelay, type RelayedPorts, type RelayTarget } from './socket-relay.js';
 import { sandboxPassage, sandboxSocket } from './private-folders.js';
 import type { SandboxIdentity } from './sandbox-identity.js';
 
@@ -50,6 +50,8 @@ export interface EndpointOptions {
   readonly budget: ConnectionBudget;
   /** Where the Lamina API listens; undefined: functions get no relay. */
   readonly api: RelayTarget | undefined;
+  /** Where the relays note the host-side ports of their connections. */
+  readonly relayed?: RelayedPorts | undefined;
   /** Allow-listed host services (each port once). */
   readonly hostServices?: readonly HostService[] | undefined;
   /** Where functions' OTLP posts go (`--otlp-endpoint`); undefined: no OTLP endpoint. */
@@ -101,7 +103,11 @@ export function environmentEndpoints(options: EndpointOptions): EnvironmentEndpo
         idleMs: number,
       ) => {
         const socket = join(dir, file);
-        const opened = new SocketRelay(target, { perSocket, budget, idleMs, onEnded });
+        const opened = new SocketRelay(
+          target,
+          { perSocket, budget, idleMs, onEnded },
+          options.relayed,
+        );
         await opened.listen(socket);
         closers.push(() => opened.close());
         sandboxSocket(socket, identity);

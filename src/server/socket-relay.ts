@@ -13,11 +13,35 @@ import { listenUnix } from '../runtime-api/listen-unix.js';
 /** Where connections go (the Lamina API's is known once the HTTP server has started). */
 export type RelayTarget = () => { readonly host: string; readonly port: number } | undefined;
 
+/**
+ * The local ports of the host-side connections every relay opens. A connection on one of them
+ * comes from inside an environment although its peer is loopback: what trusts loopback clients
+ * (`/metrics` without a token) asks this first.
+ */
+export class RelayedPorts {
+  readonly #ports = new Set<number>();
+
+  has(port: number | undefined): boolean {
+    return port !== undefined && this.#ports.has(port);
+  }
+
+  add(port: number): void {
+    this.#ports.add(port);
+  }
+
+  delete(port: number): void {
+    this.#ports.delete(port);
+  }
+}
+
 export class SocketRelay {
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
 
-  constructor(target: RelayTarget, limits: ConnectionLimits) {
+  readonly #relayed: RelayedPorts | undefined;
+
+  constructor(target: RelayTarget, limits: ConnectionLimits, relayed?: RelayedPorts) {
+    this.#relayed = relayed;
     // Each relayed connection costs two descriptors here (and one in the API server).
     this.#server = createServer();
     guardConnections(this.#server, { ...limits, descriptorsEach: 3 });
@@ -61,6 +85,15 @@ export class SocketRelay {
     // The jail's side gone (closed, or its idle timeout): the host side goes too. The host side
     // ending is passed on by the pipe, after what it answered (an early 403, say) is delivered.
     inbound.once('close', () => outbound.destroy());
-    inbound.pipe(outbound).pipe(inbound);
+    outbound.pipe(inbound);
+    // Nothing of the jail's is sent before the connection's local port is known as relayed.
+    outbound.once('connect', () => {
+      const port = outbound.localPort;
+      if (port !== undefined) {
+        this.#relayed?.add(port);
+        outbound.once('close', () => this.#relayed?.delete(port));
+      }
+      inbound.pipe(outbound);
+    });
   }
 }

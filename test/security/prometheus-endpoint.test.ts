@@ -12,6 +12,8 @@ import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import { startServer, tempDir, type ServerProcess } from '../helpers/server-process.js';
+import { deploy, invokeJson } from '../helpers/functions.js';
+import { lambdaClient } from '../helpers/lambda-client.js';
 
 const TOKEN = 'security-scrape-token-5e1b8c';
 
@@ -112,6 +114,28 @@ describe('/metrics on the API port, no token: loopback only', () => {
     const refused = await raw(external, port(), 'GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n');
     assert.match(refused.status, /^HTTP\/1\.1 403 /);
     assert.match(refused.head, /^connection: close$/im);
+  });
+
+  test('a function cannot read /metrics through its Lamina API relay (loopback on the host)', async () => {
+    const client = lambdaClient(server.endpoint);
+    try {
+      await deploy(client, 'peeker', {
+        'index.js': `const http = require('node:http');
+exports.handler = () => new Promise((resolve) => {
+  http.get('http://127.0.0.1:9002/metrics', (res) => {
+    let body = '';
+    res.on('data', (c) => (body += c));
+    res.on('end', () => resolve({ status: res.statusCode, leaked: body.includes('lamina_') }));
+  }).on('error', (e) => resolve({ error: e.message }));
+});`,
+      });
+      const { body } = await invokeJson(client, 'peeker', {});
+      assert.deepEqual(body, { status: 403, leaked: false });
+      // The host's own loopback clients are still answered.
+      assert.equal((await fetch(`http://127.0.0.1:${port()}/metrics`)).status, 200);
+    } finally {
+      client.destroy();
+    }
   });
 
   test('a body is refused before it is read, and its connection closed', async () => {

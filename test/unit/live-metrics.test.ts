@@ -358,10 +358,16 @@ describe('Prometheus rendering', () => {
         return Promise.resolve({ waiting: 0, running: 0 });
       },
     };
-    const metrics = new PrometheusMetrics(live, counting);
+    let now = 0;
+    const metrics = new PrometheusMetrics(live, counting, { ms: 1000, now: () => now });
     const [a, b] = await Promise.all([metrics.render(), metrics.render()]);
     assert.equal(a, b);
     assert.equal(reads, 1);
+    // Within a second the same rendering is served again; after it, a new one.
+    now = 999;
+    assert.equal(await metrics.render(), a);
+    assert.equal(reads, 1);
+    now = 1000;
     await metrics.render();
     assert.equal(reads, 2);
   });

@@ -63,6 +63,13 @@ describe('metricsAccess', () => {
   });
 });
 
+test('a connection relayed from inside an environment is no loopback client', () => {
+  assert.equal(metricsAccess(undefined, undefined, '127.0.0.1', true), 'forbidden');
+  assert.equal(metricsAccess(undefined, undefined, '127.0.0.1', false), 'allowed');
+  // With a token, the token decides wherever the request comes from.
+  assert.equal(metricsAccess(TOKEN, `Bearer ${TOKEN}`, '127.0.0.1', true), 'allowed');
+});
+
 describe('metricsTokenProblem', () => {
   test('16 to 512 visible ASCII characters', () => {
     assert.equal(metricsTokenProblem(TOKEN), undefined);
