@@ -41,7 +41,7 @@ export interface MappingBatch {
   /** The broker kind (`rabbitmq`, `nats`, `redis`, …). */
   readonly source: string;
   readonly records: number;
-  /** How old the batch's oldest record was when the batch was invoked (IteratorAge), in ms. */
+  /** How old the batch's newest record was when the batch was invoked (IteratorAge), in ms. */
   readonly iteratorAgeMs: number | undefined;
   readonly outcome: 'success' | 'error';
   readonly startMs: number;

@@ -242,18 +242,21 @@ export class BatchProcessor {
           ? 'PROBLEM: Function call failed'
           : `PROBLEM: ${outcome.reason}`,
     );
-    this.#d.observer?.batchDone({
-      functionName: target.mapping.functionName,
-      qualifier: target.mapping.qualifier,
-      mappingUuid: target.mapping.uuid,
-      source: target.mapping.source.kind,
-      records: batch.length,
-      iteratorAgeMs: startMs - batch.reduce((min, r) => Math.min(min, r.arrivalMs), startMs),
-      outcome: outcome.kind === 'success' ? 'success' : 'error',
-      startMs,
-      endMs: this.#d.clock.now(),
-      traceHeader,
-    });
+    // A batch the function never got (the server starting, a batch too large) is no batch done.
+    if (outcome.kind !== 'not-invoked')
+      this.#d.observer?.batchDone({
+        functionName: target.mapping.functionName,
+        qualifier: target.mapping.qualifier,
+        mappingUuid: target.mapping.uuid,
+        source: target.mapping.source.kind,
+        records: batch.length,
+        // AWS's IteratorAge: the age of the batch's last (newest) record when it was invoked.
+        iteratorAgeMs: startMs - batch.reduce((max, r) => Math.max(max, r.arrivalMs), -Infinity),
+        outcome: outcome.kind === 'success' ? 'success' : 'error',
+        startMs,
+        endMs: this.#d.clock.now(),
+        traceHeader,
+      });
     return outcome;
   }
 

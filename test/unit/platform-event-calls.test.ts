@@ -352,7 +352,8 @@ describe('BatchProcessor → MappingObserver', () => {
           uuid: mapping.uuid,
           source: 'rabbitmq',
           records: 2,
-          age: 4000,
+          // AWS's IteratorAge: the newest record's age.
+          age: 1000,
           outcome: 'success',
         },
         {
