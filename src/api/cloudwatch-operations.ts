@@ -2,20 +2,24 @@
  * GetMetricStatistics, GetMetricData and ListMetrics over the `AWS/Lambda` minutes: each reads the
  * minutes of the series a request names, rolls them up into its periods and answers in a shape
  * both protocols render (lists as arrays, timestamps as Dates, maps as Maps). Work per request is
- * bounded by the data kept (15 days of minutes per series) and the request's own bounds, and the
- * event loop is given back between the queries of a GetMetricData.
+ * bounded: a GetMetricData may read at most MAX_MINUTES_PER_REQUEST minutes (each distinct metric,
+ * period and statistic counting the minutes its range covers) and evaluate at most
+ * MAX_MATH_WORK operations × datapoints of metric math; reads fold a day of minutes at a time
+ * straight into periods, and the event loop is given back between days, queries and expressions.
  */
 import { createHash } from 'node:crypto';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { LAMBDA_NAMESPACE, seriesKey, unitOf } from '../monitoring/lambda-metric-catalog.js';
+import { statisticValue, type Statistic } from '../monitoring/metric-aggregate.js';
 import {
-  statisticValue,
-  type MetricAggregate,
-  type Statistic,
-} from '../monitoring/metric-aggregate.js';
-import { evaluateMath, MathError, type TimeSeries } from '../monitoring/metric-math.js';
+  compileMath,
+  MathError,
+  mathDatapoints,
+  mathTimestamps,
+  type TimeSeries,
+} from '../monitoring/metric-math.js';
 import type { CatalogEntry, MetricReader } from '../monitoring/metric-minutes.js';
-import { alignedStart, requestedDatapoints, rollUp } from '../monitoring/metric-periods.js';
+import { alignedStart, requestedDatapoints } from '../monitoring/metric-periods.js';
 import { cloudWatchErrors } from './cloudwatch-errors.js';
 import type {
   GetMetricDataRequest,
@@ -23,7 +27,6 @@ import type {
   ListMetricsRequest,
   MetricDataQueryRequest,
   MetricName,
-  MetricStatQuery,
 } from './cloudwatch-requests.js';
 
 /** An answer's fields: both protocols render it. */
@@ -34,6 +37,16 @@ const MAX_STATISTICS_DATAPOINTS = 1440;
 /** Metrics per ListMetrics page. */
 const LIST_PAGE = 500;
 const RECENT_MS = 3 * 3_600_000;
+/**
+ * Most minutes one GetMetricData reads: each distinct metric, period and statistic counts the
+ * minutes of its range within the 15 days kept (23 statistics over all 15 days, or 500 over 16
+ * hours). Past it: InvalidParameterCombination.
+ */
+export const MAX_MINUTES_PER_REQUEST = 500_000;
+/** Most metric-math work per request: operations in each expression × the datapoints it walks. */
+export const MAX_MATH_WORK = 2_000_000;
+/** Metric-math work between two turns of the event loop (a few milliseconds). */
+const MATH_WORK_PER_TURN = 100_000;
 
 export async function getMetricStatistics(
   reader: MetricReader,
@@ -48,33 +61,25 @@ export async function getMetricStatistics(
   const unit = unitOfRequested(metric, request.unit);
   const histograms = request.extendedStatistics.length > 0;
   const datapoints: Answer[] = [];
-  if (unit !== undefined) {
-    const minutes = await reader.minutes(
+  if (unit !== undefined)
+    await reader.fold(
       seriesKey(metric.metricName, metric.dimensions),
-      alignedStart(startMs, periodSeconds),
-      endMs,
+      { startMs, endMs, periodSeconds },
       histograms,
+      ({ timestampMs, aggregate }) => {
+        const datapoint: Answer = { Timestamp: new Date(timestampMs) };
+        for (const { name, statistic } of request.statistics)
+          datapoint[name] = statisticValue(aggregate, statistic);
+        datapoint['Unit'] = unit;
+        if (histograms) {
+          const extended = new Map<string, number | undefined>();
+          for (const { name, statistic } of request.extendedStatistics)
+            extended.set(name, statisticValue(aggregate, statistic));
+          datapoint['ExtendedStatistics'] = extended;
+        }
+        datapoints.push(datapoint);
+      },
     );
-    for (const { timestampMs, aggregate } of rollUp(
-      minutes,
-      startMs,
-      endMs,
-      periodSeconds,
-      histograms,
-    )) {
-      const datapoint: Answer = { Timestamp: new Date(timestampMs) };
-      for (const { name, statistic } of request.statistics)
-        datapoint[name] = statisticValue(aggregate, statistic);
-      datapoint['Unit'] = unit;
-      if (histograms) {
-        const extended = new Map<string, number | undefined>();
-        for (const { name, statistic } of request.extendedStatistics)
-          extended.set(name, statisticValue(aggregate, statistic));
-        datapoint['ExtendedStatistics'] = extended;
-      }
-      datapoints.push(datapoint);
-    }
-  }
   return { Label: metric.metricName, Datapoints: datapoints };
 }
 
@@ -111,6 +116,8 @@ export async function getMetricData(
       Values: page.map(([, v]) => v),
       StatusCode: complete ? 'Complete' : 'PartialData',
     });
+    // Sorting tens of thousands of datapoints is work: the loop is given back between results.
+    await yieldToLoop();
   }
   return {
     MetricDataResults: results,
@@ -156,22 +163,98 @@ export function listMetrics(reader: MetricReader, request: ListMetricsRequest): 
 
 // ---- GetMetricData's parts ----
 
+/** The metric queries that read the same series over the same periods: read once together. */
+interface ReadGroup {
+  readonly key: string;
+  readonly periodSeconds: number;
+  /** Each statistic asked of it, by name, and the queries that asked it. */
+  readonly statistics: Map<string, { readonly statistic: Statistic; readonly ids: string[] }>;
+}
+
 /** The series of every query (ReturnData or not): metrics read, then expressions evaluated. */
 async function queryValues(
   reader: MetricReader,
   request: GetMetricDataRequest,
 ): Promise<Map<string, TimeSeries>> {
   const values = new Map<string, TimeSeries>();
-  const read = new Map<string, Map<number, MetricAggregate>>();
-  for (const query of request.queries) {
-    if (query.metricStat === undefined) continue;
-    values.set(query.id, await statValues(reader, query.metricStat, request, read));
+  const groups = readGroups(reader, request);
+  for (const group of groups.values()) {
+    const histograms = [...group.statistics.values()].some((s) => needsHistogram(s.statistic));
+    const series = [...group.statistics.values()].map((s) => ({
+      ...s,
+      out: new Map<number, number>(),
+    }));
+    // Each period's statistics are taken as it completes; neither minutes nor periods are kept.
+    await reader.fold(
+      group.key,
+      { startMs: request.startMs, endMs: request.endMs, periodSeconds: group.periodSeconds },
+      histograms,
+      ({ timestampMs, aggregate }) => {
+        for (const { statistic, out } of series) {
+          const value = statisticValue(aggregate, statistic);
+          if (value !== undefined) out.set(timestampMs, value);
+        }
+      },
+    );
+    for (const { ids, out } of series) for (const id of ids) values.set(id, out);
     // A request may name 500 metrics: the loop is given back between them.
     await yieldToLoop();
   }
+  for (const query of request.queries)
+    if (query.metricStat !== undefined && !values.has(query.id)) values.set(query.id, new Map());
+  await evaluateExpressions(request, values);
+  return values;
+}
+
+/**
+ * The request's metric queries grouped by what they read, refused when together they would read
+ * more than MAX_MINUTES_PER_REQUEST minutes. Queries of no data (another namespace, a unit that
+ * does not fit) are left out: they answer nothing.
+ */
+function readGroups(reader: MetricReader, request: GetMetricDataRequest): Map<string, ReadGroup> {
+  const groups = new Map<string, ReadGroup>();
+  let minutes = 0;
+  for (const query of request.queries) {
+    const stat = query.metricStat;
+    if (stat === undefined || unitOfRequested(stat.metric, stat.unit) === undefined) continue;
+    const key = seriesKey(stat.metric.metricName, stat.metric.dimensions);
+    const groupKey = `${stat.periodSeconds}\n${key}`;
+    let group = groups.get(groupKey);
+    if (group === undefined) {
+      group = { key, periodSeconds: stat.periodSeconds, statistics: new Map() };
+      groups.set(groupKey, group);
+    }
+    const asked = group.statistics.get(stat.stat.name);
+    if (asked !== undefined) {
+      asked.ids.push(query.id);
+      continue;
+    }
+    group.statistics.set(stat.stat.name, { statistic: stat.stat.statistic, ids: [query.id] });
+    minutes += reader.minutesToRead(
+      key,
+      alignedStart(request.startMs, stat.periodSeconds),
+      request.endMs,
+    );
+    if (minutes > MAX_MINUTES_PER_REQUEST)
+      throw cloudWatchErrors.invalidParameterCombination(
+        `The request reads more than ${MAX_MINUTES_PER_REQUEST} minutes of metric data (each distinct metric, period and statistic counts the minutes of its time range). Shorten the time range, or split the queries across requests.`,
+      );
+  }
+  return groups;
+}
+
+/**
+ * Evaluates every expression once the Ids it names are known, giving the event loop back after
+ * each; refuses the request once their work (operations × datapoints) would pass MAX_MATH_WORK.
+ */
+async function evaluateExpressions(
+  request: GetMetricDataRequest,
+  values: Map<string, TimeSeries>,
+): Promise<void> {
   const byId = new Map(request.queries.map((q) => [q.id, q]));
   const evaluating = new Set<string>();
-  const valueOf = (id: string): TimeSeries => {
+  let work = 0;
+  const valueOf = async (id: string): Promise<TimeSeries> => {
     const known = values.get(id);
     if (known !== undefined) return known;
     const query = byId.get(id);
@@ -181,50 +264,35 @@ async function queryValues(
         `Error in expression '${id}': it refers to itself, through the Ids it names.`,
       );
     evaluating.add(id);
-    let result: TimeSeries;
-    try {
-      result = evaluateMath(query.expression.parsed, valueOf);
-    } catch (error) {
-      if (!(error instanceof MathError)) throw error;
-      throw cloudWatchErrors.invalidParameterValue(`Error in expression '${id}': ${error.message}`);
+    const compiled = compileMath(query.expression.parsed);
+    const inputs: TimeSeries[] = [];
+    for (const ref of compiled.ids) inputs.push(await valueOf(ref));
+    work += compiled.operations * mathDatapoints(inputs);
+    if (work > MAX_MATH_WORK)
+      throw cloudWatchErrors.invalidParameterValue(
+        `Error in expression '${id}': the request's expressions take more than ${MAX_MATH_WORK} operations over their datapoints (terms in each expression × datapoints). Use shorter expressions, fewer datapoints (a longer period or a shorter time range), or split the queries across requests.`,
+      );
+    const result = new Map<number, number>();
+    const timestamps = mathTimestamps(inputs);
+    // A long expression over many datapoints is evaluated a slice at a time.
+    const step = Math.max(1, Math.floor(MATH_WORK_PER_TURN / compiled.operations));
+    for (let from = 0; from < timestamps.length || from === 0; from += step) {
+      try {
+        compiled.evaluateAt(inputs, timestamps.slice(from, from + step), result);
+      } catch (error) {
+        if (!(error instanceof MathError)) throw error;
+        throw cloudWatchErrors.invalidParameterValue(
+          `Error in expression '${id}': ${error.message}`,
+        );
+      }
+      if (from + step < timestamps.length) await yieldToLoop();
     }
     evaluating.delete(id);
     values.set(id, result);
+    await yieldToLoop();
     return result;
   };
-  for (const query of request.queries) valueOf(query.id);
-  return values;
-}
-
-async function statValues(
-  reader: MetricReader,
-  stat: MetricStatQuery,
-  request: GetMetricDataRequest,
-  read: Map<string, Map<number, MetricAggregate>>,
-): Promise<TimeSeries> {
-  const out = new Map<number, number>();
-  if (unitOfRequested(stat.metric, stat.unit) === undefined) return out;
-  const histograms = needsHistogram(stat.stat.statistic);
-  const from = alignedStart(request.startMs, stat.periodSeconds);
-  const key = seriesKey(stat.metric.metricName, stat.metric.dimensions);
-  // The same series is read once per request, however many queries name it.
-  const cacheKey = `${key}\n${from}\n${histograms}`;
-  let minutes = read.get(cacheKey);
-  if (minutes === undefined) {
-    minutes = await reader.minutes(key, from, request.endMs, histograms);
-    read.set(cacheKey, minutes);
-  }
-  for (const { timestampMs, aggregate } of rollUp(
-    minutes,
-    request.startMs,
-    request.endMs,
-    stat.periodSeconds,
-    histograms,
-  )) {
-    const value = statisticValue(aggregate, stat.stat.statistic);
-    if (value !== undefined) out.set(timestampMs, value);
-  }
-  return out;
+  for (const query of request.queries) await valueOf(query.id);
 }
 
 /**

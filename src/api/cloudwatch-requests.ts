@@ -65,6 +65,8 @@ const MAX_DIMENSIONS = 30;
 export const MAX_QUERIES = 500;
 /** Most datapoints GetMetricData answers per call (and its default MaxDatapoints). */
 export const MAX_DATAPOINTS = 100_800;
+/** Characters of metric math in one GetMetricData, all expressions together (each: 2,048). */
+export const MAX_EXPRESSION_CHARS = 50_000;
 /** Longest NextToken taken. */
 const MAX_TOKEN_LENGTH = 4096;
 
@@ -166,6 +168,16 @@ export function getMetricDataRequest(fields: Fields): GetMetricDataRequest {
   const list = listAt(fields['MetricDataQueries'], 'metricDataQueries', MAX_QUERIES);
   if (fields['MetricDataQueries'] === undefined)
     throw cloudWatchErrors.missingParameter('The parameter MetricDataQueries is required.');
+  // Parsing is work in proportion to the text: bounded for the whole request before any is done.
+  let expressionChars = 0;
+  for (const value of list) {
+    const text = (value as Fields | undefined)?.['Expression'];
+    if (typeof text === 'string') expressionChars += text.length;
+  }
+  if (expressionChars > MAX_EXPRESSION_CHARS)
+    throw cloudWatchErrors.invalidParameterValue(
+      `The expressions of a request may hold at most ${MAX_EXPRESSION_CHARS} characters in all; these hold ${expressionChars}. Split the queries across requests.`,
+    );
   const ids = new Set<string>();
   const queries = list.map((value, i) => {
     const query = queryOf(value, i + 1);

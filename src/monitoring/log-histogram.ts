@@ -112,49 +112,102 @@ export class LogHistogram {
     return weight > 0 ? sum / weight : undefined;
   }
 
-  /** The histogram as bytes (stored with each minute): [zeros, index, count, index, count…]. */
+  /**
+   * The histogram as bytes (stored with each minute), varints throughout: the zeros, the number
+   * of buckets, then per bucket by index the step from the previous index (the first index
+   * zigzag-coded) and the count. A typical bucket takes 2 to 3 bytes.
+   */
   encode(): Uint8Array {
     this.#settle();
-    const values = new Float64Array(1 + 2 * this.#buckets.size);
-    values[0] = this.#zeros;
-    let i = 1;
-    for (const [index, count] of this.#buckets) {
-      values[i] = index;
-      values[i + 1] = count;
-      i += 2;
-    }
-    return new Uint8Array(values.buffer);
+    const indexes = [...this.#buckets.keys()].sort((a, b) => a - b);
+    const out: number[] = [];
+    writeVarint(out, wholeCount(this.#zeros));
+    writeVarint(out, indexes.length);
+    let previous = 0;
+    indexes.forEach((index, i) => {
+      writeVarint(out, i === 0 ? (index >= 0 ? 2 * index : -2 * index - 1) : index - previous);
+      writeVarint(out, wholeCount(this.#buckets.get(index) ?? 0));
+      previous = index;
+    });
+    return Uint8Array.from(out);
   }
 
   /** A histogram from `encode`'s bytes; bytes that are not one give an empty histogram. */
   static decode(bytes: Uint8Array): LogHistogram {
     const histogram = new LogHistogram();
-    if (bytes.byteLength % 16 !== 8) return histogram;
-    // Copied: a Buffer from SQLite need not be aligned for a Float64Array view.
-    const values = new Float64Array(new Uint8Array(bytes).buffer);
-    const zeros = values[0] ?? 0;
-    if (!validCount(zeros)) return histogram;
-    const buckets = new Map<number, number>();
-    let total = zeros;
-    for (let i = 1; i + 1 < values.length; i += 2) {
-      const index = values[i] ?? NaN;
-      const count = values[i + 1] ?? NaN;
-      if (!Number.isInteger(index) || Math.abs(index) > MAX_INDEX || !validCount(count))
-        return histogram;
-      buckets.set(index, (buckets.get(index) ?? 0) + count);
-      total += count;
-    }
-    histogram.#zeros = zeros;
-    histogram.#total = total;
-    for (const [index, count] of buckets) histogram.#buckets.set(index, count);
+    histogram.addEncoded(bytes);
     return histogram;
   }
+
+  /**
+   * Adds the values of an encoded histogram (`encode`), without making one: a read folds stored
+   * minutes straight into its periods. Bytes that are not one add nothing; returns whether they were.
+   */
+  addEncoded(bytes: Uint8Array): boolean {
+    // Checked whole first, so that a bad blob adds nothing rather than part of itself.
+    if (walkEncoded(bytes, undefined) === undefined) return false;
+    walkEncoded(bytes, this);
+    return true;
+  }
+}
+
+/**
+ * Reads an encoded histogram, adding it to `into` when given; the values it holds, or undefined
+ * when the bytes are not an encoded histogram.
+ */
+function walkEncoded(bytes: Uint8Array, into: LogHistogram | undefined): number | undefined {
+  const at = { offset: 0 };
+  const zeros = readVarint(bytes, at);
+  const buckets = readVarint(bytes, at);
+  // Every bucket takes at least two bytes: a count past that is not one.
+  if (zeros === undefined || buckets === undefined || buckets * 2 > bytes.length) return undefined;
+  if (into !== undefined && zeros > 0) into.add(0, zeros);
+  let total = zeros;
+  let index = 0;
+  for (let i = 0; i < buckets; i += 1) {
+    const step = readVarint(bytes, at);
+    const count = readVarint(bytes, at);
+    if (step === undefined || count === undefined) return undefined;
+    if (i === 0) index = step % 2 === 0 ? step / 2 : -(step + 1) / 2;
+    else if (step === 0) return undefined;
+    else index += step;
+    if (Math.abs(index) > MAX_INDEX) return undefined;
+    if (into !== undefined && count > 0) into.addAt(index, count);
+    total += count;
+  }
+  return at.offset === bytes.length ? total : undefined;
+}
+
+/** Appends `value` (a whole number from 0 to 2^53) as a varint: 7 bits a byte, low first. */
+function writeVarint(out: number[], value: number): void {
+  let rest = value;
+  while (rest >= 0x80) {
+    out.push((rest % 0x80) + 0x80);
+    rest = Math.floor(rest / 0x80);
+  }
+  out.push(rest);
+}
+
+/** The varint at `at.offset` (moved past it), or undefined when cut short or too large. */
+function readVarint(bytes: Uint8Array, at: { offset: number }): number | undefined {
+  let value = 0;
+  let scale = 1;
+  for (let i = 0; i < 8; i += 1) {
+    const byte = bytes[at.offset];
+    if (byte === undefined) return undefined;
+    at.offset += 1;
+    value += (byte & 0x7f) * scale;
+    if (byte < 0x80) return Number.isSafeInteger(value) ? value : undefined;
+    scale *= 0x80;
+  }
+  return undefined;
+}
+
+/** Counts are whole numbers; anything else is stored as the nearest one. */
+function wholeCount(count: number): number {
+  return Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.round(count)));
 }
 
 function representative(index: number): number {
   return (2 * GAMMA ** index) / (GAMMA + 1);
-}
-
-function validCount(count: number): boolean {
-  return Number.isFinite(count) && count >= 0;
 }

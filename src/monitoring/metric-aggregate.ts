@@ -10,10 +10,16 @@ export class MetricAggregate {
   sum = 0;
   min = Infinity;
   max = -Infinity;
-  readonly histogram: LogHistogram;
+  /** Made when first needed: a period read without percentiles never has one. */
+  #histogram: LogHistogram | undefined;
 
-  constructor(histogram = new LogHistogram()) {
-    this.histogram = histogram;
+  constructor(histogram?: LogHistogram) {
+    this.#histogram = histogram;
+  }
+
+  get histogram(): LogHistogram {
+    this.#histogram ??= new LogHistogram();
+    return this.#histogram;
   }
 
   add(value: number): void {
@@ -33,13 +39,18 @@ export class MetricAggregate {
     this.histogram.addAt(bucket);
   }
 
+  /** Adds a stored minute's figures (its histogram, if wanted, goes by `histogram.addEncoded`). */
+  addFigures(count: number, sum: number, min: number, max: number): void {
+    this.count += count;
+    this.sum += sum;
+    if (min < this.min) this.min = min;
+    if (max > this.max) this.max = max;
+  }
+
   /** Adds `other`'s figures (and its histogram, unless only the figures are wanted). */
   merge(other: MetricAggregate, histogram = true): void {
-    this.count += other.count;
-    this.sum += other.sum;
-    if (other.min < this.min) this.min = other.min;
-    if (other.max > this.max) this.max = other.max;
-    if (histogram) this.histogram.merge(other.histogram);
+    this.addFigures(other.count, other.sum, other.min, other.max);
+    if (histogram && other.#histogram !== undefined) this.histogram.merge(other.#histogram);
   }
 }
 

@@ -2,7 +2,8 @@
  * The arithmetic part of CloudWatch's metric math: numbers, the Ids of other queries, `+ - * /`,
  * `^`, unary minus and parentheses (`100*err/inv`, `(a+b)/2`). Two series combine at the
  * timestamps both have; a series and a number at every timestamp of the series; a result that is
- * not a finite number (a division by zero) leaves that timestamp out. Functions (`SUM(…)`,
+ * not a finite number (a division by zero) leaves that timestamp out. An expression is compiled
+ * into one function evaluated once per timestamp, with no series made for its parts. Functions (`SUM(…)`,
  * `METRICS()`, `FILL(…)`…) and Metrics Insights queries are refused with a message naming them.
  */
 
@@ -29,6 +30,8 @@ export class MathError extends Error {}
 const TOKEN_RE =
   /\s*(?:(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)|([A-Za-z_][A-Za-z0-9_]*)|([-+*/^()]))/y;
 
+const TRAILING_SPACE_RE = /\s*$/y;
+
 type Token =
   | { readonly kind: 'number'; readonly value: number }
   | { readonly kind: 'name'; readonly name: string }
@@ -39,7 +42,9 @@ function tokenize(text: string): Token[] {
   TOKEN_RE.lastIndex = 0;
   let at = 0;
   while (at < text.length) {
-    if (/^\s*$/.test(text.slice(at))) break;
+    // Only spaces left? Checked where the scan is, not on a copy of the rest (that was quadratic).
+    TRAILING_SPACE_RE.lastIndex = at;
+    if (TRAILING_SPACE_RE.test(text)) break;
     TOKEN_RE.lastIndex = at;
     const match = TOKEN_RE.exec(text);
     if (match === null) throw new MathError(`Unexpected character at position ${at + 1}.`);
@@ -139,6 +144,127 @@ export function referencedIds(expression: MathExpression): Set<string> {
   return ids;
 }
 
+/** An expression made ready to evaluate: one pass over the timestamps, no series in between. */
+export interface CompiledMath {
+  /** The Ids it names, each once: `evaluate` takes their series in this order. */
+  readonly ids: readonly string[];
+  /** The operations per timestamp (numbers, Ids, operators): its cost is this × the datapoints. */
+  readonly operations: number;
+  /** The result over the series of `ids`; throws MathError when it names no Id. */
+  evaluate(series: readonly TimeSeries[]): TimeSeries;
+  /**
+   * Adds the results at some of the timestamps `mathTimestamps` gives to `out` (a caller gives
+   * the event loop back between slices); throws MathError when it names no Id.
+   */
+  evaluateAt(
+    series: readonly TimeSeries[],
+    timestamps: readonly number[],
+    out: Map<number, number>,
+  ): void;
+}
+
+/**
+ * A compiled part: a number (parts without an Id are worked out once), or a function of the Ids'
+ * values at one timestamp giving NaN where the old series-by-series evaluation would have left
+ * the timestamp out (a result that is not finite drops it from every part above).
+ */
+type Part = number | ((values: Float64Array) => number);
+
+/** Compiles `expression`. */
+export function compileMath(expression: MathExpression): CompiledMath {
+  const ids: string[] = [];
+  const slotOf = new Map<string, number>();
+  let operations = 0;
+  const compile = (e: MathExpression): Part => {
+    operations += 1;
+    switch (e.kind) {
+      case 'number':
+        return e.value;
+      case 'id': {
+        let slot = slotOf.get(e.id);
+        if (slot === undefined) {
+          slot = ids.length;
+          ids.push(e.id);
+          slotOf.set(e.id, slot);
+        }
+        const at = slot;
+        return (values) => values[at] ?? NaN;
+      }
+      case 'negate': {
+        const operand = compile(e.operand);
+        if (typeof operand === 'number') return -operand;
+        return (values) => -operand(values);
+      }
+      case 'binary':
+        return combineParts(compile(e.left), compile(e.right), OPERATIONS[e.operator]);
+    }
+  };
+  const root = compile(expression);
+  return {
+    ids,
+    operations,
+    evaluate(series: readonly TimeSeries[]): TimeSeries {
+      const out = new Map<number, number>();
+      this.evaluateAt(series, mathTimestamps(series), out);
+      return out;
+    },
+    evaluateAt(series, timestamps, out): void {
+      if (typeof root === 'number' || series.length === 0)
+        throw new MathError('The expression must refer to at least one metric Id.');
+      const values = new Float64Array(series.length);
+      for (const timestamp of timestamps) {
+        let complete = true;
+        for (let i = 0; i < series.length; i += 1) {
+          const value = series[i]?.get(timestamp);
+          if (value === undefined) {
+            complete = false;
+            break;
+          }
+          values[i] = value;
+        }
+        if (!complete) continue;
+        const result = root(values);
+        if (Number.isFinite(result)) out.set(timestamp, result);
+      }
+    },
+  };
+}
+
+/** The timestamps an expression over `series` is evaluated at: the smallest series' (the result has the timestamps every Id has). */
+export function mathTimestamps(series: readonly TimeSeries[]): number[] {
+  if (series.length === 0) return [];
+  return [...series.reduce((a, b) => (b.size < a.size ? b : a)).keys()];
+}
+
+/** The datapoints `compiled` walks over `series` (its cost is this × its operations). */
+export function mathDatapoints(series: readonly TimeSeries[]): number {
+  return series.reduce((least, s) => Math.min(least, s.size), series.length === 0 ? 0 : Infinity);
+}
+
+function combineParts(left: Part, right: Part, operation: (a: number, b: number) => number): Part {
+  if (typeof left === 'number') {
+    if (typeof right === 'number') return operation(left, right);
+    return (values) => {
+      const b = right(values);
+      return b !== b ? NaN : finiteOrNaN(operation(left, b));
+    };
+  }
+  if (typeof right === 'number')
+    return (values) => {
+      const a = left(values);
+      return a !== a ? NaN : finiteOrNaN(operation(a, right));
+    };
+  return (values) => {
+    const a = left(values);
+    const b = right(values);
+    return a !== a || b !== b ? NaN : finiteOrNaN(operation(a, b));
+  };
+}
+
+function finiteOrNaN(value: number): number {
+  return Number.isFinite(value) ? value : NaN;
+}
+
 /**
  * Evaluates `expression` with the series `lookup` gives for each Id (every Id must be known).
  * Throws MathError when the result is a single number rather than a series.
@@ -147,23 +273,8 @@ export function evaluateMath(
   expression: MathExpression,
   lookup: (id: string) => TimeSeries,
 ): TimeSeries {
-  const result = evaluate(expression, lookup);
-  if (typeof result === 'number')
-    throw new MathError('The expression must refer to at least one metric Id.');
-  return result;
-}
-
-function evaluate(e: MathExpression, lookup: (id: string) => TimeSeries): TimeSeries | number {
-  switch (e.kind) {
-    case 'number':
-      return e.value;
-    case 'id':
-      return lookup(e.id);
-    case 'negate':
-      return combine(0, evaluate(e.operand, lookup), (_, b) => -b);
-    case 'binary':
-      return combine(evaluate(e.left, lookup), evaluate(e.right, lookup), OPERATIONS[e.operator]);
-  }
+  const compiled = compileMath(expression);
+  return compiled.evaluate(compiled.ids.map(lookup));
 }
 
 const OPERATIONS: Record<'+' | '-' | '*' | '/' | '^', (a: number, b: number) => number> = {
@@ -173,26 +284,3 @@ const OPERATIONS: Record<'+' | '-' | '*' | '/' | '^', (a: number, b: number) => 
   '/': (a, b) => a / b,
   '^': (a, b) => a ** b,
 };
-
-function combine(
-  left: TimeSeries | number,
-  right: TimeSeries | number,
-  operation: (a: number, b: number) => number,
-): TimeSeries | number {
-  if (typeof left === 'number' && typeof right === 'number') return operation(left, right);
-  const out = new Map<number, number>();
-  const put = (timestamp: number, value: number) => {
-    if (Number.isFinite(value)) out.set(timestamp, value);
-  };
-  if (typeof left === 'number') {
-    for (const [t, b] of right as TimeSeries) put(t, operation(left, b));
-  } else if (typeof right === 'number') {
-    for (const [t, a] of left) put(t, operation(a, right));
-  } else {
-    for (const [t, a] of left) {
-      const b = right.get(t);
-      if (b !== undefined) put(t, operation(a, b));
-    }
-  }
-  return out;
-}

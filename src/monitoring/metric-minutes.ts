@@ -4,11 +4,13 @@
  * dimension set and minute, in memory (a few Map lookups and additions per invoke); the
  * concurrency metrics are the per-minute maximum of InvokeService's in-flight counts, sampled
  * every second (and at least 1 in a minute an invocation ended in). Finished minutes are written
- * to the store in one transaction just after each minute ends, off the invoke path; the minute in
- * progress is answered from memory, so a query right after an invoke sees it. Data is kept for 15
+ * to the store just after each minute ends, off the invoke path, in chunks with the event loop
+ * given back between them; the minute in progress is answered from memory, so a query right after
+ * an invoke sees it. A read folds the store's rows a day at a time straight into its periods. Data is kept for 15
  * days (CloudWatch's retention at one-minute resolution): older minutes are never answered and
  * are pruned every hour.
  */
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Clock } from '../core/clock.js';
 import { DueTimer } from '../core/due-timer.js';
 import type { InvocationReport, InvocationThrottle } from '../core/invocation-report.js';
@@ -27,8 +29,14 @@ import {
   type LambdaMetricName,
   type MetricSeries,
 } from './lambda-metric-catalog.js';
-import { bucketOf, LogHistogram } from './log-histogram.js';
+import { bucketOf } from './log-histogram.js';
 import { MetricAggregate } from './metric-aggregate.js';
+import {
+  alignedStart,
+  PeriodFolder,
+  type PeriodAggregate,
+  type PeriodRange,
+} from './metric-periods.js';
 import type { MetricStore, SeriesMinute } from './metric-store.js';
 
 export const MINUTE_MS = 60_000;
@@ -41,6 +49,10 @@ const FLUSH_DELAY_MS = 1_000;
 const PRUNE_INTERVAL_MS = 3_600_000;
 /** Closed minutes kept while the store refuses them (then the oldest are dropped). */
 const MAX_PENDING_MINUTES = 240;
+/** How much of a series one store read takes (a day: at most 1,440 minutes in hand at once). */
+export const READ_CHUNK_MS = 86_400_000;
+/** Rows made ready for the store between two turns of the event loop while flushing. */
+const ROWS_PER_TURN = 2_000;
 /** Remembered dimension sets per function, qualifier and version (cleared past this). */
 const MAX_CACHED_TARGETS = 10_000;
 
@@ -80,15 +92,23 @@ export interface MetricReader {
   /** The series with data within the retention period. */
   listSeries(): CatalogEntry[];
   /**
-   * The minutes of series `key` with `fromMs <= minute < toMs` (within the retention period),
-   * each merged from the store and memory; histograms only when asked for.
+   * How many minutes `fold` would read of series `key` between `fromMs` and `toMs` at most (the
+   * part of the range within the retention period and up to the series' last minute; 0 for a
+   * series with no data): what a request is charged for reading it.
    */
-  minutes(
+  minutesToRead(key: string, fromMs: number, toMs: number): number;
+  /**
+   * Folds the minutes of series `key` (store and memory merged, within the retention period)
+   * into the periods of `range`, handing each period to `emit` once complete, oldest first. The
+   * store is read a day at a time, the event loop given back between days; histograms only
+   * with `histograms`.
+   */
+  fold(
     key: string,
-    fromMs: number,
-    toMs: number,
+    range: PeriodRange,
     histograms: boolean,
-  ): Promise<Map<number, MetricAggregate>>;
+    emit: (period: PeriodAggregate) => void,
+  ): Promise<void>;
 }
 
 /** The series keys an invocation adds to, per metric. */
@@ -239,49 +259,60 @@ export class MetricMinutes
     return [...this.#catalog.values()].filter((entry) => entry.lastMinuteMs >= cutoff);
   }
 
-  async minutes(
-    key: string,
-    fromMs: number,
-    toMs: number,
-    histograms: boolean,
-  ): Promise<Map<number, MetricAggregate>> {
-    const merged = new Map<number, MetricAggregate>();
+  minutesToRead(key: string, fromMs: number, toMs: number): number {
+    const entry = this.#catalog.get(key);
+    if (entry === undefined || entry.lastMinuteMs === -Infinity) return 0;
     const from = Math.max(fromMs, this.#cutoff());
-    if (from >= toMs || !this.#catalog.has(key)) return merged;
+    const to = Math.min(toMs, entry.lastMinuteMs + MINUTE_MS);
+    return to > from ? Math.ceil((to - from) / MINUTE_MS) : 0;
+  }
+
+  async fold(
+    key: string,
+    range: PeriodRange,
+    histograms: boolean,
+    emit: (period: PeriodAggregate) => void,
+  ): Promise<void> {
+    const entry = this.#catalog.get(key);
+    if (entry === undefined) return;
+    const from = Math.max(alignedStart(range.startMs, range.periodSeconds), this.#cutoff());
+    // Nothing is read past the series' last minute (a range may end in the year 9999).
+    const to = Math.min(range.endMs, entry.lastMinuteMs + MINUTE_MS);
+    if (from >= to) return;
+    const periods = new PeriodFolder(range, emit);
     // Memory first, in one go: a minute written meanwhile is recognised by its batch number.
     const held: Array<{ minuteMs: number; batch: number; aggregate: MetricAggregate }> = [];
     for (const minute of [...this.#pending, ...this.#open.values()]) {
       const aggregate = minute.series.get(key);
-      if (aggregate !== undefined && minute.minuteMs >= from && minute.minuteMs < toMs)
+      if (aggregate !== undefined && minute.minuteMs >= from && minute.minuteMs < to)
         held.push({ minuteMs: minute.minuteMs, batch: minute.batch, aggregate });
     }
-    const rows = await this.#d.store.read(key, from, toMs, histograms);
-    const written = new Set<number>();
-    for (const row of rows) {
-      written.add(row.batch);
-      const aggregate = new MetricAggregate(
-        histograms ? LogHistogram.decode(row.histogram) : new LogHistogram(),
-      );
-      aggregate.count = row.count;
-      aggregate.sum = row.sum;
-      aggregate.min = row.min;
-      aggregate.max = row.max;
-      mergeInto(merged, row.minuteMs, aggregate);
+    for (let chunkFrom = from; chunkFrom < to;) {
+      // Histograms are more work a minute: a quarter of a day of them at a time.
+      const chunkTo = Math.min(to, chunkFrom + (histograms ? READ_CHUNK_MS / 4 : READ_CHUNK_MS));
+      const written = new Set<number>();
+      for (const row of await this.#d.store.read(key, chunkFrom, chunkTo, histograms)) {
+        written.add(row.batch);
+        const period = periods.periodOf(row.minuteMs);
+        if (period === undefined) continue;
+        period.addFigures(row.count, row.sum, row.min, row.max);
+        if (histograms) period.histogram.addEncoded(row.histogram);
+      }
+      for (const { minuteMs, batch, aggregate } of held)
+        if (minuteMs >= chunkFrom && minuteMs < chunkTo && !written.has(batch))
+          periods.periodOf(minuteMs)?.merge(aggregate, histograms);
+      periods.emitBefore(chunkTo);
+      chunkFrom = chunkTo;
+      if (chunkFrom < to) await yieldToLoop();
     }
-    for (const { minuteMs, batch, aggregate } of held) {
-      if (written.has(batch)) continue;
-      const copy = new MetricAggregate();
-      copy.merge(aggregate, histograms);
-      mergeInto(merged, minuteMs, copy);
-    }
-    return merged;
+    periods.emitBefore(Infinity);
   }
 
   // ---- writing and pruning ----
 
   /**
-   * Writes the minutes that have ended (every minute held with `all`) in one transaction. A failed
-   * write keeps them for the next one.
+   * Writes the minutes that have ended (every minute held with `all`). A failed write keeps them
+   * for the next one (rows already written are not written twice: each is keyed by its batch).
    */
   flush(all = false): Promise<void> {
     this.#flushing = this.#flushing.then(() => this.#flushOnce(all));
@@ -322,6 +353,8 @@ export class MetricMinutes
       for (const [key, aggregate] of minute.series) {
         const entry = this.#catalog.get(key);
         if (entry === undefined) continue;
+        // Encoding thousands of histograms is work too: the loop is given back now and then.
+        if (rows.length > 0 && rows.length % ROWS_PER_TURN === 0) await yieldToLoop();
         rows.push({
           key,
           namespace: entry.namespace,
@@ -519,14 +552,4 @@ function minuteOf(ms: number): number {
 
 function fnDimension(functionName: string): Dimension {
   return { name: 'FunctionName', value: functionName };
-}
-
-function mergeInto(
-  merged: Map<number, MetricAggregate>,
-  minuteMs: number,
-  add: MetricAggregate,
-): void {
-  const known = merged.get(minuteMs);
-  if (known === undefined) merged.set(minuteMs, add);
-  else known.merge(add);
 }

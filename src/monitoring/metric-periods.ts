@@ -35,6 +35,58 @@ export interface PeriodAggregate {
   readonly aggregate: MetricAggregate;
 }
 
+/** A query's periods: from `startMs` (rounded down) to `endMs` (exclusive), `periodSeconds` long. */
+export interface PeriodRange {
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly periodSeconds: number;
+}
+
+/**
+ * Folds minutes, given in any order, into the periods of a range, and hands each period on once
+ * no later minute can fall in it (`emitBefore`): a read over days holds the periods of the
+ * minutes it has in hand, not every minute.
+ */
+export class PeriodFolder {
+  readonly #start: number;
+  readonly #end: number;
+  readonly #periodMs: number;
+  readonly #emit: (period: PeriodAggregate) => void;
+  readonly #open = new Map<number, MetricAggregate>();
+
+  constructor(range: PeriodRange, emit: (period: PeriodAggregate) => void) {
+    this.#start = alignedStart(range.startMs, range.periodSeconds);
+    this.#end = range.endMs;
+    this.#periodMs = range.periodSeconds * 1000;
+    this.#emit = emit;
+  }
+
+  /** The aggregate of the period `minuteMs` falls in (made on first use); none outside the range. */
+  periodOf(minuteMs: number): MetricAggregate | undefined {
+    if (minuteMs < this.#start || minuteMs >= this.#end) return undefined;
+    const timestampMs =
+      this.#start + Math.floor((minuteMs - this.#start) / this.#periodMs) * this.#periodMs;
+    let period = this.#open.get(timestampMs);
+    if (period === undefined) {
+      period = new MetricAggregate();
+      this.#open.set(timestampMs, period);
+    }
+    return period;
+  }
+
+  /** Hands on, oldest first, the periods that end at or before `boundaryMs` (all: Infinity). */
+  emitBefore(boundaryMs: number): void {
+    const done = [...this.#open.keys()]
+      .filter((timestampMs) => timestampMs + this.#periodMs <= boundaryMs)
+      .sort((a, b) => a - b);
+    for (const timestampMs of done) {
+      const aggregate = this.#open.get(timestampMs);
+      this.#open.delete(timestampMs);
+      if (aggregate !== undefined) this.#emit({ timestampMs, aggregate });
+    }
+  }
+}
+
 /**
  * The datapoints of `minutes` (minute start → aggregate) between `startMs` (rounded down) and
  * `endMs` (exclusive), oldest first.
@@ -46,20 +98,10 @@ export function rollUp(
   periodSeconds: number,
   histograms: boolean,
 ): PeriodAggregate[] {
-  const start = alignedStart(startMs, periodSeconds);
-  const periodMs = periodSeconds * 1000;
-  const periods = new Map<number, MetricAggregate>();
-  for (const [minuteMs, aggregate] of minutes) {
-    if (minuteMs < start || minuteMs >= endMs) continue;
-    const timestampMs = start + Math.floor((minuteMs - start) / periodMs) * periodMs;
-    let period = periods.get(timestampMs);
-    if (period === undefined) {
-      period = new MetricAggregate();
-      periods.set(timestampMs, period);
-    }
-    period.merge(aggregate, histograms);
-  }
-  return [...periods]
-    .sort(([a], [b]) => a - b)
-    .map(([timestampMs, aggregate]) => ({ timestampMs, aggregate }));
+  const out: PeriodAggregate[] = [];
+  const folder = new PeriodFolder({ startMs, endMs, periodSeconds }, (p) => out.push(p));
+  for (const [minuteMs, aggregate] of minutes)
+    folder.periodOf(minuteMs)?.merge(aggregate, histograms);
+  folder.emitBefore(Infinity);
+  return out;
 }

@@ -37,7 +37,10 @@ export interface StoredSeries {
 }
 
 export interface MetricStore {
-  /** Writes minutes in one transaction (their series are recorded, or their last minute moved). */
+  /**
+   * Writes minutes (their series are recorded, or their last minute moved), in several steps:
+   * writing the same minutes again after a failure adds nothing twice.
+   */
   write(minutes: readonly SeriesMinute[]): Promise<void>;
   /** The series with data in or after the minute `sinceMs`. */
   series(sinceMs: number): Promise<StoredSeries[]>;

@@ -8,6 +8,10 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import type { Kysely } from 'kysely';
+import { CloudWatchError } from '../../src/api/cloudwatch-errors.js';
+import { decodeJson } from '../../src/api/cloudwatch-input.js';
+import { getMetricData, MAX_MINUTES_PER_REQUEST } from '../../src/api/cloudwatch-operations.js';
+import { getMetricDataRequest } from '../../src/api/cloudwatch-requests.js';
 import type { InvocationReport } from '../../src/core/invocation-report.js';
 import { seriesKey, type Dimension } from '../../src/monitoring/lambda-metric-catalog.js';
 import {
@@ -19,15 +23,41 @@ import {
   METRIC_RETENTION_MS,
   MetricMinutes,
   MINUTE_MS,
+  READ_CHUNK_MS,
   type ConcurrencySource,
 } from '../../src/monitoring/metric-minutes.js';
-import type { MetricStore } from '../../src/monitoring/metric-store.js';
+import type {
+  MetricStore,
+  MinuteFigures,
+  SeriesMinute,
+} from '../../src/monitoring/metric-store.js';
 import type { Database } from '../../src/store/database-schema.js';
 import { openSqliteDatabase } from '../../src/store/sqlite-database.js';
 import { SqliteMetricStore } from '../../src/store/sqlite-metric-store.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 
 const FN = { name: 'FunctionName', value: 'fn' };
+
+/** The real store, with what each read took from it recorded. */
+class RecordingStore implements MetricStore {
+  readonly reads: Array<{ fromMs: number; toMs: number; rows: number; histograms: number }> = [];
+  constructor(readonly inner: MetricStore) {}
+  write(minutes: readonly SeriesMinute[]): Promise<void> {
+    return this.inner.write(minutes);
+  }
+  series(sinceMs: number) {
+    return this.inner.series(sinceMs);
+  }
+  async read(key: string, fromMs: number, toMs: number, histograms: boolean) {
+    const rows: MinuteFigures[] = await this.inner.read(key, fromMs, toMs, histograms);
+    const withHistogram = rows.filter((row) => row.histogram.byteLength > 0).length;
+    this.reads.push({ fromMs, toMs, rows: rows.length, histograms: withHistogram });
+    return rows;
+  }
+  prune(beforeMs: number): Promise<number> {
+    return this.inner.prune(beforeMs);
+  }
+}
 
 function report(clock: ManualClock, overrides: Partial<InvocationReport> = {}): InvocationReport {
   const now = clock.now();
@@ -71,10 +101,10 @@ describe('CloudWatch minutes', () => {
     }),
   };
 
-  const build = () =>
+  const build = (over: MetricStore = store) =>
     new MetricMinutes({
       clock,
-      store,
+      store: over,
       concurrency,
       provisionedFor: (name, qualifier) => name === 'fn' && qualifier === 'live',
       onError: (error) => errors.push(error),
@@ -87,14 +117,13 @@ describe('CloudWatch minutes', () => {
     stat: string,
   ): Promise<number | undefined> {
     const now = clock.now();
-    const minutes = await metrics.minutes(
-      seriesKey(metric, dimensions),
-      now - 3_600_000,
-      now + 3_600_000,
-      stat.startsWith('p'),
-    );
     const total = new MetricAggregate();
-    for (const minute of minutes.values()) total.merge(minute);
+    await metrics.fold(
+      seriesKey(metric, dimensions),
+      { startMs: now - 3_600_000, endMs: now + 3_600_000, periodSeconds: 60 },
+      stat.startsWith('p'),
+      ({ aggregate }) => total.merge(aggregate),
+    );
     const parsed = parseStatistic(stat);
     assert.ok(parsed !== undefined);
     return statisticValue(total, parsed);
@@ -257,13 +286,18 @@ describe('CloudWatch minutes', () => {
     clock.advance(METRIC_RETENTION_MS - 2 * MINUTE_MS);
     metrics.ended(report(clock));
     const fifteenDays = async () => {
-      const minutes = await metrics.minutes(
+      let sum = 0;
+      await metrics.fold(
         seriesKey('Invocations', [FN]),
-        clock.now() - METRIC_RETENTION_MS - 3_600_000,
-        clock.now() + MINUTE_MS,
+        {
+          startMs: clock.now() - METRIC_RETENTION_MS - 3_600_000,
+          endMs: clock.now() + MINUTE_MS,
+          periodSeconds: 3600,
+        },
         false,
+        ({ aggregate }) => (sum += aggregate.sum),
       );
-      return [...minutes.values()].reduce((sum, m) => sum + m.sum, 0);
+      return sum;
     };
     assert.equal(await fifteenDays(), 2);
     clock.advance(3 * MINUTE_MS);
@@ -276,5 +310,112 @@ describe('CloudWatch minutes', () => {
     await metrics.prune();
     assert.equal((await db.selectFrom('metric_minutes').selectAll().execute()).length, 0);
     assert.equal((await db.selectFrom('metric_series').selectAll().execute()).length, 0);
+  });
+
+  test('a read over 15 days takes a day of rows at a time, each row once per request, within a cap', async () => {
+    // 15 days of a busy series, written through the store as the server writes them.
+    const durations = new MetricAggregate();
+    for (const value of [3, 5, 8, 13, 21, 34, 55, 89, 144, 233]) durations.add(value);
+    const histogram = durations.histogram.encode();
+    const nowMinute = Math.floor(clock.now() / MINUTE_MS) * MINUTE_MS;
+    const firstMinute = nowMinute - METRIC_RETENTION_MS + 2 * MINUTE_MS;
+    const key = seriesKey('Duration', [FN]);
+    const stored: SeriesMinute[] = [];
+    for (let minuteMs = firstMinute; minuteMs < nowMinute; minuteMs += MINUTE_MS)
+      stored.push({
+        key,
+        namespace: 'AWS/Lambda',
+        metric: 'Duration',
+        dimensions: [FN],
+        minuteMs,
+        batch: 1,
+        count: durations.count,
+        sum: durations.sum,
+        min: durations.min,
+        max: durations.max,
+        histogram,
+      });
+    await store.write(stored);
+    await metrics.stop();
+    const recording = new RecordingStore(store);
+    metrics = build(recording);
+    await metrics.start();
+
+    const request = (stats: readonly string[], period = 3600) =>
+      getMetricDataRequest(
+        decodeJson(
+          Buffer.from(
+            JSON.stringify({
+              StartTime: Math.floor((clock.now() - METRIC_RETENTION_MS) / 1000),
+              EndTime: Math.ceil(clock.now() / 1000),
+              MetricDataQueries: stats.map((stat, i) => ({
+                Id: `q${i}`,
+                MetricStat: {
+                  Metric: {
+                    Namespace: 'AWS/Lambda',
+                    MetricName: 'Duration',
+                    Dimensions: [{ Name: 'FunctionName', Value: 'fn' }],
+                  },
+                  Period: period,
+                  Stat: stat,
+                },
+              })),
+            }),
+          ),
+        ),
+      );
+
+    // Five statistics of one series: its rows are read once, a day at a time, the event loop
+    // turning between days.
+    let turns = 0;
+    let reading = true;
+    const turn = () => {
+      turns += 1;
+      if (reading) setImmediate(turn);
+    };
+    setImmediate(turn);
+    const answer = await getMetricData(metrics, request(['p50', 'p90', 'p99', 'tm90', 'Maximum']));
+    reading = false;
+    const results = answer['MetricDataResults'] as Array<{ Id: string; Values: number[] }>;
+    assert.equal(results.length, 5);
+    const maxima = results.find((r) => r.Id === 'q4')?.Values ?? [];
+    assert.ok(maxima.length >= 359 && maxima.every((v) => v === 233), `${maxima.length} hours`);
+    const p99 = results.find((r) => r.Id === 'q2')?.Values ?? [];
+    assert.ok(p99.every((v) => Math.abs(v - 233) <= 233 * 0.01));
+    const rowsRead = recording.reads.reduce((sum, r) => sum + r.rows, 0);
+    assert.equal(rowsRead, stored.length, 'every stored minute read once for the five queries');
+    assert.ok(recording.reads.length >= 15, `${recording.reads.length} reads`);
+    for (const read of recording.reads) {
+      assert.ok(read.toMs - read.fromMs <= READ_CHUNK_MS);
+      assert.ok(read.rows <= READ_CHUNK_MS / MINUTE_MS);
+    }
+    assert.ok(turns >= recording.reads.length - 1, `${turns} turns of the loop`);
+
+    // Without a percentile, no histogram is read.
+    recording.reads.length = 0;
+    await getMetricData(metrics, request(['Sum', 'Average']));
+    assert.equal(
+      recording.reads.reduce((sum, r) => sum + r.rows, 0),
+      stored.length,
+    );
+    assert.equal(
+      recording.reads.reduce((sum, r) => sum + r.histograms, 0),
+      0,
+    );
+
+    // Past the cap, the request is refused before anything is read.
+    recording.reads.length = 0;
+    const many = Array.from(
+      { length: Math.ceil(MAX_MINUTES_PER_REQUEST / stored.length) + 1 },
+      (_, i) => `p${i + 1}`,
+    );
+    await assert.rejects(
+      getMetricData(metrics, request(many)),
+      (error: unknown) =>
+        error instanceof CloudWatchError &&
+        error.code === 'InvalidParameterCombination' &&
+        error.message.includes(`more than ${MAX_MINUTES_PER_REQUEST} minutes`),
+    );
+    assert.equal(recording.reads.length, 0);
   });
 });

@@ -3,7 +3,9 @@
  * one GetMetricData, 500-deep dimension lists in both protocols, ranges from 1970 to 9999 and
  * absurd periods, forged NextTokens, malformed forms and JSON (bracket soup, bad keys), a body
  * over the limit, unknown operations — each answered with a bounded, AWS-shaped error (or, for
- * the absurd range over real data, an answer) while a victim function keeps its warm latency.
+ * the absurd range over real data, an answer) while a victim function keeps its warm latency;
+ * and against a server holding 15 days of a busy series, metric math of a thousand terms, hundreds
+ * of expressions and reads of many percentiles over the whole 15 days.
  */
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
@@ -11,9 +13,26 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { NodeSha256 } from '../../src/core/node-sha256.js';
 import { prepareVictim, VICTIM_P99_LIMIT_MS, type Victim } from '../helpers/attack-harness.js';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after } from 'node:test';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
+import { MAX_MATH_WORK, MAX_MINUTES_PER_REQUEST } from '../../src/api/cloudwatch-operations.js';
+import { seriesKey } from '../../src/monitoring/lambda-metric-catalog.js';
+import { MetricAggregate } from '../../src/monitoring/metric-aggregate.js';
+import { METRIC_RETENTION_MS, MINUTE_MS } from '../../src/monitoring/metric-minutes.js';
+import type { SeriesMinute } from '../../src/monitoring/metric-store.js';
+import { openSqliteDatabase } from '../../src/store/sqlite-database.js';
+import { SqliteMetricStore } from '../../src/store/sqlite-metric-store.js';
+import { lambdaClient } from '../helpers/lambda-client.js';
 import { useServer } from '../helpers/server-suite.js';
 import { sendInWorker, sendSigned, type PreparedRequest } from '../helpers/signed-requests.js';
-import { TEST_CREDENTIALS } from '../helpers/server-process.js';
+import {
+  startServer,
+  tempDir,
+  TEST_CREDENTIALS,
+  type ServerProcess,
+} from '../helpers/server-process.js';
 
 /** Signs a CloudWatch request: JSON with its target, or a Query form. */
 async function cloudWatchRequest(
@@ -335,3 +354,182 @@ async function json400(endpoint: string): Promise<RequestInit> {
   );
   return { method: 'POST', headers: request.headers, body: request.body ?? null };
 }
+
+/** 15 days of one minute after another of a busy function's Duration and Invocations. */
+async function fillFifteenDays(dataDir: string): Promise<number> {
+  mkdirSync(dataDir, { recursive: true });
+  const db = await openSqliteDatabase(join(dataDir, 'lamina.db'));
+  try {
+    const durations = new MetricAggregate();
+    for (let i = 1; i <= 50; i += 1) durations.add(i * 7.5);
+    const histogram = durations.histogram.encode();
+    const ones = new MetricAggregate();
+    ones.add(1);
+    const dimensions = [{ name: 'FunctionName', value: 'busy' }];
+    const nowMinute = Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS;
+    const minutes: SeriesMinute[] = [];
+    for (let m = nowMinute - METRIC_RETENTION_MS + 5 * MINUTE_MS; m < nowMinute; m += MINUTE_MS)
+      for (const [metric, figures] of [
+        ['Duration', durations],
+        ['Invocations', ones],
+      ] as const)
+        minutes.push({
+          key: seriesKey(metric, dimensions),
+          namespace: 'AWS/Lambda',
+          metric,
+          dimensions,
+          minuteMs: m,
+          batch: 1,
+          count: figures.count,
+          sum: figures.sum,
+          min: figures.min,
+          max: figures.max,
+          histogram: metric === 'Duration' ? histogram : figures.histogram.encode(),
+        });
+    await new SqliteMetricStore(db).write(minutes);
+    return minutes.length / 2;
+  } finally {
+    await db.destroy();
+  }
+}
+
+describe('costly CloudWatch requests against a server holding 15 days of minutes', () => {
+  const dir = tempDir();
+  let server: ServerProcess;
+  let client: LambdaClient;
+  let victim: Victim;
+  let minutesHeld = 0;
+
+  before(async () => {
+    const dataDir = join(dir.path, 'data');
+    minutesHeld = await fillFifteenDays(dataDir);
+    server = await startServer({ dataDir });
+    client = lambdaClient(server.endpoint);
+    victim = await prepareVictim(client);
+  });
+
+  after(async () => {
+    client.destroy();
+    await server.stop();
+    dir.remove();
+  });
+
+  test('metric math and reads past their budgets are refused, not run, while a victim keeps its latency', async () => {
+    const busy = (id: string, metric: string, stat: string) => ({
+      Id: id,
+      ReturnData: false,
+      MetricStat: {
+        Metric: {
+          Namespace: 'AWS/Lambda',
+          MetricName: metric,
+          Dimensions: [{ Name: 'FunctionName', Value: 'busy' }],
+        },
+        Period: 60,
+        Stat: stat,
+      },
+    });
+    const fifteenDays = {
+      StartTime: Math.floor((Date.now() - METRIC_RETENTION_MS) / 1000),
+      EndTime: Math.ceil(Date.now() / 1000) + 60,
+      MaxDatapoints: 10,
+    };
+    const json = (value: unknown) =>
+      cloudWatchRequest(server.endpoint, JSON.stringify(value), 'GetMetricData');
+    const thousandTerms = Array.from({ length: 1000 }, () => 'm').join('+');
+    const cases: Array<[string, PreparedRequest, number, string]> = [
+      [
+        'a thousand terms over 15 days by minute',
+        await json({
+          ...fifteenDays,
+          MetricDataQueries: [
+            busy('m', 'Invocations', 'Sum'),
+            { Id: 'e', Expression: thousandTerms },
+          ],
+        }),
+        400,
+        `more than ${MAX_MATH_WORK} operations`,
+      ],
+      [
+        '480 expressions of a thousand terms',
+        await json({
+          ...fifteenDays,
+          MetricDataQueries: [
+            busy('m', 'Invocations', 'Sum'),
+            ...Array.from({ length: 480 }, (_, i) => ({ Id: `e${i}`, Expression: thousandTerms })),
+          ],
+        }),
+        400,
+        'InvalidParameterValueException',
+      ],
+      [
+        '400 small expressions that add up',
+        await json({
+          ...fifteenDays,
+          MetricDataQueries: [
+            busy('m', 'Invocations', 'Sum'),
+            ...Array.from({ length: 400 }, (_, i) => ({ Id: `e${i}`, Expression: 'm+m+m+m+m' })),
+          ],
+        }),
+        400,
+        `more than ${MAX_MATH_WORK} operations`,
+      ],
+      [
+        'an expression within the budget',
+        await json({
+          ...fifteenDays,
+          MetricDataQueries: [busy('m', 'Invocations', 'Sum'), { Id: 'e', Expression: 'm*2+1' }],
+        }),
+        200,
+        'PartialData',
+      ],
+      [
+        'five percentiles over 15 days by minute',
+        await json({
+          ...fifteenDays,
+          MetricDataQueries: ['p50', 'p90', 'p99', 'p99.9', 'IQM'].map((stat, i) => ({
+            ...busy(`p${i}`, 'Duration', stat),
+            ReturnData: true,
+          })),
+        }),
+        200,
+        'PartialData',
+      ],
+      [
+        'more percentiles over 15 days than a request may read',
+        await json({
+          ...fifteenDays,
+          MetricDataQueries: Array.from(
+            { length: Math.ceil(MAX_MINUTES_PER_REQUEST / minutesHeld) + 1 },
+            (_, i) => ({ ...busy(`p${i}`, 'Duration', `p${i + 1}`), ReturnData: true }),
+          ),
+        }),
+        400,
+        'InvalidParameterCombinationException',
+      ],
+    ];
+    await sendInWorker(
+      cases.map(([, request]) => request),
+      1,
+    );
+    const rounds = 2;
+    const { result, p99Ms, latenciesMs } = await victim.during(
+      () =>
+        sendInWorker(
+          cases.map(([, request]) => request),
+          rounds,
+        ),
+      100,
+      { repeat: true },
+    );
+    assert.equal(result.length, rounds * cases.length);
+    result.forEach((outcome, i) => {
+      const [what, , status, text] = cases[i % cases.length] ?? ['?', undefined, 0, ''];
+      assert.equal(outcome.status, status, `${what}: ${outcome.text.slice(0, 300)}`);
+      assert.ok(outcome.text.includes(text), `${what}: ${outcome.text.slice(0, 300)}`);
+    });
+    assert.ok(
+      p99Ms < VICTIM_P99_LIMIT_MS,
+      `victim p99 ${p99Ms.toFixed(1)} ms over ${latenciesMs.length} invokes`,
+    );
+  });
+});

@@ -13,7 +13,13 @@ import {
   getMetricStatisticsRequest,
   listMetricsRequest,
 } from '../../src/api/cloudwatch-requests.js';
-import { evaluateMath, MathError, parseMathExpression } from '../../src/monitoring/metric-math.js';
+import {
+  compileMath,
+  evaluateMath,
+  MathError,
+  mathDatapoints,
+  parseMathExpression,
+} from '../../src/monitoring/metric-math.js';
 
 const form = (body: string) => decodeForm(Buffer.from(body)).fields;
 const json = (value: unknown) => decodeJson(Buffer.from(JSON.stringify(value)));
@@ -308,6 +314,42 @@ describe('metric math', () => {
         [3, -12],
       ],
     );
+  });
+
+  test('one pass per timestamp gives what part-by-part evaluation gave', () => {
+    const values = {
+      a: series([
+        [1, 2],
+        [2, 0],
+        [3, -1],
+        [5, 4],
+      ]),
+      b: series([
+        [1, 3],
+        [2, 5],
+        [3, 1],
+        [4, 1],
+      ]),
+    };
+    const at = (text: string) => [...evaluateMath(parseMathExpression(text), lookup(values))];
+    // A part that is not finite leaves its timestamp out, whatever is done with it afterwards.
+    assert.deepEqual(at('1/(b/a)'), [
+      [1, 2 / 3],
+      [3, -1],
+    ]);
+    assert.deepEqual(at('(a/0)*0 + b'), []);
+    assert.deepEqual(at('a + 1/0'), []);
+    // Numbers alone are worked out first; an Id repeated is one series.
+    assert.deepEqual(at('a*(2^3-6) + a - a'), [
+      [1, 4],
+      [2, 0],
+      [3, -2],
+      [5, 8],
+    ]);
+    const compiled = compileMath(parseMathExpression('a + a + a'));
+    assert.deepEqual(compiled.ids, ['a']);
+    assert.equal(compiled.operations, 5);
+    assert.equal(mathDatapoints([values.a, values.b]), 4);
   });
 
   test('what is refused: functions, a lone number, bad syntax, deep nesting', () => {

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { LogHistogram, RELATIVE_ACCURACY } from '../../src/monitoring/log-histogram.js';
+import { bucketOf, LogHistogram, RELATIVE_ACCURACY } from '../../src/monitoring/log-histogram.js';
 import {
   MetricAggregate,
   parseStatistic,
@@ -102,9 +102,33 @@ describe('percentiles from the log histogram', () => {
     const aggregate = aggregateOf([0, 0, 0, 5]);
     assert.equal(statisticValue(aggregate, stat('p50')), 0);
     assert.equal(statisticValue(aggregate, stat('p100')), 5);
-    assert.equal(LogHistogram.decode(new Uint8Array([1, 2, 3])).total, 0);
-    const nan = new Float64Array([0, 1.5, 2]);
-    assert.equal(LogHistogram.decode(new Uint8Array(nan.buffer)).total, 0);
+    for (const bad of [
+      [1, 2, 3], // cut short
+      [0, 1, 4, 1, 9], // a byte left over
+      [0, 2, 4, 1, 0, 1], // the same bucket twice
+      [0, 1, 0xc0, 0xf1, 0x04, 1], // an index past the largest
+      [0, 1, 2, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01], // a count past 2^53
+      [0, 100, 2, 1], // more buckets than bytes
+    ]) {
+      assert.equal(LogHistogram.decode(Uint8Array.from(bad)).total, 0, String(bad));
+      const into = aggregateOf([5]).histogram;
+      assert.equal(into.addEncoded(Uint8Array.from(bad)), false);
+      assert.equal(into.total, 1, 'a bad blob adds nothing');
+    }
+  });
+
+  test('a stored histogram takes a few bytes a bucket', () => {
+    const next = random(11);
+    const values = Array.from({ length: 1000 }, () => 1 + next() * 500);
+    const aggregate = aggregateOf(values);
+    const bytes = aggregate.histogram.encode();
+    const buckets = new Set(values.map(bucketOf)).size;
+    // A step and a count of one byte each, where 16 bytes a bucket were taken before.
+    assert.ok(bytes.byteLength <= 2 * buckets + 4, `${bytes.byteLength} bytes, ${buckets} buckets`);
+    const decoded = LogHistogram.decode(bytes);
+    assert.equal(decoded.total, 1000);
+    assert.equal(decoded.quantile(0.5), aggregate.histogram.quantile(0.5));
+    assert.deepEqual(LogHistogram.decode(new LogHistogram().encode()).total, 0);
   });
 });
 
