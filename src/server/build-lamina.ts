@@ -163,6 +163,8 @@ export async function buildLamina(
   });
   // From here on, a failure releases what was opened before it is thrown.
   let db: Kysely<Database> | undefined;
+  // Connections opened besides `db` (closed with it).
+  const opened: Kysely<Database>[] = [];
   try {
     const limitations = host.driver.limitations();
     for (const limitation of limitations) logger.warn(`sandbox limitation: ${limitation}`);
@@ -399,7 +401,11 @@ export async function buildLamina(
     });
 
     // Every invocation's record, and the usage metered from them (and from provisioned concurrency).
-    const records = new SqliteInvocationRecordStore(db);
+    // Records and metrics are written often and may lose their last moments in a crash: on a
+    // connection of their own that does not wait for an fsync at every commit.
+    const telemetryDb = await openSqliteDatabase(join(config.dataDir, 'lamina.db'), 'NORMAL');
+    opened.push(telemetryDb);
+    const records = new SqliteInvocationRecordStore(telemetryDb);
     const recorder = new InvocationRecorder({
       store: records,
       clock,
@@ -412,7 +418,7 @@ export async function buildLamina(
     // CloudWatch's AWS/Lambda metrics by minute (GetMetricData, GetMetricStatistics, ListMetrics).
     const cloudWatchMetrics = new MetricMinutes({
       clock,
-      store: new SqliteMetricStore(db),
+      store: new SqliteMetricStore(telemetryDb),
       concurrency: { concurrencyNow: () => invokeService.concurrencyNow() },
       provisionedOf: (name) => concurrency.provisionedOf(name),
       provisionedFor: (name, qualifier) => provisioner.has(name, qualifier),
@@ -670,6 +676,7 @@ export async function buildLamina(
       limitations,
       host,
       db,
+      telemetryDb,
       http,
       bodyBudget,
       repository,
@@ -698,6 +705,7 @@ export async function buildLamina(
     });
   } catch (error) {
     await db?.destroy().catch(() => undefined);
+    for (const other of opened) await other.destroy().catch(() => undefined);
     await host.close().catch(() => undefined);
     throw error;
   }

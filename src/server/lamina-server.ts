@@ -58,6 +58,8 @@ export interface ServerParts {
   readonly limitations: readonly string[];
   readonly host: SandboxHost;
   readonly db: Kysely<Database>;
+  /** The same database on a connection that does not sync each commit (records, metrics). */
+  readonly telemetryDb: Kysely<Database>;
   readonly http: FastifyInstance;
   readonly bodyBudget: BodyBudget;
   readonly repository: SqliteFunctionRepository;
@@ -267,6 +269,7 @@ export class LaminaServer {
       await step(() => p.logRetention.stop());
       await step(() => p.logs.flush());
       await step(() => p.preparation.stop());
+      await step(() => p.telemetryDb.destroy());
       await step(() => p.db.destroy());
       await step(() => p.host.close());
       if (failures.length > 0) throw failures[0];

@@ -50,14 +50,23 @@ const MIGRATIONS: Record<string, Migration> = {
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };
 
-/** Opens (creating if needed) the database file and migrates it to the latest schema. */
-export async function openSqliteDatabase(file: string): Promise<Kysely<Database>> {
+/**
+ * Opens (creating if needed) the database file and migrates it to the latest schema.
+ * `synchronous: 'NORMAL'` opens a connection whose commits are not synced to disk one by one (in
+ * WAL mode, a crash may lose the last commits but never corrupts the file): for what the server
+ * writes often and may lose the last moments of (invocation records, metrics), so that their
+ * commits do not hold the event loop for an fsync every time.
+ */
+export async function openSqliteDatabase(
+  file: string,
+  synchronous: 'FULL' | 'NORMAL' = 'FULL',
+): Promise<Kysely<Database>> {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const sqlite = new SqliteDatabase(file);
   // The database holds environment variables (often secrets): owner only.
   if (file !== ':memory:') chmodSync(file, 0o600);
   sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma(`synchronous = ${synchronous}`);
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({
