@@ -1,53 +1,20 @@
 /**
  * The function network's lifecycle: COLD_STARTS cold starts and teardowns leave the host with as many
  * namespaces, interfaces and rules as before, and what a server killed with SIGKILL left (its
- * namespaces and its table) is removed when the next server starts on its data directory. An
- * unprivileged server's user-mode network stacks (one slirp4netns per environment) likewise: as
- * many after COLD_STARTS cold starts as before, and none left once it is killed.
+ * namespaces and its table) is removed when the next server starts on its data directory. (An
+ * unprivileged server's user-mode stacks: user-mode-network-lifecycle.test.ts; each file has
+ * the runner's 300 s of its own.)
  */
 import assert from 'node:assert/strict';
 import { closeSync, openSync, statSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import { networkOf, processAlive, userModeStacks } from '../helpers/function-network.js';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
+import { COLD_STARTS, coldStarts, EXITS, PRESTARTED } from '../helpers/cold-starts.js';
+import { networkOf } from '../helpers/function-network.js';
 import { deploy, invokeJson } from '../helpers/functions.js';
 import { lambdaClient } from '../helpers/lambda-client.js';
 import { poll } from '../helpers/poll.js';
-import {
-  startServer,
-  tempDir,
-  UNPRIVILEGED_USER,
-  type ServerProcess,
-} from '../helpers/server-process.js';
-
-/**
- * Cold starts per test. Any leak per start (a namespace, an interface, a rule, a network
- * process) shows as hundreds left over. 1,000 took about 300 s on a 2-vCPU machine (300 ms a
- * start with 4 at once), the test runner's per-test limit: 400 keep the test well inside it.
- */
-const COLD_STARTS = 400;
-
-/** Pre-started sandboxes the server keeps (Node.js only: the only runtime used here). */
-const PRESTARTED = 2;
-
-const EXITS =
-  'exports.handler = async (event) => { if (event.exit) process.exit(0); return "warm"; };\n';
-
-/** Cold starts until `client`'s function `exits` has started `count` environments. */
-async function coldStarts(client: LambdaClient, count: number): Promise<void> {
-  let left = count;
-  await Promise.all(
-    Array.from({ length: 4 }, async () => {
-      while (left > 0) {
-        left -= 1;
-        const out = await client.send(
-          new InvokeCommand({ FunctionName: 'exits', Payload: Buffer.from('{"exit":true}') }),
-        );
-        assert.equal(out.FunctionError, 'Unhandled');
-      }
-    }),
-  );
-}
+import { startServer, tempDir, type ServerProcess } from '../helpers/server-process.js';
 
 describe(`${COLD_STARTS} cold starts and teardowns`, () => {
   const dir = tempDir();
@@ -137,47 +104,5 @@ describe('a server killed with SIGKILL', () => {
     await server.stop();
     server = undefined;
     assert.deepEqual(networkOf(dir.path), { namespaces: [], links: 0, rules: '' });
-  });
-});
-
-describe('an unprivileged server (user-mode networking)', () => {
-  const dir = tempDir();
-  let server: ServerProcess | undefined;
-
-  after(async () => {
-    await server?.stop();
-    dir.remove();
-  });
-
-  test(`runs one network stack per environment, through ${COLD_STARTS} cold starts and a SIGKILL`, async () => {
-    server = await startServer({
-      dataDir: dir.path,
-      user: UNPRIVILEGED_USER,
-      args: ['--prestart-pool-size', String(PRESTARTED)],
-    });
-    const client = lambdaClient(server.endpoint);
-    await deploy(client, 'exits', { 'index.js': EXITS }, { memorySize: 128 });
-    assert.equal((await invokeJson(client, 'exits', {})).body, 'warm');
-    const pid = server.child.pid;
-    const atRest = (stacks: readonly number[]) => stacks.length === 1 + PRESTARTED;
-    await poll(() => Promise.resolve(userModeStacks(pid)), atRest, 60_000, 'stacks before');
-    await coldStarts(client, COLD_STARTS);
-    assert.equal((await invokeJson(client, 'exits', {})).body, 'warm');
-    const stacks = await poll(
-      () => Promise.resolve(userModeStacks(pid)),
-      atRest,
-      60_000,
-      'stacks after',
-    );
-    client.destroy();
-    // Their exit descriptor closes with the server: nothing is left to the next start.
-    await server.stop('SIGKILL');
-    server = undefined;
-    await poll(
-      () => Promise.resolve(stacks.filter(processAlive)),
-      (alive) => alive.length === 0,
-      10_000,
-      "a killed server's stacks ending",
-    );
   });
 });
