@@ -5,20 +5,16 @@
  * so that the platform, still root, can put the first process into the environment's cgroups
  * (and finish its network) before anything else runs; every later process inherits them.
  */
-import { spawn } from 'node:child_process';
 import {
-  closeSync,
   existsSync,
   lstatSync,
   mkdirSync,
-  openSync,
   readlinkSync,
   realpathSync,
   writeFileSync,
 } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
 import type {
   Sandbox,
   SandboxDriver,
@@ -37,6 +33,7 @@ import {
   type NetworkProvider,
 } from './environment-network.js';
 import { readEnvironmentPipes } from './environment-pipes.js';
+import type { LaunchedProcess, ProcessLauncher } from './process-launcher.js';
 import {
   HOST_SERVICES_ADDRESS,
   jailArguments,
@@ -50,6 +47,8 @@ export interface BwrapDriverOptions {
   /** Folder for generated jail files (world-searchable). */
   readonly runDir: string;
   readonly cgroups: CgroupManager;
+  /** Starts the jails (off this process's event loop). */
+  readonly launcher: ProcessLauncher;
   /** uid/gid the jail runs as on the host when Lamina is root (default: nobody). */
   readonly hostUid?: number | undefined;
   readonly hostGid?: number | undefined;
@@ -77,7 +76,7 @@ interface JailViews {
   readonly all: readonly DirectoryView[];
 }
 
-/** Where the generated /etc files reach bubblewrap (see the spawn's stdio). */
+/** Where the generated /etc files reach bubblewrap (see the launch's stdio). */
 const ETC_FDS = { passwd: 9, group: 10, hosts: 11, 'resolv.conf': 12 } as const;
 const JAIL_UID = 993;
 const JAIL_GID = 993;
@@ -203,12 +202,11 @@ export class BwrapSandboxDriver implements SandboxDriver {
     storage: EphemeralStorage | undefined,
     network: EnvironmentNetwork | undefined,
   ): Promise<Sandbox> {
-    const seccompFd =
-      this.#seccompFile === undefined ? undefined : openSync(this.#seccompFile, 'r');
+    const seccompFile = this.#seccompFile;
     const env = splitEnvironment(spec.env);
-    const etcFiles = (['passwd', 'group', 'hosts', 'resolv.conf'] as const).map((name) =>
-      openSync(join(this.#etcDir, name), 'r'),
-    );
+    const etcFiles = (['passwd', 'group', 'hosts', 'resolv.conf'] as const).map((name) => ({
+      path: join(this.#etcDir, name),
+    }));
     const bwrapArgs = jailArguments({
       layout: this.#layout,
       codeDir: views.codeDir,
@@ -226,7 +224,7 @@ export class BwrapSandboxDriver implements SandboxDriver {
       ephemeral: storage,
       jailUid: JAIL_UID,
       jailGid: JAIL_GID,
-      seccompFd: seccompFd === undefined ? undefined : 3,
+      seccompFd: seccompFile === undefined ? undefined : 3,
       ownNetwork: network !== undefined,
       jailOnlyEnv: env.inside,
       command: spec.command,
@@ -254,50 +252,48 @@ export class BwrapSandboxDriver implements SandboxDriver {
       ...bwrapArgs,
     ] as [string, ...string[]];
     const connects = network?.connect !== undefined;
-    const child = spawn(program, args, {
-      env: env.outside,
-      // 4: the start gate; 5, 6, 7: the extension control, runtime gate and extension output;
-      // 8 (NETWORK_SIGNAL_FD): the network's progress, when it has any to tell;
-      // 9, 10, 11, 12: /etc/passwd, group, hosts and resolv.conf (ETC_FDS).
-      stdio: [
-        'ignore',
-        'pipe',
-        'pipe',
-        seccompFd ?? 'ignore',
-        'pipe',
-        'pipe',
-        'pipe',
-        'pipe',
-        connects ? 'pipe' : 'ignore',
-        ...etcFiles,
-      ],
-    });
-    if (seccompFd !== undefined) closeSync(seccompFd);
-    for (const fd of etcFiles) closeSync(fd);
-    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
-      child.once('exit', (code, signal) => resolve({ code, signal }));
-    });
-    const gate = child.stdio[4];
-    const control = readEnvironmentPipes(child, spec);
-    const pid = child.pid;
+    let child: LaunchedProcess | undefined;
     try {
-      if (pid === undefined) throw new Error('could not start the sandbox (spawn failed)');
-      const signals: unknown = (child.stdio as unknown[])[NETWORK_SIGNAL_FD];
+      child = await this.#options.launcher.launch(program, args, {
+        env: env.outside,
+        // 3: the seccomp filter; 4: the start gate; 5, 6, 7: the extension control, runtime gate
+        // and extension output; 8 (NETWORK_SIGNAL_FD): the network's progress, when it has any to
+        // tell; 9, 10, 11, 12: /etc/passwd, group, hosts and resolv.conf (ETC_FDS).
+        stdio: [
+          'ignore',
+          'pipe',
+          'pipe',
+          seccompFile === undefined ? 'ignore' : { path: seccompFile },
+          'pipe',
+          'pipe',
+          'pipe',
+          'pipe',
+          connects ? 'pipe' : 'ignore',
+          ...etcFiles,
+        ],
+      });
+    } catch (error) {
+      await this.#undoLaunch(cgroup, storage, network, views);
+      throw new Error(`could not start the sandbox: ${(error as Error).message}`, { cause: error });
+    }
+    const { pid, stdio } = child;
+    const exited = child.exited;
+    const gate = stdio[4];
+    const control = readEnvironmentPipes(stdio, spec);
+    try {
+      const signals = stdio[NETWORK_SIGNAL_FD];
       await Promise.all([
         cgroup?.attach(pid),
-        signals instanceof Readable ? network?.connect?.(pid, signals) : undefined,
+        signals === undefined ? undefined : network?.connect?.(pid, signals),
       ]);
     } catch (error) {
       // Never leave a half-started jail behind: it would wait on its gate forever.
       child.kill('SIGKILL');
       await exited;
-      await cgroup?.remove();
-      await storage?.remove();
-      await network?.release();
-      for (const view of views.all) view.release();
+      await this.#undoLaunch(cgroup, storage, network, views);
       throw error;
     }
-    if (gate instanceof Writable) gate.end('\n');
+    gate?.end('\n');
     const placement = this.#placement(cgroup);
     return new BwrapSandbox(
       {
@@ -312,6 +308,19 @@ export class BwrapSandboxDriver implements SandboxDriver {
       control,
       placement,
     );
+  }
+
+  /** Releases what `start` made for a jail that did not start. */
+  async #undoLaunch(
+    cgroup: EnvironmentCgroup | undefined,
+    storage: EphemeralStorage | undefined,
+    network: EnvironmentNetwork | undefined,
+    views: JailViews,
+  ): Promise<void> {
+    await cgroup?.remove();
+    await storage?.remove();
+    await network?.release();
+    for (const view of views.all) view.release();
   }
 
   /** What moves an environment's processes to the server's CPU and back, when it can. */

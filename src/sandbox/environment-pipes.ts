@@ -4,21 +4,22 @@
  * control (5) and the runtime's go (6) of the script that launches extensions
  * (extension-launch-script.ts).
  */
-import type { ChildProcess } from 'node:child_process';
 import { Readable, Writable } from 'node:stream';
 import type { SandboxSpec } from '../environment/sandbox-driver.js';
 import { ExtensionControl } from './extension-control.js';
 import { splitLines } from './line-splitter.js';
 import { OutputRate } from './output-rate.js';
 
-/** Starts reading what `child` prints, as `spec` asks; answers the extensions' control. */
-export function readEnvironmentPipes(child: ChildProcess, spec: SandboxSpec): ExtensionControl {
-  const fds: readonly unknown[] = child.stdio;
+/**
+ * Starts reading what a program prints on its descriptors (`fds`, this process's ends by number),
+ * as `spec` asks; answers the extensions' control.
+ */
+export function readEnvironmentPipes(fds: readonly unknown[], spec: SandboxSpec): ExtensionControl {
   const control = new ExtensionControl(readable(fds[5]), writable(fds[6]));
   // One rate for the environment: its stdout, stderr and extensions' output together.
   const rate = new OutputRate();
-  for (const stream of [child.stdout, child.stderr])
-    if (stream !== null) splitLines(stream, spec.onOutput, spec.outputGate, rate);
+  for (const stream of [readable(fds[1]), readable(fds[2])])
+    if (stream !== undefined) splitLines(stream, spec.onOutput, spec.outputGate, rate);
   const extensionOutput = readable(fds[7]);
   if (extensionOutput !== undefined)
     splitLines(extensionOutput, spec.onExtensionOutput ?? spec.onOutput, spec.outputGate, rate);

@@ -122,7 +122,7 @@ export class PlainProcessDriver implements SandboxDriver {
       if (child.pid === undefined)
         throw new Error('could not start the environment (spawn failed)');
       inbound = offerInbound(spec.inboundSocket);
-      const control = readEnvironmentPipes(child, spec);
+      const control = readEnvironmentPipes(child.stdio, spec);
       return new PlainProcess(spec.id, child.pid, leader, exited, control, closeRelays, rewrite);
     } catch (error) {
       closeRelays();

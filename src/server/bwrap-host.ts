@@ -13,6 +13,7 @@ import { UserModeNetwork } from '../sandbox/user-mode-network.js';
 import { detectCgroups } from '../sandbox/cgroups.js';
 import { openEphemeralStorage } from '../sandbox/ephemeral-storage.js';
 import { OverlayViews, plainDirectories } from '../sandbox/overlay-views.js';
+import { ForkedProcessLauncher } from '../sandbox/process-launcher.js';
 import { openServerCpu } from '../sandbox/server-cpu.js';
 import { startWatchdog } from '../sandbox/watchdog.js';
 import { sandboxPassage } from './private-folders.js';
@@ -54,6 +55,9 @@ export async function openBwrapHost(options: SandboxHostOptions): Promise<Sandbo
     });
     // Disarmed last: everything it would clean up is gone by then.
     undo.unshift(() => watchdog.disarm());
+    // Jails are started by a process of its own: a fork of this one would stall its event loop.
+    const launcher = new ForkedProcessLauncher();
+    undo.push(() => launcher.close());
     const serverCpu = options.cpuColocation ? await openServerCpu(cgroups) : undefined;
     if (serverCpu !== undefined) {
       undo.push(() => serverCpu.close());
@@ -70,6 +74,7 @@ export async function openBwrapHost(options: SandboxHostOptions): Promise<Sandbo
     const driver = new BwrapSandboxDriver({
       runDir,
       cgroups,
+      launcher,
       serverCpu: serverCpu?.cpu,
       hostUid: identity?.uid,
       hostGid: identity?.gid,
