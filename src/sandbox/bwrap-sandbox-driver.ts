@@ -33,7 +33,7 @@ import {
   type NetworkProvider,
 } from './environment-network.js';
 import { readEnvironmentPipes } from './environment-pipes.js';
-import type { LaunchedProcess, ProcessLauncher } from './process-launcher.js';
+import type { ProcessLauncher } from './process-launcher.js';
 import {
   HOST_SERVICES_ADDRESS,
   jailArguments,
@@ -154,10 +154,8 @@ export class BwrapSandboxDriver implements SandboxDriver {
       });
       await network;
     } catch (error) {
-      await cgroup?.remove();
-      await storage?.remove();
-      await network?.then((made) => made.release()).catch(() => undefined);
-      for (const view of views.all) view.release();
+      const made = await network?.catch(() => undefined);
+      await this.#undoLaunch(cgroup, storage, made, views);
       throw error;
     }
     return this.#launch(spec, views, cgroup, storage, await network);
@@ -252,9 +250,8 @@ export class BwrapSandboxDriver implements SandboxDriver {
       ...bwrapArgs,
     ] as [string, ...string[]];
     const connects = network?.connect !== undefined;
-    let child: LaunchedProcess | undefined;
-    try {
-      child = await this.#options.launcher.launch(program, args, {
+    const child = await this.#options.launcher
+      .launch(program, args, {
         env: env.outside,
         // 3: the seccomp filter; 4: the start gate; 5, 6, 7: the extension control, runtime gate
         // and extension output; 8 (NETWORK_SIGNAL_FD): the network's progress, when it has any to
@@ -271,11 +268,13 @@ export class BwrapSandboxDriver implements SandboxDriver {
           connects ? 'pipe' : 'ignore',
           ...etcFiles,
         ],
+      })
+      .catch(async (error: unknown) => {
+        await this.#undoLaunch(cgroup, storage, network, views);
+        throw new Error(`could not start the sandbox: ${(error as Error).message}`, {
+          cause: error,
+        });
       });
-    } catch (error) {
-      await this.#undoLaunch(cgroup, storage, network, views);
-      throw new Error(`could not start the sandbox: ${(error as Error).message}`, { cause: error });
-    }
     const { pid, stdio } = child;
     const exited = child.exited;
     const gate = stdio[4];
@@ -310,7 +309,7 @@ export class BwrapSandboxDriver implements SandboxDriver {
     );
   }
 
-  /** Releases what `start` made for a jail that did not start. */
+  /** Releases what `start` made for a jail that did not start (or was never launched). */
   async #undoLaunch(
     cgroup: EnvironmentCgroup | undefined,
     storage: EphemeralStorage | undefined,
